@@ -1,0 +1,150 @@
+package tenant
+
+import "time"
+
+// Organization is the tenant itself (GET /organization).
+type Organization struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+// SKU is a licence the tenant has bought (GET /subscribedSkus).
+type SKU struct {
+	SkuID         string        `json:"skuId"`
+	SkuPartNumber string        `json:"skuPartNumber"`
+	ServicePlans  []ServicePlan `json:"servicePlans"`
+}
+
+// ServicePlan is one service inside a SKU.
+type ServicePlan struct {
+	ID   string `json:"servicePlanId"`
+	Name string `json:"servicePlanName"`
+}
+
+// License is one licence assigned to a user (assignedLicenses[]).
+type License struct {
+	SkuID         string   `json:"skuId"`
+	DisabledPlans []string `json:"disabledPlans"` // service plan ids
+}
+
+// User is an Entra ID user with the properties detection compares.
+type User struct {
+	ID             string    `json:"id"`
+	UPN            string    `json:"userPrincipalName"`
+	DisplayName    string    `json:"displayName"`
+	UserType       string    `json:"userType"` // "Member" or "Guest"
+	AccountEnabled bool      `json:"accountEnabled"`
+	Created        time.Time `json:"createdDateTime"`
+	// LastSuccessfulSignIn is signInActivity.lastSuccessfulSignInDateTime;
+	// zero when absent, null or the "never" date 0001-01-01. Meaningful only
+	// when the snapshot has SourceSignInActivity.
+	LastSuccessfulSignIn time.Time `json:"lastSuccessfulSignIn"`
+	Licenses             []License `json:"assignedLicenses"`
+}
+
+// Name returns the user principal name, or the display name, or the id.
+func (u User) Name() string { return firstNonEmpty(u.UPN, u.DisplayName, u.ID) }
+
+// Registration is a user's authentication-method registration state
+// (GET /reports/authenticationMethods/userRegistrationDetails).
+type Registration struct {
+	UserID          string   `json:"id"`
+	UPN             string   `json:"userPrincipalName"`
+	DisplayName     string   `json:"userDisplayName"`
+	UserType        string   `json:"userType"` // "member" or "guest"
+	IsAdmin         bool     `json:"isAdmin"`
+	IsMfaRegistered bool     `json:"isMfaRegistered"`
+	IsMfaCapable    bool     `json:"isMfaCapable"`
+	Methods         []string `json:"methodsRegistered"`
+}
+
+// CredentialKind says which collection a credential came from.
+type CredentialKind string
+
+// Credential kinds.
+const (
+	KeyCredential      CredentialKind = "key"      // keyCredentials: certificates
+	PasswordCredential CredentialKind = "password" // passwordCredentials: client secrets
+)
+
+// Credential is a key (certificate) or password (secret) credential on a
+// service principal or application. The secret itself is never returned.
+type Credential struct {
+	Kind        CredentialKind `json:"kind"`
+	KeyID       string         `json:"keyId"`
+	Type        string         `json:"type"`  // keyCredentials: "AsymmetricX509Cert", "X509CertAndPassword"; passwords: ""
+	Usage       string         `json:"usage"` // "Verify", "Sign"
+	DisplayName string         `json:"displayName"`
+	Start       time.Time      `json:"startDateTime"`
+	End         time.Time      `json:"endDateTime"`
+}
+
+// AppRole is an application permission a resource offers.
+type AppRole struct {
+	ID                 string   `json:"id"`
+	Value              string   `json:"value"`
+	DisplayName        string   `json:"displayName"`
+	AllowedMemberTypes []string `json:"allowedMemberTypes"`
+}
+
+// ServicePrincipal is an enterprise application instance in the tenant.
+type ServicePrincipal struct {
+	ID                     string       `json:"id"`
+	AppID                  string       `json:"appId"`
+	DisplayName            string       `json:"displayName"`
+	AppOwnerOrganizationID string       `json:"appOwnerOrganizationId"`
+	ServicePrincipalType   string       `json:"servicePrincipalType"` // "Application", "ManagedIdentity", "Legacy", "SocialIdp"
+	AccountEnabled         bool         `json:"accountEnabled"`
+	Credentials            []Credential `json:"credentials"` // keyCredentials then passwordCredentials
+	ReplyURLs              []string     `json:"replyUrls"`
+	AppRoles               []AppRole    `json:"appRoles"`
+}
+
+// Application is an app registration (GET /applications).
+type Application struct {
+	ID           string       `json:"id"`
+	AppID        string       `json:"appId"`
+	DisplayName  string       `json:"displayName"`
+	Credentials  []Credential `json:"credentials"`  // keyCredentials then passwordCredentials
+	RedirectURIs []string     `json:"redirectUris"` // web, spa and publicClient redirect URIs
+}
+
+// AppRoleAssignment is an application permission granted to a principal on a
+// resource service principal (GET /servicePrincipals/{id}/appRoleAssignedTo).
+type AppRoleAssignment struct {
+	ID                   string    `json:"id"`
+	AppRoleID            string    `json:"appRoleId"`
+	PrincipalID          string    `json:"principalId"`
+	PrincipalType        string    `json:"principalType"` // "ServicePrincipal", "User", "Group"
+	PrincipalDisplayName string    `json:"principalDisplayName"`
+	ResourceID           string    `json:"resourceId"`
+	ResourceDisplayName  string    `json:"resourceDisplayName"`
+	Created              time.Time `json:"createdDateTime"`
+}
+
+// CAPolicy is a Conditional Access policy, reduced to what detection reads.
+type CAPolicy struct {
+	ID                 string   `json:"id"`
+	DisplayName        string   `json:"displayName"`
+	State              string   `json:"state"` // "enabled", "disabled", "enabledForReportingButNotEnforced"
+	IncludeUserActions []string `json:"includeUserActions"`
+}
+
+// NamedLocation is a Conditional Access named location. IP locations carry
+// CIDR ranges; country locations carry none.
+type NamedLocation struct {
+	ID          string   `json:"id"`
+	DisplayName string   `json:"displayName"`
+	Kind        string   `json:"kind"` // "ip" or "country"
+	Trusted     bool     `json:"isTrusted"`
+	CIDRs       []string `json:"cidrs"`
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

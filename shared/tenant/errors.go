@@ -1,0 +1,22 @@
+package tenant
+
+import "errors"
+
+// Sentinel errors for reading a source. Adapters (shared/graph) wrap them in
+// errors that carry the detail; callers test with errors.Is.
+var (
+	// ErrAccessDenied: the source answered 403 — a missing permission or a
+	// licence the tenant does not have. The rules that need it are skipped.
+	ErrAccessDenied = errors.New("access denied")
+	// ErrNotFound: the source or object does not exist (404).
+	ErrNotFound = errors.New("not found")
+	// ErrThrottled: still throttled (429/503) after the retries allowed.
+	ErrThrottled = errors.New("throttled")
+	// ErrUnreachable: no HTTP answer at all (DNS, connection, TLS, timeout).
+	ErrUnreachable = errors.New("unreachable")
+	// ErrBadRequest: the source refused the request as malformed (400).
+	ErrBadRequest = errors.New("bad request")
+	// ErrDeltaExpired: a stored delta link is no longer valid (410 Gone or
+	// syncStateNotFound); run a full round and diff against the baseline.
+	ErrDeltaExpired = errors.New("delta link expired")
+)

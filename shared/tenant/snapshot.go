@@ -1,0 +1,75 @@
+package tenant
+
+import (
+	"sort"
+	"time"
+)
+
+// Source is one kind of data detection reads. A rule lists the sources it
+// needs; when one is unavailable (not licensed, not permitted, not supplied)
+// the rule is skipped with the source's reason.
+type Source string
+
+// Sources, one per Graph read (plus the local Azure ranges file).
+const (
+	SourceOrganization      Source = "organization"
+	SourceSubscribedSkus    Source = "subscribedSkus"
+	SourceUsers             Source = "users"
+	SourceSignInActivity    Source = "signInActivity" // users[].signInActivity (Entra ID P1)
+	SourceRegistrations     Source = "userRegistrationDetails"
+	SourceServicePrincipals Source = "servicePrincipals"
+	SourceApplications      Source = "applications"
+	SourceResourceGrants    Source = "appRoleAssignedTo" // grants on the Graph and Exchange Online resource SPs
+	SourceDirectoryAudits   Source = "directoryAudits"
+	SourceSignIns           Source = "signIns"
+	SourceCAPolicies        Source = "conditionalAccessPolicies"
+	SourceNamedLocations    Source = "namedLocations"
+	SourceAzureRanges       Source = "azureIpRanges" // the Service Tags file, not Graph
+)
+
+// Snapshot is one collection of tenant data: what a scan read, in domain
+// types. Since bounds the audit and sign-in window; events older than Since
+// are not in it. Unavailable lists sources that could not be read, with a
+// one-line reason; the corresponding fields are empty.
+type Snapshot struct {
+	Organization      Organization
+	CollectedAt       time.Time
+	Since             time.Time
+	SKUs              []SKU
+	Users             []User
+	Registrations     []Registration
+	ServicePrincipals []ServicePrincipal
+	Applications      []Application
+	ResourceGrants    []AppRoleAssignment // appRoleAssignedTo on the Graph and Exchange Online SPs
+	Audits            []AuditEvent
+	SignIns           []SignIn // successful and failed; detection decides
+	Policies          []CAPolicy
+	NamedLocations    []NamedLocation
+	Unavailable       map[Source]string
+}
+
+// MarkUnavailable records that src could not be read.
+func (s *Snapshot) MarkUnavailable(src Source, reason string) {
+	if s.Unavailable == nil {
+		s.Unavailable = make(map[Source]string)
+	}
+	s.Unavailable[src] = reason
+}
+
+// Available reports whether src was read.
+func (s *Snapshot) Available(src Source) bool {
+	_, missing := s.Unavailable[src]
+	return !missing
+}
+
+// MissingSources returns the sources in need that are unavailable, sorted.
+func (s *Snapshot) MissingSources(need []Source) []Source {
+	var out []Source
+	for _, src := range need {
+		if !s.Available(src) {
+			out = append(out, src)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
