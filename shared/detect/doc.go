@@ -5,4 +5,21 @@
 // Detectors are pure: a snapshot of tenant data in, findings out. They never
 // call Graph, storage or Teams, and they hold no state between runs, so the
 // one-shot scan and the serverless app run the same code on the same types.
+//
+// Conventions every detector follows:
+//
+//   - Audit events and sign-ins count when they succeeded and Time >= the
+//     snapshot's Since. Activity names are compared after normalisation
+//     (case, white space, a trailing period, every dash-like rune as '-').
+//   - Object ids are compared case-insensitively and lower-cased in keys.
+//   - A finding's Key is "<rule>:<subject id>[:<discriminator>]": the same
+//     condition on the same object gives the same key in every run.
+//   - Evidence keys are camelCase; values are strings, numbers, bools,
+//     []string or lists of maps; times are RFC 3339 in UTC.
+//   - modifiedProperties values are JSON text inside a string and may be
+//     malformed or hostile: auditparse.go decodes them and never panics.
+//   - Mail permissions are resolved against the resource service principals'
+//     appRoles, keyed by (resource app id, role id): see mailroles.go.
+//
+// The rules' cases live in testdata/<rule-id>/ (see testdata/README.md).
 package detect

@@ -1,8 +1,6 @@
 package detect
 
 import (
-	"strings"
-
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -27,42 +25,54 @@ func (in *Input) index() *index {
 		appsByID:    make(map[string]*tenant.Application, len(s.Applications)),
 		appsByAppID: make(map[string]*tenant.Application, len(s.Applications)),
 	}
+	// Empty ids are not indexed: a lookup by "" finds nothing rather than
+	// whichever malformed object came last.
 	for i := range s.Users {
-		x.usersByID[strings.ToLower(s.Users[i].ID)] = &s.Users[i]
+		if id := lowerID(s.Users[i].ID); id != "" {
+			x.usersByID[id] = &s.Users[i]
+		}
 	}
 	for i := range s.ServicePrincipals {
 		sp := &s.ServicePrincipals[i]
-		x.spsByID[strings.ToLower(sp.ID)] = sp
-		x.spsByAppID[strings.ToLower(sp.AppID)] = sp
+		if id := lowerID(sp.ID); id != "" {
+			x.spsByID[id] = sp
+		}
+		if id := lowerID(sp.AppID); id != "" {
+			x.spsByAppID[id] = sp
+		}
 	}
 	for i := range s.Applications {
 		a := &s.Applications[i]
-		x.appsByID[strings.ToLower(a.ID)] = a
-		x.appsByAppID[strings.ToLower(a.AppID)] = a
+		if id := lowerID(a.ID); id != "" {
+			x.appsByID[id] = a
+		}
+		if id := lowerID(a.AppID); id != "" {
+			x.appsByAppID[id] = a
+		}
 	}
 	in.idx = x
 	return x
 }
 
 // User returns the user with object id id (case-insensitive), or nil.
-func (in *Input) User(id string) *tenant.User { return in.index().usersByID[strings.ToLower(id)] }
+func (in *Input) User(id string) *tenant.User { return in.index().usersByID[lowerID(id)] }
 
 // ServicePrincipal returns the service principal with object id id, or nil.
 func (in *Input) ServicePrincipal(id string) *tenant.ServicePrincipal {
-	return in.index().spsByID[strings.ToLower(id)]
+	return in.index().spsByID[lowerID(id)]
 }
 
 // ServicePrincipalByAppID returns the service principal of appID, or nil.
 func (in *Input) ServicePrincipalByAppID(appID string) *tenant.ServicePrincipal {
-	return in.index().spsByAppID[strings.ToLower(appID)]
+	return in.index().spsByAppID[lowerID(appID)]
 }
 
 // Application returns the application with object id id, or nil.
 func (in *Input) Application(id string) *tenant.Application {
-	return in.index().appsByID[strings.ToLower(id)]
+	return in.index().appsByID[lowerID(id)]
 }
 
 // ApplicationByAppID returns the application registration of appID, or nil.
 func (in *Input) ApplicationByAppID(appID string) *tenant.Application {
-	return in.index().appsByAppID[strings.ToLower(appID)]
+	return in.index().appsByAppID[lowerID(appID)]
 }

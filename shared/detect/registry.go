@@ -4,6 +4,19 @@ package detect
 // rule exists when it is written here, and registry_test.go checks it.
 func All() []Detector {
 	return []Detector{
-		// Filled in as detectors land.
+		newAdvancedAuditingDisabled(),
+		newDormantUnregistered(),
+		newNotRegistered(),
+		newDormantRegistration(),
+		newRegistrationUntrustedLocation(),
+		newRegistrationUnrestricted(),
+		newSignInAzureIP(),
+		newCredentialAdded(),
+		newCredentialNameMimicry(),
+		newReplyURLAdded(),
+		newMailAccess(),
+		newFirstPartyCredential(),
+		newGlobalAdminAdded(),
+		newMailPermissionGranted(),
 	}
 }

@@ -42,7 +42,7 @@ type Snapshot struct {
 	Applications      []Application
 	ResourceGrants    []AppRoleAssignment // appRoleAssignedTo on the Graph and Exchange Online SPs
 	Audits            []AuditEvent
-	SignIns           []SignIn // successful and failed; detection decides
+	SignIns           []SignIn // successful sign-ins only: no rule reads failures, and dropping them bounds memory
 	Policies          []CAPolicy
 	NamedLocations    []NamedLocation
 	Unavailable       map[Source]string

@@ -1,0 +1,301 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// Well-known resource applications whose app-role grants decide mail access.
+const (
+	GraphAppID    = "00000003-0000-0000-c000-000000000000" // Microsoft Graph
+	ExchangeAppID = "00000002-0000-0ff1-ce00-000000000000" // Office 365 Exchange Online
+)
+
+// Reader reads the tenant. *graph.Client satisfies it. Collection methods
+// stream items to fn; an error from fn stops the read and is returned.
+type Reader interface {
+	Organization(ctx context.Context) (tenant.Organization, error)
+	SubscribedSKUs(ctx context.Context) ([]tenant.SKU, error)
+	Users(ctx context.Context, withSignInActivity bool, fn func(tenant.User) error) error
+	Registrations(ctx context.Context, fn func(tenant.Registration) error) error
+	ServicePrincipals(ctx context.Context, fn func(tenant.ServicePrincipal) error) error
+	Applications(ctx context.Context, fn func(tenant.Application) error) error
+	AppRoleAssignedTo(ctx context.Context, resourceSPID string, fn func(tenant.AppRoleAssignment) error) error
+	DirectoryAudits(ctx context.Context, since time.Time, fn func(tenant.AuditEvent) error) error
+	SignIns(ctx context.Context, since time.Time, fn func(tenant.SignIn) error) error
+	CAPolicies(ctx context.Context) ([]tenant.CAPolicy, error)
+	NamedLocations(ctx context.Context) ([]tenant.NamedLocation, error)
+}
+
+// Progress is told how many items of a source have been read so far; done is
+// true once for each source when its read has ended (successfully or not).
+type Progress func(src tenant.Source, items int, done bool)
+
+// SnapshotOptions tune Snapshot. The zero value reads the last 720 hours.
+type SnapshotOptions struct {
+	// Since is the start of the audit and sign-in window. Zero means
+	// Now() - 720h.
+	Since time.Time
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Progress, when set, is called as items arrive (from several
+	// goroutines, never concurrently).
+	Progress Progress
+	// Logger receives one line per source; nil discards.
+	Logger *slog.Logger
+}
+
+// Snapshot reads the tenant through r. Three lanes run concurrently —
+// directory objects, Entra reports (audits, sign-ins, registration details,
+// which Graph throttles separately) and Conditional Access — each reading its
+// sources one after the other. It returns an error only for failures other
+// than access denied; the first such failure cancels the other lanes.
+func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Snapshot, error) {
+	var o SnapshotOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	now := o.Now().UTC()
+	since := o.Since.UTC()
+	if since.IsZero() {
+		since = now.Add(-720 * time.Hour)
+	}
+	c := &collector{r: r, o: o, snap: &tenant.Snapshot{CollectedAt: now, Since: since}}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	lanes := []func(context.Context) error{c.directoryLane, c.reportLane, c.policyLane}
+	var wg sync.WaitGroup
+	errs := make([]error, len(lanes))
+	for i, lane := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := lane(ctx); err != nil {
+				errs[i] = err
+				cancel(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return c.snap, nil
+}
+
+type collector struct {
+	r    Reader
+	o    SnapshotOptions
+	mu   sync.Mutex // guards snap.Unavailable and progress calls
+	snap *tenant.Snapshot
+}
+
+// read runs one source's read. Access denied marks the source unavailable
+// and is not an error; anything else is returned wrapped.
+func (c *collector) read(src tenant.Source, count *int, f func() error) error {
+	start := time.Now()
+	err := f()
+	c.progress(src, *count, true)
+	switch {
+	case err == nil:
+		c.o.Logger.Debug("source read", "source", src, "items", *count, "elapsed", time.Since(start).Round(time.Millisecond))
+		return nil
+	case errors.Is(err, tenant.ErrAccessDenied):
+		c.unavailable(src, err)
+		return nil
+	default:
+		return fmt.Errorf("collect: read %s: %w", src, err)
+	}
+}
+
+func (c *collector) unavailable(src tenant.Source, err error) {
+	reason := strings.TrimPrefix(err.Error(), "graph: ")
+	c.mu.Lock()
+	c.snap.MarkUnavailable(src, reason)
+	c.mu.Unlock()
+	c.o.Logger.Warn("source unavailable", "source", src, "reason", reason)
+}
+
+func (c *collector) progress(src tenant.Source, n int, done bool) {
+	if c.o.Progress == nil {
+		return
+	}
+	c.mu.Lock()
+	c.o.Progress(src, n, done)
+	c.mu.Unlock()
+}
+
+// counted wraps an item callback: it appends to *dst, counts, and reports
+// progress every 500 items.
+func counted[T any](c *collector, src tenant.Source, n *int, dst *[]T, keep func(*T) bool) func(T) error {
+	return func(v T) error {
+		if keep != nil && !keep(&v) {
+			return nil
+		}
+		*dst = append(*dst, v)
+		*n++
+		if *n%500 == 0 {
+			c.progress(src, *n, false)
+		}
+		return nil
+	}
+}
+
+func (c *collector) directoryLane(ctx context.Context) error {
+	s := c.snap
+	var n int
+	if err := c.read(tenant.SourceOrganization, &n, func() error {
+		org, err := c.r.Organization(ctx)
+		s.Organization = org
+		if err == nil {
+			n = 1
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	n = 0
+	if err := c.read(tenant.SourceSubscribedSkus, &n, func() error {
+		skus, err := c.r.SubscribedSKUs(ctx)
+		s.SKUs, n = skus, len(skus)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := c.readUsers(ctx); err != nil {
+		return err
+	}
+	n = 0
+	if err := c.read(tenant.SourceServicePrincipals, &n, func() error {
+		return c.r.ServicePrincipals(ctx, counted(c, tenant.SourceServicePrincipals, &n, &s.ServicePrincipals, keepResourceRolesOnly))
+	}); err != nil {
+		return err
+	}
+	n = 0
+	if err := c.read(tenant.SourceApplications, &n, func() error {
+		return c.r.Applications(ctx, counted(c, tenant.SourceApplications, &n, &s.Applications, nil))
+	}); err != nil {
+		return err
+	}
+	return c.readResourceGrants(ctx)
+}
+
+// keepResourceRolesOnly drops appRoles from every service principal except
+// the Graph and Exchange Online resources: only theirs are resolved, and a
+// large tenant's roles would otherwise dominate memory.
+func keepResourceRolesOnly(sp *tenant.ServicePrincipal) bool {
+	if !strings.EqualFold(sp.AppID, GraphAppID) && !strings.EqualFold(sp.AppID, ExchangeAppID) {
+		sp.AppRoles = nil
+	}
+	return true
+}
+
+// readUsers reads users with signInActivity; when that is denied (no Entra
+// ID P1, or no AuditLog.Read.All) it records signInActivity as unavailable
+// and reads users without it.
+func (c *collector) readUsers(ctx context.Context) error {
+	s := c.snap
+	var n int
+	err := c.r.Users(ctx, true, counted(c, tenant.SourceUsers, &n, &s.Users, nil))
+	if err == nil {
+		c.progress(tenant.SourceUsers, n, true)
+		return nil
+	}
+	if !errors.Is(err, tenant.ErrAccessDenied) {
+		c.progress(tenant.SourceUsers, n, true)
+		return fmt.Errorf("collect: read %s: %w", tenant.SourceUsers, err)
+	}
+	c.unavailable(tenant.SourceSignInActivity, err)
+	s.Users, n = nil, 0
+	return c.read(tenant.SourceUsers, &n, func() error {
+		return c.r.Users(ctx, false, counted(c, tenant.SourceUsers, &n, &s.Users, nil))
+	})
+}
+
+// readResourceGrants lists the application permissions granted on the
+// Microsoft Graph and Exchange Online resource service principals — two
+// collections, whatever the size of the tenant.
+func (c *collector) readResourceGrants(ctx context.Context) error {
+	s := c.snap
+	c.mu.Lock()
+	spsMissing := !s.Available(tenant.SourceServicePrincipals)
+	if spsMissing {
+		s.MarkUnavailable(tenant.SourceResourceGrants, "needs the service principal list, which was unavailable")
+	}
+	c.mu.Unlock()
+	if spsMissing {
+		return nil
+	}
+	var n int
+	return c.read(tenant.SourceResourceGrants, &n, func() error {
+		for _, sp := range s.ServicePrincipals {
+			if !strings.EqualFold(sp.AppID, GraphAppID) && !strings.EqualFold(sp.AppID, ExchangeAppID) {
+				continue
+			}
+			if err := c.r.AppRoleAssignedTo(ctx, sp.ID, counted(c, tenant.SourceResourceGrants, &n, &s.ResourceGrants, nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (c *collector) reportLane(ctx context.Context) error {
+	s := c.snap
+	var n int
+	if err := c.read(tenant.SourceRegistrations, &n, func() error {
+		return c.r.Registrations(ctx, counted(c, tenant.SourceRegistrations, &n, &s.Registrations, nil))
+	}); err != nil {
+		return err
+	}
+	n = 0
+	if err := c.read(tenant.SourceDirectoryAudits, &n, func() error {
+		return c.r.DirectoryAudits(ctx, s.Since, counted(c, tenant.SourceDirectoryAudits, &n, &s.Audits, inWindow(s.Since)))
+	}); err != nil {
+		return err
+	}
+	n = 0
+	return c.read(tenant.SourceSignIns, &n, func() error {
+		keep := func(si *tenant.SignIn) bool { return si.Succeeded() && !si.Time.Before(s.Since) }
+		return c.r.SignIns(ctx, s.Since, counted(c, tenant.SourceSignIns, &n, &s.SignIns, keep))
+	})
+}
+
+func inWindow(since time.Time) func(*tenant.AuditEvent) bool {
+	return func(e *tenant.AuditEvent) bool { return !e.Time.Before(since) }
+}
+
+func (c *collector) policyLane(ctx context.Context) error {
+	s := c.snap
+	var n int
+	if err := c.read(tenant.SourceCAPolicies, &n, func() error {
+		ps, err := c.r.CAPolicies(ctx)
+		s.Policies, n = ps, len(ps)
+		return err
+	}); err != nil {
+		return err
+	}
+	n = 0
+	return c.read(tenant.SourceNamedLocations, &n, func() error {
+		ls, err := c.r.NamedLocations(ctx)
+		s.NamedLocations, n = ls, len(ls)
+		return err
+	})
+}

@@ -1,0 +1,270 @@
+package collect_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tenantwatch/tenantwatch/shared/collect"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// fakeReader serves fixed data; denied sources answer an error wrapping
+// tenant.ErrAccessDenied, failing ones another error.
+type fakeReader struct {
+	mu       sync.Mutex
+	denied   map[tenant.Source]bool
+	failing  map[tenant.Source]error
+	calls    []string
+	users    []tenant.User
+	sps      []tenant.ServicePrincipal
+	grants   map[string][]tenant.AppRoleAssignment // by resource SP id
+	audits   []tenant.AuditEvent
+	signIns  []tenant.SignIn
+	sinceArg []time.Time
+}
+
+func (f *fakeReader) check(src tenant.Source, call string) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	f.mu.Unlock()
+	if err := f.failing[src]; err != nil {
+		return err
+	}
+	if f.denied[src] {
+		return fmt.Errorf("graph: GET /%s: 403 Authorization_RequestDenied: Insufficient privileges: %w", src, tenant.ErrAccessDenied)
+	}
+	return nil
+}
+
+func each[T any](items []T, fn func(T) error) error {
+	for _, it := range items {
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fakeReader) Organization(context.Context) (tenant.Organization, error) {
+	if err := f.check(tenant.SourceOrganization, "organization"); err != nil {
+		return tenant.Organization{}, err
+	}
+	return tenant.Organization{ID: "tid", DisplayName: "Contoso"}, nil
+}
+func (f *fakeReader) SubscribedSKUs(context.Context) ([]tenant.SKU, error) {
+	return []tenant.SKU{{SkuID: "sku"}}, f.check(tenant.SourceSubscribedSkus, "subscribedSkus")
+}
+func (f *fakeReader) Users(_ context.Context, withSignIn bool, fn func(tenant.User) error) error {
+	if withSignIn {
+		if err := f.check(tenant.SourceSignInActivity, "users+signInActivity"); err != nil {
+			return err
+		}
+	} else if err := f.check(tenant.SourceUsers, "users"); err != nil {
+		return err
+	}
+	return each(f.users, fn)
+}
+func (f *fakeReader) Registrations(_ context.Context, fn func(tenant.Registration) error) error {
+	if err := f.check(tenant.SourceRegistrations, "registrations"); err != nil {
+		return err
+	}
+	return fn(tenant.Registration{UserID: "u1"})
+}
+func (f *fakeReader) ServicePrincipals(_ context.Context, fn func(tenant.ServicePrincipal) error) error {
+	if err := f.check(tenant.SourceServicePrincipals, "servicePrincipals"); err != nil {
+		return err
+	}
+	return each(f.sps, fn)
+}
+func (f *fakeReader) Applications(_ context.Context, fn func(tenant.Application) error) error {
+	return f.check(tenant.SourceApplications, "applications")
+}
+func (f *fakeReader) AppRoleAssignedTo(_ context.Context, id string, fn func(tenant.AppRoleAssignment) error) error {
+	if err := f.check(tenant.SourceResourceGrants, "appRoleAssignedTo "+id); err != nil {
+		return err
+	}
+	return each(f.grants[id], fn)
+}
+func (f *fakeReader) DirectoryAudits(_ context.Context, since time.Time, fn func(tenant.AuditEvent) error) error {
+	f.mu.Lock()
+	f.sinceArg = append(f.sinceArg, since)
+	f.mu.Unlock()
+	if err := f.check(tenant.SourceDirectoryAudits, "directoryAudits"); err != nil {
+		return err
+	}
+	return each(f.audits, fn)
+}
+func (f *fakeReader) SignIns(_ context.Context, since time.Time, fn func(tenant.SignIn) error) error {
+	if err := f.check(tenant.SourceSignIns, "signIns"); err != nil {
+		return err
+	}
+	return each(f.signIns, fn)
+}
+func (f *fakeReader) CAPolicies(context.Context) ([]tenant.CAPolicy, error) {
+	return []tenant.CAPolicy{{ID: "p"}}, f.check(tenant.SourceCAPolicies, "policies")
+}
+func (f *fakeReader) NamedLocations(context.Context) ([]tenant.NamedLocation, error) {
+	return nil, f.check(tenant.SourceNamedLocations, "namedLocations")
+}
+
+var now = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func newFake() *fakeReader {
+	return &fakeReader{
+		users: []tenant.User{{ID: "u1"}, {ID: "u2"}},
+		sps: []tenant.ServicePrincipal{
+			{ID: "graph-sp", AppID: collect.GraphAppID, AppRoles: []tenant.AppRole{{ID: "r1", Value: "Mail.Read"}}},
+			{ID: "exo-sp", AppID: strings.ToUpper(collect.ExchangeAppID), AppRoles: []tenant.AppRole{{ID: "r2", Value: "full_access_as_app"}}},
+			{ID: "lob", AppID: "11111111-1111-1111-1111-111111111111", AppRoles: []tenant.AppRole{{ID: "r3", Value: "Widgets.Read"}}},
+		},
+		grants: map[string][]tenant.AppRoleAssignment{
+			"graph-sp": {{ID: "g1", PrincipalID: "lob", ResourceID: "graph-sp"}},
+			"exo-sp":   {{ID: "g2", PrincipalID: "lob", ResourceID: "exo-sp"}},
+		},
+		audits: []tenant.AuditEvent{
+			{ID: "in", Time: now.Add(-time.Hour)},
+			{ID: "old", Time: now.Add(-800 * time.Hour)}, // a server that ignores $filter
+		},
+		signIns: []tenant.SignIn{
+			{ID: "ok", Time: now.Add(-time.Hour)},
+			{ID: "failed", Time: now.Add(-time.Hour), ErrorCode: 50126},
+			{ID: "interrupt", Time: now.Add(-time.Hour), ErrorCode: 50079},
+		},
+	}
+}
+
+func snapshot(t *testing.T, f *fakeReader) *tenant.Snapshot {
+	t.Helper()
+	s, err := collect.Snapshot(t.Context(), f, &collect.SnapshotOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	return s
+}
+
+func TestSnapshotReadsEverySource(t *testing.T) {
+	f := newFake()
+	s := snapshot(t, f)
+	if len(s.Unavailable) != 0 {
+		t.Errorf("Unavailable = %v, want none", s.Unavailable)
+	}
+	if want := now.Add(-720 * time.Hour); !s.Since.Equal(want) || !f.sinceArg[0].Equal(want) {
+		t.Errorf("Since = %v (reader got %v), want %v", s.Since, f.sinceArg, want)
+	}
+	if s.Organization.ID != "tid" || len(s.Users) != 2 || len(s.Registrations) != 1 || len(s.Policies) != 1 {
+		t.Errorf("snapshot incomplete: %+v", s)
+	}
+	var ids []string
+	for _, a := range s.Audits {
+		ids = append(ids, a.ID)
+	}
+	for _, si := range s.SignIns {
+		ids = append(ids, si.ID)
+	}
+	if diff := cmp.Diff([]string{"in", "ok"}, ids); diff != "" {
+		t.Errorf("kept audits and sign-ins (-want +got):\n%s", diff)
+	}
+	var grants []string
+	for _, g := range s.ResourceGrants {
+		grants = append(grants, g.ID)
+	}
+	if diff := cmp.Diff([]string{"g1", "g2"}, grants); diff != "" {
+		t.Errorf("resource grants (-want +got):\n%s", diff)
+	}
+	// Only the two resource SPs keep their app roles.
+	for _, sp := range s.ServicePrincipals {
+		if got := len(sp.AppRoles) > 0; got != (sp.ID != "lob") {
+			t.Errorf("%s: kept app roles = %v", sp.ID, got)
+		}
+	}
+	appRoleCalls := 0
+	for _, c := range f.calls {
+		if strings.HasPrefix(c, "appRoleAssignedTo") {
+			appRoleCalls++
+		}
+	}
+	if appRoleCalls != 2 {
+		t.Errorf("appRoleAssignedTo calls = %d, want 2 (Graph and Exchange Online only): %v", appRoleCalls, f.calls)
+	}
+}
+
+func TestSnapshotAccessDenied(t *testing.T) {
+	tests := []struct {
+		name        string
+		denied      []tenant.Source
+		unavailable []tenant.Source
+		users       int
+	}{
+		{"sign-in logs without P1", []tenant.Source{tenant.SourceSignIns}, []tenant.Source{tenant.SourceSignIns}, 2},
+		{"signInActivity falls back to users without it", []tenant.Source{tenant.SourceSignInActivity}, []tenant.Source{tenant.SourceSignInActivity}, 2},
+		{"no users at all", []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}, []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}, 0},
+		{"service principals denied skips grants", []tenant.Source{tenant.SourceServicePrincipals}, []tenant.Source{tenant.SourceResourceGrants, tenant.SourceServicePrincipals}, 2},
+		{"conditional access", []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}, []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			f.denied = map[tenant.Source]bool{}
+			for _, d := range tc.denied {
+				f.denied[d] = true
+			}
+			s := snapshot(t, f)
+			var got []tenant.Source
+			for src, reason := range s.Unavailable {
+				got = append(got, src)
+				if src != tenant.SourceResourceGrants && !strings.Contains(reason, "403") {
+					t.Errorf("%s: reason %q does not carry the Graph answer", src, reason)
+				}
+				if strings.HasPrefix(reason, "graph: ") {
+					t.Errorf("%s: reason %q keeps the package prefix", src, reason)
+				}
+			}
+			if diff := cmp.Diff(tc.unavailable, s.MissingSources(got)); diff != "" {
+				t.Errorf("unavailable (-want +got):\n%s", diff)
+			}
+			if len(s.Users) != tc.users {
+				t.Errorf("users = %d, want %d (no duplicates after a fallback)", len(s.Users), tc.users)
+			}
+		})
+	}
+}
+
+func TestSnapshotFailsOnOtherErrors(t *testing.T) {
+	f := newFake()
+	boom := fmt.Errorf("graph: cannot reach http://127.0.0.1:1: %w", tenant.ErrUnreachable)
+	f.failing = map[tenant.Source]error{tenant.SourceDirectoryAudits: boom}
+	_, err := collect.Snapshot(t.Context(), f, &collect.SnapshotOptions{Now: func() time.Time { return now }})
+	if !errors.Is(err, tenant.ErrUnreachable) || !strings.Contains(err.Error(), "directoryAudits") {
+		t.Fatalf("err = %v, want ErrUnreachable naming the source", err)
+	}
+}
+
+func TestSnapshotProgressEndsEverySource(t *testing.T) {
+	f := newFake()
+	done := map[tenant.Source]int{}
+	_, err := collect.Snapshot(t.Context(), f, &collect.SnapshotOptions{
+		Now: func() time.Time { return now },
+		Progress: func(src tenant.Source, n int, d bool) {
+			if d {
+				done[src]++
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []tenant.Source{tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers,
+		tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceRegistrations,
+		tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations} {
+		if done[src] != 1 {
+			t.Errorf("%s: done reported %d times, want 1", src, done[src])
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package detect
+
+import (
+	"cmp"
+	"context"
+	"strings"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// Global Administrator: role template id (= built-in role definition id),
+// display name, and the well-known object name its audit records carry.
+const (
+	globalAdminTemplateID = "62e90394-69f5-4237-9190-012177145e10"
+	globalAdminName       = "Global Administrator"
+	globalAdminWellKnown  = "TenantAdmins"
+)
+
+// globalAdminAdded finds users and service principals made Global
+// Administrator, actively or as eligible.
+type globalAdminAdded struct{}
+
+func newGlobalAdminAdded() Detector { return globalAdminAdded{} }
+
+func (globalAdminAdded) Rule() tenant.Rule {
+	return tenant.Rule{
+		ID:    "role.global-admin-added",
+		Title: "Member added to Global Administrator",
+		Description: "A user or service principal was added to the Global Administrator role, as an active or an eligible member. " +
+			"Global Administrators control the whole tenant, including licences, audit settings and every app's credentials.",
+		Severity: tenant.SeverityHigh,
+		MITRE:    []string{"T1098.003"},
+		Sources:  []tenant.Source{tenant.SourceDirectoryAudits},
+	}
+}
+
+// globalAdminRole reports whether an event's role is Global Administrator,
+// and how it knows: Role.TemplateId, Role.DisplayName (exact, after
+// trimming), Role.WellKnownObjectName, or a target of type Role whose id is
+// the template id.
+func globalAdminRole(e tenant.AuditEvent) (string, bool) {
+	if p, ok := eventProp(e, "Role.TemplateId"); ok && strings.EqualFold(valueString(p.New), globalAdminTemplateID) {
+		return "Role.TemplateId", true
+	}
+	if p, ok := eventProp(e, "Role.DisplayName"); ok && strings.EqualFold(valueString(p.New), globalAdminName) {
+		return "Role.DisplayName", true
+	}
+	if p, ok := eventProp(e, "Role.WellKnownObjectName"); ok && strings.EqualFold(valueString(p.New), globalAdminWellKnown) {
+		return "Role.WellKnownObjectName", true
+	}
+	for _, t := range e.Targets {
+		if typeIs(t, "Role") && strings.EqualFold(strings.TrimSpace(t.ID), globalAdminTemplateID) {
+			return "role target id", true
+		}
+	}
+	return "", false
+}
+
+func (d globalAdminAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, error) {
+	var out []tenant.Finding
+	seen := make(map[string]bool)
+	for _, e := range auditEvents(in, actAddMemberToRole, actAddEligibleMember) {
+		how, ok := globalAdminRole(e)
+		if !ok {
+			continue
+		}
+		m, ok := firstTarget(e, "User", "ServicePrincipal")
+		if !ok || strings.TrimSpace(m.ID) == "" {
+			continue
+		}
+		subject := tenant.Subject{Type: tenant.SubjectUser, ID: strings.TrimSpace(m.ID), Name: cmp.Or(m.UPN, m.DisplayName, m.ID)}
+		if typeIs(m, "ServicePrincipal") {
+			subject.Type = tenant.SubjectServicePrincipal
+			if sp := in.ServicePrincipal(m.ID); sp != nil {
+				subject.Name = cmp.Or(m.DisplayName, sp.DisplayName, m.ID)
+			}
+		} else if u := in.User(m.ID); u != nil {
+			subject = userSubject(u)
+		}
+		disc := cmp.Or(strings.TrimSpace(e.ID), strings.TrimSpace(e.CorrelationID), e.Time.UTC().Format("20060102T150405.000000000Z"))
+		k := findingKey(d.Rule().ID, subject.ID, disc)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		ev := map[string]any{
+			"role":           globalAdminName,
+			"roleTemplateId": globalAdminTemplateID,
+			"matchedBy":      how,
+			"eligible":       activityIs(e, actAddEligibleMember),
+		}
+		if p, ok := eventProp(e, "Role.DisplayName"); ok {
+			putAny(ev, "role", valueString(p.New))
+		}
+		putAny(ev, "memberUserPrincipalName", m.UPN)
+		putEvent(ev, e)
+		out = append(out, tenant.Finding{Subject: subject, Evidence: ev, Key: k, ObservedAt: e.Time})
+	}
+	return out, nil
+}

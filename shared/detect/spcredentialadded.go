@@ -1,0 +1,128 @@
+package detect
+
+import (
+	"context"
+	"strings"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// credentialAdded finds credentials added to service principals and
+// applications: from the audit log, and from service principal credentials
+// that started in the window.
+type credentialAdded struct{}
+
+func newCredentialAdded() Detector { return credentialAdded{} }
+
+func (credentialAdded) Rule() tenant.Rule {
+	return tenant.Rule{
+		ID:    "sp.credential-added",
+		Title: "Credential added to a service principal or application",
+		Description: "A certificate or secret was added to an application or service principal. " +
+			"APT29 added credentials to apps that could read mail; the finding is high when the app holds a mail permission or is a Microsoft first-party app.",
+		Severity: tenant.SeverityMedium,
+		MITRE:    []string{"T1098.001"},
+		Sources:  []tenant.Source{tenant.SourceServicePrincipals},
+	}
+}
+
+// riskOf explains why a credential on o is high severity: the app's
+// service principal holds mail roles, or the app is Microsoft first-party.
+func riskOf(o appObject, held map[string][]heldMailRole) (reasons, roles []string) {
+	if o.SP == nil {
+		return nil, nil
+	}
+	if hs := held[lowerID(o.SP.ID)]; len(hs) > 0 {
+		roles = roleNames(hs)
+		who := "its service principal"
+		if o.Type == tenant.SubjectServicePrincipal {
+			who = "the service principal"
+		}
+		reasons = append(reasons, who+" holds mail permissions: "+strings.Join(roles, ", "))
+	}
+	if isMicrosoftTenant(o.SP.AppOwnerOrganizationID) {
+		reasons = append(reasons, "Microsoft first-party application (owner tenant "+lowerID(o.SP.AppOwnerOrganizationID)+")")
+	}
+	return reasons, roles
+}
+
+func (d credentialAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, error) {
+	s := in.Snapshot
+	held := mailRolesHeld(in, newMailCatalogue(in))
+	byKey := make(map[string]*tenant.Finding)
+	var order []string
+
+	finish := func(f *tenant.Finding, o appObject) {
+		reasons, roles := riskOf(o, held)
+		if len(reasons) > 0 {
+			f.Severity = tenant.SeverityHigh
+			f.Evidence["highBecause"] = reasons
+		}
+		if len(roles) > 0 {
+			f.Evidence["mailRoles"] = roles
+		}
+		if !s.Available(tenant.SourceResourceGrants) {
+			f.Evidence["mailAccessChecked"] = false
+		}
+		putAny(f.Evidence, "appId", o.AppID)
+	}
+
+	for _, c := range credentialEvents(in) {
+		k := findingKey(d.Rule().ID, c.Obj.ID, c.Key.KeyID)
+		if byKey[k] != nil {
+			continue // the earliest event for this key wins
+		}
+		ev := map[string]any{
+			"keyId":          c.Key.KeyID,
+			"keyType":        c.Key.KeyType,
+			"keyUsage":       c.Key.KeyUsage,
+			"keyDisplayName": c.Key.DisplayName,
+			"sources":        []string{"auditLog"},
+		}
+		putEvent(ev, c.Event)
+		f := &tenant.Finding{Subject: c.Obj.subject(), Evidence: ev, Key: k, ObservedAt: c.Event.Time}
+		finish(f, c.Obj)
+		byKey[k] = f
+		order = append(order, k)
+	}
+
+	for i := range s.ServicePrincipals {
+		sp := &s.ServicePrincipals[i]
+		for _, c := range sp.Credentials {
+			if sp.ID == "" || c.KeyID == "" || c.Start.Before(s.Since) || c.Start.After(in.Now) {
+				continue
+			}
+			k := findingKey(d.Rule().ID, sp.ID, c.KeyID)
+			if f := byKey[k]; f != nil {
+				f.Evidence["sources"] = []string{"auditLog", "credentialState"}
+				f.Evidence["start"] = ts(c.Start)
+				putAny(f.Evidence, "end", ts(c.End))
+				continue
+			}
+			o := spObject(in, sp)
+			ev := map[string]any{
+				"keyId":          c.KeyID,
+				"credentialKind": string(c.Kind),
+				"start":          ts(c.Start),
+				"sources":        []string{"credentialState"},
+			}
+			putAny(ev, "keyType", c.Type)
+			putAny(ev, "keyUsage", c.Usage)
+			putAny(ev, "keyDisplayName", c.DisplayName)
+			putAny(ev, "end", ts(c.End))
+			if !s.Available(tenant.SourceDirectoryAudits) {
+				ev["auditLogChecked"] = false
+			}
+			f := &tenant.Finding{Subject: o.subject(), Evidence: ev, Key: k}
+			finish(f, o)
+			byKey[k] = f
+			order = append(order, k)
+		}
+	}
+
+	out := make([]tenant.Finding, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byKey[k])
+	}
+	return out, nil
+}

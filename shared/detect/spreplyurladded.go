@@ -1,0 +1,140 @@
+package detect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// credentialNearWindow is how close a credential must be to a reply-URL
+// change to raise it.
+const credentialNearWindow = 24 * time.Hour
+
+// replyURLAdded finds reply (redirect) URLs added to applications and
+// service principals.
+type replyURLAdded struct{}
+
+func newReplyURLAdded() Detector { return replyURLAdded{} }
+
+func (replyURLAdded) Rule() tenant.Rule {
+	return tenant.Rule{
+		ID:    "sp.reply-url-added",
+		Title: "Reply URL added to an application or service principal",
+		Description: "A reply URL was added to an application or service principal: tokens can then be sent to it. " +
+			"Raised to medium when the same app also got a credential within a day of the change.",
+		Severity: tenant.SeverityLow,
+		MITRE:    []string{"T1098.001"},
+		Sources:  []tenant.Source{tenant.SourceDirectoryAudits},
+	}
+}
+
+// credentialTime is when an app object got a credential.
+type credentialTime struct {
+	obj    appObject
+	keyID  string
+	at     time.Time
+	source string
+}
+
+func credentialTimes(in *Input) []credentialTime {
+	var out []credentialTime
+	for _, c := range credentialEvents(in) {
+		out = append(out, credentialTime{obj: c.Obj, keyID: c.Key.KeyID, at: c.Event.Time, source: "auditLog"})
+	}
+	s := in.Snapshot
+	for i := range s.ServicePrincipals {
+		o := spObject(in, &s.ServicePrincipals[i])
+		for _, c := range s.ServicePrincipals[i].Credentials {
+			out = append(out, credentialTime{obj: o, keyID: c.KeyID, at: c.Start, source: "credentialState"})
+		}
+	}
+	for i := range s.Applications {
+		o := applicationObject(in, &s.Applications[i])
+		for _, c := range s.Applications[i].Credentials {
+			out = append(out, credentialTime{obj: o, keyID: c.KeyID, at: c.Start, source: "credentialState"})
+		}
+	}
+	return out
+}
+
+// addressHash is the first 12 hex digits of the SHA-256 of the sorted
+// addresses, one a line.
+func addressHash(sorted []string) string {
+	sum := sha256.Sum256([]byte(strings.Join(sorted, "\n")))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, error) {
+	var creds []credentialTime // built on first need
+	credsBuilt := false
+	seen := make(map[string]bool)
+	var out []tenant.Finding
+	for _, e := range auditEvents(in, actUpdateSP, actUpdateApplication) {
+		t, ok := appTarget(e)
+		if !ok {
+			continue
+		}
+		var added, props []string
+		for _, name := range []string{"AppAddress", "ReplyUrls"} {
+			p, ok := findProp(t.Modified, name)
+			if !ok {
+				continue
+			}
+			if a := addedAddresses(parseAddresses(p.Old), parseAddresses(p.New)); len(a) > 0 {
+				added = append(added, a...)
+				props = append(props, p.Name)
+			}
+		}
+		if len(added) == 0 {
+			continue
+		}
+		added = addedAddresses(nil, added) // sorted, unique
+		fallback := tenant.SubjectApplication
+		if activityIs(e, actUpdateSP) {
+			fallback = tenant.SubjectServicePrincipal
+		}
+		obj := resolveAppObject(in, t, fallback)
+		k := findingKey(d.Rule().ID, obj.ID, addressHash(added))
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		ev := map[string]any{
+			"addedAddresses": capStrings(added),
+			"addedCount":     len(added),
+			"property":       strings.Join(props, ", "),
+		}
+		putEvent(ev, e)
+		putAny(ev, "appId", obj.AppID)
+		f := tenant.Finding{Subject: obj.subject(), Evidence: ev, Key: k, ObservedAt: e.Time}
+
+		if !credsBuilt {
+			creds, credsBuilt = credentialTimes(in), true
+		}
+		var near []map[string]string
+		nearSeen := make(map[string]bool)
+		for _, c := range creds {
+			if c.at.IsZero() || !c.obj.related(obj) || nearSeen[lowerID(c.obj.ID)+" "+lowerID(c.keyID)] {
+				continue
+			}
+			if diff := c.at.Sub(e.Time); diff > credentialNearWindow || diff < -credentialNearWindow {
+				continue
+			}
+			nearSeen[lowerID(c.obj.ID)+" "+lowerID(c.keyID)] = true
+			near = append(near, map[string]string{
+				"keyId": c.keyID, "time": ts(c.at), "source": c.source,
+				"objectType": string(c.obj.Type), "objectId": c.obj.ID,
+			})
+		}
+		if len(near) > 0 {
+			f.Severity = tenant.SeverityMedium
+			ev["credentialsNearby"] = near
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
