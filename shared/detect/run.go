@@ -46,7 +46,7 @@ func Run(ctx context.Context, ds []Detector, in *Input) (Result, error) {
 			res.Skipped = append(res.Skipped, tenant.Skipped{Rule: r.ID, Reason: skipReason(in.Snapshot, missing)})
 			continue
 		}
-		fs, err := d.Detect(ctx, in)
+		fs, err := detectSafely(ctx, d, in)
 		var skip *SkipError
 		if errors.As(err, &skip) {
 			res.Skipped = append(res.Skipped, tenant.Skipped{Rule: r.ID, Reason: skip.Reason})
@@ -90,6 +90,17 @@ func skipReason(s *tenant.Snapshot, missing []tenant.Source) string {
 	return strings.Join(parts, "; ")
 }
 
+// detectSafely runs one detector, turning a panic into an error so that one
+// broken rule cannot hide the findings of the others.
+func detectSafely(ctx context.Context, d Detector, in *Input) (fs []tenant.Finding, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fs, err = nil, fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return d.Detect(ctx, in)
+}
+
 func stamp(r tenant.Rule, f tenant.Finding, in *Input) tenant.Finding {
 	f.Rule = r.ID
 	f.Title = cmp.Or(f.Title, r.Title)
@@ -113,6 +124,8 @@ func validate(f tenant.Finding) error {
 	switch {
 	case f.Key == "":
 		return errors.New("finding has no key")
+	case !strings.HasPrefix(f.Key, f.Rule+":"):
+		return fmt.Errorf("finding key %q does not start with %q", f.Key, f.Rule+":")
 	case f.Subject.ID == "":
 		return errors.New("finding has no subject id")
 	case f.Subject.Type == "":

@@ -128,12 +128,13 @@ func TestRunValidatesAndDedupes(t *testing.T) {
 	noID.Subject.ID = ""
 	noType := finding("a.v:notype", "notype")
 	noType.Subject.Type = ""
-	first := finding("shared:key", "first")
-	second := finding("shared:key", "second")
-	a := &fakeDetector{rule: fakeRule("a.v", tenant.SeverityHigh), detect: returning(noKey, noID, noType, first, first)}
-	b := &fakeDetector{rule: fakeRule("b.v", tenant.SeverityHigh), detect: returning(second)}
+	first := finding("a.v:dup", "first")
+	second := finding("a.v:dup", "second")
+	foreign := finding("a.v:x", "foreign") // returned by b.v: a key outside its rule
+	a := &fakeDetector{rule: fakeRule("a.v", tenant.SeverityHigh), detect: returning(noKey, noID, noType, first, second)}
+	b := &fakeDetector{rule: fakeRule("b.v", tenant.SeverityHigh), detect: returning(foreign)}
 	res, err := detect.Run(t.Context(), []detect.Detector{a, b}, newInput())
-	for _, want := range []string{"detect: a.v: finding has no key", "detect: a.v: finding has no subject id", "detect: a.v: finding has no subject type"} {
+	for _, want := range []string{"detect: a.v: finding has no key", "detect: a.v: finding has no subject id", "detect: a.v: finding has no subject type", `detect: b.v: finding key "a.v:x" does not start with "b.v:"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not report %q", err, want)
 		}
@@ -156,6 +157,23 @@ func TestRunKeepsGoingAfterErrors(t *testing.T) {
 	}
 	if len(res.Findings) != 2 {
 		t.Errorf("findings = %+v, want the partial and the other detector's", res.Findings)
+	}
+}
+
+func TestRunRecoversFromPanic(t *testing.T) {
+	t.Parallel()
+	broken := &fakeDetector{rule: fakeRule("a.broken", tenant.SeverityHigh), detect: func(context.Context, *detect.Input) ([]tenant.Finding, error) {
+		var m map[string]int
+		m["x"]++ // panics
+		return nil, nil
+	}}
+	ok := &fakeDetector{rule: fakeRule("b.ok", tenant.SeverityLow), detect: returning(finding("b.ok:x", "x"))}
+	res, err := detect.Run(t.Context(), []detect.Detector{broken, ok}, newInput())
+	if err == nil || !strings.Contains(err.Error(), "detect: a.broken: panic") {
+		t.Errorf("err = %v, want the panic reported as the rule's error", err)
+	}
+	if len(res.Findings) != 1 {
+		t.Errorf("findings = %+v, want the other detector's", res.Findings)
 	}
 }
 
