@@ -10,12 +10,14 @@
 package azureip
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -29,7 +31,7 @@ var ErrNoAzureCloud = errors.New("no AzureCloud or AzureCloud.<region> entries")
 
 // Set is an immutable set of Azure prefixes. The zero value and nil are empty.
 type Set struct {
-	v4, v6 []entry // sorted by start address, non-overlapping after merge
+	v4, v6 []entry // sorted by start address, non-overlapping
 	tags   int
 	n      int
 	change int
@@ -37,7 +39,7 @@ type Set struct {
 
 type entry struct {
 	lo, hi netip.Addr
-	tag    string // the first tag that contributed the range
+	tag    string // the tag of the most specific prefix covering the range
 }
 
 // Prefix is one address prefix and the tag it came from.
@@ -127,43 +129,119 @@ func Load(path string) (*Set, error) {
 	return s, nil
 }
 
-// New builds a set from prefixes (used by Parse and by tests).
+// New builds a set from prefixes (used by Parse and by tests). Overlapping
+// and nested prefixes are merged. An address covered by several prefixes is
+// reported with the tag of the most specific (longest) one; when the same
+// prefix is listed under several tags, a regional tag ("AzureCloud.<region>")
+// wins over the global "AzureCloud", and otherwise the first listed wins. So a
+// lookup names the region whenever the file says it, whatever the order of
+// its entries. IPv4-mapped IPv6 prefixes (::ffff:a.b.c.d/n) are stored as
+// IPv4, the form Lookup searches; invalid prefixes are ignored.
 func New(ps []Prefix) *Set {
-	s := &Set{n: len(ps)}
-	for _, p := range ps {
-		lo := p.Prefix.Masked().Addr()
-		e := entry{lo: lo, hi: lastAddr(p.Prefix), tag: p.Tag}
-		if lo.Is4() {
-			s.v4 = append(s.v4, e)
+	s := &Set{}
+	var v4, v6 []span
+	for i, p := range ps {
+		pp, ok := normalize(p.Prefix)
+		if !ok {
+			continue
+		}
+		s.n++
+		sp := span{lo: pp.Addr(), hi: lastAddr(pp), bits: pp.Bits(), tag: p.Tag, order: i}
+		if sp.lo.Is4() {
+			v4 = append(v4, sp)
 		} else {
-			s.v6 = append(s.v6, e)
+			v6 = append(v6, sp)
 		}
 	}
-	s.v4 = merge(s.v4)
-	s.v6 = merge(s.v6)
+	s.v4 = flatten(v4)
+	s.v6 = flatten(v6)
 	return s
 }
 
-func merge(es []entry) []entry {
-	if len(es) == 0 {
+// span is one input prefix as an address range.
+type span struct {
+	lo, hi netip.Addr
+	bits   int
+	tag    string
+	order  int // position in the input, for ties
+}
+
+// normalize masks p and turns an IPv4-mapped IPv6 prefix into IPv4. A masked
+// prefix whose address is IPv4-mapped has at least 96 bits, since bits 80–95
+// of such an address are all ones.
+func normalize(p netip.Prefix) (netip.Prefix, bool) {
+	if !p.IsValid() {
+		return netip.Prefix{}, false
+	}
+	p = p.Masked()
+	if a := p.Addr(); a.Is4In6() {
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96), true
+	}
+	return p, true
+}
+
+// globalTag ranks tags listed for the same prefix: the global AzureCloud tag
+// after any other, so the regional name is kept.
+func globalTag(tag string) int {
+	if strings.EqualFold(tag, "AzureCloud") {
+		return 1
+	}
+	return 0
+}
+
+// flatten turns prefixes of one address family into sorted, non-overlapping
+// ranges, each carrying the tag of the most specific prefix covering it.
+// Adjacent ranges with the same tag are joined. Two CIDR prefixes are either
+// nested or disjoint, so a stack of the prefixes open at the current address
+// is enough.
+func flatten(sp []span) []entry {
+	if len(sp) == 0 {
 		return nil
 	}
-	sort.Slice(es, func(i, j int) bool {
-		if c := es[i].lo.Compare(es[j].lo); c != 0 {
-			return c < 0
-		}
-		return es[i].hi.Compare(es[j].hi) > 0
+	slices.SortFunc(sp, func(a, b span) int {
+		return cmp.Or(
+			a.lo.Compare(b.lo),
+			cmp.Compare(a.bits, b.bits), // outer before inner
+			cmp.Compare(globalTag(a.tag), globalTag(b.tag)),
+			cmp.Compare(a.order, b.order),
+		)
 	})
-	out := es[:1]
-	for _, e := range es[1:] {
-		last := &out[len(out)-1]
-		if e.lo.Compare(last.hi) <= 0 { // contained or overlapping
-			if e.hi.Compare(last.hi) > 0 {
-				last.hi = e.hi
-			}
-			continue
+	var out []entry
+	emit := func(lo, hi netip.Addr, tag string) {
+		if !lo.IsValid() || !hi.IsValid() || hi.Less(lo) {
+			return
 		}
-		out = append(out, e)
+		if n := len(out); n > 0 && out[n-1].tag == tag && out[n-1].hi.Next() == lo {
+			out[n-1].hi = hi
+			return
+		}
+		out = append(out, entry{lo: lo, hi: hi, tag: tag})
+	}
+	var (
+		stack []span
+		next  netip.Addr // first address not yet emitted; invalid past the end of the space
+	)
+	pop := func() {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		emit(next, top.hi, top.tag)
+		next = top.hi.Next()
+	}
+	for i, p := range sp {
+		if i > 0 && p.lo == sp[i-1].lo && p.bits == sp[i-1].bits {
+			continue // same prefix again: the first (preferred) tag stands
+		}
+		for len(stack) > 0 && stack[len(stack)-1].hi.Less(p.lo) {
+			pop()
+		}
+		if len(stack) > 0 { // p is nested in the top: close the part before it
+			emit(next, p.lo.Prev(), stack[len(stack)-1].tag)
+		}
+		next = p.lo
+		stack = append(stack, p)
+	}
+	for len(stack) > 0 {
+		pop()
 	}
 	return out
 }
@@ -183,10 +261,12 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return out
 }
 
-// Lookup returns the tag of the Azure range holding addr. IPv4-mapped IPv6
-// addresses are looked up as IPv4.
+// Lookup returns the tag of the most specific Azure prefix holding addr (see
+// New). IPv4-mapped IPv6 addresses are looked up as IPv4. The invalid
+// address and addresses with an IPv6 zone are never held, as with
+// netip.Prefix.Contains.
 func (s *Set) Lookup(addr netip.Addr) (tag string, ok bool) {
-	if s == nil || !addr.IsValid() {
+	if s == nil || !addr.IsValid() || addr.Zone() != "" {
 		return "", false
 	}
 	addr = addr.Unmap()
@@ -217,7 +297,8 @@ func (s *Set) ContainsString(ip string) (tag string, ok bool) {
 	return s.Lookup(a)
 }
 
-// Stats describes a set: entries used, prefixes read, and the file's
+// Stats describes a set: the Service Tags entries used, the prefixes read
+// (every valid prefix given to New, duplicates included) and the file's
 // changeNumber.
 func (s *Set) Stats() (tags, prefixes, changeNumber int) {
 	if s == nil {

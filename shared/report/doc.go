@@ -1,0 +1,65 @@
+// Package report renders the result of a scan for the people and tools that
+// read it: findings.json (a stable contract for other tools), findings.csv
+// (for a spreadsheet), report.html (one self-contained page for a browser)
+// and a short plain-text summary for the terminal.
+//
+// # Input
+//
+// A Document carries the findings (already sorted by the caller), the rules
+// that were skipped and the data sources that could not be read, and the rule
+// catalogue, so that a report shows what was checked as well as what was
+// found. WriteDir writes the three files into a directory; each file is
+// written to a temporary file in that directory and renamed into place once
+// all three have been rendered, so a reader never sees a half-written report.
+// The files are created with mode 0600: they describe the tenant's
+// weaknesses.
+//
+// # findings.json
+//
+// Exactly {"generatedAt", "tenantId", "findings", "skipped"}: findings and
+// skipped are arrays (never null), times are RFC 3339 in UTC, a finding is
+// tenant.Finding's JSON encoding, indentation is two spaces and the file ends
+// with a newline. HTML-significant characters are escaped as encoding/json
+// does by default (< becomes \u003c), so the file is harmless if served.
+// ReadJSON reads it back; evidence numbers come back as json.Number, so that
+// ReadJSON followed by WriteJSON reproduces the file byte for byte.
+//
+// # findings.csv
+//
+// A header row (severity, rule, title, subjectType, subjectId, subjectName,
+// observedAt, mitre, key, evidence), then one row per finding; mitre ids are
+// joined with ";" and evidence is compact JSON. The file starts with a UTF-8
+// byte order mark, without which Excel reads it as the local code page and
+// mangles non-ASCII names; tools reading it with encoding/csv must strip the
+// mark from the first header cell. Rows end with CRLF (RFC 4180, and what
+// Excel writes itself); note that encoding/csv in this mode writes a line
+// break inside a cell as CRLF and drops a lone CR. To defeat formula
+// injection, a cell is prefixed with a single quote when it starts with a tab,
+// CR or LF, or when its first character after leading white space and
+// invisible formatting characters is =, +, -, @ or a full-width or small form
+// of them (＝＋－＠﹦﹢﹣﹫). Quoting is left to encoding/csv.
+//
+// # report.html
+//
+// One file built with html/template: inline CSS (its SHA-256 hash is the only
+// source a strict Content-Security-Policy allows), no scripts, fonts or
+// images, printable. It shows the tenant, the generation time and the
+// audit/sign-in window; counts by severity; the skipped checks and
+// unavailable data sources (blind spots) near the top; every rule in the
+// catalogue with its count, including zero; then each finding with its
+// evidence as nested definition lists and tables. MITRE ATT&CK ids matching
+// ^T\d{4}(\.\d{3})?$ link to attack.mitre.org; nothing else is a link, and
+// no tenant data is placed in an attribute.
+//
+// # Tenant-controlled text
+//
+// Display names, user principal names, certificate names, URLs and other
+// evidence are attacker-controlled. JSON and CSV carry them verbatim (CSV
+// with the formula prefix above). HTML escapes them contextually and, like
+// the terminal summary, shows C0 and C1 control characters, bidirectional
+// embedding, override and isolate characters (U+202A–U+202E, U+2066–U+2069),
+// directional marks and line/paragraph separators as \uXXXX, and invalid
+// UTF-8 bytes as \xXX, so a name cannot reorder or rewrite what is around it.
+// Newlines and tabs are escaped too, except inside HTML evidence values,
+// where they are kept as layout.
+package report

@@ -1,0 +1,79 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// jsonDocument is the findings.json contract. Field order is the file's.
+type jsonDocument struct {
+	GeneratedAt time.Time        `json:"generatedAt"`
+	TenantID    string           `json:"tenantId"`
+	Findings    []tenant.Finding `json:"findings"`
+	Skipped     []tenant.Skipped `json:"skipped"`
+}
+
+// WriteJSON writes findings.json: {"generatedAt", "tenantId", "findings",
+// "skipped"}, indented by two spaces, with a trailing newline. Only those
+// fields of d are written. It fails, writing nothing, when a finding cannot
+// be encoded (an invalid severity, evidence that is not JSON-encodable) or
+// when w fails.
+func WriteJSON(w io.Writer, d *Document) error {
+	if err := checkDocument(d); err != nil {
+		return err
+	}
+	doc := jsonDocument{
+		GeneratedAt: d.GeneratedAt.UTC(),
+		TenantID:    d.TenantID,
+		Findings:    d.Findings,
+		Skipped:     d.Skipped,
+	}
+	if doc.Findings == nil {
+		doc.Findings = []tenant.Finding{}
+	}
+	if doc.Skipped == nil {
+		doc.Skipped = []tenant.Skipped{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // escapes <, > and & as \u003c, \u003e, \u0026
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("report: encode json: %w", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("report: write json: %w", err)
+	}
+	return nil
+}
+
+// ReadJSON reads a findings.json document as WriteJSON writes it. Only
+// GeneratedAt, TenantID, Findings and Skipped are set. Evidence numbers are
+// json.Number, so writing the document again reproduces the input. Unknown
+// fields are ignored; malformed JSON, an unknown severity and data after the
+// document are errors.
+func ReadJSON(r io.Reader) (*Document, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	var doc jsonDocument
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("report: read json: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			err = errors.New("data after the document")
+		}
+		return nil, fmt.Errorf("report: read json: %w", err)
+	}
+	return &Document{
+		GeneratedAt: doc.GeneratedAt.UTC(),
+		TenantID:    doc.TenantID,
+		Findings:    doc.Findings,
+		Skipped:     doc.Skipped,
+	}, nil
+}

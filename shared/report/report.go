@@ -1,0 +1,241 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// Document is everything a report shows about one scan.
+type Document struct {
+	GeneratedAt time.Time
+	TenantID    string
+	TenantName  string
+	Since       time.Time                // start of the audit/sign-in window
+	Findings    []tenant.Finding         // already sorted by the caller
+	Skipped     []tenant.Skipped         // rules that did not run, with the reason
+	Unavailable map[tenant.Source]string // sources that could not be read, with reasons
+	Rules       []tenant.Rule            // the rule catalogue: summaries, descriptions, rules with zero findings
+	Version     string                   // tenantwatch version string
+}
+
+// File names written by WriteDir.
+const (
+	JSONFile = "findings.json"
+	CSVFile  = "findings.csv"
+	HTMLFile = "report.html"
+)
+
+// checkDocument rejects a nil document.
+func checkDocument(d *Document) error {
+	if d == nil {
+		return errors.New("report: nil document")
+	}
+	return nil
+}
+
+// WriteDir writes findings.json, findings.csv and report.html into dir,
+// creating dir (mode 0750) when needed. All three are rendered into
+// temporary files in dir first and then renamed over any earlier report, so
+// a failed render leaves the earlier files untouched and no temporary files.
+// The files have mode 0600. Errors name the file and wrap the cause.
+func WriteDir(dir string, d *Document) (err error) {
+	if err := checkDocument(d); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	files := []struct {
+		name  string
+		write func(io.Writer, *Document) error
+	}{
+		{JSONFile, WriteJSON},
+		{CSVFile, WriteCSV},
+		{HTMLFile, WriteHTML},
+	}
+	tmps := make([]string, len(files))
+	defer func() {
+		for _, t := range tmps {
+			if t != "" {
+				err = errors.Join(err, ignoreNotExist(os.Remove(t)))
+			}
+		}
+	}()
+	for i, f := range files {
+		tmp, err := writeTemp(dir, f.name, func(w io.Writer) error { return f.write(w, d) })
+		if tmp != "" {
+			tmps[i] = tmp
+		}
+		if err != nil {
+			return fmt.Errorf("report: write %s: %w", f.name, err)
+		}
+	}
+	for i, f := range files {
+		if err := os.Rename(tmps[i], filepath.Join(dir, f.name)); err != nil {
+			return fmt.Errorf("report: write %s: %w", f.name, err)
+		}
+		tmps[i] = ""
+	}
+	return nil
+}
+
+// writeTemp renders into a new temporary file in dir and syncs it. It
+// returns the file's path whenever the file was created, even on error.
+func writeTemp(dir, name string, render func(io.Writer) error) (string, error) {
+	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	err = render(&buf)
+	if err == nil {
+		_, err = f.Write(buf.Bytes())
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	return f.Name(), errors.Join(err, f.Close())
+}
+
+func ignoreNotExist(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// severitiesDesc lists the named severities, most severe first.
+func severitiesDesc() []tenant.Severity {
+	return []tenant.Severity{tenant.SeverityCritical, tenant.SeverityHigh, tenant.SeverityMedium, tenant.SeverityLow, tenant.SeverityInfo}
+}
+
+// severityCounts counts findings by severity; invalid severities are counted
+// under 0.
+func severityCounts(fs []tenant.Finding) map[tenant.Severity]int {
+	c := make(map[tenant.Severity]int)
+	for _, f := range fs {
+		s := f.Severity
+		if !s.Valid() {
+			s = 0
+		}
+		c[s]++
+	}
+	return c
+}
+
+// ruleSummary is one line of the by-rule summary.
+type ruleSummary struct {
+	Rule    tenant.Rule
+	Known   bool // in the catalogue
+	Count   int
+	Skipped bool
+	Reason  string
+}
+
+// summarizeRules lists every catalogue rule in catalogue order with its
+// finding count and skip reason, then any rule id that appears only in the
+// findings or skipped list, sorted.
+func summarizeRules(d *Document) []ruleSummary {
+	counts := make(map[string]int)
+	for _, f := range d.Findings {
+		counts[f.Rule]++
+	}
+	skipped := make(map[string]string)
+	for _, s := range d.Skipped {
+		if _, dup := skipped[s.Rule]; !dup {
+			skipped[s.Rule] = s.Reason
+		}
+	}
+	var out []ruleSummary
+	seen := make(map[string]bool)
+	for _, r := range d.Rules {
+		if seen[r.ID] {
+			continue
+		}
+		seen[r.ID] = true
+		reason, sk := skipped[r.ID]
+		out = append(out, ruleSummary{Rule: r, Known: true, Count: counts[r.ID], Skipped: sk, Reason: reason})
+	}
+	var extra []string
+	for id := range counts {
+		if !seen[id] {
+			seen[id] = true
+			extra = append(extra, id)
+		}
+	}
+	for id := range skipped {
+		if !seen[id] {
+			seen[id] = true
+			extra = append(extra, id)
+		}
+	}
+	slices.Sort(extra)
+	for _, id := range extra {
+		reason, sk := skipped[id]
+		out = append(out, ruleSummary{Rule: tenant.Rule{ID: id}, Count: counts[id], Skipped: sk, Reason: reason})
+	}
+	return out
+}
+
+// sortedSources returns the unavailable sources in name order.
+func sortedSources(m map[tenant.Source]string) []tenant.Source {
+	out := make([]tenant.Source, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// rulesNeeding returns the ids of catalogue rules that need src.
+func rulesNeeding(rules []tenant.Rule, src tenant.Source) []string {
+	var out []string
+	for _, r := range rules {
+		if slices.Contains(r.Sources, src) {
+			out = append(out, r.ID)
+		}
+	}
+	return out
+}
+
+// mitreID matches ATT&CK technique and sub-technique ids.
+func mitreID() *regexp.Regexp { return regexp.MustCompile(`^T\d{4}(\.\d{3})?$`) }
+
+// mitreURL returns the ATT&CK page of a technique id, or "" when id is not a
+// well-formed technique id ("T1098.001" → .../techniques/T1098/001/).
+func mitreURL(re *regexp.Regexp, id string) string {
+	if !re.MatchString(id) {
+		return ""
+	}
+	tech, sub, ok := strings.Cut(id, ".")
+	if !ok {
+		return "https://attack.mitre.org/techniques/" + tech + "/"
+	}
+	return "https://attack.mitre.org/techniques/" + tech + "/" + sub + "/"
+}
+
+// timeText formats t for people: UTC, seconds, "" for the zero time.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// timeAttr formats t as RFC 3339 in UTC, "" for the zero time.
+func timeAttr(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,123 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Limits of the terminal summary.
+const (
+	maxTextRows    = 50 // findings listed before "… and N more"
+	maxTextSubject = 72 // runes of a subject cell
+	maxTextReason  = 160
+)
+
+// WriteText writes the summary a person reads on the terminal after a scan:
+// counts by severity, a table of findings (severity, rule, subject; at most
+// 50 rows), the skipped rules and the unavailable sources with reasons.
+// Every string is passed through terminal, so tenant data cannot emit escape
+// sequences, carriage returns or bidirectional overrides. It fails only when
+// w fails.
+func WriteText(w io.Writer, d *Document) error {
+	if err := checkDocument(d); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	name := terminal(d.TenantName)
+	id := terminal(d.TenantID)
+	switch {
+	case name != "" && id != "":
+		fmt.Fprintf(&b, "tenantwatch scan of %s (%s)\n", truncate(name, maxTextSubject), id)
+	case id != "":
+		fmt.Fprintf(&b, "tenantwatch scan of tenant %s\n", id)
+	default:
+		fmt.Fprintf(&b, "tenantwatch scan\n")
+	}
+	var meta []string
+	if t := timeText(d.GeneratedAt); t != "" {
+		meta = append(meta, "generated "+t)
+	}
+	if t := timeText(d.Since); t != "" {
+		meta = append(meta, "events since "+t)
+	}
+	if d.Version != "" {
+		meta = append(meta, "version "+terminal(d.Version))
+	}
+	if len(meta) > 0 {
+		fmt.Fprintf(&b, "%s\n", strings.Join(meta, ", "))
+	}
+	b.WriteString("\n")
+
+	counts := severityCounts(d.Findings)
+	parts := make([]string, 0, 6)
+	for _, s := range severitiesDesc() {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+	}
+	if n := counts[0]; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d invalid", n))
+	}
+	fmt.Fprintf(&b, "Findings: %d (%s)\n", len(d.Findings), strings.Join(parts, ", "))
+	if len(d.Rules) > 0 {
+		known, skipped := 0, 0
+		for _, r := range summarizeRules(d) {
+			if r.Known {
+				known++
+				if r.Skipped {
+					skipped++
+				}
+			}
+		}
+		fmt.Fprintf(&b, "Rules: %d of %d ran, %d skipped\n", known-skipped, known, skipped)
+	}
+
+	if len(d.Findings) == 0 {
+		b.WriteString("\nNo findings.\n")
+	} else {
+		b.WriteString("\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "SEVERITY\tRULE\tSUBJECT\n")
+		for i, f := range d.Findings {
+			if i == maxTextRows {
+				break
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", terminal(f.Severity.String()), terminal(f.Rule), subjectText(f.Subject.Type, f.Subject.Name, f.Subject.ID))
+		}
+		tw.Flush() // writes to a bytes.Buffer: cannot fail
+		if n := len(d.Findings) - maxTextRows; n > 0 {
+			fmt.Fprintf(&b, "… and %d more (see the reports)\n", n)
+		}
+	}
+
+	if len(d.Skipped) > 0 {
+		fmt.Fprintf(&b, "\nSkipped checks (%d): not checked, a blind spot\n", len(d.Skipped))
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, s := range d.Skipped {
+			fmt.Fprintf(tw, "  %s\t%s\n", terminal(s.Rule), truncate(terminal(s.Reason), maxTextReason))
+		}
+		tw.Flush()
+	}
+	if len(d.Unavailable) > 0 {
+		fmt.Fprintf(&b, "\nUnavailable data sources (%d):\n", len(d.Unavailable))
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, src := range sortedSources(d.Unavailable) {
+			fmt.Fprintf(tw, "  %s\t%s\n", terminal(string(src)), truncate(terminal(d.Unavailable[src]), maxTextReason))
+		}
+		tw.Flush()
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("report: write text: %w", err)
+	}
+	return nil
+}
+
+// subjectText renders a subject cell: name (type id), escaped and shortened.
+func subjectText[T ~string](typ T, name, id string) string {
+	n := terminal(name)
+	if n == "" {
+		n = "(no name)"
+	}
+	return truncate(n, maxTextSubject) + " (" + terminal(string(typ)) + " " + terminal(id) + ")"
+}
