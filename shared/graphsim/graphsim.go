@@ -1,0 +1,253 @@
+package graphsim
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Names accepted in Options.Deny. Each makes the matching reads answer 403
+// with the body Graph gives for a missing licence or permission.
+const (
+	SourceOrganization            = "organization"
+	SourceSubscribedSkus          = "subscribedSkus"
+	SourceUsers                   = "users"
+	SourceSignInActivity          = "signInActivity" // /users with signInActivity selected
+	SourceUserRegistrationDetails = "userRegistrationDetails"
+	SourceServicePrincipals       = "servicePrincipals"
+	SourceApplications            = "applications"
+	SourceAppRoleAssignedTo       = "appRoleAssignedTo"
+	SourceDirectoryAudits         = "directoryAudits"
+	SourceSignIns                 = "signIns"
+	SourceConditionalAccess       = "conditionalAccess" // policies and named locations
+)
+
+// Scenario names accepted in Options.Scenario.
+const (
+	ScenarioAPT29 = "apt29" // the seeded attack story (default)
+	ScenarioEmpty = "empty" // a clean baseline tenant: no cast, no findings
+)
+
+// Options configure a simulated tenant. The zero value (or nil) serves the
+// apt29 scenario at the current time.
+type Options struct {
+	// Now is the scenario clock: every relative time in the scenario is
+	// resolved against it (truncated to the second). Zero: time.Now() at New.
+	Now time.Time
+	// Users adds that many synthetic benign users (E3, MFA registered,
+	// signed in recently). They are generated from their index when served,
+	// not held in memory. One in ten also gets a sign-in log entry.
+	Users int
+	// ThrottleRate is the fraction (0..1) of requests answered 429.
+	ThrottleRate float64
+	// RetryAfter is the Retry-After value of those answers in seconds.
+	// 0 means the default, 1; a negative value sends "Retry-After: 0".
+	RetryAfter int
+	// Seed makes throttling, request ids and synthetic data deterministic.
+	Seed int64
+	// Deny lists sources answering 403 (see the Source constants).
+	Deny []string
+	// Scenario is ScenarioAPT29 (default) or ScenarioEmpty.
+	Scenario string
+	// Logger receives one debug line per request; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is a simulated Microsoft Graph v1.0 tenant. It is safe for
+// concurrent use; its data never changes after New.
+type Server struct {
+	log        *slog.Logger
+	now        time.Time
+	started    time.Time
+	seed       uint64
+	rate       float64
+	retryAfter int
+	deny       map[string]bool
+	routes     []*route
+	store      *store
+
+	reqs atomic.Uint64
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats counts what a server answered.
+type Stats struct {
+	Total     int            // requests received
+	Throttled int            // answered 429
+	Requests  map[string]int // requests per route ("/users"); "(not simulated)" for 501
+	Items     map[string]int // objects served per route
+	Status    map[int]int    // answers per HTTP status code
+}
+
+// New builds a server for opts (nil: defaults). It fails on an unknown
+// scenario or Deny name, a negative Users count or a ThrottleRate outside
+// 0..1, and if the embedded scenario data is malformed.
+func New(opts *Options) (*Server, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Users < 0 {
+		return nil, fmt.Errorf("graphsim: Users is negative (%d)", o.Users)
+	}
+	if o.ThrottleRate < 0 || o.ThrottleRate > 1 || o.ThrottleRate != o.ThrottleRate {
+		return nil, fmt.Errorf("graphsim: ThrottleRate %v is outside 0..1", o.ThrottleRate)
+	}
+	deny := make(map[string]bool, len(o.Deny))
+	for _, d := range o.Deny {
+		if !validSource(d) {
+			return nil, fmt.Errorf("graphsim: unknown Deny source %q (want one of %s)", d, strings.Join(sourceNames(), ", "))
+		}
+		deny[d] = true
+	}
+	if o.Scenario == "" {
+		o.Scenario = ScenarioAPT29
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC().Truncate(time.Second)
+	retry := o.RetryAfter
+	switch {
+	case retry == 0:
+		retry = 1
+	case retry < 0:
+		retry = 0
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st, err := loadScenario(o.Scenario, now, o.Users, uint64(o.Seed))
+	if err != nil {
+		return nil, fmt.Errorf("graphsim: scenario %q: %w", o.Scenario, err)
+	}
+	s := &Server{
+		log:        log,
+		now:        now,
+		started:    time.Now(),
+		seed:       uint64(o.Seed),
+		rate:       o.ThrottleRate,
+		retryAfter: retry,
+		deny:       deny,
+		routes:     routes(),
+		store:      st,
+	}
+	s.stats = newStats()
+	log.Debug("graphsim: tenant ready", "scenario", o.Scenario, "now", now, "synthetic_users", o.Users,
+		"throttle_rate", o.ThrottleRate, "deny", o.Deny)
+	return s, nil
+}
+
+func newStats() Stats {
+	return Stats{Requests: map[string]int{}, Items: map[string]int{}, Status: map[int]int{}}
+}
+
+func sourceNames() []string {
+	return []string{SourceOrganization, SourceSubscribedSkus, SourceUsers, SourceSignInActivity,
+		SourceUserRegistrationDetails, SourceServicePrincipals, SourceApplications,
+		SourceAppRoleAssignedTo, SourceDirectoryAudits, SourceSignIns, SourceConditionalAccess}
+}
+
+func validSource(name string) bool {
+	for _, n := range sourceNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Handler returns the HTTP handler serving Graph v1.0 paths. The base URL
+// may carry any path prefix: routing uses what follows "/v1.0/".
+func (s *Server) Handler() http.Handler { return s }
+
+// Now returns the scenario clock the data was resolved against.
+func (s *Server) Now() time.Time { return s.now }
+
+// TenantID returns the simulated tenant's id (the organization object id).
+func (s *Server) TenantID() string { return s.store.tenantID }
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := Stats{Total: s.stats.Total, Throttled: s.stats.Throttled,
+		Requests: make(map[string]int, len(s.stats.Requests)),
+		Items:    make(map[string]int, len(s.stats.Items)),
+		Status:   make(map[int]int, len(s.stats.Status))}
+	for k, v := range s.stats.Requests {
+		c.Requests[k] = v
+	}
+	for k, v := range s.stats.Items {
+		c.Items[k] = v
+	}
+	for k, v := range s.stats.Status {
+		c.Status[k] = v
+	}
+	return c
+}
+
+// Routes lists the simulated paths (after /v1.0), sorted.
+func (s *Server) Routes() []string {
+	out := make([]string, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = r.path
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ExpectedFinding is one finding the scanner must report for the built-in
+// apt29 scenario (matched on Rule, SubjectID and Severity).
+type ExpectedFinding struct {
+	Rule        string `json:"rule"`
+	SubjectType string `json:"subjectType"` // user, servicePrincipal, application, tenant
+	SubjectID   string `json:"subjectId"`
+	SubjectName string `json:"subjectName"`
+	Severity    string `json:"severity"` // low, medium, high
+	Why         string `json:"why"`
+}
+
+// Decoy is a subject that imitates Rule: the scanner must not report
+// SubjectID for Rule.
+type Decoy struct {
+	Rule      string `json:"rule"`
+	SubjectID string `json:"subjectId"`
+	Why       string `json:"why"`
+}
+
+// Expected returns every finding planted in the apt29 scenario, including
+// those that its benign noise legitimately produces. It fails only if the
+// embedded data is malformed.
+func Expected() ([]ExpectedFinding, error) {
+	var out []ExpectedFinding
+	if err := readEmbeddedJSON("scenarios/apt29/expected.json", &out); err != nil {
+		return nil, fmt.Errorf("graphsim: expected findings: %w", err)
+	}
+	return out, nil
+}
+
+// Decoys returns the apt29 scenario's look-alikes. It fails only if the
+// embedded data is malformed.
+func Decoys() ([]Decoy, error) {
+	var out []Decoy
+	if err := readEmbeddedJSON("scenarios/apt29/decoys.json", &out); err != nil {
+		return nil, fmt.Errorf("graphsim: decoys: %w", err)
+	}
+	return out, nil
+}
+
+// constError is an error that can be a constant (the package keeps no
+// variables).
+type constError string
+
+func (e constError) Error() string { return string(e) }

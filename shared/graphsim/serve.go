@@ -1,0 +1,423 @@
+package graphsim
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	contentTypeJSON  = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+	contentTypeError = "application/json"
+	notSimulatedKey  = "(not simulated)"
+	apiVersionMarker = "/v1.0/"
+)
+
+// reqInfo carries what every answer to one request needs.
+type reqInfo struct {
+	requestID   string
+	clientReqID string
+	route       string // Stats key
+}
+
+// ServeHTTP answers one request as Graph v1.0 would (see the package
+// documentation for what is simulated); everything else answers 501.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := s.reqs.Add(1)
+	ri := &reqInfo{requestID: uuidFrom(s.seed, n, 0x72657175657374)}
+	ri.clientReqID = r.Header.Get("client-request-id")
+	if ri.clientReqID == "" {
+		ri.clientReqID = ri.requestID
+	}
+	h := w.Header()
+	h.Set("request-id", ri.requestID)
+	h.Set("client-request-id", ri.clientReqID)
+
+	esc := r.URL.EscapedPath()
+	i := strings.Index(esc, apiVersionMarker)
+	if i < 0 {
+		s.notSimulated(w, r, ri)
+		return
+	}
+	prefix, rest := esc[:i], esc[i+len(apiVersionMarker):]
+	rest = strings.TrimSuffix(rest, "/")
+	segs := strings.Split(rest, "/")
+	for k, sg := range segs {
+		if u, err := url.PathUnescape(sg); err == nil {
+			segs[k] = u
+		}
+	}
+	var rt *route
+	var id string
+	for _, cand := range s.routes {
+		if v, ok := cand.match(segs); ok {
+			rt, id = cand, v
+			break
+		}
+	}
+	if rt == nil {
+		s.notSimulated(w, r, ri)
+		return
+	}
+	ri.route = rt.path
+	if r.Method != http.MethodGet {
+		h.Set("Allow", http.MethodGet)
+		s.fail(w, ri, http.StatusMethodNotAllowed, "Request_BadRequest",
+			fmt.Sprintf("graphsim: %s is not allowed on %s; the simulator serves GET only", r.Method, r.URL.Path))
+		return
+	}
+	if s.throttled(n) {
+		h.Set("Retry-After", strconv.Itoa(s.retryAfter))
+		s.fail(w, ri, http.StatusTooManyRequests, "TooManyRequests",
+			"Too many requests. Retry after the number of seconds in the Retry-After header.")
+		return
+	}
+	s.list(w, r, ri, rt, id, prefix, rest)
+}
+
+// throttled decides request n's fate from the seed alone, so a run with the
+// same seed and request order sees the same 429s.
+func (s *Server) throttled(n uint64) bool {
+	if s.rate <= 0 {
+		return false
+	}
+	x := splitmix64(s.seed ^ (n * 0x9e3779b97f4a7c15))
+	return float64(x>>11)/(1<<53) < s.rate
+}
+
+func (s *Server) notSimulated(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
+	ri.route = notSimulatedKey
+	msg := "graphsim: not simulated: " + r.Method + " " + r.URL.Path
+	s.log.Warn(msg)
+	s.fail(w, ri, http.StatusNotImplemented, "NotImplemented", msg)
+}
+
+// query is a parsed request.
+type query struct {
+	sel     []string // canonical names; nil: no $select
+	top     int
+	filter  *filterExpr
+	skip    string
+	rawKeep string // raw query without $skiptoken, for nextLink
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *route, id, prefix, rest string) {
+	q, status, code, msg := s.parseQuery(r, rt)
+	if status != 0 {
+		s.fail(w, ri, status, code, msg)
+		return
+	}
+	if status, code, msg := s.denied(rt, q); status != 0 {
+		s.fail(w, ri, status, code, msg)
+		return
+	}
+	coll, ok := rt.coll(s.store, id)
+	if !ok {
+		s.fail(w, ri, http.StatusNotFound, "Request_ResourceNotFound",
+			fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+		return
+	}
+	filterText := ""
+	if q.filter != nil {
+		filterText = q.filter.String()
+	}
+	fp := fingerprint(rt.path, strings.ToLower(id), filterText, strings.Join(q.sel, ","), strconv.Itoa(q.top))
+	cur := make(cursor, len(coll.sources))
+	if q.skip != "" {
+		c, err := decodeSkipToken(q.skip, fp, len(coll.sources))
+		if err != nil {
+			s.fail(w, ri, http.StatusBadRequest, "BadRequest", "Invalid $skiptoken: it does not belong to this query.")
+			return
+		}
+		cur = c
+	}
+	recs, next := coll.page(cur, q.top, q.filter)
+
+	base := scheme(r) + "://" + r.Host + prefix + "/v1.0/"
+	ctx := base + "$metadata#" + strings.ReplaceAll(rt.context, "{id}", id)
+	if q.sel != nil {
+		ctx += "(" + strings.Join(q.sel, ",") + ")"
+	}
+	b := make([]byte, 0, 256+len(recs)*512)
+	b = append(b, `{"@odata.context":`...)
+	b = appendString(b, ctx)
+	if next != nil {
+		link := base + rest + "?"
+		if q.rawKeep != "" {
+			link += q.rawKeep + "&"
+		}
+		link += "$skiptoken=" + encodeSkipToken(fp, next)
+		b = append(b, `,"@odata.nextLink":`...)
+		b = appendString(b, link)
+	}
+	b = append(b, `,"value":[`...)
+	for i, rec := range recs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSON(b, rt.project(rec.o, q.sel))
+	}
+	b = append(b, "]}"...)
+
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	s.record(ri, http.StatusOK, len(recs))
+	s.log.Debug("graphsim: served", "route", rt.path, "items", len(recs), "more", next != nil, "request_id", ri.requestID)
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// parseQuery validates the OData query options. A non-zero status is the
+// error answer.
+func (s *Server) parseQuery(r *http.Request, rt *route) (q query, status int, code, msg string) {
+	raw := r.URL.RawQuery
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return q, http.StatusBadRequest, "BadRequest", "Malformed query string: " + err.Error()
+	}
+	get := map[string]string{}
+	for k, v := range vals {
+		lk := strings.ToLower(k)
+		if !strings.HasPrefix(lk, "$") {
+			continue
+		}
+		switch lk {
+		case "$select", "$filter", "$top", "$skiptoken":
+			if len(v) > 1 {
+				return q, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Query option '%s' was specified more than once.", k)
+			}
+			get[lk] = v[0]
+		default:
+			return q, http.StatusNotImplemented, "NotImplemented",
+				fmt.Sprintf("graphsim: not simulated: query option %s on %s %s", k, r.Method, r.URL.Path)
+		}
+	}
+	// $select
+	if v, ok := get["$select"]; ok {
+		q.sel = []string{}
+		seen := map[string]bool{}
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			c, ok := rt.canonicalProp(p)
+			if !ok {
+				return q, http.StatusBadRequest, "BadRequest",
+					fmt.Sprintf("Parsing OData Select and Expand failed: Could not find a property named '%s' on type 'microsoft.graph.%s'.", p, rt.entity)
+			}
+			for _, no := range rt.notInCollection {
+				if no == c {
+					return q, http.StatusNotImplemented, "NotImplemented",
+						fmt.Sprintf("The property '%s' can be returned only when retrieving a single %s.", c, rt.entity)
+				}
+			}
+			if !seen[c] {
+				seen[c] = true
+				q.sel = append(q.sel, c)
+			}
+		}
+	}
+	// $top
+	q.top = rt.page.def
+	if v, ok := get["$top"]; ok && !rt.page.ignoreTop {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return q, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Invalid $top value '%s'.", v)
+		}
+		if n < 1 || (n > rt.page.max && rt.page.rejectOver) {
+			return q, http.StatusBadRequest, "Request_UnsupportedQuery",
+				fmt.Sprintf("Invalid page size specified: '%d'. Must be between 1 and %d inclusive.", n, rt.page.max)
+		}
+		q.top = min(n, rt.page.max)
+	}
+	for _, p := range q.sel {
+		if c, ok := rt.page.capWith[strings.ToLower(p)]; ok && q.top > c {
+			q.top = c
+		}
+	}
+	// $filter
+	if v, ok := get["$filter"]; ok {
+		f, err := parseFilter(v)
+		if err != nil {
+			fe := err.(*filterError)
+			return q, http.StatusBadRequest, fe.code, fe.msg
+		}
+		if rt.filter == nil {
+			return q, http.StatusBadRequest, "Request_UnsupportedQuery",
+				fmt.Sprintf("Unsupported or invalid query filter clause specified for property '%s' of resource '%s'.", f.terms[0].prop, rt.entity)
+		}
+		if err := f.validate(rt.filter); err != nil {
+			fe := err.(*filterError)
+			return q, http.StatusBadRequest, fe.code, fe.msg
+		}
+		q.filter = &f
+	}
+	q.skip = get["$skiptoken"]
+	var keep []string
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k := part
+		if i := strings.IndexByte(part, '='); i >= 0 {
+			k = part[:i]
+		}
+		if uk, err := url.QueryUnescape(k); err == nil && strings.EqualFold(uk, "$skiptoken") {
+			continue
+		}
+		keep = append(keep, part)
+	}
+	q.rawKeep = strings.Join(keep, "&")
+	return q, 0, "", ""
+}
+
+// denied applies Options.Deny with the bodies Graph sends.
+func (s *Server) denied(rt *route, q query) (int, string, string) {
+	premium := func() (int, string, string) {
+		return http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+			"Neither tenant is B2C or tenant doesn't have premium license"
+	}
+	if rt.source == SourceUsers && s.deny[SourceSignInActivity] {
+		for _, p := range q.sel {
+			if p == "signInActivity" {
+				return premium()
+			}
+		}
+	}
+	if !s.deny[rt.source] {
+		return 0, "", ""
+	}
+	switch rt.source {
+	case SourceSignIns, SourceUserRegistrationDetails:
+		return premium()
+	case SourceDirectoryAudits:
+		return http.StatusForbidden, "Authentication_MSGraphPermissionMissing",
+			"Calling principal does not have required MSGraph permissions AuditLog.Read.All"
+	case SourceConditionalAccess:
+		return http.StatusForbidden, "AccessDenied",
+			"You cannot perform the requested operation, required scopes are missing in the token."
+	default:
+		return http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+	}
+}
+
+// project returns the properties a response carries: the selected ones
+// (null when absent, unless the route omits them), or the default set.
+// "@odata.type" (derived types) and, on directory objects, "id" always go
+// along.
+func (rt *route) project(o obj, sel []string) obj {
+	want := sel
+	if want == nil {
+		if rt.defaultSelect == nil {
+			return o
+		}
+		want = rt.defaultSelect
+	}
+	out := make(obj, 0, len(want)+2)
+	has := func(k string) bool {
+		for _, w := range want {
+			if w == k {
+				return true
+			}
+		}
+		return rt.alwaysID && k == "id"
+	}
+	for _, m := range o {
+		if m.Key == "@odata.type" || has(m.Key) {
+			out = append(out, m)
+		}
+	}
+	for _, w := range want {
+		if _, ok := o.get(w); ok {
+			continue
+		}
+		omit := false
+		for _, a := range rt.omitAbsent {
+			if a == w {
+				omit = true
+			}
+		}
+		if !omit {
+			out = append(out, member{w, nil})
+		}
+	}
+	return out
+}
+
+// fail writes Graph's error body.
+func (s *Server) fail(w http.ResponseWriter, ri *reqInfo, status int, code, msg string) {
+	date := s.now.Add(time.Since(s.started)).UTC().Format("2006-01-02T15:04:05")
+	body := obj{{"error", obj{
+		{"code", code},
+		{"message", msg},
+		{"innerError", obj{
+			{"date", date},
+			{"request-id", ri.requestID},
+			{"client-request-id", ri.clientReqID},
+		}},
+	}}}
+	w.Header().Set("Content-Type", contentTypeError)
+	w.WriteHeader(status)
+	_, _ = w.Write(appendJSON(nil, body))
+	s.record(ri, status, 0)
+	s.log.Debug("graphsim: error", "route", ri.route, "status", status, "code", code, "request_id", ri.requestID)
+}
+
+func (s *Server) record(ri *reqInfo, status, items int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Total++
+	s.stats.Status[status]++
+	if ri.route != "" {
+		s.stats.Requests[ri.route]++
+		if items > 0 {
+			s.stats.Items[ri.route] += items
+		}
+	}
+	if status == http.StatusTooManyRequests {
+		s.stats.Throttled++
+	}
+}
+
+// splitmix64 is a small, good 64-bit mixer (Steele et al.).
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// uuidFrom derives a version-4-shaped UUID from seed, n and a salt.
+func uuidFrom(seed, n, salt uint64) string {
+	a := splitmix64(seed ^ salt ^ (n * 0xd1b54a32d192ed03))
+	b := splitmix64(a ^ n)
+	var buf [36]byte
+	const hx = "0123456789abcdef"
+	put := func(v uint64, from, count int, at int) {
+		for i := 0; i < count; i++ {
+			buf[at+i] = hx[(v>>(uint(from-i-1)*4))&0xf]
+		}
+	}
+	put(a>>32, 8, 8, 0)
+	buf[8] = '-'
+	put(a>>16, 4, 4, 9)
+	buf[13] = '-'
+	buf[14] = '4'
+	put(a, 3, 3, 15)
+	buf[18] = '-'
+	buf[19] = hx[8+(b>>62)]
+	put(b>>48, 3, 3, 20)
+	buf[23] = '-'
+	put(b, 12, 12, 24)
+	return string(buf[:])
+}
