@@ -1,0 +1,437 @@
+package graph
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
+	"github.com/microsoft/kiota-abstractions-go/store"
+	kauth "github.com/microsoft/kiota-authentication-azure-go"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+)
+
+// DefaultURL is the Microsoft Graph root used when NewClient gets "".
+const DefaultURL = "https://graph.microsoft.com"
+
+// Scope is the OAuth scope requested for Graph tokens: the application
+// permissions granted to the app.
+const Scope = "https://graph.microsoft.com/.default"
+
+// Retry limits. The SDK's retry handler itself never goes beyond 10 retries
+// or 180 s of cumulative delay.
+const (
+	DefaultMaxRetries = 6
+	maxMaxRetries     = 10
+)
+
+// Auth selects how requests are authenticated.
+type Auth int
+
+const (
+	// AuthAzure attaches a bearer token from an azcore.TokenCredential
+	// (DefaultAzureCredential unless ClientOptions.Credential is set).
+	AuthAzure Auth = iota
+	// AuthNone sends no Authorization header. Only loopback hosts
+	// (127.0.0.0/8, ::1, localhost) are accepted: the simulated tenant and
+	// tests.
+	AuthNone
+)
+
+// String returns "azure" or "none".
+func (a Auth) String() string {
+	switch a {
+	case AuthAzure:
+		return "azure"
+	case AuthNone:
+		return "none"
+	}
+	return fmt.Sprintf("auth(%d)", int(a))
+}
+
+// ClientOptions configures NewClient. The zero value is usable.
+type ClientOptions struct {
+	// Credential is used when Auth is AuthAzure; nil means
+	// azidentity.NewDefaultAzureCredential.
+	Credential azcore.TokenCredential
+	// Transport is the base transport under the Graph middleware (tests and
+	// benchmarks count requests with it). nil means a clone of
+	// http.DefaultTransport with a 100 s response-header timeout.
+	Transport http.RoundTripper
+	// MaxRetries is how often a request answered 429, 503 or 504 is retried,
+	// waiting Retry-After (or backing off exponentially without it).
+	// 0 means DefaultMaxRetries; more than 10 means 10; negative disables
+	// retries.
+	MaxRetries int
+	// Logger receives retry and per-read debug records; nil discards them.
+	Logger *slog.Logger
+	// UserAgent, if set, is put in front of the SDK's User-Agent value.
+	UserAgent string
+}
+
+// Client reads a tenant through Microsoft Graph v1.0. It is safe for
+// concurrent use.
+type Client struct {
+	sdk     *msgraphsdk.GraphServiceClient
+	adapter *msgraphsdk.GraphRequestAdapter
+	base    string // graphURL + "/v1.0", for messages
+	log     *slog.Logger
+}
+
+// NewClient returns a Client for the Graph root graphURL ("" means
+// DefaultURL); requests go to graphURL + "/v1.0/…", keeping any path prefix
+// graphURL has. It fails when graphURL is not an absolute http(s) URL, ends
+// in a version segment, when AuthNone is asked for a non-loopback host, when
+// AuthAzure is asked for plain http to a non-local host, or when the default
+// Azure credential cannot be built.
+func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error) {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	root, u, err := parseRoot(graphURL)
+	if err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	var provider absauth.AuthenticationProvider
+	switch auth {
+	case AuthNone:
+		if !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("graph: refusing unauthenticated requests to %s: auth none is only for loopback hosts (127.0.0.0/8, ::1, localhost)", root)
+		}
+		provider = &absauth.AnonymousAuthenticationProvider{}
+	case AuthAzure:
+		if u.Scheme != "https" && !isLocalName(u.Hostname()) {
+			return nil, fmt.Errorf("graph: %s: tokens are only sent over https (or to localhost)", root)
+		}
+		cred := o.Credential
+		if cred == nil {
+			dac, err := azidentity.NewDefaultAzureCredential(nil)
+			if err != nil {
+				return nil, fmt.Errorf("graph: azure credential: %w", err)
+			}
+			cred = dac
+		}
+		// Valid hosts = the graphURL host: the provider attaches tokens to
+		// no other host, and attaches them there even when it is not one
+		// of the public Graph hosts.
+		provider, err = kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
+			credential{cred}, []string{Scope}, []string{u.Hostname()})
+		if err != nil {
+			return nil, fmt.Errorf("graph: azure authentication provider: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("graph: unknown auth %v", auth)
+	}
+
+	c := &Client{base: root + "/v1.0", log: log}
+	retries := o.MaxRetries
+	switch {
+	case retries == 0:
+		retries = DefaultMaxRetries
+	case retries > maxMaxRetries:
+		retries = maxMaxRetries
+	}
+
+	gopts := msgraphsdk.GetDefaultClientOptions()
+	base := o.Transport
+	if base == nil {
+		base = defaultTransport()
+	}
+	hc := &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(base, c.middleware(&gopts, retries, o.UserAgent)...),
+		// The redirect middleware follows redirects; net/http must not.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// No client timeout: it would cut the retry handler's Retry-After
+		// waits. Callers bound a read with its context.
+	}
+	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(provider, nil, nil, hc)
+	if err != nil {
+		return nil, fmt.Errorf("graph: request adapter: %w", err)
+	}
+	// The generated client copies the adapter's base URL when it is built:
+	// set it first.
+	adapter.SetBaseUrl(c.base)
+	c.adapter = adapter
+	c.sdk = msgraphsdk.NewGraphServiceClient(readAdapter{adapter})
+	// msgraph-sdk-go-core creates its error-mapping registry lazily, with an
+	// unsynchronised check, on the first NewPageIterator. Create it here, so
+	// that reads run concurrently on this client do not race to create it.
+	msgraphcore.GetErrorFactoryFromRegistry(msgraphcore.PageIteratorErrorRegistryKey)
+	return c, nil
+}
+
+// readAdapter is the adapter the generated client is built with. Building
+// it calls EnableBackingStore, which assigns the package variable
+// store.BackingStoreFactoryInstance of kiota-abstractions-go every time: a
+// data race when one client is built while another parses a response (model
+// constructors read that variable). This package only reads, and the
+// backing-store proxies only track changes for request bodies, so the call
+// is dropped.
+type readAdapter struct {
+	*msgraphsdk.GraphRequestAdapter
+}
+
+func (readAdapter) EnableBackingStore(store.BackingStoreFactory) {}
+
+// defaultTransport is a clone of http.DefaultTransport that gives up on a
+// server that sends no response headers for 100 s.
+func defaultTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.ResponseHeaderTimeout = 100 * time.Second
+	return t
+}
+
+// parseRoot validates graphURL and returns it without a trailing slash.
+func parseRoot(graphURL string) (string, *url.URL, error) {
+	if graphURL == "" {
+		graphURL = DefaultURL
+	}
+	u, err := url.Parse(graphURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("graph: bad graph url %q: %w", graphURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return "", nil, fmt.Errorf("graph: bad graph url %q: want an absolute http(s) url such as %s", graphURL, DefaultURL)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", nil, fmt.Errorf("graph: bad graph url %q: no user, query or fragment allowed", graphURL)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	if p := strings.ToLower(u.Path); strings.HasSuffix(p, "/v1.0") || strings.HasSuffix(p, "/beta") {
+		return "", nil, fmt.Errorf("graph: bad graph url %q: give the graph root without the version (the client adds /v1.0)", graphURL)
+	}
+	return u.String(), u, nil
+}
+
+// isLoopback reports whether host is "localhost" or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// isLocalName reports whether the kiota Azure provider accepts plain http
+// for host.
+func isLocalName(host string) bool {
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+}
+
+// middleware returns the Graph default middleware with the retry handler
+// replaced by one configured here, in a fixed order (the kiota defaults come
+// out of a map in random order), followed by this package's tracker.
+func (c *Client) middleware(gopts *msgraphcore.GraphClientOptions, retries int, userAgent string) []khttp.Middleware {
+	retry := khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
+		MaxRetries: max(retries, 1), // the handler turns < 1 into its default of 3
+		// ShouldRetry must be set: the handler calls it unconditionally.
+		ShouldRetry: func(waited time.Duration, attempt int, req *http.Request, resp *http.Response) bool {
+			if retries <= 0 {
+				return false
+			}
+			if x := exchangeFrom(req.Context()); x != nil {
+				x.retried()
+			}
+			c.log.LogAttrs(req.Context(), slog.LevelInfo, "graph: retrying",
+				slog.String("method", req.Method),
+				slog.String("path", req.URL.Path),
+				slog.Int("status", resp.StatusCode),
+				slog.String("retryAfter", resp.Header.Get("Retry-After")),
+				slog.Int("retry", attempt+1),
+				slog.Int("maxRetries", retries),
+				slog.Duration("waited", waited))
+			return true
+		},
+	})
+	mws := msgraphcore.GetDefaultMiddlewaresWithOptions(gopts)
+	for i, m := range mws {
+		switch m.(type) {
+		case *khttp.RetryHandler, khttp.RetryHandler:
+			mws[i] = retry
+		}
+	}
+	slices.SortStableFunc(mws, func(a, b khttp.Middleware) int { return cmp.Compare(rank(a), rank(b)) })
+	return append(mws, tracker{userAgent: userAgent})
+}
+
+// rank orders middleware outermost first: telemetry, URL replacement,
+// retry (each retry re-runs everything inside it), redirect, parameter-name
+// decoding, user agent, compression, header inspection.
+func rank(m khttp.Middleware) int {
+	switch m.(type) {
+	case *msgraphcore.GraphTelemetryHandler:
+		return 0
+	case *khttp.UrlReplaceHandler:
+		return 1
+	case *khttp.RetryHandler:
+		return 2
+	case *khttp.RedirectHandler:
+		return 3
+	case *khttp.ParametersNameDecodingHandler:
+		return 4
+	case *khttp.UserAgentHandler:
+		return 5
+	case *khttp.CompressionHandler:
+		return 6
+	case *khttp.HeadersInspectionHandler:
+		return 7
+	}
+	return 8
+}
+
+// tracker is the innermost middleware: it sets the User-Agent prefix and
+// records each attempt's status on the read's exchange, so that classify
+// knows the HTTP status even when the SDK could not parse the error body.
+type tracker struct{ userAgent string }
+
+func (t tracker) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	if t.userAgent != "" {
+		if ua := req.Header.Get("User-Agent"); !strings.HasPrefix(ua, t.userAgent) {
+			req.Header.Set("User-Agent", strings.TrimSpace(t.userAgent+" "+ua))
+		}
+	}
+	resp, err := p.Next(req, i)
+	if x := exchangeFrom(req.Context()); x != nil {
+		var body []byte
+		if resp != nil && resp.StatusCode >= 400 && resp.Body != nil {
+			// Keep (the start of) an error body: the page iterator has no
+			// error mapping for next pages, and a non-JSON body is not
+			// parsed at all, so classify may have to read it itself.
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			resp.ContentLength = int64(len(body))
+		}
+		x.record(resp, body)
+	}
+	if err == nil {
+		err = nullEmptyDates(resp)
+	}
+	return resp, err
+}
+
+// emptyTyped matches a property the SDK parses as a date or a GUID (a name
+// ending in DateTime, or one of the GUID properties the reads select) whose
+// value is the empty string. A raw '"' cannot occur inside a JSON string,
+// so the pattern only matches structure, never text inside a display name.
+var emptyTyped = regexp.MustCompile(`("(?:[A-Za-z0-9_]*DateTime|appOwnerOrganizationId|keyId|appRoleId|principalId|resourceId|skuId|servicePlanId)"\s*:\s*)""`)
+
+// nullEmptyDates rewrites `"…DateTime": ""` (and empty GUIDs) to null in a
+// successful JSON response. Graph's own documentation shows empty strings
+// for dates a user never had (signInActivity), and the SDK fails the whole
+// page on one.
+func nullEmptyDates(resp *http.Response) error {
+	if resp == nil || resp.Body == nil || resp.StatusCode < 200 || resp.StatusCode > 299 ||
+		!strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		return nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(body, []byte(`""`)) {
+		body = emptyTyped.ReplaceAll(body, []byte("${1}null"))
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Del("Content-Length")
+	return nil
+}
+
+// maxErrorBody bounds how much of an error response is kept.
+const maxErrorBody = 64 << 10
+
+// exchange is what one read (all its pages and retries) saw on the wire.
+type exchange struct {
+	mu       sync.Mutex
+	requests int
+	retries  int
+	status   int    // status of the last response; 0 if none
+	body     []byte // body of the last response if it was an error
+}
+
+type exchangeKey struct{}
+
+func withExchange(ctx context.Context) (context.Context, *exchange) {
+	x := &exchange{}
+	return context.WithValue(ctx, exchangeKey{}, x), x
+}
+
+func exchangeFrom(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+func (x *exchange) record(resp *http.Response, body []byte) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.requests++
+	x.status, x.body = 0, body
+	if resp != nil {
+		x.status = resp.StatusCode
+	}
+}
+
+func (x *exchange) retried() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.retries++
+}
+
+func (x *exchange) snapshot() (requests, retries, status int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.requests, x.retries, x.status
+}
+
+func (x *exchange) errorBody() []byte {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.body
+}
+
+// credential marks errors from getting a token, so that classify can tell
+// them from transport errors (a credential failure is often itself a
+// network error, against the identity endpoint rather than Graph).
+type credential struct{ azcore.TokenCredential }
+
+func (c credential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := c.TokenCredential.GetToken(ctx, opts)
+	if err != nil {
+		return tok, &tokenError{err: err}
+	}
+	return tok, nil
+}
+
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return "get token: " + e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }

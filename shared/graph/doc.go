@@ -1,0 +1,54 @@
+// Package graph is tenantwatch's only client of Microsoft Graph v1.0 and the
+// only package that imports msgraph-sdk-go, msgraph-sdk-go-core, the kiota
+// libraries and azidentity. Everything it returns is a shared/tenant type;
+// every failure it returns is an *Error that unwraps to a tenant.Err*
+// sentinel, so no caller ever inspects an SDK model or an SDK error.
+//
+// # Client
+//
+// NewClient builds one request adapter whose base URL (graphURL + "/v1.0")
+// is set before the generated GraphServiceClient is created, and whose HTTP
+// client is the Graph middleware pipeline (msgraphcore default middleware,
+// with a retry handler configured from ClientOptions.MaxRetries that honours
+// Retry-After on 429, 503 and 504) on top of ClientOptions.Transport.
+//
+// AuthAzure authenticates with an azcore.TokenCredential
+// (DefaultAzureCredential unless one is given), scope
+// https://graph.microsoft.com/.default, and attaches tokens to the graphURL
+// host only. AuthNone sends no Authorization header and is accepted only for
+// loopback hosts (the simulated tenant, tests).
+//
+// # Reads
+//
+// Each read sends one $select list (kept beside its conversion function),
+// asks for the documented maximum page size, and follows @odata.nextLink with
+// the SDK page iterator. List methods stream converted items to a callback
+// page by page and never hold a whole collection; the few small collections
+// (subscribed SKUs, Conditional Access policies, named locations) are
+// returned as slices. A callback error stops the iteration and is returned
+// unchanged.
+//
+// Conversion rules: a null date and the "never" date 0001-01-01T00:00:00Z
+// both become the zero time.Time; other dates are UTC. GUIDs are lower-case
+// strings. Credentials list keyCredentials, then passwordCredentials.
+// Audit modifiedProperties keep Graph's raw oldValue/newValue strings.
+// A target resource's "type" is also read when Graph spells it "Type".
+// A sign-in without status.errorCode gets ErrorCode -1 (unknown), never 0,
+// so that it does not count as a successful sign-in.
+//
+// # Errors
+//
+// classify is the one place where SDK and transport errors become *Error:
+//
+//	403              tenant.ErrAccessDenied (message names the permission and licence)
+//	404              tenant.ErrNotFound
+//	400              tenant.ErrBadRequest
+//	429, 503         tenant.ErrThrottled (after the retries allowed)
+//	410, syncStateNotFound  tenant.ErrDeltaExpired
+//	no HTTP answer   tenant.ErrUnreachable (refused, DNS, TLS, timeout)
+//
+// Other failures (401, other 5xx, a token the credential could not get, a
+// response that cannot be decoded) are *Error values without a sentinel.
+// A cancelled context is returned as an *Error that unwraps to the context's
+// error, not to ErrUnreachable.
+package graph

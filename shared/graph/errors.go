@@ -1,0 +1,285 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// Error is a failed Graph read. errors.Is(err, tenant.ErrAccessDenied) and
+// the other tenant.Err* sentinels tell callers what kind of failure it was;
+// the fields carry the detail for messages and logs.
+type Error struct {
+	Op         string // "GET /auditLogs/signIns"
+	Status     int    // HTTP status; 0 when there was no HTTP answer
+	Code       string // Graph error code, e.g. "Authorization_RequestDenied"
+	Message    string // Graph's message, or a description of the failure
+	Permission string // least application permission the read needs, e.g. "AuditLog.Read.All"
+	Licence    string // licence the read needs, if any, e.g. "an Entra ID P1 or P2 licence"
+	// Err is the tenant sentinel for this failure (tenant.ErrAccessDenied,
+	// …), or nil when none applies (401, other 5xx, token, decode errors).
+	Err error
+
+	kind    errorKind
+	cause   error  // transport, context, token or decode error; never an SDK error model
+	target  string // graphURL + "/v1.0"
+	retries int    // retries spent on this read
+}
+
+type errorKind int
+
+const (
+	kindHTTP        errorKind = iota // Graph answered with an error status
+	kindUnreachable                  // no HTTP answer
+	kindToken                        // the credential could not get a token
+	kindPlain                        // the caller's context ended, or a failure found before or after the wire
+	kindDecode                       // the answer could not be decoded
+)
+
+// Error returns one line that says what failed and what to do about it.
+func (e *Error) Error() string {
+	switch e.kind {
+	case kindUnreachable:
+		return fmt.Sprintf("graph: cannot reach %s: %s (check --graph-url)", e.target, e.Message)
+	case kindToken:
+		return fmt.Sprintf("graph: %s: cannot get a token: %s (check the azure credential: az login, managed identity, or AZURE_TENANT_ID, AZURE_CLIENT_ID and a client secret or certificate)", e.Op, e.Message)
+	case kindPlain:
+		return fmt.Sprintf("graph: %s: %s", e.Op, e.Message)
+	case kindDecode:
+		return fmt.Sprintf("graph: %s: cannot decode the response: %s (is --graph-url a microsoft graph endpoint?)", e.Op, e.Message)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "graph: %s: %d", e.Op, e.Status)
+	if e.Code != "" {
+		b.WriteString(" " + e.Code)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if h := e.hint(); h != "" {
+		b.WriteString(" (" + h + ")")
+	}
+	return b.String()
+}
+
+func (e *Error) hint() string {
+	switch {
+	case errors.Is(e.Err, tenant.ErrAccessDenied):
+		if e.Permission == "" {
+			return "check the app's permissions"
+		}
+		if e.Licence == "" {
+			return "needs " + e.Permission
+		}
+		return "needs " + e.Permission + " and " + e.Licence
+	case errors.Is(e.Err, tenant.ErrThrottled):
+		if e.retries == 0 {
+			return "throttled and not retried; try again later"
+		}
+		return fmt.Sprintf("still throttled after %d retries; try again later", e.retries)
+	case errors.Is(e.Err, tenant.ErrDeltaExpired):
+		return "the delta link expired; run a full round"
+	case e.Status == http.StatusUnauthorized:
+		return "check the credential and that the app exists and is consented in this tenant"
+	case e.Status >= 500:
+		return "graph server error; try again later"
+	}
+	return ""
+}
+
+// Unwrap returns the tenant sentinel and the underlying cause (a transport,
+// context, token or decode error), whichever are present.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
+}
+
+// classify is the one place where a failed read becomes an *Error. ctx is
+// the caller's context, x what the read saw on the wire (may be nil).
+func (c *Client) classify(ctx context.Context, op string, src tenant.Source, x *exchange, err error) error {
+	if err == nil {
+		return nil
+	}
+	var done *Error
+	if errors.As(err, &done) {
+		return err
+	}
+	e := &Error{Op: op, target: c.base}
+	e.Permission, e.Licence = needs(src)
+	status := 0
+	if x != nil {
+		_, e.retries, status = x.snapshot()
+	}
+
+	var (
+		oe  *odataerrors.ODataError
+		ae  *abstractions.ApiError
+		te  *tokenError
+		ue  *url.Error
+		ne  net.Error
+		msg string
+	)
+	switch {
+	case ctx.Err() != nil:
+		e.kind, e.Message, e.cause = kindPlain, ctx.Err().Error(), ctx.Err()
+		return e
+	case errors.As(err, &te):
+		e.kind, e.Message, e.cause = kindToken, oneLine(te.err.Error()), te.err
+		return e
+	case errors.As(err, &oe):
+		// ODataError.Error() dereferences error.message without a nil
+		// check: never call it, read the parts.
+		status = oe.ResponseStatusCode
+		if me := oe.GetErrorEscaped(); me != nil {
+			e.Code = deref(me.GetCode())
+			msg = deref(me.GetMessage())
+		}
+	case errors.As(err, &ae):
+		// No error mapping (the page iterator's next pages) or no body:
+		// read the kept body ourselves.
+		status = ae.ResponseStatusCode
+		e.Code, msg = graphError(x)
+	case errors.As(err, &ue), errors.As(err, &ne):
+		e.kind, e.Message, e.cause, e.Err = kindUnreachable, reason(err), err, tenant.ErrUnreachable
+		return e
+	case status < 400:
+		e.kind, e.Message, e.cause = kindDecode, oneLine(err.Error()), err
+		return e
+	}
+	if e.Code == "" && msg == "" && oe == nil && ae == nil {
+		// The error body was not JSON the SDK could parse.
+		e.Code, msg = graphError(x)
+	}
+	// An HTTP error status. status may come from the wire record alone,
+	// when the body was not a Graph error the SDK could parse.
+	e.Status = status
+	e.Message = oneLine(msg)
+	if e.Message == "" {
+		e.Message = strings.ToLower(http.StatusText(status))
+	}
+	e.Err = sentinel(status, e.Code)
+	return e
+}
+
+// graphError reads code and message from the error body the tracker kept,
+// if it is a Graph error document.
+func graphError(x *exchange) (code, message string) {
+	if x == nil {
+		return "", ""
+	}
+	var doc struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(x.errorBody(), &doc) != nil {
+		return "", ""
+	}
+	return doc.Error.Code, doc.Error.Message
+}
+
+// sentinel maps an HTTP status and Graph error code to a tenant sentinel.
+func sentinel(status int, code string) error {
+	switch {
+	case status == http.StatusGone || strings.EqualFold(code, "syncStateNotFound"):
+		return tenant.ErrDeltaExpired
+	case status == http.StatusForbidden:
+		return tenant.ErrAccessDenied
+	case status == http.StatusNotFound:
+		return tenant.ErrNotFound
+	case status == http.StatusBadRequest:
+		return tenant.ErrBadRequest
+	case status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:
+		return tenant.ErrThrottled
+	}
+	return nil
+}
+
+// reason is a short description of a transport failure.
+func reason(err error) string {
+	var dnsErr *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return "no such host " + dnsErr.Name
+		}
+		return oneLine(dnsErr.Error())
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return oneLine(ue.Err.Error())
+	}
+	return oneLine(err.Error())
+}
+
+// needs returns the least application permission and the licence a source
+// needs.
+func needs(src tenant.Source) (permission, licence string) {
+	const p1p2 = "an Entra ID P1 or P2 licence"
+	switch src {
+	case tenant.SourceOrganization, tenant.SourceSubscribedSkus:
+		return "Organization.Read.All", ""
+	case tenant.SourceUsers:
+		return "User.Read.All", ""
+	case tenant.SourceSignInActivity:
+		return "User.Read.All and AuditLog.Read.All", p1p2
+	case tenant.SourceRegistrations:
+		return "AuditLog.Read.All", p1p2
+	case tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants:
+		return "Application.Read.All", ""
+	case tenant.SourceDirectoryAudits:
+		return "AuditLog.Read.All", ""
+	case tenant.SourceSignIns:
+		return "AuditLog.Read.All", p1p2
+	case tenant.SourceCAPolicies, tenant.SourceNamedLocations:
+		return "Policy.Read.All", "an Entra ID P1 licence"
+	}
+	return "", ""
+}
+
+// Permission returns the least application permission (and licence, if
+// any) that reading src needs, for messages: for example
+// "AuditLog.Read.All (and an Entra ID P1 or P2 licence)" for
+// tenant.SourceSignIns. It returns "" for sources that are not Graph reads.
+func (c *Client) Permission(src tenant.Source) string {
+	p, l := needs(src)
+	if l == "" {
+		return p
+	}
+	return p + " (and " + l + ")"
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
