@@ -69,7 +69,7 @@ type SignIn struct {
 	AppID          string    `json:"appId"`
 	AppDisplayName string    `json:"appDisplayName"`
 	IP             string    `json:"ipAddress"`
-	ErrorCode      int       `json:"errorCode"` // status.errorCode; 0 = success
+	ErrorCode      int       `json:"errorCode"` // status.errorCode; 0 = success, -1 = no status (unknown, not a success)
 }
 
 // Succeeded reports whether the sign-in succeeded (status.errorCode 0).

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitError    = 1
+	ExitUsage    = 2
+	ExitFindings = 3
+)
+
+// Version is the tenantwatch version string, set at build time with
+// -ldflags "-X github.com/tenantwatch/tenantwatch/shared/cli.Version=…".
+var Version = "dev"
+
+// Env is the process environment a command runs in.
+type Env struct {
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+func (e *Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return ""
+	}
+	return e.Getenv(k)
+}
+
+// stderrIsTerminal reports whether progress may be drawn on stderr.
+func (e *Env) stderrIsTerminal() bool {
+	f, ok := e.Stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, env *Env) int
+}
+
+func commands() []command {
+	return []command{
+		{"scan", "scan a tenant once and write findings.json, findings.csv and report.html", runScan},
+		{"sim", "serve a simulated Microsoft Graph tenant (the APT29 scenario) for demos and tests", runSim},
+	}
+}
+
+// Run runs the command in args and returns the process exit code.
+func Run(ctx context.Context, args []string, env *Env) int {
+	if len(args) == 0 {
+		usage(env.Stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		usage(env.Stdout)
+		return ExitOK
+	case "version", "--version":
+		fmt.Fprintln(env.Stdout, "tenantwatch", Version)
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], env)
+		}
+	}
+	fmt.Fprintf(env.Stderr, "tenantwatch: unknown command %q (run 'tenantwatch help')\n", args[0])
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "tenantwatch detects the APT29 \"You Can't Audit Me\" techniques in a Microsoft 365 / Entra ID tenant.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: tenantwatch <command> [flags]   (tenantwatch <command> -h for its flags)")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Exit codes: 0 completed; 1 error; 2 usage error; 3 scan --fail-on threshold reached.")
+}
+
+// parseFlags parses args into fs and turns flag errors into an exit code:
+// -h prints usage (0), anything else is a usage error (2). ok is false when
+// the command must stop with code.
+func parseFlags(fs *flag.FlagSet, args []string, env *Env) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(env.Stdout)
+		fs.Usage()
+		return ExitOK, false
+	case err != nil:
+		fmt.Fprintf(env.Stderr, "tenantwatch %s: %v (run 'tenantwatch %s -h')\n", fs.Name(), err, fs.Name())
+		return ExitUsage, false
+	case fs.NArg() > 0:
+		fmt.Fprintf(env.Stderr, "tenantwatch %s: unexpected argument %q (run 'tenantwatch %s -h')\n", fs.Name(), fs.Arg(0), fs.Name())
+		return ExitUsage, false
+	}
+	return 0, true
+}
+
+func usageError(env *Env, cmd, format string, a ...any) int {
+	fmt.Fprintf(env.Stderr, "tenantwatch %s: %s\n", cmd, fmt.Sprintf(format, a...))
+	return ExitUsage
+}
+
+func fail(env *Env, cmd string, err error) int {
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(env.Stderr, "tenantwatch %s: %s\n", cmd, msg)
+	return ExitError
+}

@@ -1,0 +1,211 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/azureip"
+	"github.com/tenantwatch/tenantwatch/shared/detect"
+	"github.com/tenantwatch/tenantwatch/shared/graph"
+	"github.com/tenantwatch/tenantwatch/shared/pipeline"
+	"github.com/tenantwatch/tenantwatch/shared/report"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+type scanFlags struct {
+	graphURL    string
+	auth        string
+	since       string
+	azureRanges string
+	out         string
+	failOn      string
+	dormantDays int
+	newDays     int
+	verbose     bool
+	progress    string
+}
+
+func runScan(ctx context.Context, args []string, env *Env) int {
+	var f scanFlags
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.StringVar(&f.graphURL, "graph-url", "https://graph.microsoft.com", "Microsoft Graph root; requests go to `URL`/v1.0/…")
+	fs.StringVar(&f.auth, "auth", "azure", "authentication: azure (DefaultAzureCredential) or none (loopback --graph-url only)")
+	fs.StringVar(&f.since, "since", "720h", "audit and sign-in look-back, a Go `duration` or days (30d)")
+	fs.StringVar(&f.azureRanges, "azure-ip-ranges", "", "Azure Service Tags JSON `file` (ServiceTags_Public_*.json); without it signin.azure-ip is skipped")
+	fs.StringVar(&f.out, "out", "", "write findings.json, findings.csv and report.html to `dir`")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `severity` (info|low|medium|high|critical) exists")
+	fs.IntVar(&f.dormantDays, "dormant-days", 90, "a user with no successful sign-in for this many `days` is dormant")
+	fs.IntVar(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
+	fs.BoolVar(&f.verbose, "verbose", false, "log each source read on stderr")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: tenantwatch scan [flags]")
+		fmt.Fprintln(w, "\nScans a tenant once over Microsoft Graph (read-only) and reports every APT29 technique found.")
+		fmt.Fprintln(w, "Exit codes: 0 scan completed; 1 error; 2 usage error; 3 --fail-on threshold reached.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, env); !ok {
+		return code
+	}
+
+	since, err := parseLookback(f.since)
+	if err != nil {
+		return usageError(env, "scan", "--since: %v", err)
+	}
+	var failOn tenant.Severity
+	if f.failOn != "" {
+		if failOn, err = tenant.ParseSeverity(f.failOn); err != nil {
+			return usageError(env, "scan", "--fail-on: %v", err)
+		}
+	}
+	if f.dormantDays <= 0 || f.newDays <= 0 {
+		return usageError(env, "scan", "--dormant-days and --new-account-days must be positive")
+	}
+	auth, err := parseAuth(f.auth, f.graphURL)
+	if err != nil {
+		return usageError(env, "scan", "%v", err)
+	}
+	showProgress := f.progress == "always" || (f.progress == "auto" && env.stderrIsTerminal())
+	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
+		return usageError(env, "scan", "--progress: want auto, always or never, got %q", f.progress)
+	}
+
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+
+	var ranges *azureip.Set
+	noAzure := ""
+	if f.azureRanges != "" {
+		if ranges, err = azureip.Load(f.azureRanges); err != nil {
+			return fail(env, "scan", fmt.Errorf("--azure-ip-ranges: %w", err))
+		}
+	} else {
+		noAzure = "no Azure IP ranges file was given (--azure-ip-ranges ServiceTags_Public_*.json)"
+	}
+
+	client, err := graph.NewClient(f.graphURL, auth, &graph.ClientOptions{Logger: log, UserAgent: "tenantwatch/" + Version})
+	if err != nil {
+		return fail(env, "scan", err)
+	}
+
+	var prog *progressLine
+	opts := &pipeline.ScanOptions{
+		Since:   since,
+		Azure:   ranges,
+		NoAzure: noAzure,
+		Config: detect.Config{
+			DormantAfter:     time.Duration(f.dormantDays) * 24 * time.Hour,
+			NewAccountWithin: time.Duration(f.newDays) * 24 * time.Hour,
+		},
+		Logger: log,
+	}
+	if showProgress {
+		prog = newProgressLine(env.Stderr)
+		opts.Progress = prog.update
+	}
+	res, scanErr := pipeline.Scan(ctx, client, opts)
+	if prog != nil {
+		prog.finish()
+	}
+	if res == nil {
+		return fail(env, "scan", scanErr)
+	}
+
+	doc := &report.Document{
+		GeneratedAt: res.Snapshot.CollectedAt,
+		TenantID:    res.Snapshot.Organization.ID,
+		TenantName:  res.Snapshot.Organization.DisplayName,
+		Since:       res.Snapshot.Since,
+		Findings:    res.Findings,
+		Skipped:     res.Skipped,
+		Unavailable: res.Snapshot.Unavailable,
+		Rules:       res.Rules,
+		Version:     Version,
+	}
+	if f.out != "" {
+		if err := report.WriteDir(f.out, doc); err != nil {
+			return fail(env, "scan", err)
+		}
+	}
+	if err := report.WriteText(env.Stdout, doc); err != nil {
+		return fail(env, "scan", err)
+	}
+	if f.out != "" {
+		fmt.Fprintf(env.Stderr, "tenantwatch scan: wrote %s, %s and %s\n",
+			joinPath(f.out, "findings.json"), joinPath(f.out, "findings.csv"), joinPath(f.out, "report.html"))
+	}
+	if scanErr != nil {
+		return fail(env, "scan", scanErr)
+	}
+	if failOn.Valid() {
+		for _, fd := range res.Findings {
+			if fd.Severity >= failOn {
+				return ExitFindings
+			}
+		}
+	}
+	return ExitOK
+}
+
+func joinPath(dir, name string) string { return strings.TrimSuffix(dir, "/") + "/" + name }
+
+// parseLookback accepts a Go duration ("720h") or whole days ("30d").
+func parseLookback(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (720h) or a number of days (30d)", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q is not a duration (720h) or a number of days (30d)", s)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q must be positive", s)
+	}
+	return d, nil
+}
+
+// parseAuth checks --auth against --graph-url: "none" sends no credential
+// and is only allowed to a loopback address.
+func parseAuth(auth, graphURL string) (graph.Auth, error) {
+	u, err := url.Parse(graphURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return 0, fmt.Errorf("--graph-url: %q is not an http(s) URL", graphURL)
+	}
+	switch auth {
+	case "azure":
+		return graph.AuthAzure, nil
+	case "none":
+		if !isLoopback(u.Hostname()) {
+			return 0, fmt.Errorf("--auth none is only allowed for a loopback --graph-url (got host %q); use --auth azure", u.Hostname())
+		}
+		return graph.AuthNone, nil
+	default:
+		return 0, fmt.Errorf("--auth: want azure or none, got %q", auth)
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
