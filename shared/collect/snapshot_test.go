@@ -75,7 +75,8 @@ func (f *fakeReader) Registrations(_ context.Context, fn func(tenant.Registratio
 	if err := f.check(tenant.SourceRegistrations, "registrations"); err != nil {
 		return err
 	}
-	return fn(tenant.Registration{UserID: "u1"})
+	// u1 has no MFA; u2's row is dropped: no rule reads registered users.
+	return each([]tenant.Registration{{UserID: "u1"}, {UserID: "u2", IsMfaRegistered: true}}, fn)
 }
 func (f *fakeReader) ServicePrincipals(_ context.Context, fn func(tenant.ServicePrincipal) error) error {
 	if err := f.check(tenant.SourceServicePrincipals, "servicePrincipals"); err != nil {

@@ -124,7 +124,7 @@ func userFromGraph(u models.Userable) tenant.User {
 		ID:             str(u.GetId()),
 		UPN:            str(u.GetUserPrincipalName()),
 		DisplayName:    str(u.GetDisplayName()),
-		UserType:       str(u.GetUserType()),
+		UserType:       intern(str(u.GetUserType())),
 		AccountEnabled: deref(u.GetAccountEnabled()),
 		Created:        toTime(u.GetCreatedDateTime()),
 	}
@@ -135,9 +135,9 @@ func userFromGraph(u models.Userable) tenant.User {
 		if l == nil {
 			continue
 		}
-		lic := tenant.License{SkuID: stringer(l.GetSkuId())}
+		lic := tenant.License{SkuID: intern(stringer(l.GetSkuId()))}
 		for _, p := range l.GetDisabledPlans() {
-			lic.DisabledPlans = append(lic.DisabledPlans, p.String())
+			lic.DisabledPlans = append(lic.DisabledPlans, intern(p.String()))
 		}
 		out.Licenses = append(out.Licenses, lic)
 	}
@@ -174,12 +174,19 @@ func registrationFromGraph(r models.UserRegistrationDetailsable) tenant.Registra
 		UserID:          str(r.GetId()),
 		UPN:             str(r.GetUserPrincipalName()),
 		DisplayName:     str(r.GetUserDisplayName()),
-		UserType:        stringer(r.GetUserType()),
+		UserType:        intern(stringer(r.GetUserType())),
 		IsAdmin:         deref(r.GetIsAdmin()),
 		IsMfaRegistered: deref(r.GetIsMfaRegistered()),
 		IsMfaCapable:    deref(r.GetIsMfaCapable()),
-		Methods:         r.GetMethodsRegistered(),
+		Methods:         internAll(r.GetMethodsRegistered()),
 	}
+}
+
+func internAll(ss []string) []string {
+	for i := range ss {
+		ss[i] = intern(ss[i])
+	}
+	return ss
 }
 
 // ---- servicePrincipals ----

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/microsoft/kiota-abstractions-go/serialization"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
@@ -99,6 +100,11 @@ func toTime(t *time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// intern returns the canonical copy of a string that repeats across a
+// tenant (SKU and plan ids, user types, method names), so that 100,000
+// users share a handful of strings instead of holding 100,000 copies.
+func intern(s string) string { return unique.Make(s).Value() }
 
 // str dereferences an SDK string.
 func str(p *string) string { return deref(p) }

@@ -257,3 +257,21 @@ func TestRequestIDs(t *testing.T) {
 		t.Errorf("error body does not carry the client request id: %s", rec.Body)
 	}
 }
+
+func TestStatsRoute(t *testing.T) {
+	sim := newSim(t, nil)
+	h := sim.Handler()
+	get(t, h, base+"/v1.0/users")
+	get(t, h, base+"/v1.0/users")
+	r := get(t, h, base+graphsim.StatsPath)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d", r.status)
+	}
+	var st graphsim.Stats
+	if err := json.Unmarshal(r.body, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != 2 || st.Requests["/users"] != 2 || st.Items["/users"] == 0 {
+		t.Errorf("stats %+v: want the two /users requests, and the stats request itself not counted", st)
+	}
+}

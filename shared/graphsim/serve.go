@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -25,7 +26,18 @@ type reqInfo struct {
 
 // ServeHTTP answers one request as Graph v1.0 would (see the package
 // documentation for what is simulated); everything else answers 501.
+// StatsPath serves the simulator's Stats as JSON (GET, under any path
+// prefix). It is outside /v1.0, so no Graph client reaches it by accident.
+const StatsPath = "/_graphsim/stats"
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, StatsPath) && r.Method == http.MethodGet {
+		// Not Graph: the simulator's own counters, for benchmarks and
+		// scripts that drive a sim in another process. Not counted.
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.Stats())
+		return
+	}
 	n := s.reqs.Add(1)
 	ri := &reqInfo{requestID: uuidFrom(s.seed, n, 0x72657175657374)}
 	ri.clientReqID = r.Header.Get("client-request-id")

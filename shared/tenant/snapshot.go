@@ -37,7 +37,7 @@ type Snapshot struct {
 	Since             time.Time
 	SKUs              []SKU
 	Users             []User
-	Registrations     []Registration
+	Registrations     []Registration // users not MFA registered only: no rule reads the others
 	ServicePrincipals []ServicePrincipal
 	Applications      []Application
 	ResourceGrants    []AppRoleAssignment // appRoleAssignedTo on the Graph and Exchange Online SPs
