@@ -3,7 +3,6 @@ package detect_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,10 +15,9 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
+	goldenfile "github.com/tenantwatch/tenantwatch/shared/golden"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/<rule-id>/*.golden.json")
 
 // fixedNow is the time every case is judged at unless it says otherwise.
 var fixedNow = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -269,18 +267,5 @@ func mustJSON(t *testing.T, v any) string {
 
 func checkGolden(t *testing.T, path string, got any) {
 	t.Helper()
-	text := mustJSON(t, got)
-	if *update {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), text); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, path, []byte(mustJSON(t, got)))
 }

@@ -3,8 +3,6 @@ package graph_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"flag"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,14 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/golden"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden files")
 
 // prefix is put in front of /v1.0 on every test server: a client that
 // builds absolute URLs from the host alone, or drops the prefix when it
@@ -168,25 +165,7 @@ func collect[T any](read func(func(T) error) error) ([]T, error) {
 // checkGolden compares v, as indented JSON, with testdata/golden/name.json.
 func checkGolden(t *testing.T, name string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	golden.CheckJSON(t, filepath.Join("testdata", "golden", name+".json"), v)
 }
 
 // flatQuery turns a query into one value per key, failing on repeats.

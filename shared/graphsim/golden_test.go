@@ -3,17 +3,14 @@ package graphsim_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
+
+	"github.com/tenantwatch/tenantwatch/shared/golden"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden files")
 
 // volatile matches the parts of an answer that legitimately vary between
 // runs: innerError dates (wall clock) and request ids.
@@ -80,39 +77,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
 			got := normalise(t, r.body)
-			path := filepath.Join("testdata", "golden", tc.name+".json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from golden (run go test -update after checking):\n%s", path, firstDiff(want, got))
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", tc.name+".json"), got)
 		})
 	}
 }
-
-func firstDiff(want, got []byte) string {
-	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return "line " + itoa(i+1) + ":\n- " + w + "\n+ " + g
-		}
-	}
-	return "(identical lines)"
-}
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

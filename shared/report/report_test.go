@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"html"
 	"maps"
 	"os"
@@ -20,13 +19,13 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tenantwatch/tenantwatch/shared/golden"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
 
 var (
 	generated = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -229,19 +228,7 @@ func render(t *testing.T, ext string, d *report.Document) []byte {
 
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
+	golden.Check(t, path, got)
 }
 
 func TestGolden(t *testing.T) {
