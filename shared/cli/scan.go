@@ -145,6 +145,9 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		fmt.Fprintf(env.Stderr, "tenantwatch scan: wrote %s, %s and %s\n",
 			joinPath(f.out, "findings.json"), joinPath(f.out, "findings.csv"), joinPath(f.out, "report.html"))
 	}
+	if n := len(res.Skipped); n > 0 && n == len(res.Rules) {
+		fmt.Fprintf(env.Stderr, "tenantwatch scan: warning: all %d rules were skipped: grant the Graph permissions listed under 'skipped' (README: Graph permissions)\n", n)
+	}
 	if scanErr != nil {
 		return fail(env, "scan", scanErr)
 	}

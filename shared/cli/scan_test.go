@@ -225,6 +225,25 @@ func TestScanSkipsWhatItCannotRead(t *testing.T) {
 	}
 }
 
+// TestScanWithoutPermissions: an identity with no Graph permission at all
+// still gets a completed scan (exit 0), every rule skipped, and a warning.
+func TestScanWithoutPermissions(t *testing.T) {
+	url, _ := startSim(t, &graphsim.Options{Deny: []string{"organization", "subscribedSkus", "users", "signInActivity",
+		"userRegistrationDetails", "servicePrincipals", "applications", "appRoleAssignedTo", "directoryAudits", "signIns", "conditionalAccess"}})
+	out := t.TempDir()
+	r := runCLI(t, "scan", "--graph-url", url, "--auth", "none", "--azure-ip-ranges", serviceTags, "--out", out)
+	if r.code != cli.ExitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	f := readFindings(t, out)
+	if len(f.Findings) != 0 || len(f.Skipped) != 14 {
+		t.Errorf("%d findings, %d skipped; want 0 and all 14", len(f.Findings), len(f.Skipped))
+	}
+	if !strings.Contains(r.stderr, "all 14 rules were skipped") {
+		t.Errorf("no warning on stderr:\n%s", r.stderr)
+	}
+}
+
 func TestScanExitCodes(t *testing.T) {
 	url, _ := startSim(t, nil)
 	tests := []struct {

@@ -142,17 +142,17 @@ func (c *collector) progress(src tenant.Source, n int, done bool) {
 	c.mu.Unlock()
 }
 
-// counted wraps an item callback: it appends to *dst, counts, and reports
-// progress every 500 items.
+// counted wraps an item callback: it counts every item read (reporting
+// progress every 500) and appends to *dst those that keep accepts (all
+// when keep is nil).
 func counted[T any](c *collector, src tenant.Source, n *int, dst *[]T, keep func(*T) bool) func(T) error {
 	return func(v T) error {
-		if keep != nil && !keep(&v) {
-			return nil
-		}
-		*dst = append(*dst, v)
 		*n++
 		if *n%500 == 0 {
 			c.progress(src, *n, false)
+		}
+		if keep == nil || keep(&v) {
+			*dst = append(*dst, v)
 		}
 		return nil
 	}
