@@ -14,6 +14,7 @@ const (
 	globalAdminTemplateID = "62e90394-69f5-4237-9190-012177145e10"
 	globalAdminName       = "Global Administrator"
 	globalAdminWellKnown  = "TenantAdmins"
+	globalAdminLegacyName = "Company Administrator"
 )
 
 // globalAdminAdded finds users and service principals made Global
@@ -42,8 +43,13 @@ func globalAdminRole(e tenant.AuditEvent) (string, bool) {
 	if p, ok := eventProp(e, "Role.TemplateId"); ok && strings.EqualFold(valueString(p.New), globalAdminTemplateID) {
 		return "Role.TemplateId", true
 	}
-	if p, ok := eventProp(e, "Role.DisplayName"); ok && strings.EqualFold(valueString(p.New), globalAdminName) {
-		return "Role.DisplayName", true
+	if p, ok := eventProp(e, "Role.DisplayName"); ok {
+		name := strings.TrimSpace(valueString(p.New))
+		// "Company Administrator" is the role's older name, still seen in
+		// the log and in PowerShell modules.
+		if strings.EqualFold(name, globalAdminName) || strings.EqualFold(name, globalAdminLegacyName) {
+			return "Role.DisplayName", true
+		}
 	}
 	if p, ok := eventProp(e, "Role.WellKnownObjectName"); ok && strings.EqualFold(valueString(p.New), globalAdminWellKnown) {
 		return "Role.WellKnownObjectName", true
@@ -64,12 +70,16 @@ func (d globalAdminAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding
 		if !ok {
 			continue
 		}
-		m, ok := firstTarget(e, "User", "ServicePrincipal")
+		// The member is a user, a service principal or a role-assignable
+		// group (whose members all gain the role).
+		m, ok := firstTarget(e, "User", "ServicePrincipal", "Group")
 		if !ok || strings.TrimSpace(m.ID) == "" {
 			continue
 		}
 		subject := tenant.Subject{Type: tenant.SubjectUser, ID: strings.TrimSpace(m.ID), Name: cmp.Or(m.UPN, m.DisplayName, m.ID)}
-		if typeIs(m, "ServicePrincipal") {
+		if typeIs(m, "Group") {
+			subject.Type = tenant.SubjectGroup
+		} else if typeIs(m, "ServicePrincipal") {
 			subject.Type = tenant.SubjectServicePrincipal
 			if sp := in.ServicePrincipal(m.ID); sp != nil {
 				subject.Name = cmp.Or(m.DisplayName, sp.DisplayName, m.ID)

@@ -69,8 +69,11 @@ type SubjectType string
 const (
 	SubjectUser             SubjectType = "user"
 	SubjectServicePrincipal SubjectType = "servicePrincipal"
-	SubjectApplication      SubjectType = "application"
-	SubjectTenant           SubjectType = "tenant"
+	// SubjectGroup is a role-assignable group added to a directory role:
+	// every member of the group then holds the role.
+	SubjectGroup       SubjectType = "group"
+	SubjectApplication SubjectType = "application"
+	SubjectTenant      SubjectType = "tenant"
 )
 
 // Subject identifies the object a finding is about. ID is the directory
