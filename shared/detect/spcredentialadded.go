@@ -88,7 +88,7 @@ func (d credentialAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding,
 
 	for i := range s.ServicePrincipals {
 		sp := &s.ServicePrincipals[i]
-		for _, c := range sp.Credentials {
+		for _, c := range spCredentials(sp) {
 			if sp.ID == "" || c.KeyID == "" || c.Start.Before(s.Since) || c.Start.After(in.Now) {
 				continue
 			}

@@ -59,7 +59,7 @@ func (d credentialNameMimicry) Detect(_ context.Context, in *Input) ([]tenant.Fi
 		}
 	}
 	for i := range s.ServicePrincipals {
-		check(spObject(in, &s.ServicePrincipals[i]), s.ServicePrincipals[i].Credentials)
+		check(spObject(in, &s.ServicePrincipals[i]), spCredentials(&s.ServicePrincipals[i]))
 	}
 	for i := range s.Applications {
 		check(applicationObject(in, &s.Applications[i]), s.Applications[i].Credentials)

@@ -29,11 +29,11 @@ func (d firstPartyCredential) Detect(_ context.Context, in *Input) ([]tenant.Fin
 	var out []tenant.Finding
 	for i := range in.Snapshot.ServicePrincipals {
 		sp := &in.Snapshot.ServicePrincipals[i]
-		if len(sp.Credentials) == 0 || !isMicrosoftTenant(sp.AppOwnerOrganizationID) || sp.ID == "" {
+		if len(spCredentials(sp)) == 0 || !isMicrosoftTenant(sp.AppOwnerOrganizationID) || sp.ID == "" {
 			continue
 		}
-		creds := make([]map[string]string, 0, len(sp.Credentials))
-		for _, c := range sp.Credentials {
+		creds := make([]map[string]string, 0, len(spCredentials(sp)))
+		for _, c := range spCredentials(sp) {
 			creds = append(creds, credentialRecord(c))
 		}
 		ev := map[string]any{

@@ -48,13 +48,13 @@ func (d mailAccess) Detect(_ context.Context, in *Input) ([]tenant.Finding, erro
 		f := tenant.Finding{Subject: subject, Evidence: ev, Key: findingKey(d.Rule().ID, id)}
 		if sp := in.ServicePrincipal(id); sp != nil {
 			f.Subject = spObject(in, sp).subject()
-			ev["credentialCount"] = len(sp.Credentials)
+			ev["credentialCount"] = len(spCredentials(sp))
 			putAny(ev, "appId", sp.AppID)
 			putAny(ev, "appOwnerOrganizationId", sp.AppOwnerOrganizationID)
-			if len(sp.Credentials) > 0 {
+			if len(spCredentials(sp)) > 0 {
 				f.Severity = tenant.SeverityHigh
-				creds := make([]map[string]string, 0, len(sp.Credentials))
-				for _, c := range sp.Credentials {
+				creds := make([]map[string]string, 0, len(spCredentials(sp)))
+				for _, c := range spCredentials(sp) {
 					creds = append(creds, credentialRecord(c))
 				}
 				ev["credentials"] = creds

@@ -48,7 +48,7 @@ func credentialTimes(in *Input) []credentialTime {
 	s := in.Snapshot
 	for i := range s.ServicePrincipals {
 		o := spObject(in, &s.ServicePrincipals[i])
-		for _, c := range s.ServicePrincipals[i].Credentials {
+		for _, c := range spCredentials(&s.ServicePrincipals[i]) {
 			out = append(out, credentialTime{obj: o, keyID: c.KeyID, at: c.Start, source: "credentialState"})
 		}
 	}

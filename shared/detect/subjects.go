@@ -242,3 +242,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// spCredentials returns the credentials that count on a service principal.
+// A managed identity's are platform-managed: Azure issues and rotates its
+// certificate, and Entra ID refuses credentials added to it by anyone else,
+// so they are neither a backdoor nor a sign of one.
+func spCredentials(sp *tenant.ServicePrincipal) []tenant.Credential {
+	if strings.EqualFold(strings.TrimSpace(sp.ServicePrincipalType), "ManagedIdentity") {
+		return nil
+	}
+	return sp.Credentials
+}
