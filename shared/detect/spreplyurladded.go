@@ -25,7 +25,7 @@ func (replyURLAdded) Rule() tenant.Rule {
 		ID:    "sp.reply-url-added",
 		Title: "Reply URL added to an application or service principal",
 		Description: "A reply URL was added to an application or service principal: tokens can then be sent to it. " +
-			"Raised to medium when the same app also got a credential within a day of the change.",
+			"Raised to medium when the same object also got a credential within a day of the change.",
 		Severity: tenant.SeverityLow,
 		MITRE:    []string{"T1098.001"},
 		Sources:  []tenant.Source{tenant.SourceDirectoryAudits},
@@ -115,7 +115,11 @@ func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 		if !credsBuilt {
 			creds, credsBuilt = credentialTimes(in), true
 		}
-		var near []map[string]string
+		// Severity rises for a credential on the same object within 24 h.
+		// One on the paired object (the application of this service
+		// principal, or the reverse) is listed but does not raise it: the
+		// rule says the same object.
+		var near, paired []map[string]string
 		nearSeen := make(map[string]bool)
 		for _, c := range creds {
 			if c.at.IsZero() || !c.obj.related(obj) || nearSeen[lowerID(c.obj.ID)+" "+lowerID(c.keyID)] {
@@ -125,14 +129,22 @@ func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 				continue
 			}
 			nearSeen[lowerID(c.obj.ID)+" "+lowerID(c.keyID)] = true
-			near = append(near, map[string]string{
+			rec := map[string]string{
 				"keyId": c.keyID, "time": ts(c.at), "source": c.source,
 				"objectType": string(c.obj.Type), "objectId": c.obj.ID,
-			})
+			}
+			if strings.EqualFold(strings.TrimSpace(c.obj.ID), strings.TrimSpace(obj.ID)) {
+				near = append(near, rec)
+			} else {
+				paired = append(paired, rec)
+			}
 		}
 		if len(near) > 0 {
 			f.Severity = tenant.SeverityMedium
 			ev["credentialsNearby"] = near
+		}
+		if len(paired) > 0 {
+			ev["credentialsNearbyOnPairedObject"] = paired
 		}
 		out = append(out, f)
 	}
