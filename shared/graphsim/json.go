@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -55,7 +56,7 @@ func (o obj) path(p string) (any, bool) {
 	for p != "" {
 		seg := p
 		rest := ""
-		if i := indexByte(p, '/'); i >= 0 {
+		if i := strings.IndexByte(p, '/'); i >= 0 {
 			seg, rest = p[:i], p[i+1:]
 		}
 		co, ok := cur.(obj)
@@ -64,7 +65,7 @@ func (o obj) path(p string) (any, bool) {
 		}
 		found := false
 		for _, m := range co {
-			if equalFold(m.Key, seg) {
+			if strings.EqualFold(m.Key, seg) {
 				cur, found = m.Val, true
 				break
 			}
@@ -75,36 +76,6 @@ func (o obj) path(p string) (any, bool) {
 		p = rest
 	}
 	return cur, true
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-// equalFold is an ASCII case-insensitive comparison (property names and
-// OData keywords are ASCII).
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // decodeJSON parses one JSON value, keeping object member order.

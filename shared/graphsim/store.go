@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash/fnv"
+	"strings"
 	"time"
 )
 
@@ -129,7 +130,7 @@ func (c *collection) page(cur cursor, size int, f *filterExpr) ([]record, cursor
 
 func (c *collection) getter(r record) fieldGetter {
 	return func(p string) (any, bool) {
-		if c.timeKey != "" && equalFold(p, c.timeKey) && !r.t.IsZero() {
+		if c.timeKey != "" && strings.EqualFold(p, c.timeKey) && !r.t.IsZero() {
 			return r.t, true
 		}
 		return r.o.path(p)
