@@ -21,5 +21,5 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.Run(ctx, os.Args[1:], &cli.Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}))
+	os.Exit(cli.Run(ctx, os.Args[1:], &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
 }

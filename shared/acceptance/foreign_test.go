@@ -809,7 +809,7 @@ func runScan(t *testing.T, v variant) scanResult {
 	start := time.Now()
 	code := cli.Run(ctx, []string{"scan", "--graph-url", srv.URL, "--auth", "none", "--since", "720h",
 		"--azure-ip-ranges", azureTagFile, "--out", out},
-		&cli.Env{Getenv: func(string) string { return "" }, Stdout: &stdout, Stderr: &stderr})
+		&cli.Env{Stdout: &stdout, Stderr: &stderr})
 	res := scanResult{code: code, stdout: stdout.String(), stderr: stderr.String(), graph: g}
 	t.Logf("scan exit %d in %v; %d requests, %d answered 429 (%d of them next links, %d with Retry-After: 1), %d next links followed",
 		code, time.Since(start).Round(time.Millisecond), len(g.log), g.throttled, g.throttledNext, g.retryAfter1, g.followedTokens)

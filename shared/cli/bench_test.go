@@ -31,7 +31,7 @@ const simEnv = "TENANTWATCH_TEST_RUN"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(simEnv); args != "" {
-		os.Exit(cli.Run(context.Background(), strings.Fields(args), &cli.Env{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}))
+		os.Exit(cli.Run(context.Background(), strings.Fields(args), &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
 	}
 	os.Exit(m.Run())
 }

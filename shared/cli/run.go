@@ -26,16 +26,8 @@ var Version = "dev"
 
 // Env is the process environment a command runs in.
 type Env struct {
-	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
-}
-
-func (e *Env) getenv(k string) string {
-	if e.Getenv == nil {
-		return ""
-	}
-	return e.Getenv(k)
 }
 
 // stderrIsTerminal reports whether progress may be drawn on stderr.

@@ -42,7 +42,7 @@ type result struct {
 func runCLI(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := cli.Run(t.Context(), args, &cli.Env{Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &errb})
+	code := cli.Run(t.Context(), args, &cli.Env{Stdout: &out, Stderr: &errb})
 	return result{code, out.String(), errb.String()}
 }
 

@@ -119,17 +119,6 @@ type golden struct {
 	Skipped  []tenant.Skipped `json:"skipped"`
 }
 
-func detectorFor(t *testing.T, id string) detect.Detector {
-	t.Helper()
-	for _, d := range detect.All() {
-		if d.Rule().ID == id {
-			return d
-		}
-	}
-	t.Fatalf("no detector for %q", id)
-	return nil
-}
-
 // caseNames lists the cases of a rule: testdata/<rule>/<name>.json.
 func caseNames(t *testing.T, rule string) []string {
 	t.Helper()

@@ -58,14 +58,6 @@ type collection struct {
 	timeKey     string // property the time key mirrors, for $filter shortcuts
 }
 
-func (c *collection) total() int {
-	n := 0
-	for _, s := range c.sources {
-		n += s.Len()
-	}
-	return n
-}
-
 // cursor holds one position per source.
 type cursor []int
 
