@@ -73,10 +73,10 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	if err != nil {
 		return usageError(env, "scan", "%v", err)
 	}
-	showProgress := f.progress == "always" || (f.progress == "auto" && env.stderrIsTerminal())
 	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
 		return usageError(env, "scan", "--progress: want auto, always or never, got %q", f.progress)
 	}
+	showProgress := f.progress == "always" || (f.progress == "auto" && env.stderrIsTerminal())
 
 	level := slog.LevelWarn
 	if f.verbose {
