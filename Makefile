@@ -9,7 +9,14 @@ GOFLAGS_P := -p 2
 DEMO_TAGS := shared/azureip/testdata/servicetags-sample.json
 OUT       := out
 
-.PHONY: all build test vet fmt-check demo bench fuzz clean
+.PHONY: all build test vet fmt-check demo bench fuzz clean azurite
+
+# Azurite (the Azure Storage emulator), pinned, installed from npm into a
+# local folder. Storage tests start their own private Azurite from here.
+AZURITE_VERSION := 3.37.0
+AZURITE_DIR     := .tools/azurite
+AZURITE_BIN     := $(AZURITE_DIR)/node_modules/.bin/azurite
+export TENANTWATCH_AZURITE := $(CURDIR)/$(AZURITE_BIN)
 
 all: build
 
@@ -23,7 +30,16 @@ fmt-check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
-test: fmt-check vet
+azurite: $(AZURITE_BIN)
+
+$(AZURITE_BIN):
+	@command -v npm >/dev/null || { echo "make: npm is needed to install Azurite (apt install nodejs npm)"; exit 1; }
+	@mkdir -p $(AZURITE_DIR)
+	@echo "make: installing azurite@$(AZURITE_VERSION) into $(AZURITE_DIR)"
+	@cd $(AZURITE_DIR) && npm install --no-audit --no-fund --loglevel=error --no-save azurite@$(AZURITE_VERSION) >/dev/null
+	@test -x $@
+
+test: fmt-check vet $(AZURITE_BIN)
 	$(GO) test $(GOFLAGS_P) -timeout 14m ./...
 
 # demo: start the simulated tenant on a free port, scan it the way a user

@@ -1,0 +1,196 @@
+// Package azuritetest starts a private Azurite (the Azure Storage emulator)
+// for a test: its own process, free ports and data folder, so that storage
+// tests run against the real Table, Blob and Queue APIs and packages can
+// test in parallel. The Makefile installs the pinned Azurite into
+// .tools/azurite (make azurite); TENANTWATCH_AZURITE overrides the path.
+package azuritetest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// AccountKey is Azurite's well-known development account key.
+const AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+// AccountName is Azurite's development account.
+const AccountName = "devstoreaccount1"
+
+// Azurite is one running emulator.
+type Azurite struct {
+	bin      string
+	dir      string
+	ports    map[string]int // blob, queue, table
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	done     chan struct{}
+	tb       testing.TB
+	logLines []string
+}
+
+// Binary returns the Azurite executable: $TENANTWATCH_AZURITE, else
+// .tools/azurite/node_modules/.bin/azurite in the first parent folder of
+// the working directory that has one.
+func Binary() (string, error) {
+	if p := os.Getenv("TENANTWATCH_AZURITE"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, ".tools", "azurite", "node_modules", ".bin", "azurite")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("azurite is not installed: run `make azurite` (or set TENANTWATCH_AZURITE)")
+		}
+		dir = parent
+	}
+}
+
+// Start starts Azurite on free loopback ports with a data folder under
+// t.TempDir(), and stops it when the test ends. It fails the test when
+// Azurite is not installed.
+func Start(tb testing.TB) *Azurite {
+	tb.Helper()
+	bin, err := Binary()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a := &Azurite{bin: bin, dir: tb.TempDir(), tb: tb, ports: map[string]int{"blob": 0, "queue": 0, "table": 0}}
+	if err := a.start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(a.Stop)
+	return a
+}
+
+var listening = regexp.MustCompile(`Azurite (Blob|Queue|Table) service is successfully listening at http://127\.0\.0\.1:(\d+)`)
+
+func (a *Azurite) start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	args := []string{
+		"--blobPort", strconv.Itoa(a.ports["blob"]), "--queuePort", strconv.Itoa(a.ports["queue"]),
+		"--tablePort", strconv.Itoa(a.ports["table"]),
+		"--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
+		"--location", a.dir, "--skipApiVersionCheck", "--loose",
+	}
+	cmd := exec.Command(a.bin, args...)
+	cmd.Dir = a.dir
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("azuritetest: start %s: %w", a.bin, err)
+	}
+	found := make(chan map[string]int, 1)
+	go func() {
+		got := map[string]int{}
+		sc := bufio.NewScanner(out)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			a.logLines = append(a.logLines, line)
+			if m := listening.FindStringSubmatch(line); m != nil {
+				p, _ := strconv.Atoi(m[2])
+				got[strings.ToLower(m[1])] = p
+				if len(got) == 3 && !sent {
+					found <- got
+					sent = true
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case got := <-found:
+		a.ports, a.cmd, a.done = got, cmd, done
+		return nil
+	case <-done:
+		return fmt.Errorf("azuritetest: azurite exited before listening: %s", strings.Join(a.logLines, "\n"))
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("azuritetest: azurite did not listen within 60s: %s", strings.Join(a.logLines, "\n"))
+	}
+}
+
+// Stop stops the emulator (its data folder stays until the test ends).
+func (a *Azurite) Stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd == nil {
+		return
+	}
+	_ = a.cmd.Process.Kill()
+	<-a.done
+	a.cmd = nil
+}
+
+// Restart stops the emulator and starts it again on the same ports with
+// the same data folder: what was stored survives, connections drop.
+func (a *Azurite) Restart() {
+	a.tb.Helper()
+	a.Stop()
+	var err error
+	for i := 0; i < 20; i++ { // the old process's ports can take a moment to free
+		if err = a.start(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	a.tb.Fatal(err)
+}
+
+// Port returns the port of a service: "blob", "queue" or "table".
+func (a *Azurite) Port(service string) int { return a.ports[service] }
+
+// ConnectionString returns the full development connection string (the Go
+// SDKs do not accept UseDevelopmentStorage=true).
+func (a *Azurite) ConnectionString() string {
+	return ConnectionString(a.ports["blob"], a.ports["queue"], a.ports["table"])
+}
+
+// ConnectionString returns the full development connection string for
+// Azurite listening on the given loopback ports.
+func ConnectionString(blob, queue, table int) string {
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"+
+		"BlobEndpoint=http://127.0.0.1:%d/%s;QueueEndpoint=http://127.0.0.1:%d/%s;TableEndpoint=http://127.0.0.1:%d/%s;",
+		AccountName, AccountKey, blob, AccountName, queue, AccountName, table, AccountName)
+}
+
+// WaitReady waits until ctx ends or f succeeds, for tests that restart the
+// emulator and need it answering again.
+func WaitReady(ctx context.Context, f func(context.Context) error) error {
+	for {
+		err := f(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("azuritetest: not ready: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
