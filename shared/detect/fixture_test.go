@@ -46,6 +46,7 @@ type fixture struct {
 	SignIns           []tenant.SignIn            `json:"signIns"`
 	Policies          []tenant.CAPolicy          `json:"conditionalAccessPolicies"`
 	NamedLocations    []tenant.NamedLocation     `json:"namedLocations"`
+	Changes           []tenant.Change            `json:"changes"`
 	Unavailable       map[tenant.Source]string   `json:"unavailable"`
 
 	// Want lists the findings the rule must report (key and severity);
@@ -98,6 +99,7 @@ func loadInput(t *testing.T, path string) (*detect.Input, fixture) {
 		SignIns:           fx.SignIns,
 		Policies:          fx.Policies,
 		NamedLocations:    fx.NamedLocations,
+		Changes:           fx.Changes,
 	}
 	for src, reason := range fx.Unavailable {
 		snap.MarkUnavailable(src, reason)

@@ -11,6 +11,14 @@ type index struct {
 	spsByAppID  map[string]*tenant.ServicePrincipal
 	appsByID    map[string]*tenant.Application
 	appsByAppID map[string]*tenant.Application
+	changes     map[changeKey]tenant.Change
+}
+
+// changeKey finds a baseline change: kind, lower-case object id and value
+// (key ids lower case; URLs as they are).
+type changeKey struct {
+	kind       tenant.ChangeKind
+	obj, value string
 }
 
 func (in *Input) index() *index {
@@ -24,6 +32,10 @@ func (in *Input) index() *index {
 		spsByAppID:  make(map[string]*tenant.ServicePrincipal, len(s.ServicePrincipals)),
 		appsByID:    make(map[string]*tenant.Application, len(s.Applications)),
 		appsByAppID: make(map[string]*tenant.Application, len(s.Applications)),
+		changes:     make(map[changeKey]tenant.Change, len(s.Changes)),
+	}
+	for _, c := range s.Changes {
+		x.changes[newChangeKey(c.Kind, c.ObjectID, c.Value)] = c
 	}
 	// Empty ids are not indexed: a lookup by "" finds nothing rather than
 	// whichever malformed object came last.
@@ -52,6 +64,20 @@ func (in *Input) index() *index {
 	}
 	in.idx = x
 	return x
+}
+
+func newChangeKey(kind tenant.ChangeKind, obj, value string) changeKey {
+	if kind == tenant.ChangeCredentialAdded {
+		value = lowerID(value)
+	}
+	return changeKey{kind: kind, obj: lowerID(obj), value: value}
+}
+
+// Change returns the baseline change of kind on object obj with value, if
+// the snapshot has one.
+func (in *Input) Change(kind tenant.ChangeKind, obj, value string) (tenant.Change, bool) {
+	c, ok := in.index().changes[newChangeKey(kind, obj, value)]
+	return c, ok
 }
 
 // User returns the user with object id id (case-insensitive), or nil.

@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -86,25 +87,59 @@ func (d credentialAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding,
 		order = append(order, k)
 	}
 
+	// State: a credential that started in the window, or one an
+	// incremental round found missing from the object's baseline (whatever
+	// its startDateTime says: an attacker can backdate it).
+	type stateObj struct {
+		o     appObject
+		creds []tenant.Credential
+	}
+	var objs []stateObj
 	for i := range s.ServicePrincipals {
 		sp := &s.ServicePrincipals[i]
-		for _, c := range spCredentials(sp) {
-			if sp.ID == "" || c.KeyID == "" || c.Start.Before(s.Since) || c.Start.After(in.Now) {
+		objs = append(objs, stateObj{spObject(in, sp), spCredentials(sp)})
+	}
+	if len(s.Changes) > 0 {
+		for i := range s.Applications {
+			a := &s.Applications[i]
+			objs = append(objs, stateObj{applicationObject(in, a), a.Credentials})
+		}
+	}
+	for _, so := range objs {
+		o := so.o
+		for _, c := range so.creds {
+			if o.ID == "" || c.KeyID == "" {
 				continue
 			}
-			k := findingKey(d.Rule().ID, sp.ID, c.KeyID)
+			change, changed := in.Change(tenant.ChangeCredentialAdded, o.ID, c.KeyID)
+			inWindow := o.Type == tenant.SubjectServicePrincipal && !c.Start.Before(s.Since) && !c.Start.After(in.Now)
+			if !changed && !inWindow {
+				continue
+			}
+			sources := []string{"credentialState"}
+			if changed {
+				sources = append(sources, "baselineChange")
+			}
+			k := findingKey(d.Rule().ID, o.ID, c.KeyID)
 			if f := byKey[k]; f != nil {
-				f.Evidence["sources"] = []string{"auditLog", "credentialState"}
+				f.Evidence["sources"] = append([]string{"auditLog"}, sources...)
 				f.Evidence["start"] = ts(c.Start)
 				putAny(f.Evidence, "end", ts(c.End))
 				continue
 			}
-			o := spObject(in, sp)
 			ev := map[string]any{
 				"keyId":          c.KeyID,
 				"credentialKind": string(c.Kind),
 				"start":          ts(c.Start),
-				"sources":        []string{"credentialState"},
+				"sources":        sources,
+			}
+			var observed time.Time
+			if changed {
+				observed = change.SeenAt
+				ev["baselineChangeSeenAt"] = ts(change.SeenAt)
+				if c.Start.Before(change.SeenAt.Add(-24 * time.Hour)) {
+					ev["startBeforeFirstSeen"] = true
+				}
 			}
 			putAny(ev, "keyType", c.Type)
 			putAny(ev, "keyUsage", c.Usage)
@@ -113,7 +148,7 @@ func (d credentialAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding,
 			if !s.Available(tenant.SourceDirectoryAudits) {
 				ev["auditLogChecked"] = false
 			}
-			f := &tenant.Finding{Subject: o.subject(), Evidence: ev, Key: k}
+			f := &tenant.Finding{Subject: o.subject(), Evidence: ev, Key: k, ObservedAt: observed}
 			finish(f, o)
 			byKey[k] = f
 			order = append(order, k)

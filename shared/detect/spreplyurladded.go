@@ -72,6 +72,7 @@ func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 	var creds []credentialTime // built on first need
 	credsBuilt := false
 	seen := make(map[string]bool)
+	reported := make(map[string]bool) // lower-case object id + " " + address
 	var out []tenant.Finding
 	for _, e := range auditEvents(in, actUpdateSP, actUpdateApplication) {
 		t, ok := appTarget(e)
@@ -146,7 +147,82 @@ func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 		if len(paired) > 0 {
 			ev["credentialsNearbyOnPairedObject"] = paired
 		}
+		for _, a := range added {
+			reported[lowerID(obj.ID)+" "+a] = true
+		}
 		out = append(out, f)
 	}
-	return out, nil
+	return append(out, d.fromChanges(in, reported)...), nil
+}
+
+// fromChanges reports reply URLs that an incremental round found missing
+// from an object's baseline and that no audit event in the window already
+// reported: the delta query sees the change even when the audit log is
+// late or incomplete.
+func (d replyURLAdded) fromChanges(in *Input, reported map[string]bool) []tenant.Finding {
+	type group struct {
+		obj   appObject
+		urls  []string
+		first time.Time
+	}
+	groups := make(map[string]*group)
+	var order []string
+	for _, c := range in.Snapshot.Changes {
+		if c.Kind != tenant.ChangeReplyURLAdded || reported[lowerID(c.ObjectID)+" "+c.Value] {
+			continue
+		}
+		var obj appObject
+		switch {
+		case c.ObjectType == tenant.SubjectServicePrincipal && in.ServicePrincipal(c.ObjectID) != nil:
+			obj = spObject(in, in.ServicePrincipal(c.ObjectID))
+		case c.ObjectType == tenant.SubjectApplication && in.Application(c.ObjectID) != nil:
+			obj = applicationObject(in, in.Application(c.ObjectID))
+		default:
+			continue
+		}
+		k := lowerID(obj.ID)
+		g := groups[k]
+		if g == nil {
+			g = &group{obj: obj, first: c.SeenAt}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.urls = append(g.urls, c.Value)
+		if c.SeenAt.Before(g.first) {
+			g.first = c.SeenAt
+		}
+	}
+	var out []tenant.Finding
+	for _, k := range order {
+		g := groups[k]
+		added := addedAddresses(nil, g.urls) // sorted, unique
+		ev := map[string]any{
+			"addedAddresses":       capStrings(added),
+			"addedCount":           len(added),
+			"sources":              []string{"baselineChange"},
+			"baselineChangeSeenAt": ts(g.first),
+		}
+		putAny(ev, "appId", g.obj.AppID)
+		if !in.Snapshot.Available(tenant.SourceDirectoryAudits) {
+			ev["auditLogChecked"] = false
+		}
+		f := tenant.Finding{Subject: g.obj.subject(), Evidence: ev, Key: findingKey(d.Rule().ID, g.obj.ID, addressHash(added)), ObservedAt: g.first}
+		var near []map[string]string
+		for _, c := range credentialTimes(in) {
+			if c.at.IsZero() || !strings.EqualFold(strings.TrimSpace(c.obj.ID), strings.TrimSpace(g.obj.ID)) {
+				continue
+			}
+			_, changed := in.Change(tenant.ChangeCredentialAdded, c.obj.ID, c.keyID)
+			if diff := c.at.Sub(g.first); !changed && (diff > credentialNearWindow || diff < -credentialNearWindow) {
+				continue
+			}
+			near = append(near, map[string]string{"keyId": c.keyID, "time": ts(c.at), "source": c.source, "objectType": string(c.obj.Type), "objectId": c.obj.ID})
+		}
+		if len(near) > 0 {
+			f.Severity = tenant.SeverityMedium
+			ev["credentialsNearby"] = near
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -45,7 +45,11 @@ type Snapshot struct {
 	SignIns           []SignIn // successful sign-ins only: no rule reads failures, and dropping them bounds memory
 	Policies          []CAPolicy
 	NamedLocations    []NamedLocation
-	Unavailable       map[Source]string
+	// Changes are the differences an incremental round found against its
+	// stored baselines (the deployed app's delta rounds). A one-shot scan
+	// has none.
+	Changes     []Change
+	Unavailable map[Source]string
 }
 
 // MarkUnavailable records that src could not be read.
