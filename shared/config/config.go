@@ -1,0 +1,315 @@
+// Package config reads the deployed app's settings from the environment
+// (Azure Functions app settings, local.settings.json through the host), all
+// at once: Load reports every problem together, one line each, so a
+// misconfigured deployment is fixed in one pass. It imports nothing but the
+// standard library and shared/tenant.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// Azurite's development account, used when AzureWebJobsStorage is the
+// UseDevelopmentStorage=true shortcut (the Go SDKs do not accept it).
+const (
+	devAccount = "devstoreaccount1"
+	devKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// DevelopmentStorage is the full connection string UseDevelopmentStorage=true
+// stands for: Azurite on its default loopback ports.
+const DevelopmentStorage = "DefaultEndpointsProtocol=http;AccountName=" + devAccount + ";AccountKey=" + devKey +
+	";BlobEndpoint=http://127.0.0.1:10000/" + devAccount + ";QueueEndpoint=http://127.0.0.1:10001/" + devAccount +
+	";TableEndpoint=http://127.0.0.1:10002/" + devAccount + ";"
+
+// Storage says how to reach the storage account: a connection string
+// (Azurite, local runs) or service URLs with a managed identity (Azure).
+type Storage struct {
+	ConnectionString string // full string; empty when identity-based
+	TableURL         string // identity-based: https://<account>.table.core.windows.net
+	BlobURL          string
+	QueueURL         string
+	ClientID         string // user-assigned managed identity client id; empty = system-assigned / default chain
+}
+
+// IdentityBased reports whether storage is reached with a token credential.
+func (s Storage) IdentityBased() bool { return s.ConnectionString == "" }
+
+// Config is every setting the app reads.
+type Config struct {
+	Port    int     // FUNCTIONS_CUSTOMHANDLER_PORT
+	Storage Storage // AzureWebJobsStorage or AzureWebJobsStorage__*
+
+	GraphURL  string // TENANTWATCH_GRAPH_URL, default https://graph.microsoft.com/v1.0
+	GraphAuth string // TENANTWATCH_GRAPH_AUTH: "azure" (default) or "none" (the simulated tenant)
+
+	TeamsWebhookURL string          // TENANTWATCH_TEAMS_WEBHOOK_URL (a secret: the sig= parameter); empty = alerts wait in the outbox
+	AlertSeverity   tenant.Severity // TENANTWATCH_ALERT_SEVERITY, default high: one card each at or above, a digest below
+	AllowHTTP       bool            // TENANTWATCH_ALLOW_HTTP_LOOPBACK: allow http:// loopback webhook and notification URLs (local runs)
+
+	NotificationURL string // TENANTWATCH_NOTIFICATION_URL: public URL of GraphNotifications, with ?code=
+	LifecycleURL    string // TENANTWATCH_LIFECYCLE_URL: public URL of GraphLifecycle, with ?code=
+
+	ServiceTagsBlob string // TENANTWATCH_SERVICE_TAGS_BLOB: "container/name" of a Service Tags JSON file
+	ServiceTagsFile string // TENANTWATCH_SERVICE_TAGS_FILE: a local Service Tags file (local runs)
+
+	ReportContainer string // TENANTWATCH_REPORT_CONTAINER, default "reports"
+	TablePrefix     string // TENANTWATCH_TABLE_PREFIX, default "tw"
+
+	// AuditOverlap: each audit poll re-reads this much before its
+	// watermark, because log entries arrive late (TENANTWATCH_AUDIT_OVERLAP,
+	// default 15m). Dedupe makes the overlap harmless.
+	AuditOverlap time.Duration
+	// SignInOverlap: the same for sign-ins (TENANTWATCH_SIGNIN_OVERLAP,
+	// default 15m).
+	SignInOverlap time.Duration
+	// SweepWindow: the audit and sign-in window of the daily sweep
+	// (TENANTWATCH_SWEEP_WINDOW, default 720h).
+	SweepWindow time.Duration
+	// SubscriptionLifetime: how far ahead subscriptions are set to expire
+	// (TENANTWATCH_SUBSCRIPTION_LIFETIME, default and maximum 41760m, the
+	// limit for users and groups).
+	SubscriptionLifetime time.Duration
+	// RenewBefore: renew a subscription expiring sooner than this
+	// (TENANTWATCH_RENEW_BEFORE, default 72h).
+	RenewBefore time.Duration
+}
+
+// MaxSubscriptionLifetime is Graph's limit for users and groups
+// subscriptions: 41,760 minutes (29 days).
+const MaxSubscriptionLifetime = 41760 * time.Minute
+
+// Load reads the configuration through getenv (os.Getenv in production).
+// It returns every problem found, joined.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: "+format, append([]any{name}, args...)...))
+	}
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	c := Config{
+		GraphURL:        strings.TrimRight(orDefault(get("TENANTWATCH_GRAPH_URL"), "https://graph.microsoft.com/v1.0"), "/"),
+		GraphAuth:       strings.ToLower(orDefault(get("TENANTWATCH_GRAPH_AUTH"), "azure")),
+		TeamsWebhookURL: get("TENANTWATCH_TEAMS_WEBHOOK_URL"),
+		NotificationURL: get("TENANTWATCH_NOTIFICATION_URL"),
+		LifecycleURL:    get("TENANTWATCH_LIFECYCLE_URL"),
+		ServiceTagsBlob: get("TENANTWATCH_SERVICE_TAGS_BLOB"),
+		ServiceTagsFile: get("TENANTWATCH_SERVICE_TAGS_FILE"),
+		ReportContainer: orDefault(get("TENANTWATCH_REPORT_CONTAINER"), "reports"),
+		TablePrefix:     orDefault(get("TENANTWATCH_TABLE_PREFIX"), "tw"),
+	}
+
+	if p := get("FUNCTIONS_CUSTOMHANDLER_PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			bad("FUNCTIONS_CUSTOMHANDLER_PORT", "%q is not a port number", p)
+		}
+		c.Port = n
+	}
+
+	c.AllowHTTP = parseBool(get("TENANTWATCH_ALLOW_HTTP_LOOPBACK"), bad, "TENANTWATCH_ALLOW_HTTP_LOOPBACK")
+
+	st, err := loadStorage(get)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Storage = st
+
+	if c.GraphAuth != "azure" && c.GraphAuth != "none" {
+		bad("TENANTWATCH_GRAPH_AUTH", "%q is not azure or none", c.GraphAuth)
+	}
+	if _, err := checkURL(c.GraphURL, true); err != nil {
+		bad("TENANTWATCH_GRAPH_URL", "%v", err)
+	}
+	sev := orDefault(get("TENANTWATCH_ALERT_SEVERITY"), "high")
+	if s, err := tenant.ParseSeverity(sev); err != nil {
+		bad("TENANTWATCH_ALERT_SEVERITY", "%v", err)
+	} else {
+		c.AlertSeverity = s
+	}
+	for _, u := range []struct{ name, v string }{
+		{"TENANTWATCH_TEAMS_WEBHOOK_URL", c.TeamsWebhookURL},
+		{"TENANTWATCH_NOTIFICATION_URL", c.NotificationURL},
+		{"TENANTWATCH_LIFECYCLE_URL", c.LifecycleURL},
+	} {
+		if u.v == "" {
+			continue
+		}
+		parsed, err := checkURL(u.v, c.AllowHTTP)
+		if err != nil {
+			// Never echo the webhook URL: its sig= parameter is the credential.
+			bad(u.name, "%v", err)
+			continue
+		}
+		if u.name == "TENANTWATCH_TEAMS_WEBHOOK_URL" && parsed.Query().Get("sig") == "" && parsed.Scheme == "https" {
+			// Workflows URLs carry sig=; a URL without it will be refused.
+			bad(u.name, "has no sig= parameter: copy the whole URL of the Workflows trigger")
+		}
+	}
+	if c.LifecycleURL != "" && c.NotificationURL == "" {
+		bad("TENANTWATCH_LIFECYCLE_URL", "is set but TENANTWATCH_NOTIFICATION_URL is not")
+	}
+	if c.ServiceTagsBlob != "" {
+		if i := strings.IndexByte(c.ServiceTagsBlob, '/'); i <= 0 || i == len(c.ServiceTagsBlob)-1 {
+			bad("TENANTWATCH_SERVICE_TAGS_BLOB", "%q is not container/name", c.ServiceTagsBlob)
+		}
+	}
+	if !validTablePrefix(c.TablePrefix) {
+		bad("TENANTWATCH_TABLE_PREFIX", "%q must be 1-20 letters or digits starting with a letter", c.TablePrefix)
+	}
+	if !validContainer(c.ReportContainer) {
+		bad("TENANTWATCH_REPORT_CONTAINER", "%q is not a valid container name (3-63 lower-case letters, digits, hyphens)", c.ReportContainer)
+	}
+
+	dur := func(name string, def, minimum, maximum time.Duration) time.Duration {
+		v := get(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minimum || d > maximum {
+			bad(name, "%q is not a duration between %s and %s", v, minimum, maximum)
+			return def
+		}
+		return d
+	}
+	c.AuditOverlap = dur("TENANTWATCH_AUDIT_OVERLAP", 15*time.Minute, 0, 24*time.Hour)
+	c.SignInOverlap = dur("TENANTWATCH_SIGNIN_OVERLAP", 15*time.Minute, 0, 24*time.Hour)
+	c.SweepWindow = dur("TENANTWATCH_SWEEP_WINDOW", 720*time.Hour, time.Hour, 90*24*time.Hour)
+	c.SubscriptionLifetime = dur("TENANTWATCH_SUBSCRIPTION_LIFETIME", MaxSubscriptionLifetime, 45*time.Minute, MaxSubscriptionLifetime)
+	c.RenewBefore = dur("TENANTWATCH_RENEW_BEFORE", 72*time.Hour, time.Minute, MaxSubscriptionLifetime)
+	if c.RenewBefore >= c.SubscriptionLifetime {
+		bad("TENANTWATCH_RENEW_BEFORE", "must be shorter than the subscription lifetime (%s)", c.SubscriptionLifetime)
+	}
+	return c, errors.Join(errs...)
+}
+
+func loadStorage(get func(string) string) (Storage, error) {
+	conn := get("AzureWebJobsStorage")
+	if strings.EqualFold(strings.ReplaceAll(conn, " ", ""), "UseDevelopmentStorage=true") {
+		return Storage{ConnectionString: DevelopmentStorage}, nil
+	}
+	if conn != "" {
+		kv := parseConnectionString(conn)
+		if kv["accountname"] == "" && kv["tableendpoint"] == "" {
+			return Storage{}, errors.New("config: AzureWebJobsStorage: not a connection string (no AccountName or TableEndpoint)")
+		}
+		if kv["accountkey"] == "" && kv["sharedaccesssignature"] == "" {
+			return Storage{}, errors.New("config: AzureWebJobsStorage: the connection string has no AccountKey or SharedAccessSignature; in Azure use the identity-based AzureWebJobsStorage__* settings instead")
+		}
+		return Storage{ConnectionString: conn}, nil
+	}
+	s := Storage{
+		TableURL: get("AzureWebJobsStorage__tableServiceUri"),
+		BlobURL:  get("AzureWebJobsStorage__blobServiceUri"),
+		QueueURL: get("AzureWebJobsStorage__queueServiceUri"),
+		ClientID: get("AzureWebJobsStorage__clientId"),
+	}
+	if acct := get("AzureWebJobsStorage__accountName"); acct != "" {
+		if s.TableURL == "" {
+			s.TableURL = "https://" + acct + ".table.core.windows.net"
+		}
+		if s.BlobURL == "" {
+			s.BlobURL = "https://" + acct + ".blob.core.windows.net"
+		}
+		if s.QueueURL == "" {
+			s.QueueURL = "https://" + acct + ".queue.core.windows.net"
+		}
+	}
+	if s.TableURL == "" || s.BlobURL == "" {
+		return s, errors.New("config: AzureWebJobsStorage is not set (a connection string locally, or AzureWebJobsStorage__accountName with a managed identity in Azure)")
+	}
+	for name, u := range map[string]string{"tableServiceUri": s.TableURL, "blobServiceUri": s.BlobURL} {
+		if _, err := checkURL(u, false); err != nil {
+			return s, fmt.Errorf("config: AzureWebJobsStorage__%s: %w", name, err)
+		}
+	}
+	return s, nil
+}
+
+// parseConnectionString splits a storage connection string into lower-case
+// keys and their values.
+func parseConnectionString(s string) map[string]string {
+	out := make(map[string]string)
+	for _, part := range strings.Split(s, ";") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		out[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+// checkURL accepts an absolute https URL, or an http URL on a loopback host
+// when allowHTTP is set. The error never contains the URL.
+func checkURL(raw string, allowHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, errors.New("not an absolute URL")
+	}
+	switch {
+	case u.Scheme == "https":
+		return u, nil
+	case u.Scheme == "http" && allowHTTP && isLoopback(u.Hostname()):
+		return u, nil
+	case u.Scheme == "http":
+		return nil, errors.New("must use https (http is allowed only on loopback with TENANTWATCH_ALLOW_HTTP_LOOPBACK=true)")
+	default:
+		return nil, fmt.Errorf("scheme %q is not https", u.Scheme)
+	}
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+}
+
+func parseBool(v string, bad func(string, string, ...any), name string) bool {
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		bad(name, "%q is not true or false", v)
+	}
+	return b
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func validTablePrefix(p string) bool {
+	if p == "" || len(p) > 20 {
+		return false
+	}
+	for i, r := range p {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func validContainer(n string) bool {
+	if len(n) < 3 || len(n) > 63 || n[0] == '-' || n[len(n)-1] == '-' || strings.Contains(n, "--") {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,106 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/config"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+const azurite = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;"
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage.ConnectionString != config.DevelopmentStorage || c.Storage.IdentityBased() {
+		t.Errorf("storage = %+v", c.Storage)
+	}
+	if c.GraphURL != "https://graph.microsoft.com/v1.0" || c.GraphAuth != "azure" || c.AlertSeverity != tenant.SeverityHigh {
+		t.Errorf("defaults = %+v", c)
+	}
+	if c.SubscriptionLifetime != 41760*time.Minute || c.RenewBefore != 72*time.Hour || c.ReportContainer != "reports" {
+		t.Errorf("durations = %+v", c)
+	}
+}
+
+func TestLoadIdentityStorage(t *testing.T) {
+	c, err := config.Load(env(map[string]string{
+		"AzureWebJobsStorage__accountName": "twstore",
+		"AzureWebJobsStorage__clientId":    "11111111-1111-1111-1111-111111111111",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Storage.IdentityBased() || c.Storage.TableURL != "https://twstore.table.core.windows.net" || c.Storage.BlobURL != "https://twstore.blob.core.windows.net" {
+		t.Errorf("storage = %+v", c.Storage)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	secret := "https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=SECRETSIG"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // substrings, each must appear
+	}{
+		{"no storage", map[string]string{}, []string{"AzureWebJobsStorage is not set"}},
+		{"key-less connection string", map[string]string{"AzureWebJobsStorage": "AccountName=x;"}, []string{"no AccountKey"}},
+		{"everything wrong at once", map[string]string{
+			"AzureWebJobsStorage":               azurite,
+			"FUNCTIONS_CUSTOMHANDLER_PORT":      "70000",
+			"TENANTWATCH_GRAPH_AUTH":            "basic",
+			"TENANTWATCH_ALERT_SEVERITY":        "urgent",
+			"TENANTWATCH_TEAMS_WEBHOOK_URL":     strings.Replace(secret, "https", "http", 1),
+			"TENANTWATCH_NOTIFICATION_URL":      "ftp://x/y",
+			"TENANTWATCH_SERVICE_TAGS_BLOB":     "nocontainer",
+			"TENANTWATCH_AUDIT_OVERLAP":         "forever",
+			"TENANTWATCH_SUBSCRIPTION_LIFETIME": "720h",
+			"TENANTWATCH_TABLE_PREFIX":          "1bad",
+		}, []string{"FUNCTIONS_CUSTOMHANDLER_PORT", "TENANTWATCH_GRAPH_AUTH", "TENANTWATCH_ALERT_SEVERITY", "must use https",
+			"scheme \"ftp\"", "not container/name", "TENANTWATCH_AUDIT_OVERLAP", "TENANTWATCH_SUBSCRIPTION_LIFETIME", "TENANTWATCH_TABLE_PREFIX"}},
+		{"webhook without sig", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_TEAMS_WEBHOOK_URL": "https://example.logic.azure.com/x"}, []string{"no sig= parameter"}},
+		{"lifecycle without notification", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_LIFECYCLE_URL": "https://a/b"}, []string{"TENANTWATCH_NOTIFICATION_URL is not"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(env(tc.env))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "SECRETSIG") {
+				t.Errorf("error leaks the webhook secret: %v", err)
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "config: ") {
+					t.Errorf("line %q is not a one-line config error", line)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadLoopbackHTTP(t *testing.T) {
+	m := map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_TEAMS_WEBHOOK_URL": "http://127.0.0.1:9/hook", "TENANTWATCH_NOTIFICATION_URL": "http://127.0.0.1:7071/api/GraphNotifications"}
+	if _, err := config.Load(env(m)); err == nil {
+		t.Fatal("http accepted without TENANTWATCH_ALLOW_HTTP_LOOPBACK")
+	}
+	m["TENANTWATCH_ALLOW_HTTP_LOOPBACK"] = "true"
+	if _, err := config.Load(env(m)); err != nil {
+		t.Fatal(err)
+	}
+	m["TENANTWATCH_TEAMS_WEBHOOK_URL"] = "http://evil.example/hook"
+	if _, err := config.Load(env(m)); err == nil {
+		t.Fatal("http to a remote host accepted")
+	}
+}
