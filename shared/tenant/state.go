@@ -1,6 +1,9 @@
 package tenant
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // This file holds the domain types of the deployed app's incremental state:
 // what a delta round compares (Baseline), what it found different (Change),
@@ -42,9 +45,15 @@ type Change struct {
 // else: the key ids and names of its credentials, its reply URLs and, for a
 // user, the service plans disabled in its licences.
 type Baseline struct {
-	Type          SubjectType          `json:"type"`
-	ID            string               `json:"id"`
-	Name          string               `json:"name,omitempty"`
+	Type SubjectType `json:"type"`
+	ID   string      `json:"id"`
+	Name string      `json:"name,omitempty"`
+	// AppID, Owner (appOwnerOrganizationId) and SPType
+	// (servicePrincipalType) identify an app object when a delta item
+	// carries only what changed.
+	AppID         string               `json:"appId,omitempty"`
+	Owner         string               `json:"owner,omitempty"`
+	SPType        string               `json:"spType,omitempty"`
 	Credentials   []BaselineCredential `json:"credentials,omitempty"`
 	ReplyURLs     []string             `json:"replyUrls,omitempty"`
 	DisabledPlans []string             `json:"disabledPlans,omitempty"` // "skuId/servicePlanId", lower case
@@ -52,8 +61,9 @@ type Baseline struct {
 
 // BaselineCredential is one credential as a baseline remembers it.
 type BaselineCredential struct {
-	KeyID string `json:"keyId"`
-	Name  string `json:"name,omitempty"`
+	KeyID string         `json:"keyId"`
+	Kind  CredentialKind `json:"kind,omitempty"`
+	Name  string         `json:"name,omitempty"`
 }
 
 // Cursor is where one incremental stream resumes: a delta link, or a
@@ -135,4 +145,27 @@ type OutboxItem struct {
 	Delivered   time.Time  `json:"delivered,omitzero"`
 	LastError   string     `json:"lastError,omitempty"`
 	ETag        string     `json:"-"`
+}
+
+// DeltaItem is one object of a delta round. Graph may send an updated object
+// with only its id and the properties that changed: Present then lists the
+// JSON property names the item carried, and absent properties must be taken
+// from what was known before. A nil Present means the item is complete.
+type DeltaItem[T any] struct {
+	Object  T
+	Removed bool     // "@removed": deleted, or moved out of the round's scope
+	Present []string // property names present in the item; nil = all
+}
+
+// Has reports whether the item carried property name (case-insensitive).
+func (d DeltaItem[T]) Has(name string) bool {
+	if d.Present == nil {
+		return true
+	}
+	for _, p := range d.Present {
+		if strings.EqualFold(p, name) {
+			return true
+		}
+	}
+	return false
 }
