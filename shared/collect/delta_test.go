@@ -189,7 +189,9 @@ func TestUsersRoundPlanDisabled(t *testing.T) {
 
 func TestRoundErrors(t *testing.T) {
 	boom := errors.New("boom")
-	delta := func(context.Context, string, func(tenant.DeltaItem[tenant.User]) error) (string, error) { return "", boom }
+	delta := func(context.Context, string, func(tenant.DeltaItem[tenant.User]) error) (string, error) {
+		return "", boom
+	}
 	if _, err := collect.UsersRound(context.Background(), delta, baselines{}, "x", roundNow); !errors.Is(err, boom) {
 		t.Errorf("err = %v", err)
 	}
