@@ -36,7 +36,7 @@ type Azurite struct {
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 	done     chan struct{}
-	tb       testing.TB
+	logMu    sync.Mutex
 	logLines []string
 }
 
@@ -69,16 +69,26 @@ func Binary() (string, error) {
 // Azurite is not installed.
 func Start(tb testing.TB) *Azurite {
 	tb.Helper()
-	bin, err := Binary()
+	a, err := Launch(tb.TempDir())
 	if err != nil {
-		tb.Fatal(err)
-	}
-	a := &Azurite{bin: bin, dir: tb.TempDir(), tb: tb, ports: map[string]int{"blob": 0, "queue": 0, "table": 0}}
-	if err := a.start(); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(a.Stop)
 	return a
+}
+
+// Launch starts Azurite on free loopback ports with its data in dir, for
+// programs (the demo) rather than tests. The caller stops it.
+func Launch(dir string) (*Azurite, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	a := &Azurite{bin: bin, dir: dir, ports: map[string]int{"blob": 0, "queue": 0, "table": 0}}
+	if err := a.start(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 var listening = regexp.MustCompile(`Azurite (Blob|Queue|Table) service is successfully listening at http://127\.0\.0\.1:(\d+)`)
@@ -109,7 +119,9 @@ func (a *Azurite) start() error {
 		sent := false
 		for sc.Scan() {
 			line := sc.Text()
+			a.logMu.Lock()
 			a.logLines = append(a.logLines, line)
+			a.logMu.Unlock()
 			if m := listening.FindStringSubmatch(line); m != nil {
 				p, _ := strconv.Atoi(m[2])
 				got[strings.ToLower(m[1])] = p
@@ -128,10 +140,10 @@ func (a *Azurite) start() error {
 		a.ports, a.cmd, a.done = got, cmd, done
 		return nil
 	case <-done:
-		return fmt.Errorf("azuritetest: azurite exited before listening: %s", strings.Join(a.logLines, "\n"))
+		return fmt.Errorf("azuritetest: azurite exited before listening: %s", a.log())
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
-		return fmt.Errorf("azuritetest: azurite did not listen within 60s: %s", strings.Join(a.logLines, "\n"))
+		return fmt.Errorf("azuritetest: azurite did not listen within 60s: %s", a.log())
 	}
 }
 
@@ -149,17 +161,16 @@ func (a *Azurite) Stop() {
 
 // Restart stops the emulator and starts it again on the same ports with
 // the same data folder: what was stored survives, connections drop.
-func (a *Azurite) Restart() {
-	a.tb.Helper()
+func (a *Azurite) Restart() error {
 	a.Stop()
 	var err error
 	for i := 0; i < 20; i++ { // the old process's ports can take a moment to free
 		if err = a.start(); err == nil {
-			return
+			return nil
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	a.tb.Fatal(err)
+	return err
 }
 
 // Port returns the port of a service: "blob", "queue" or "table".
@@ -193,4 +204,10 @@ func WaitReady(ctx context.Context, f func(context.Context) error) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+func (a *Azurite) log() string {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	return strings.Join(a.logLines, "\n")
 }

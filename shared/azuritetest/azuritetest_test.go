@@ -23,7 +23,9 @@ func TestStartRestart(t *testing.T) {
 	}
 	dial()
 	before := a.ConnectionString()
-	a.Restart()
+	if err := a.Restart(); err != nil {
+		t.Fatal(err)
+	}
 	dial()
 	if got := a.ConnectionString(); got != before {
 		t.Errorf("ports moved on restart:\n%s\n%s", before, got)
