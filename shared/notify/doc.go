@@ -1,0 +1,55 @@
+// Package notify tells people about new findings in Microsoft Teams, through
+// a Workflows webhook ("When a Teams webhook request is received"; Office
+// 365 connectors are retired). It has three parts.
+//
+// # Cards
+//
+// FindingCard renders one finding and DigestCard a digest as a Teams message
+// carrying one Adaptive Card 1.4 ({"type":"message","attachments":[...]}).
+// Every tenant-controlled string (display names, user principal names,
+// certificate names, URLs, evidence) is neutralised before it reaches a
+// card:
+//
+//   - invalid UTF-8 becomes U+FFFD; control characters, bidirectional
+//     embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069),
+//     directional marks and invisible characters are removed; runs of
+//     spaces, tabs and line breaks become one space;
+//   - the openers of Adaptive Cards' date/time functions, {{DATE( and
+//     {{TIME(, are removed, so tenant text cannot make a client rewrite it;
+//   - strings are shortened, rune-safely, with an ellipsis;
+//   - names go into RichTextBlock TextRuns, which render no Markdown; text in
+//     Markdown fields (TextBlock text, Fact title and value) goes through
+//     EscapeMarkdown, which backslash-escapes \ * _ [ ] ( ) # - + ! ` > | ~ <
+//     and &. HTML is not rendered by Teams.
+//
+// No tenant string becomes a link: the only action is "Open report", whose
+// URL comes from the configuration (CardOptions.ReportURL, https only, or
+// http on 127.0.0.1/localhost). A message never exceeds MaxPayloadBytes
+// (Teams refuses messages over about 28 KB): the builders measure the JSON
+// and show fewer and shorter evidence facts or digest lines until it fits.
+//
+// # Outbox
+//
+// Outbox is the pipeline's notification sink. Add turns new findings into
+// outbox items (tenant.OutboxItem): a card for each finding at or above a
+// threshold (default high), one digest for the rest; AddDigest enqueues a
+// digest. Items are stored through OutboxStore, an interface satisfied by
+// the Table Storage adapter.
+//
+// # Delivery
+//
+// Sender posts a message to the webhook, at most 4 requests a second (a
+// token bucket shared by every call on the Sender), and classifies failures
+// as a *DeliveryError: 429 with its Retry-After, transient (408, 5xx,
+// network) or permanent (413 and other 4xx). The webhook URL's sig=
+// parameter is the credential, so the URL is never logged or put in an
+// error; logs name its host. Deliver drains the outbox through
+// DeliveryStore: it claims items under a lease, sends them in order,
+// completes the accepted ones and reschedules the rest with exponential
+// back-off; a 429 pauses the whole batch. A permanently refused alert is
+// retried every MaxBackoff and logged at error level, never dropped.
+//
+// Delivery is at least once. If Teams accepted a message but the store could
+// not record it, a later run posts it again; readers may see a duplicate
+// card, never a missing one.
+package notify

@@ -1,0 +1,147 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// OutboxStore persists outbox items. It is declared here, by its consumer;
+// the Table Storage adapter (shared/store) is meant to satisfy it.
+type OutboxStore interface {
+	// EnqueueOutbox stores new items and returns them as stored.
+	EnqueueOutbox(ctx context.Context, items []tenant.OutboxItem) ([]tenant.OutboxItem, error)
+}
+
+// OutboxOptions configures an Outbox. A nil *OutboxOptions means the
+// defaults.
+type OutboxOptions struct {
+	// Threshold is the lowest severity that gets a card of its own; findings
+	// below it share one digest item. Default (zero or invalid):
+	// tenant.SeverityHigh.
+	Threshold tenant.Severity
+	// Card configures the cards (report URL, tenant name). Its Now defaults
+	// to the Outbox's Now.
+	Card *CardOptions
+	// Now stamps Created and NextAttempt (default time.Now; stored in UTC).
+	Now    func() time.Time
+	Logger *slog.Logger // default: discard
+}
+
+// Outbox turns new findings into outbox items, the durable queue that
+// Deliver posts to Teams. It is the notify sink of the pipeline.
+type Outbox struct {
+	st        OutboxStore
+	threshold tenant.Severity
+	card      CardOptions
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// NewOutbox returns an Outbox that stores items in st. Pass nil opts for
+// the defaults.
+func NewOutbox(st OutboxStore, opts *OutboxOptions) *Outbox {
+	var o OutboxOptions
+	if opts != nil {
+		o = *opts
+	}
+	if !o.Threshold.Valid() {
+		o.Threshold = tenant.SeverityHigh
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	card := o.Card.withDefaults()
+	if o.Card == nil || o.Card.Now == nil {
+		card.Now = o.Now
+	}
+	return &Outbox{st: st, threshold: o.Threshold, card: card, now: o.Now, log: o.Logger}
+}
+
+// Add enqueues the new findings fs: one OutboxCard item (FindingKeys =
+// [Key]) per finding at or above the threshold, in the order given, then,
+// if any finding is below it (or has an invalid severity), one OutboxDigest
+// item "N new lower-severity findings" listing them all in FindingKeys. It
+// builds every payload before storing anything and stores all items in one
+// EnqueueOutbox call, returning what the store returned. Nothing is stored
+// when fs is empty. Errors wrap the card builder's or the store's.
+func (o *Outbox) Add(ctx context.Context, fs []tenant.Finding) ([]tenant.OutboxItem, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	now := o.now().UTC()
+	var items []tenant.OutboxItem
+	var low []tenant.Finding
+	for _, f := range fs {
+		if !f.Severity.Valid() || f.Severity < o.threshold {
+			low = append(low, f)
+			continue
+		}
+		b, err := FindingCard(f, &o.card)
+		if err != nil {
+			return nil, fmt.Errorf("notify: card for finding %s: %w", f.Key, err)
+		}
+		items = append(items, newItem(now, len(items), tenant.OutboxCard, []string{f.Key}, b))
+	}
+	if len(low) > 0 {
+		title := fmt.Sprintf("%d new lower-severity findings", len(low))
+		if len(low) == 1 {
+			title = "1 new lower-severity finding"
+		}
+		b, err := DigestCard(Digest{Title: title, Generated: now, Findings: low}, &o.card)
+		if err != nil {
+			return nil, fmt.Errorf("notify: digest card: %w", err)
+		}
+		keys := make([]string, 0, len(low))
+		for _, f := range low {
+			keys = append(keys, f.Key)
+		}
+		items = append(items, newItem(now, len(items), tenant.OutboxDigest, keys, b))
+	}
+	return o.enqueue(ctx, items)
+}
+
+// AddDigest enqueues one OutboxDigest item carrying d's card, with the keys
+// of d.Findings as FindingKeys (all of them, including findings the card
+// has no room for). Errors wrap the card builder's or the store's.
+func (o *Outbox) AddDigest(ctx context.Context, d Digest) ([]tenant.OutboxItem, error) {
+	now := o.now().UTC()
+	b, err := DigestCard(d, &o.card)
+	if err != nil {
+		return nil, fmt.Errorf("notify: digest card: %w", err)
+	}
+	var keys []string
+	for _, f := range d.Findings {
+		keys = append(keys, f.Key)
+	}
+	return o.enqueue(ctx, []tenant.OutboxItem{newItem(now, 0, tenant.OutboxDigest, keys, b)})
+}
+
+func (o *Outbox) enqueue(ctx context.Context, items []tenant.OutboxItem) ([]tenant.OutboxItem, error) {
+	stored, err := o.st.EnqueueOutbox(ctx, items)
+	if err != nil {
+		return nil, fmt.Errorf("notify: enqueue %d outbox items: %w", len(items), err)
+	}
+	o.log.Info("outbox items enqueued", "items", len(items))
+	return stored, nil
+}
+
+// newItem is a pending item due now. Its ID sorts by creation time: UTC
+// time to the nanosecond, the item's index in its batch, and 8 random hex
+// digits so that two invocations never collide
+// ("20240501T023000.000000000Z-000003-1a2b3c4d"). It contains only
+// characters Table Storage allows in a RowKey.
+func newItem(now time.Time, i int, kind tenant.OutboxKind, keys []string, payload []byte) tenant.OutboxItem {
+	var r [4]byte
+	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails
+	id := fmt.Sprintf("%s-%06d-%s", now.Format("20060102T150405.000000000Z"), i, hex.EncodeToString(r[:]))
+	return tenant.OutboxItem{ID: id, Kind: kind, FindingKeys: keys, Payload: payload, Created: now, NextAttempt: now}
+}
