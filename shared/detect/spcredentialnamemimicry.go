@@ -35,7 +35,13 @@ func (d credentialNameMimicry) Detect(_ context.Context, in *Input) ([]tenant.Fi
 			return
 		}
 		for _, c := range creds {
-			if c.Kind != tenant.KeyCredential || c.KeyID == "" || c.Start.Before(s.Since) || c.Start.After(in.Now) {
+			if c.Kind != tenant.KeyCredential || c.KeyID == "" {
+				continue
+			}
+			// In the window, or new to the object's baseline whatever its
+			// (attacker-chosen) start date.
+			change, changed := in.Change(tenant.ChangeCredentialAdded, o.ID, c.KeyID)
+			if !changed && (c.Start.Before(s.Since) || c.Start.After(in.Now)) {
 				continue
 			}
 			if !strings.EqualFold(strings.TrimSpace(c.DisplayName), "CN="+name) {
@@ -51,6 +57,9 @@ func (d credentialNameMimicry) Detect(_ context.Context, in *Input) ([]tenant.Fi
 			putAny(ev, "keyType", c.Type)
 			putAny(ev, "keyUsage", c.Usage)
 			putAny(ev, "appId", o.AppID)
+			if changed {
+				ev["baselineChangeSeenAt"] = ts(change.SeenAt)
+			}
 			out = append(out, tenant.Finding{
 				Subject:  o.subject(),
 				Evidence: ev,
