@@ -26,6 +26,13 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		scenario   string
 		urlFile    string
 		verbose    bool
+
+		live            bool
+		allowHTTP       bool
+		dupNotes        bool
+		deltaTTL        time.Duration
+		deltaPageSize   int
+		emptyDeltaPages bool
 	)
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen `address` (port 0 picks a free port)")
@@ -37,6 +44,13 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&scenario, "scenario", "apt29", "`name` of the seeded scenario: apt29 or empty")
 	fs.StringVar(&urlFile, "url-file", "", "write the Graph root URL to `file` once listening (for scripts)")
 	fs.BoolVar(&verbose, "verbose", false, "log every request on stderr")
+	fs.BoolVar(&live, "live", false, "run the tenant clock in real time (subscriptions and delta tokens expire, attack events carry the time they happen); "+
+		"without it the clock stays at the start time. The scenario is anchored at the start either way")
+	fs.BoolVar(&allowHTTP, "allow-http-notifications", false, "accept http:// notification and lifecycle URLs on 127.0.0.1, ::1 or localhost (Graph requires https)")
+	fs.BoolVar(&dupNotes, "duplicate-notifications", false, "send every change and lifecycle notification twice (Graph delivers at least once)")
+	fs.DurationVar(&deltaTTL, "delta-token-ttl", 7*24*time.Hour, "lifetime of delta tokens on the tenant clock (Graph: 7 days for directory objects)")
+	fs.IntVar(&deltaPageSize, "delta-page-size", 200, "objects per delta page")
+	fs.BoolVar(&emptyDeltaPages, "empty-delta-pages", false, "start every delta round with an empty page that has a nextLink, as Graph may")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: tenantwatch sim [flags]")
@@ -53,6 +67,9 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	if users < 0 {
 		return usageError(env, "sim", "--users must not be negative")
 	}
+	if deltaTTL <= 0 || deltaPageSize <= 0 {
+		return usageError(env, "sim", "--delta-token-ttl and --delta-page-size must be positive")
+	}
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
@@ -64,9 +81,16 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 			denied = append(denied, d)
 		}
 	}
+	start := time.Now().UTC().Truncate(time.Second)
+	clock := func() time.Time { return start }
+	if live {
+		clock = time.Now
+	}
 	srv, err := graphsim.New(&graphsim.Options{
 		Users: users, ThrottleRate: throttle, RetryAfter: retryAfter, Seed: seed,
 		Deny: denied, Scenario: scenario, Logger: log,
+		Now: start, Clock: clock, DeltaTokenTTL: deltaTTL, DeltaPageSize: deltaPageSize, EmptyDeltaPages: emptyDeltaPages,
+		AllowHTTPNotificationURL: allowHTTP, DuplicateNotifications: dupNotes,
 	})
 	if err != nil {
 		return usageError(env, "sim", "%v", err)
@@ -83,6 +107,8 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		}
 	}
 	fmt.Fprintf(env.Stderr, "tenantwatch sim: simulated tenant (%s) at %s\n  scan it: tenantwatch scan --graph-url %s --auth none\n", scenario, root, root)
+	fmt.Fprintf(env.Stderr, "  attack it: curl -X POST %s%s<step>  (steps: %s)\n  admin: %s/_graphsim/{stats,subscriptions,deliveries}, POST %s%s?subscription=<id>&event=<event>, POST %s%s\n",
+		root, graphsim.AdminAttackPath, strings.Join(graphsim.AttackSteps(), ", "), root, root, graphsim.AdminLifecyclePath, root, graphsim.AdminExpireDeltaPath)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -2,7 +2,11 @@
 // http.Handler that answers the reads tenantwatch's scanner makes, with
 // the JSON shapes, paging, query options, throttling and error bodies of
 // the real service, over a seeded scenario that reproduces every technique
-// in Mandiant's APT29 report "You Can't Audit Me" (2022).
+// in Mandiant's APT29 report "You Can't Audit Me" (2022). For the
+// serverless app it also changes while it runs: delta queries, change
+// notification subscriptions with their validation handshake and
+// deliveries, and an attack driver that replays the report's techniques
+// step by step.
 //
 // It exists so that tests and `make demo` can run the real scanner
 // (msgraph-sdk-go pointed at the simulator's base URL) end to end. It is
@@ -24,9 +28,9 @@
 //
 // # Endpoints
 //
-// All are GET; any other method answers 405, any other path 501 with the
-// message "graphsim: not simulated: METHOD PATH" (in Graph's error body),
-// so a scanner that strays fails loudly.
+// The list endpoints are GET; any other method answers 405, any other path
+// 501 with the message "graphsim: not simulated: METHOD PATH" (in Graph's
+// error body), so a scanner that strays fails loudly.
 //
 //	/organization                                         all, one page
 //	/subscribedSkus                                       all, one page
@@ -39,6 +43,15 @@
 //	/auditLogs/signIns                                    default 1,000, $top capped at 1,000, newest first
 //	/identity/conditionalAccess/policies                  all, one page
 //	/identity/conditionalAccess/namedLocations            all, one page
+//
+// The change endpoints (see "Delta queries" and "Subscriptions" below):
+//
+//	GET  /users/delta, /groups/delta, /servicePrincipals/delta, /applications/delta
+//	     (also spelled delta() as the SDKs send it, or microsoft.graph.delta)
+//	POST /subscriptions                  201, after the validation handshake
+//	GET  /subscriptions                  the live ones
+//	GET, PATCH, DELETE /subscriptions/{id}
+//	POST /subscriptions/{id}/reauthorize 204
 //
 // Page sizes follow the v1.0 reference where it states them (users: "$top
 // 1–999", "Invalid page size specified" above; signInActivity: "Requests
@@ -65,8 +78,11 @@
 // properties (directoryAudits: activityDisplayName, loggedByService,
 // category, result, correlationId, operationType, initiatedBy/user/id, …;
 // signIns: userId, userPrincipalName, appId, ipAddress, …), eq on
-// status/errorCode, eq on the registration report's booleans. Anything
-// else — or, not, lambda operators, functions such as startswith,
+// status/errorCode, eq on the registration report's booleans, and on /users
+// "id eq '…'" or "id in ('…','…')" with at most 15 values (Graph's
+// documented default limit for in), with any $select including
+// signInActivity: how the app re-reads the users a delta round named.
+// Anything else — or, not, lambda operators, functions such as startswith,
 // unsupported properties — answers 400 with Graph's error body.
 //
 // $skiptoken values are opaque, bound to the query they were issued for;
@@ -85,20 +101,193 @@
 //	    Authentication_RequestFromNonPremiumTenantOrB2CTenant "Neither tenant is B2C or tenant doesn't have premium license"
 //	directoryAudits:    Authentication_MSGraphPermissionMissing "Calling principal does not have required MSGraph permissions AuditLog.Read.All"
 //	conditionalAccess:  AccessDenied "You cannot perform the requested operation, required scopes are missing in the token."
-//	servicePrincipals, applications, appRoleAssignedTo, subscribedSkus, organization, users:
+//	servicePrincipals, applications, appRoleAssignedTo, subscribedSkus, organization, users,
+//	groups (groups/delta), subscriptions (every /subscriptions request):
 //	    Authorization_RequestDenied "Insufficient privileges to complete the operation."
+//
+// users/delta is denied with "users", servicePrincipals/delta with
+// "servicePrincipals", applications/delta with "applications". Throttling
+// applies to the delta and subscription routes like the others.
 //
 // Every answer carries request-id and client-request-id headers (the
 // latter echoes the client's); error bodies are
 // {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}.
-// Stats reports requests and objects served per route, 429s and answers
-// per status.
+// Stats reports requests and objects served per route, 429s, answers per
+// status and notification POSTs per answer status.
+//
+// # A tenant that changes
+//
+// The scenario is the base; changes are an overlay (state.go) guarded by a
+// mutex, and every change increments Version. Options.Now anchors the
+// scenario's relative times; Options.Clock is the running clock that
+// stamps what happens later and expires subscriptions and delta tokens
+// (nil: Now plus the time elapsed since New, time.Now when Now is zero).
+//
+//	sim.Update(graphsim.KindUser, id, map[string]any{"accountEnabled": false}) // changed property names
+//	sim.Create(graphsim.KindServicePrincipal, map[string]any{...})               // id generated if absent
+//	sim.Delete(graphsim.KindUser, id, false)                                     // soft; true: for good
+//	sim.AppendLog(graphsim.LogDirectoryAudits, event)                            // also LogSignIns
+//	sim.Get(graphsim.KindUser, id)
+//
+// Kinds: users, groups, servicePrincipals, applications and the
+// registration report (KindRegistration). Changes show in the list
+// endpoints (deleted objects vanish, created ones come last, appended log
+// entries are served newest first and honour $filter) and in delta rounds.
+// A paging session keeps the view it started with: skip tokens carry the
+// version, so objects created and entries appended meanwhile do not shift
+// positions. A change to a user or group is notified to the subscriptions
+// on users or groups.
+//
+// # Delta queries
+//
+// delta.go cites the documentation it follows. In short: the first round
+// returns every object with the selected properties (default: users'
+// default property set; groups, service principals and applications:
+// every property), in pages of Options.DeltaPageSize (default 200; Graph
+// documents no size), links carrying only the opaque token. Later rounds
+// return what changed since the token's version: created objects in full;
+// updated users and groups with every selected property, or, with "Prefer:
+// return=minimal" (or Options.MinimalDeltaUpdates), the id and the changed
+// properties only; updated service principals and applications always with
+// the id and the changed properties; deleted objects as
+// {"id","@removed":{"reason":"changed"}} (soft, restorable) or "deleted"
+// (for good). Only selected (default) properties make an updated object
+// reappear. $deltatoken=latest (users, groups) returns a deltaLink and no
+// data. $select beside a $deltatoken replaces the tracked set; beside a
+// $skiptoken it answers 400. signInActivity is not tracked by delta (501
+// when selected): read it with /users?$filter=id in (…).
+//
+// Tokens are opaque and HMAC-signed (a garbled or foreign token answers
+// 400). A token older than Options.DeltaTokenTTL (default seven days of
+// Clock) answers 400 syncStateNotFound ("The sync state generation is not
+// found…"); after (*Server).ExpireDeltaTokens every older token answers
+// 410 Gone, code resyncRequired, with a Location header that restarts the
+// round (empty $deltatoken, same $select). Options.EmptyDeltaPages starts
+// each round with an empty page that has a nextLink.
+//
+// # Subscriptions
+//
+// subscriptions.go cites the documentation it follows. POST /subscriptions
+// accepts resource users or groups ("/users", "/groups"; anything else 400,
+// since real Graph has answered 201 for paths it never delivers on),
+// changeType a subset of created, updated, deleted, an https
+// notificationUrl (http on 127.0.0.1, ::1 or localhost with
+// Options.AllowHTTPNotificationURL), expirationDateTime in the future and
+// at most 41,760 minutes ahead (else 400 ExtensionError "Subscription
+// expiration can only be 41760 minutes in the future."), clientState of at
+// most 128 characters and an optional lifecycleNotificationUrl. The same
+// resource and changeType twice answers 409 ObjectIdentifierInUse
+// "Subscription Id <id> already exists for the requested combination".
+// Before answering, it POSTs {url}?validationToken=<URL-encoded token>
+// (Content-Type text/plain; charset=utf-8) to the notification URL, then
+// the lifecycle URL, each within Options.ValidationTimeout (10 s), and
+// requires 200, Content-Type text/plain and the decoded token as the body;
+// otherwise 400 with Graph's message and no subscription. The answer is
+// 201 with the subscription (id, resource, applicationId, changeType,
+// clientState, notificationUrl, notificationQueryOptions,
+// lifecycleNotificationUrl, expirationDateTime, creatorId,
+// includeResourceData, latestSupportedTlsVersion, encryptionCertificate,
+// encryptionCertificateId, notificationUrlAppId). PATCH renews
+// (expirationDateTime only, same limits), DELETE answers 204, POST
+// …/reauthorize 204. A subscription disappears when Clock passes its
+// expirationDateTime.
+//
+// # Notifications
+//
+// notify.go describes the payloads. A change to a user or group is POSTed
+// asynchronously (one goroutine per POST, Options.DeliveryTimeout, 3 s) to
+// every live subscription on that resource whose changeType covers it
+// (creation and soft deletion as "updated", deletion for good as
+// "deleted"), with clientState, tenantId and resourceData
+// {"@odata.type":"#Microsoft.Graph.User","@odata.id":"Users/<id>","id",
+// "organizationId"}. Deliveries lists every POST (status, latency, body);
+// WaitDeliveries waits for those in flight. Options.DuplicateNotifications
+// sends each twice. SendLifecycle posts reauthorizationRequired (the
+// subscription's notifications are then held until reauthorize or renewal,
+// and dropped after four hours), subscriptionRemoved (the subscription is
+// deleted) or missed to the lifecycle URL. Failed POSTs are recorded, not
+// retried.
+//
+// # Attack driver
+//
+// (*Server).Attack(ctx, step) replays one technique of the report against
+// the running tenant and returns an AttackResult: what it changed, the
+// findings (rule, subject, severity) the change should produce, the
+// scenario findings it makes false (Cleared) and the subscriptions it
+// notified. Targets are chosen from the data, never by id: the first
+// object in scenario order that fits and that the scenario does not
+// already plant or decoy for the step's rules. Events carry Clock's time.
+// When no object fits (the empty scenario, or a step already run on every
+// candidate) Attack returns ErrNoCandidate.
+//
+//   - "disable-audit": an enabled member holding a licence whose SKU
+//     carries M365_ADVANCED_AUDITING (2f442157-a11c-46b9-ae5b-6e39ff4e5849)
+//     with the plan still enabled gets the plan id added to disabledPlans of
+//     every such licence. Audit: "Change user license" (AssignedLicense of
+//     every licence, old and new) and "Update user" (AssignedLicense of the
+//     changed ones, AssignedPlan Enabled → Deleted), both Core Directory,
+//     initiated by the attacker (below). The user is notified. Expected:
+//     audit.advanced-auditing-disabled (high). In apt29: Sarah Chen.
+//   - "dormant-takeover": an enabled member created over 14 days ago, with
+//     no successful sign-in for 90 days (signInActivity and the sign-in
+//     log) and not MFA registered, not planted or decoyed for
+//     mfa.dormant-registration, signin.azure-ip or
+//     mfa.registration-untrusted-location. Audit: "User registered security
+//     info" and "User registered all required security info"
+//     (Authentication Methods, the user as initiator from 13.74.179.117,
+//     an Azure North Europe address of the Service Tags sample) six and
+//     five seconds before Clock; a successful interactive sign-in from that
+//     address at Clock; signInActivity updated; the registration row now
+//     MFA registered. The user is notified (signInActivity and
+//     authentication methods are not tracked by users/delta). Expected:
+//     mfa.dormant-registration (high), signin.azure-ip (medium) and, when a
+//     trusted IP named location exists and the address is outside all of
+//     them, mfa.registration-untrusted-location (high: from Azure). Cleared:
+//     the user's mfa.dormant-unregistered. In apt29: Li Wei. Later steps
+//     are initiated by this account from the same address.
+//   - "sp-backdoor": a service principal (not a managed identity) holding
+//     Mail.Read, Mail.ReadWrite (Microsoft Graph) or full_access_as_app
+//     (Exchange Online), as the role values of the resource's appRoles name
+//     the scenario's appRoleAssignedTo grants, with no credential and no
+//     planted or decoy credential finding, gets a key credential
+//     (AsymmetricX509Cert, Verify, new keyId, displayName "CN=<its display
+//     name>", startDateTime backdated 30 days). Audit: "Add service
+//     principal credentials" (KeyDescription old and new, TargetId.
+//     ServicePrincipalNames). No notification (Graph has none for service
+//     principals). Expected: sp.credential-added (high: mail roles) and
+//     sp.credential-name-mimicry (medium). In apt29: Northbridge CRM
+//     Connector. Note: the backdated startDateTime lies 30 days before
+//     Clock, at the edge of a 720 h window; a state-only detector sees the
+//     mimicry only through the incremental round that found the new key.
+//   - "reply-url": the last sp-backdoor target (else the one sp-backdoor
+//     would pick) gets https://login-<random>.azurewebsites.net/signin in
+//     replyUrls, and its application in the tenant the same in
+//     web.redirectUris. Audit: "Update service principal" and "Update
+//     application", AppAddress old and new. Expected: sp.reply-url-added on
+//     both, medium where a credential was added to the same object within
+//     24 hours (audit event or startDateTime), else low.
+//
+// The attacker initiating disable-audit, sp-backdoor and reply-url is the
+// account taken over by dormant-takeover when it ran, else the initiator
+// of the newest successful "Add service principal credentials" in the
+// audit log (in apt29, Viktor Lindqvist from 20.43.66.12).
+//
+// # Admin API
+//
+// Beside StatsPath, under any path prefix and outside /v1.0 (admin.go):
+//
+//	GET  /_graphsim/stats, /_graphsim/subscriptions, /_graphsim/deliveries, /_graphsim/attack
+//	POST /_graphsim/attack/{step}                               AttackResult; 404 unknown step; 409 no candidate
+//	POST /_graphsim/lifecycle?subscription=<id>&event=<event>   202
+//	POST /_graphsim/expire-delta                                204
+//
+// The admin API is not authenticated: bind the simulator to loopback.
 //
 // # Scenarios
 //
 // A scenario is a folder of embedded JSON files under scenarios/<name>/,
 // one Graph-shaped array per collection (organization, subscribedSkus,
-// users, userRegistrationDetails, servicePrincipals, applications,
+// users, groups, userRegistrationDetails, servicePrincipals, applications,
 // appRoleAssignments, directoryAudits, signIns, conditionalAccessPolicies,
 // namedLocations). To keep them readable and stable the loader:
 //
@@ -117,9 +306,9 @@
 //   - counts each SKU's consumedUnits from the users holding it.
 //
 // apt29 (the default) is "Northbridge Institute for Foreign Policy", a
-// fictional Brussels think tank: 36 users, 28 service principals, 16 app
-// registrations, 42 audit events and 43 sign-ins spread over the last 40
-// days. Its story: a password spray from Azure Japan East; a visiting
+// fictional Brussels think tank: 36 users, 3 groups (served by groups/delta
+// only), 28 service principals, 16 app registrations, 42 audit events and
+// 43 sign-ins spread over the last 40 days. Its story: a password spray from Azure Japan East; a visiting
 // fellow's account, set up but never used, takes over MFA registration
 // from an Azure VM in North Europe and signs in to the VPN; a compromised
 // admin makes it Global Administrator; it switches off Advanced Auditing
@@ -163,8 +352,8 @@
 //
 // # Extending
 //
-// Routes are rows of the table in routes.go; data lives in one store of
-// collections (store.go) fed by sources, static or lazily generated. Delta
-// queries, subscriptions and notifications for the serverless app can be
-// added as further routes over the same store.
+// List routes are rows of the table in routes.go, delta routes of the
+// table in delta.go; data lives in one store of collections (store.go) fed
+// by sources, static or lazily generated, with the mutable overlay of
+// state.go on top.
 package graphsim

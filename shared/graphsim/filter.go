@@ -14,6 +14,7 @@ import (
 //	filter     = clause *( "and" clause )
 //	clause     = "(" filter ")" / comparison
 //	comparison = property SP operator SP literal
+//	           / property SP "in" SP "(" literal *( "," literal ) ")"
 //	property   = identifier *( "/" identifier )       ; e.g. status/errorCode
 //	operator   = "eq" / "ne" / "gt" / "ge" / "lt" / "le"
 //	literal    = 'string' ('' escapes a quote) / DateTimeOffset (unquoted,
@@ -49,7 +50,14 @@ type comparison struct {
 	prop string // as written; canonicalised by validate
 	op   string // lower-case
 	lit  literal
+	list []literal // op "in": the values (lit is unused)
 }
+
+// maxInValues is Graph's documented default limit for the in operator:
+// "When using the in operator, the request is limited to 15 expressions in
+// the filter clause by default" (microsoft-graph-docs-contrib
+// concepts/known-issues: query parameters).
+const maxInValues = 15
 
 // filterExpr is a conjunction of comparisons (nested parentheses are
 // flattened: "and" is associative).
@@ -62,6 +70,14 @@ type filterExpr struct {
 func (f filterExpr) String() string {
 	parts := make([]string, len(f.terms))
 	for i, c := range f.terms {
+		if c.op == "in" {
+			vals := make([]string, len(c.list))
+			for k, l := range c.list {
+				vals[k] = l.raw
+			}
+			parts[i] = c.prop + " in (" + strings.Join(vals, ",") + ")"
+			continue
+		}
 		parts[i] = c.prop + " " + c.op + " " + c.lit.raw
 	}
 	return strings.Join(parts, " and ")
@@ -88,6 +104,7 @@ const (
 	tkBare // unquoted literal: date, number, GUID
 	tkLParen
 	tkRParen
+	tkComma
 )
 
 type token struct {
@@ -100,16 +117,24 @@ type token struct {
 func lexFilter(s string) ([]token, error) {
 	var toks []token
 	i := 0
+	inList := false // inside "in (" … ")", where commas separate values
 	for i < len(s) {
 		c := s[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 		case c == '(':
+			if n := len(toks); n > 0 && toks[n-1].kind == tkIdent && strings.EqualFold(toks[n-1].text, "in") {
+				inList = true
+			}
 			toks = append(toks, token{kind: tkLParen, text: "(", raw: "(", pos: i})
 			i++
 		case c == ')':
+			inList = false
 			toks = append(toks, token{kind: tkRParen, text: ")", raw: ")", pos: i})
+			i++
+		case c == ',' && inList:
+			toks = append(toks, token{kind: tkComma, text: ",", raw: ",", pos: i})
 			i++
 		case c == '\'':
 			start := i
@@ -258,7 +283,17 @@ func (p *filterParser) clause(f *filterExpr, depth int) error {
 		op := strings.ToLower(opTok.text)
 		switch op {
 		case "eq", "ne", "gt", "ge", "lt", "le":
-		case "has", "in", "add", "sub", "mul", "div", "mod":
+		case "in":
+			list, err := p.literalList()
+			if err != nil {
+				return err
+			}
+			f.terms = append(f.terms, comparison{prop: t.text, op: op, list: list})
+			if len(f.terms) > 64 {
+				return syntaxErr("more than 64 comparisons")
+			}
+			return nil
+		case "has", "add", "sub", "mul", "div", "mod":
 			return syntaxErr("graphsim does not simulate the operator %q", opTok.text)
 		default:
 			return syntaxErr("unknown operator %q at position %d", opTok.text, opTok.pos)
@@ -276,6 +311,32 @@ func (p *filterParser) clause(f *filterExpr, depth int) error {
 		return syntaxErr("unexpected end of filter")
 	default:
 		return syntaxErr("expected a property at position %d, found %q", t.pos, t.raw)
+	}
+}
+
+// literalList parses "(" literal *( "," literal ) ")" after "in".
+func (p *filterParser) literalList() ([]literal, error) {
+	if t := p.next(); t.kind != tkLParen {
+		return nil, syntaxErr("expected '(' after 'in' at position %d", t.pos)
+	}
+	var out []literal
+	for {
+		l, err := p.literal()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+		if len(out) > 64 {
+			return nil, syntaxErr("more than 64 values in an 'in' list")
+		}
+		switch t := p.next(); t.kind {
+		case tkComma:
+			continue
+		case tkRParen:
+			return out, nil
+		default:
+			return nil, syntaxErr("expected ',' or ')' at position %d", t.pos)
+		}
 	}
 }
 
@@ -374,6 +435,7 @@ const (
 	fieldString                        // eq with a string (or GUID) literal, case-insensitive
 	fieldInt                           // eq with an integer
 	fieldBool                          // eq with true/false
+	fieldStringIn                      // fieldString, and in with up to maxInValues strings
 )
 
 // filterSpec lists the properties an endpoint accepts in $filter, keyed by
@@ -410,12 +472,27 @@ func (f *filterExpr) validate(spec *filterSpec) error {
 			return unsupported
 		}
 		c.prop = fd.path
+		if c.op == "in" {
+			if fd.kind != fieldStringIn {
+				return unsupported
+			}
+			if len(c.list) > maxInValues {
+				return &filterError{code: "Request_UnsupportedQuery",
+					msg: fmt.Sprintf("graphsim: the in operator takes at most %d values here (Graph's documented default limit); got %d.", maxInValues, len(c.list))}
+			}
+			for _, l := range c.list {
+				if l.kind != litString && l.kind != litGUID {
+					return unsupported
+				}
+			}
+			continue
+		}
 		switch fd.kind {
 		case fieldDateTime:
 			if c.lit.kind != litDateTime {
 				return unsupported
 			}
-		case fieldString:
+		case fieldString, fieldStringIn:
 			if c.op != "eq" || (c.lit.kind != litString && c.lit.kind != litGUID) {
 				return unsupported
 			}
@@ -449,6 +526,18 @@ func (f *filterExpr) match(get fieldGetter) bool {
 func (c comparison) match(get fieldGetter) bool {
 	v, ok := get(c.prop)
 	if !ok {
+		return false
+	}
+	if c.op == "in" {
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		for _, l := range c.list {
+			if strings.EqualFold(s, l.str) {
+				return true
+			}
+		}
 		return false
 	}
 	switch c.lit.kind {

@@ -1,6 +1,8 @@
 package graphsim
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -25,6 +27,8 @@ const (
 	SourceDirectoryAudits         = "directoryAudits"
 	SourceSignIns                 = "signIns"
 	SourceConditionalAccess       = "conditionalAccess" // policies and named locations
+	SourceGroups                  = "groups"            // groups/delta
+	SourceSubscriptions           = "subscriptions"     // every /subscriptions request
 )
 
 // Scenario names accepted in Options.Scenario.
@@ -36,9 +40,14 @@ const (
 // Options configure a simulated tenant. The zero value (or nil) serves the
 // apt29 scenario at the current time.
 type Options struct {
-	// Now is the scenario clock: every relative time in the scenario is
-	// resolved against it (truncated to the second). Zero: time.Now() at New.
+	// Now is the scenario anchor: every relative time in the scenario is
+	// resolved against it (truncated to the second). Zero: Clock() at New.
 	Now time.Time
+	// Clock is the tenant's running clock: events appended at run time
+	// (attack steps) carry its time, and it decides when subscriptions
+	// and delta tokens expire. Nil: the clock starts at Now and runs with
+	// the wall clock (time.Now when Now is zero too).
+	Clock func() time.Time
 	// Users adds that many synthetic benign users (E3, MFA registered,
 	// signed in recently). They are generated from their index when served,
 	// not held in memory. One in ten also gets a sign-in log entry.
@@ -56,25 +65,90 @@ type Options struct {
 	Scenario string
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
+
+	// DeltaTokenTTL is how long (on Clock) delta and skip tokens of the
+	// delta endpoints stay valid; older ones answer 400 syncStateNotFound.
+	// 0: Graph's seven days for directory objects.
+	DeltaTokenTTL time.Duration
+	// DeltaPageSize is the number of objects per delta page. 0: 200 (Graph
+	// documents no size and no $top for delta; see doc.go).
+	DeltaPageSize int
+	// EmptyDeltaPages starts every delta round with an empty page that
+	// carries only a nextLink, as Graph may ("even if the current response
+	// contains an empty result").
+	EmptyDeltaPages bool
+	// MinimalDeltaUpdates makes users/delta and groups/delta answer as if
+	// every request carried "Prefer: return=minimal": an updated object
+	// carries its id and only the changed properties.
+	MinimalDeltaUpdates bool
+
+	// AllowHTTPNotificationURL accepts http:// notification and lifecycle
+	// URLs on 127.0.0.1, ::1 or localhost (Graph requires https).
+	AllowHTTPNotificationURL bool
+	// DuplicateNotifications sends every change and lifecycle notification
+	// twice: Graph delivers at least once.
+	DuplicateNotifications bool
+	// NotificationClient makes the validation requests and deliveries.
+	// Nil: a client of the standard library's defaults (per-request
+	// timeouts below). Tests with TLS receivers pass srv.Client().
+	NotificationClient *http.Client
+	// ValidationTimeout bounds the validation handshake. 0: Graph's 10 s.
+	ValidationTimeout time.Duration
+	// DeliveryTimeout bounds one notification POST. 0: Graph's 3 s.
+	DeliveryTimeout time.Duration
 }
 
 // Server is a simulated Microsoft Graph v1.0 tenant. It is safe for
-// concurrent use; its data never changes after New.
+// concurrent use. Its data changes only through the mutation API (Update,
+// Create, Delete, AppendLog, Attack) and subscriptions.
 type Server struct {
 	log        *slog.Logger
 	now        time.Time
 	started    time.Time
+	clockFn    func() time.Time
 	seed       uint64
 	rate       float64
 	retryAfter int
 	deny       map[string]bool
 	routes     []*route
+	deltas     []*deltaRoute
 	store      *store
+	scenario   string
+
+	deltaTTL     time.Duration
+	deltaSize    int
+	emptyDelta   bool
+	minimalDelta bool
+	tokenKey     []byte
+	epoch        atomic.Uint64 // raised by ExpireDeltaTokens
+
+	allowHTTP   bool
+	dupNotes    bool
+	client      *http.Client
+	validateTTL time.Duration
+	deliverTTL  time.Duration
+	appID       string // the calling application, as subscriptions name it
+	creatorID   string // its service principal
 
 	reqs atomic.Uint64
 
 	mu    sync.Mutex
 	stats Stats
+
+	subMu sync.Mutex
+	subs  map[string]*subscription // lower-case id
+	subN  uint64
+	valN  atomic.Uint64 // validation tokens issued
+
+	delMu      sync.Mutex
+	deliveries []Delivery
+	inflightN  int
+	idle       chan struct{} // closed when inflightN drops to 0
+
+	attackMu   sync.Mutex
+	attackN    uint64
+	takenOver  string // user id of the last dormant-takeover
+	backdoorSP string // SP id of the last sp-backdoor
 }
 
 // Stats counts what a server answered.
@@ -84,6 +158,9 @@ type Stats struct {
 	Requests  map[string]int // requests per route ("/users"); "(not simulated)" for 501
 	Items     map[string]int // objects served per route
 	Status    map[int]int    // answers per HTTP status code
+	// Notifications counts notification POSTs (change and lifecycle) per
+	// answer status; 0 counts transport errors and timeouts.
+	Notifications map[int]int
 }
 
 // New builds a server for opts (nil: defaults). It fails on an unknown
@@ -112,9 +189,16 @@ func New(opts *Options) (*Server, error) {
 	}
 	now := o.Now
 	if now.IsZero() {
-		now = time.Now()
+		if o.Clock != nil {
+			now = o.Clock()
+		} else {
+			now = time.Now()
+		}
 	}
 	now = now.UTC().Truncate(time.Second)
+	if o.DeltaTokenTTL < 0 || o.DeltaPageSize < 0 || o.ValidationTimeout < 0 || o.DeliveryTimeout < 0 {
+		return nil, fmt.Errorf("graphsim: negative DeltaTokenTTL, DeltaPageSize, ValidationTimeout or DeliveryTimeout")
+	}
 	retry := o.RetryAfter
 	switch {
 	case retry == 0:
@@ -131,16 +215,41 @@ func New(opts *Options) (*Server, error) {
 		return nil, fmt.Errorf("graphsim: scenario %q: %w", o.Scenario, err)
 	}
 	s := &Server{
-		log:        log,
-		now:        now,
-		started:    time.Now(),
-		seed:       uint64(o.Seed),
-		rate:       o.ThrottleRate,
-		retryAfter: retry,
-		deny:       deny,
-		routes:     routes(),
-		store:      st,
+		log:          log,
+		now:          now,
+		started:      time.Now(),
+		clockFn:      o.Clock,
+		seed:         uint64(o.Seed),
+		rate:         o.ThrottleRate,
+		retryAfter:   retry,
+		deny:         deny,
+		routes:       routes(),
+		deltas:       deltaRoutes(),
+		store:        st,
+		scenario:     o.Scenario,
+		deltaTTL:     orDefault(o.DeltaTokenTTL, 7*24*time.Hour),
+		deltaSize:    o.DeltaPageSize,
+		emptyDelta:   o.EmptyDeltaPages,
+		minimalDelta: o.MinimalDeltaUpdates,
+		allowHTTP:    o.AllowHTTPNotificationURL,
+		dupNotes:     o.DuplicateNotifications,
+		client:       o.NotificationClient,
+		validateTTL:  orDefault(o.ValidationTimeout, 10*time.Second),
+		deliverTTL:   orDefault(o.DeliveryTimeout, 3*time.Second),
+		appID:        uuidFrom(uint64(o.Seed), 1, 0x617070),
+		creatorID:    uuidFrom(uint64(o.Seed), 1, 0x737070),
+		subs:         map[string]*subscription{},
 	}
+	if s.deltaSize == 0 {
+		s.deltaSize = defaultDeltaPageSize
+	}
+	if s.client == nil {
+		s.client = &http.Client{}
+	}
+	key := sha256.New()
+	key.Write([]byte("graphsim delta token key\x00" + st.tenantID + "\x00"))
+	key.Write(binary.BigEndian.AppendUint64(nil, uint64(o.Seed)))
+	s.tokenKey = key.Sum(nil)
 	s.stats = newStats()
 	log.Debug("graphsim: tenant ready", "scenario", o.Scenario, "now", now, "synthetic_users", o.Users,
 		"throttle_rate", o.ThrottleRate, "deny", o.Deny)
@@ -148,13 +257,21 @@ func New(opts *Options) (*Server, error) {
 }
 
 func newStats() Stats {
-	return Stats{Requests: map[string]int{}, Items: map[string]int{}, Status: map[int]int{}}
+	return Stats{Requests: map[string]int{}, Items: map[string]int{}, Status: map[int]int{}, Notifications: map[int]int{}}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
 }
 
 func sourceNames() []string {
 	return []string{SourceOrganization, SourceSubscribedSkus, SourceUsers, SourceSignInActivity,
 		SourceUserRegistrationDetails, SourceServicePrincipals, SourceApplications,
-		SourceAppRoleAssignedTo, SourceDirectoryAudits, SourceSignIns, SourceConditionalAccess}
+		SourceAppRoleAssignedTo, SourceDirectoryAudits, SourceSignIns, SourceConditionalAccess,
+		SourceGroups, SourceSubscriptions}
 }
 
 func validSource(name string) bool {
@@ -170,8 +287,25 @@ func validSource(name string) bool {
 // may carry any path prefix: routing uses what follows "/v1.0/".
 func (s *Server) Handler() http.Handler { return s }
 
-// Now returns the scenario clock the data was resolved against.
+// Now returns the scenario anchor the data was resolved against.
 func (s *Server) Now() time.Time { return s.now }
+
+// Clock returns the tenant's current time (Options.Clock, or Now plus the
+// time elapsed since New), in UTC.
+func (s *Server) Clock() time.Time {
+	if s.clockFn != nil {
+		return s.clockFn().UTC()
+	}
+	return s.now.Add(time.Since(s.started)).UTC()
+}
+
+// Version returns the tenant's change counter: it increases with every
+// change made after New.
+func (s *Server) Version() uint64 {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	return s.store.version
+}
 
 // TenantID returns the simulated tenant's id (the organization object id).
 func (s *Server) TenantID() string { return s.store.tenantID }
@@ -181,9 +315,13 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := Stats{Total: s.stats.Total, Throttled: s.stats.Throttled,
-		Requests: make(map[string]int, len(s.stats.Requests)),
-		Items:    make(map[string]int, len(s.stats.Items)),
-		Status:   make(map[int]int, len(s.stats.Status))}
+		Requests:      make(map[string]int, len(s.stats.Requests)),
+		Items:         make(map[string]int, len(s.stats.Items)),
+		Status:        make(map[int]int, len(s.stats.Status)),
+		Notifications: make(map[int]int, len(s.stats.Notifications))}
+	for k, v := range s.stats.Notifications {
+		c.Notifications[k] = v
+	}
 	for k, v := range s.stats.Requests {
 		c.Requests[k] = v
 	}
@@ -196,11 +334,23 @@ func (s *Server) Stats() Stats {
 	return c
 }
 
-// Routes lists the simulated paths (after /v1.0), sorted.
+// Routes lists the simulated list paths the scanner reads (after /v1.0),
+// sorted. ChangeRoutes lists the delta and subscription paths.
 func (s *Server) Routes() []string {
 	out := make([]string, len(s.routes))
 	for i, r := range s.routes {
 		out[i] = r.path
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ChangeRoutes lists the simulated delta and subscription paths (after
+// /v1.0), sorted.
+func (s *Server) ChangeRoutes() []string {
+	out := []string{pathSubscriptions, pathSubscription, pathReauthorize}
+	for _, d := range s.deltas {
+		out = append(out, d.path)
 	}
 	sort.Strings(out)
 	return out

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,16 +18,31 @@ import (
 var scenarioFS embed.FS
 
 // store is the simulated tenant's data: one collection per list endpoint
-// and the app role grants per resource service principal. It is built
-// once by loadScenario and read-only afterwards.
+// and the app role grants per resource service principal, built by
+// loadScenario. The directory objects that can change (users, groups,
+// service principals, applications, registration rows) and the two logs
+// carry an overlay (state.go) guarded by mu; the rest is read-only.
 type store struct {
 	tenantID string
-	colls    map[string]*collection
+	colls    map[string]*collection // read-only collections
 	grants   map[string]*collection // lower-case resource SP id
 	sps      map[string]bool        // lower-case SP ids
+
+	mu      sync.RWMutex
+	version uint64
+	kinds   map[ObjectKind]*kindState
+	logs    map[string]*logState
 }
 
-func (st *store) collection(name string) *collection {
+// collection returns the collection name serves as of version v. The
+// caller holds st.mu (read).
+func (st *store) collection(name string, v uint64) *collection {
+	if ks, ok := st.kinds[ObjectKind(name)]; ok {
+		return ks.view(v)
+	}
+	if ls, ok := st.logs[name]; ok {
+		return ls.view(v)
+	}
 	if c, ok := st.colls[name]; ok {
 		return c
 	}
@@ -69,6 +85,7 @@ const (
 	fileSignIns       = "signIns.json"
 	filePolicies      = "conditionalAccessPolicies.json"
 	fileLocations     = "namedLocations.json"
+	fileGroups        = "groups.json"
 )
 
 func readEmbeddedJSON(name string, v any) error {
@@ -236,14 +253,15 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	l := &loader{dir: "scenarios/" + name, now: now}
 	files := map[string][]obj{}
 	for _, f := range []string{fileOrganization, fileSkus, fileUsers, fileRegistrations, fileSPs, fileApps,
-		fileGrants, fileAudits, fileSignIns, filePolicies, fileLocations} {
+		fileGrants, fileAudits, fileSignIns, filePolicies, fileLocations, fileGroups} {
 		objs, err := l.objects(f)
 		if err != nil {
 			return nil, err
 		}
 		files[f] = objs
 	}
-	st := &store{colls: map[string]*collection{}, grants: map[string]*collection{}, sps: map[string]bool{}}
+	st := &store{colls: map[string]*collection{}, grants: map[string]*collection{}, sps: map[string]bool{},
+		kinds: map[ObjectKind]*kindState{}, logs: map[string]*logState{}}
 	if len(files[fileOrganization]) == 0 {
 		return nil, fmt.Errorf("%s: no organization", fileOrganization)
 	}
@@ -292,15 +310,21 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 
 	st.colls["organization"] = &collection{sources: []source{static(files[fileOrganization])}}
 	st.colls["subscribedSkus"] = &collection{sources: []source{static(skus)}}
-	st.colls["servicePrincipals"] = &collection{sources: []source{static(files[fileSPs])}}
-	st.colls["applications"] = &collection{sources: []source{static(files[fileApps])}}
 	st.colls["policies"] = &collection{sources: []source{static(files[filePolicies])}}
 	st.colls["namedLocations"] = &collection{sources: []source{static(files[fileLocations])}}
+	st.kinds[KindServicePrincipal] = newKindState(KindServicePrincipal, servicePrincipalProps(), static(files[fileSPs]))
+	st.kinds[KindApplication] = newKindState(KindApplication, applicationProps(), static(files[fileApps]))
+	st.kinds[KindGroup] = newKindState(KindGroup, groupProps(), static(files[fileGroups]))
 
-	st.colls["users"] = &collection{sources: []source{
-		static(files[fileUsers]),
-		lazySource{n: users, gen: g.user},
-	}}
+	uk := newKindState(KindUser, userProps(), static(files[fileUsers]), lazySource{n: users, gen: g.user})
+	uk.synth = func(lid string) (obj, bool) {
+		i, ok := g.index(lid)
+		if !ok {
+			return nil, false
+		}
+		return g.user(i).o, true
+	}
+	st.kinds[KindUser] = uk
 
 	regs := make([]obj, 0, len(files[fileRegistrations]))
 	for _, r := range files[fileRegistrations] {
@@ -310,10 +334,15 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 		}
 		regs = append(regs, row)
 	}
-	st.colls["userRegistrationDetails"] = &collection{sources: []source{
-		static(regs),
-		lazySource{n: users, gen: g.registration},
-	}}
+	rk := newKindState(KindRegistration, registrationProps(), static(regs), lazySource{n: users, gen: g.registration})
+	rk.synth = func(lid string) (obj, bool) {
+		i, ok := g.index(lid)
+		if !ok {
+			return nil, false
+		}
+		return g.registration(i).o, true
+	}
+	st.kinds[KindRegistration] = rk
 
 	// App role assignments, grouped by resource.
 	byResource := map[string][]obj{}
@@ -337,7 +366,8 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fileAudits, err)
 	}
-	st.colls["directoryAudits"] = &collection{sources: []source{audits}, newestFirst: true, timeKey: "activityDateTime"}
+	st.logs[LogDirectoryAudits] = &logState{name: LogDirectoryAudits, timeKey: "activityDateTime",
+		base: []source{audits}, ids: ids(audits)}
 
 	signIns, err := logRecords(files[fileSignIns], "createdDateTime", func(o obj) (obj, error) {
 		return completeSignIn(o, usersByID)
@@ -345,11 +375,20 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fileSignIns, err)
 	}
-	st.colls["signIns"] = &collection{sources: []source{
-		signIns,
-		lazySource{n: g.signInCount(), time: g.signInTime, gen: g.signIn},
-	}, newestFirst: true, timeKey: "createdDateTime"}
+	st.logs[LogSignIns] = &logState{name: LogSignIns, timeKey: "createdDateTime",
+		base: []source{signIns, lazySource{n: g.signInCount(), time: g.signInTime, gen: g.signIn}},
+		ids:  ids(signIns)}
 	return st, nil
+}
+
+// ids returns the lower-case ids of a static log, so that appended entries
+// cannot reuse one.
+func ids(s staticSource) map[string]bool {
+	m := make(map[string]bool, len(s))
+	for _, r := range s {
+		m[strings.ToLower(r.o.str("id"))] = true
+	}
+	return m
 }
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }

@@ -1,13 +1,11 @@
 package graphsim
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const (
@@ -31,11 +29,11 @@ type reqInfo struct {
 const StatsPath = "/_graphsim/stats"
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasSuffix(r.URL.Path, StatsPath) && r.Method == http.MethodGet {
-		// Not Graph: the simulator's own counters, for benchmarks and
-		// scripts that drive a sim in another process. Not counted.
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(s.Stats())
+	if i := strings.Index(r.URL.Path, adminPrefix); i >= 0 {
+		// Not Graph: the simulator's own admin API (stats, attacks,
+		// lifecycle events), for tests, benchmarks and scripts that drive
+		// a sim in another process. Not counted.
+		s.serveAdmin(w, r, r.URL.Path[i+len(adminPrefix):])
 		return
 	}
 	n := s.reqs.Add(1)
@@ -62,6 +60,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			segs[k] = u
 		}
 	}
+	for _, d := range s.deltas {
+		if !d.match(segs) {
+			continue
+		}
+		ri.route = d.path
+		if r.Method != http.MethodGet {
+			h.Set("Allow", http.MethodGet)
+			s.fail(w, ri, http.StatusMethodNotAllowed, "Request_BadRequest",
+				fmt.Sprintf("graphsim: %s is not allowed on %s; delta is a GET function", r.Method, r.URL.Path))
+			return
+		}
+		if s.throttled(n) {
+			s.tooMany(w, ri)
+			return
+		}
+		s.delta(w, r, ri, d, prefix, rest)
+		return
+	}
+	if p := subscriptionRoute(segs); p != "" {
+		ri.route = p
+		if s.throttled(n) {
+			s.tooMany(w, ri)
+			return
+		}
+		if s.deny[SourceSubscriptions] {
+			s.fail(w, ri, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+			return
+		}
+		s.subscriptions(w, r, ri, segs, prefix)
+		return
+	}
 	var rt *route
 	var id string
 	for _, cand := range s.routes {
@@ -82,12 +111,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.throttled(n) {
-		h.Set("Retry-After", strconv.Itoa(s.retryAfter))
-		s.fail(w, ri, http.StatusTooManyRequests, "TooManyRequests",
-			"Too many requests. Retry after the number of seconds in the Retry-After header.")
+		s.tooMany(w, ri)
 		return
 	}
 	s.list(w, r, ri, rt, id, prefix, rest)
+}
+
+// tooMany answers 429 with Retry-After.
+func (s *Server) tooMany(w http.ResponseWriter, ri *reqInfo) {
+	w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter))
+	s.fail(w, ri, http.StatusTooManyRequests, "TooManyRequests",
+		"Too many requests. Retry after the number of seconds in the Retry-After header.")
 }
 
 // throttled decides request n's fate from the seed alone, so a run with the
@@ -126,25 +160,37 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 		s.fail(w, ri, status, code, msg)
 		return
 	}
-	coll, ok := rt.coll(s.store, id)
-	if !ok {
-		s.fail(w, ri, http.StatusNotFound, "Request_ResourceNotFound",
-			fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
-		return
-	}
 	filterText := ""
 	if q.filter != nil {
 		filterText = q.filter.String()
 	}
 	fp := fingerprint(rt.path, strings.ToLower(id), filterText, strings.Join(q.sel, ","), strconv.Itoa(q.top))
-	cur := make(cursor, len(coll.sources))
+	st := s.store
+	st.mu.RLock()
+	ver := st.version
+	var cur cursor
 	if q.skip != "" {
-		c, err := decodeSkipToken(q.skip, fp, len(coll.sources))
-		if err != nil {
+		v, c, err := decodeSkipToken(q.skip, fp)
+		if err != nil || v > st.version {
+			st.mu.RUnlock()
 			s.fail(w, ri, http.StatusBadRequest, "BadRequest", "Invalid $skiptoken: it does not belong to this query.")
 			return
 		}
-		cur = c
+		ver, cur = v, c
+	}
+	coll, ok := rt.coll(st, id, ver)
+	if !ok {
+		st.mu.RUnlock()
+		s.fail(w, ri, http.StatusNotFound, "Request_ResourceNotFound",
+			fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+		return
+	}
+	if cur == nil {
+		cur = make(cursor, len(coll.sources))
+	} else if len(cur) != len(coll.sources) {
+		st.mu.RUnlock()
+		s.fail(w, ri, http.StatusBadRequest, "BadRequest", "Invalid $skiptoken: it does not belong to this query.")
+		return
 	}
 	recs, next := coll.page(cur, q.top, q.filter)
 
@@ -161,7 +207,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 		if q.rawKeep != "" {
 			link += q.rawKeep + "&"
 		}
-		link += "$skiptoken=" + encodeSkipToken(fp, next)
+		link += "$skiptoken=" + encodeSkipToken(fp, ver, next)
 		b = append(b, `,"@odata.nextLink":`...)
 		b = appendString(b, link)
 	}
@@ -173,6 +219,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 		b = appendJSON(b, rt.project(rec.o, q.sel))
 	}
 	b = append(b, "]}"...)
+	st.mu.RUnlock()
 
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(http.StatusOK)
@@ -368,7 +415,7 @@ func (rt *route) project(o obj, sel []string) obj {
 
 // fail writes Graph's error body.
 func (s *Server) fail(w http.ResponseWriter, ri *reqInfo, status int, code, msg string) {
-	date := s.now.Add(time.Since(s.started)).UTC().Format("2006-01-02T15:04:05")
+	date := s.Clock().Format("2006-01-02T15:04:05")
 	body := obj{{"error", obj{
 		{"code", code},
 		{"message", msg},

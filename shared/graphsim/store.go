@@ -10,7 +10,8 @@ import (
 
 // record is one object in a collection. t is the collection's time key
 // (activityDateTime, createdDateTime) for logs served newest first; zero
-// elsewhere.
+// elsewhere. A record with a nil o is a deleted object: pages skip it, so
+// positions (and skip tokens) stay valid when objects are deleted.
 type record struct {
 	o obj
 	t time.Time
@@ -106,7 +107,7 @@ func (c *collection) page(cur cursor, size int, f *filterExpr) ([]record, cursor
 			// pos points at a candidate; make sure it matches so that a
 			// nextLink always leads to at least one more item.
 			r := src.Record(pos[i])
-			if f == nil || f.match(c.getter(r)) {
+			if r.o != nil && (f == nil || f.match(c.getter(r))) {
 				return out, pos
 			}
 			pos[i]++
@@ -114,7 +115,7 @@ func (c *collection) page(cur cursor, size int, f *filterExpr) ([]record, cursor
 		}
 		r := src.Record(pos[i])
 		pos[i]++
-		if f == nil || f.match(c.getter(r)) {
+		if r.o != nil && (f == nil || f.match(c.getter(r))) {
 			out = append(out, r)
 		}
 	}
@@ -129,51 +130,69 @@ func (c *collection) getter(r record) fieldGetter {
 	}
 }
 
-// Skip tokens are opaque to clients: "g1" + base64url(fingerprint, source
-// positions). The fingerprint binds a token to the route, $filter, $select
-// and page size it was issued for.
+// Skip tokens are opaque to clients: "g2" + base64url(fingerprint,
+// snapshot version, source positions), or "g1" + base64url(fingerprint,
+// positions) while the tenant is still the unchanged scenario (version 0). The fingerprint binds a token to the
+// route, $filter, $select and page size it was issued for; the version pins
+// the tenant's state the paging started from, so objects created and log
+// entries appended while a client pages do not shift its positions.
 
 const errBadSkipToken = constError("invalid $skiptoken")
 
-func encodeSkipToken(fp uint32, cur cursor) string {
+func encodeSkipToken(fp uint32, ver uint64, cur cursor) string {
 	b := binary.BigEndian.AppendUint32(nil, fp)
+	prefix := "g1" // the unchanged scenario: no version (tokens as before changes existed)
+	if ver > 0 {
+		prefix = "g2"
+		b = binary.AppendUvarint(b, ver)
+	}
 	b = binary.AppendUvarint(b, uint64(len(cur)))
 	for _, p := range cur {
 		b = binary.AppendUvarint(b, uint64(p))
 	}
-	return "g1" + base64.RawURLEncoding.EncodeToString(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeSkipToken(tok string, fp uint32, sources int) (cursor, error) {
-	if len(tok) < 2 || tok[:2] != "g1" {
-		return nil, errBadSkipToken
+// decodeSkipToken returns the snapshot version and positions of tok. The
+// caller checks the number of positions against the collection.
+func decodeSkipToken(tok string, fp uint32) (uint64, cursor, error) {
+	if len(tok) < 2 || (tok[:2] != "g1" && tok[:2] != "g2") {
+		return 0, nil, errBadSkipToken
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok[2:])
 	if err != nil || len(b) < 5 {
-		return nil, errBadSkipToken
+		return 0, nil, errBadSkipToken
 	}
 	if binary.BigEndian.Uint32(b) != fp {
-		return nil, errBadSkipToken
+		return 0, nil, errBadSkipToken
 	}
 	b = b[4:]
+	var ver uint64
+	if tok[1] == '2' {
+		v, k := binary.Uvarint(b)
+		if k <= 0 || v == 0 {
+			return 0, nil, errBadSkipToken
+		}
+		ver, b = v, b[k:]
+	}
 	n, k := binary.Uvarint(b)
-	if k <= 0 || n != uint64(sources) {
-		return nil, errBadSkipToken
+	if k <= 0 || n > 64 {
+		return 0, nil, errBadSkipToken
 	}
 	b = b[k:]
 	cur := make(cursor, n)
 	for i := range cur {
 		v, k := binary.Uvarint(b)
 		if k <= 0 || v > 1<<40 {
-			return nil, errBadSkipToken
+			return 0, nil, errBadSkipToken
 		}
 		cur[i] = int(v)
 		b = b[k:]
 	}
 	if len(b) != 0 {
-		return nil, errBadSkipToken
+		return 0, nil, errBadSkipToken
 	}
-	return cur, nil
+	return ver, cur, nil
 }
 
 func fingerprint(parts ...string) uint32 {

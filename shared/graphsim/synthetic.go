@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,6 +62,18 @@ func (g synth) h(i int, salt uint64) uint64 {
 func (g synth) userID(i int) string {
 	u := uuidFrom(g.seed, uint64(i), 0x75736572)
 	return u[:24] + fmt.Sprintf("%012x", i)
+}
+
+// index returns the index of the synthetic user with lower-case id lid.
+func (g synth) index(lid string) (int, bool) {
+	if len(lid) != 36 {
+		return 0, false
+	}
+	i, err := strconv.ParseUint(lid[24:], 16, 64)
+	if err != nil || i >= uint64(g.n) || g.userID(int(i)) != lid {
+		return 0, false
+	}
+	return int(i), true
 }
 
 func (g synth) names(i int) (given, sur, upn string) {
