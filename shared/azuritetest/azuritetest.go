@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -154,8 +155,16 @@ func (a *Azurite) Stop() {
 	if a.cmd == nil {
 		return
 	}
-	_ = a.cmd.Process.Kill()
-	<-a.done
+	// SIGTERM first: Azurite saves its tables every few seconds and on a
+	// clean stop; a kill loses the last writes, which real storage never
+	// does.
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-a.done
+	}
 	a.cmd = nil
 }
 

@@ -1,0 +1,276 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// DefaultContainer is the container dated reports go to when none is
+// named (TENANTWATCH_REPORT_CONTAINER's default).
+const DefaultContainer = "reports"
+
+// DefaultMaxGet is the largest blob Blob.Get reads (64 MiB).
+const DefaultMaxGet = 64 << 20
+
+// Content types of the report files as stored in Blob Storage.
+const (
+	contentTypeJSON = "application/json"
+	contentTypeCSV  = "text/csv; charset=utf-8"
+	contentTypeHTML = "text/html; charset=utf-8"
+)
+
+// Blob writes dated reports into one Blob Storage container (private: the
+// reports describe the tenant's weaknesses) and reads blobs from it. It is
+// safe for concurrent use.
+type Blob struct {
+	client    *azblob.Client
+	container string
+	log       *slog.Logger
+	maxGet    int64
+}
+
+// BlobOptions tune a Blob. Nil or the zero value gives the defaults.
+type BlobOptions struct {
+	// Logger receives one debug line per upload (default: discard).
+	Logger *slog.Logger
+	// MaxGet is the largest blob Get reads (default DefaultMaxGet).
+	MaxGet int64
+}
+
+// Written says where WriteReports put a day's reports.
+type Written struct {
+	// Prefix is the container and folder of the day: "reports/2024/05/01/".
+	Prefix string
+	// URLs maps each file name (JSONFile, CSVFile, HTMLFile) to its blob
+	// URL. Reading it needs the account's credentials: the container is
+	// private.
+	URLs map[string]string
+}
+
+// validContainer matches Blob Storage container names.
+var validContainer = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
+
+// NewBlobFromConnectionString opens container ("" = DefaultContainer) in
+// the account of a full connection string (Azurite's has BlobEndpoint). It
+// refuses the UseDevelopmentStorage=true shortcut, which the SDK does not
+// understand (shared/config expands it). It does not touch the network.
+func NewBlobFromConnectionString(conn, container string, opts *BlobOptions) (*Blob, error) {
+	if strings.Contains(strings.ToLower(strings.Join(strings.Fields(conn), "")), "usedevelopmentstorage=true") {
+		return nil, errors.New("report: UseDevelopmentStorage=true must be expanded to the full development connection string first")
+	}
+	container, err := containerName(container)
+	if err != nil {
+		return nil, err
+	}
+	c, err := azblob.NewClientFromConnectionString(conn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("report: malformed connection string: %w", err)
+	}
+	return newBlob(c, container, opts), nil
+}
+
+// NewBlob opens container ("" = DefaultContainer) of the account at
+// serviceURL (https://<account>.blob.core.windows.net) with an Entra ID
+// credential, such as the Function App's managed identity, which needs the
+// Storage Blob Data Contributor role. It does not touch the network.
+func NewBlob(serviceURL string, cred azcore.TokenCredential, container string, opts *BlobOptions) (*Blob, error) {
+	if serviceURL == "" {
+		return nil, errors.New("report: empty blob service url")
+	}
+	if cred == nil {
+		return nil, errors.New("report: nil credential")
+	}
+	container, err := containerName(container)
+	if err != nil {
+		return nil, err
+	}
+	c, err := azblob.NewClient(serviceURL, cred, nil)
+	if err != nil {
+		return nil, fmt.Errorf("report: blob service url: %w", err)
+	}
+	return newBlob(c, container, opts), nil
+}
+
+func containerName(name string) (string, error) {
+	if name == "" {
+		return DefaultContainer, nil
+	}
+	if !validContainer.MatchString(name) {
+		return "", fmt.Errorf("report: invalid container name %q (3 to 63 lower-case letters, digits and single hyphens)", name)
+	}
+	return name, nil
+}
+
+func newBlob(c *azblob.Client, container string, opts *BlobOptions) *Blob {
+	b := &Blob{client: c, container: container, log: slog.New(slog.DiscardHandler), maxGet: DefaultMaxGet}
+	if opts != nil {
+		if opts.Logger != nil {
+			b.log = opts.Logger
+		}
+		if opts.MaxGet > 0 {
+			b.maxGet = opts.MaxGet
+		}
+	}
+	return b
+}
+
+// Init creates the container, without public access, unless it exists.
+func (b *Blob) Init(ctx context.Context) error {
+	_, err := b.client.CreateContainer(ctx, b.container, nil)
+	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+		return blobErr("create container "+b.container, err)
+	}
+	return nil
+}
+
+// WriteReports renders d as findings.json, findings.csv and report.html
+// and uploads them to YYYY/MM/DD/ of day (in UTC) in the container,
+// replacing the day's earlier reports. Each blob has its content type
+// (application/json; text/csv and text/html with charset=utf-8) and
+// Cache-Control no-store. Nothing is uploaded when a file cannot be
+// rendered; an upload failure can leave the day with a mix of old and new
+// files, which the next write replaces.
+func (b *Blob) WriteReports(ctx context.Context, d *Document, day time.Time) (Written, error) {
+	if err := checkDocument(d); err != nil {
+		return Written{}, err
+	}
+	files := []struct {
+		name, contentType string
+		write             func(io.Writer, *Document) error
+		buf               bytes.Buffer
+	}{
+		{name: JSONFile, contentType: contentTypeJSON, write: WriteJSON},
+		{name: CSVFile, contentType: contentTypeCSV, write: WriteCSV},
+		{name: HTMLFile, contentType: contentTypeHTML, write: WriteHTML},
+	}
+	for i := range files {
+		if err := files[i].write(&files[i].buf, d); err != nil {
+			return Written{}, err
+		}
+	}
+	folder := day.UTC().Format("2006/01/02") + "/"
+	w := Written{Prefix: b.container + "/" + folder, URLs: make(map[string]string, len(files))}
+	cc := b.client.ServiceClient().NewContainerClient(b.container)
+	for i := range files {
+		f := &files[i]
+		name := folder + f.name
+		_, err := b.client.UploadBuffer(ctx, b.container, name, f.buf.Bytes(), &azblob.UploadBufferOptions{
+			HTTPHeaders: &blob.HTTPHeaders{BlobContentType: &f.contentType, BlobCacheControl: ptr("no-store")},
+		})
+		if err != nil {
+			return Written{}, blobErr("upload "+b.container+"/"+name, err)
+		}
+		w.URLs[f.name] = blobURL(cc.URL(), name)
+		b.log.Debug("report uploaded", "blob", b.container+"/"+name, "bytes", f.buf.Len())
+	}
+	return w, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// blobURL joins a container URL and a blob name, escaping each path
+// segment but keeping the slashes (the SDK escapes them as %2F, which
+// works but reads badly in a Teams card).
+func blobURL(containerURL, name string) string {
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.TrimSuffix(containerURL, "/") + "/" + strings.Join(segs, "/")
+}
+
+// Get reads the blob name from the container (for instance a Service
+// Tags file uploaded there). A missing blob or container is an error
+// wrapping tenant.ErrNotFound; a blob over the size cap (BlobOptions.MaxGet)
+// is refused.
+func (b *Blob) Get(ctx context.Context, name string) ([]byte, error) {
+	what := "read " + b.container + "/" + name
+	if name == "" {
+		return nil, errors.New("report: read blob: empty name")
+	}
+	resp, err := b.client.DownloadStream(ctx, b.container, name, nil)
+	if err != nil {
+		return nil, blobErr(what, err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength != nil && *resp.ContentLength > b.maxGet {
+		return nil, fmt.Errorf("report: %s: %d bytes, over the %d bytes allowed", what, *resp.ContentLength, b.maxGet)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, b.maxGet+1))
+	if err != nil {
+		return nil, blobErr(what, err)
+	}
+	if int64(len(data)) > b.maxGet {
+		return nil, fmt.Errorf("report: %s: over the %d bytes allowed", what, b.maxGet)
+	}
+	return data, nil
+}
+
+// blobError is a failed Blob Storage call: one line naming the operation,
+// the condition and the cause, unwrapping to the condition's sentinel and
+// the cause (often an *azcore.ResponseError).
+type blobError struct {
+	op   string
+	kind error // tenant.ErrNotFound, tenant.ErrUnreachable or nil
+	err  error
+}
+
+func (e *blobError) Error() string {
+	s := "report: " + e.op
+	if e.kind != nil {
+		s += ": " + e.kind.Error()
+	}
+	var re *azcore.ResponseError
+	if errors.As(e.err, &re) {
+		s += fmt.Sprintf(": %d %s", re.StatusCode, http.StatusText(re.StatusCode))
+		if re.ErrorCode != "" {
+			s += " (" + re.ErrorCode + ")"
+		}
+		return s
+	}
+	return s + ": " + strings.Join(strings.Fields(e.err.Error()), " ")
+}
+
+func (e *blobError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.kind, e.err}
+}
+
+func blobErr(op string, err error) error {
+	e := &blobError{op: op, err: err}
+	var re *azcore.ResponseError
+	var ne net.Error
+	switch {
+	case bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound, bloberror.ResourceNotFound):
+		e.kind = tenant.ErrNotFound
+	case errors.As(err, &re):
+		if re.StatusCode == http.StatusNotFound {
+			e.kind = tenant.ErrNotFound
+		}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &ne), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, io.ErrUnexpectedEOF):
+		e.kind = tenant.ErrUnreachable
+	}
+	return e
+}

@@ -1,0 +1,242 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
+	"github.com/tenantwatch/tenantwatch/shared/report"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+func TestNewBlob(t *testing.T) {
+	t.Parallel()
+	conn := azuritetest.ConnectionString(10000, 10001, 10002)
+	tests := []struct {
+		name, conn, container, wantErr string
+	}{
+		{name: "azurite, default container", conn: conn},
+		{name: "named container", conn: conn, container: "tw-reports-2"},
+		{name: "development shortcut", conn: "UseDevelopmentStorage=true", wantErr: "must be expanded"},
+		{name: "malformed", conn: "nonsense", wantErr: "malformed connection string"},
+		{name: "upper case container", conn: conn, container: "Reports", wantErr: "invalid container name"},
+		{name: "double hyphen", conn: conn, container: "re--ports", wantErr: "invalid container name"},
+		{name: "too short", conn: conn, container: "rp", wantErr: "invalid container name"},
+		{name: "path", conn: conn, container: "reports/2024", wantErr: "invalid container name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := report.NewBlobFromConnectionString(tc.conn, tc.container, nil)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	if _, err := report.NewBlob("", nil, "", nil); err == nil {
+		t.Error("NewBlob without URL and credential succeeded")
+	}
+}
+
+// blobProps is what a test checks of an uploaded blob.
+type blobProps struct {
+	ContentType, CacheControl string
+	Body                      []byte
+}
+
+func download(t *testing.T, c *azblob.Client, container, name string) blobProps {
+	t.Helper()
+	resp, err := c.DownloadStream(t.Context(), container, name, nil)
+	if err != nil {
+		t.Fatalf("download %s: %v", name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return blobProps{ContentType: deref(resp.ContentType), CacheControl: deref(resp.CacheControl), Body: body}
+}
+
+func rendered(t *testing.T, d *report.Document, write func(io.Writer, *report.Document) error) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := write(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestBlobWriteReports uploads reports to a private Azurite and reads them
+// back: same bytes as the file writers, content types, the UTC day's
+// folder, and a second write on the same day replacing the first.
+func TestBlobWriteReports(t *testing.T) {
+	t.Parallel()
+	a := azuritetest.Start(t)
+	ctx := t.Context()
+	b, err := report.NewBlobFromConnectionString(a.ConnectionString(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Init(ctx); err != nil {
+		t.Fatalf("second Init: %v", err)
+	}
+	raw, err := azblob.NewClientFromConnectionString(a.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := raw.ServiceClient().NewContainerClient(report.DefaultContainer).GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if props.BlobPublicAccess != nil {
+		t.Errorf("container public access = %v, want private", *props.BlobPublicAccess)
+	}
+
+	// 00:30 on May 2nd in UTC+2 is May 1st in UTC.
+	day := time.Date(2024, 5, 2, 0, 30, 0, 0, time.FixedZone("UTC+2", 2*3600))
+	tests := []struct {
+		name string
+		doc  *report.Document
+	}{
+		{"hostile", hostileDoc()},
+		{"same day again: replaced", skippedDoc()},
+	}
+	for _, tc := range tests {
+		w, err := b.WriteReports(ctx, tc.doc, day)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if w.Prefix != "reports/2024/05/01/" {
+			t.Errorf("%s: Prefix = %q", tc.name, w.Prefix)
+		}
+		want := map[string]blobProps{
+			report.JSONFile: {"application/json", "no-store", rendered(t, tc.doc, report.WriteJSON)},
+			report.CSVFile:  {"text/csv; charset=utf-8", "no-store", rendered(t, tc.doc, report.WriteCSV)},
+			report.HTMLFile: {"text/html; charset=utf-8", "no-store", rendered(t, tc.doc, report.WriteHTML)},
+		}
+		got := make(map[string]blobProps)
+		for name := range want {
+			got[name] = download(t, raw, report.DefaultContainer, "2024/05/01/"+name)
+			wantURL := a.ConnectionString()[strings.Index(a.ConnectionString(), "BlobEndpoint=")+len("BlobEndpoint="):]
+			wantURL = wantURL[:strings.Index(wantURL, ";")] + "/reports/2024/05/01/" + name
+			if w.URLs[name] != wantURL {
+				t.Errorf("%s: URL of %s = %q, want %q", tc.name, name, w.URLs[name], wantURL)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: blobs (-want +got):\n%.3000s", tc.name, diff)
+		}
+		if len(w.URLs) != 3 {
+			t.Errorf("%s: %d URLs, want 3", tc.name, len(w.URLs))
+		}
+	}
+	// A nil document uploads nothing.
+	if _, err := b.WriteReports(ctx, nil, day.AddDate(0, 0, 5)); err == nil {
+		t.Error("WriteReports(nil) succeeded")
+	}
+	pager := raw.NewListBlobsFlatPager(report.DefaultContainer, nil)
+	n := 0
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Segment.BlobItems)
+	}
+	if n != 3 {
+		t.Errorf("%d blobs in the container, want 3", n)
+	}
+}
+
+func TestBlobGet(t *testing.T) {
+	t.Parallel()
+	a := azuritetest.Start(t)
+	ctx := t.Context()
+	b, err := report.NewBlobFromConnectionString(a.ConnectionString(), "config", &report.BlobOptions{MaxGet: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Before Init the container is missing: not found as well.
+	if _, err := b.Get(ctx, "ServiceTags_Public.json"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Fatalf("Get before Init = %v, want tenant.ErrNotFound", err)
+	}
+	if err := b.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := azblob.NewClientFromConnectionString(a.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := []byte(`{"values":[]}`)
+	for name, data := range map[string][]byte{
+		"ServiceTags_Public.json": small,
+		"exactly-max.json":        bytes.Repeat([]byte("x"), 1024),
+		"too-big.json":            bytes.Repeat([]byte("x"), 1025),
+		"dir/with space/é.json":   small,
+	} {
+		if _, err := raw.UploadBuffer(ctx, "config", name, data, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		want     []byte
+		wantErr  string
+		notFound bool
+	}{
+		{name: "ServiceTags_Public.json", want: small},
+		{name: "dir/with space/é.json", want: small},
+		{name: "exactly-max.json", want: bytes.Repeat([]byte("x"), 1024)},
+		{name: "too-big.json", wantErr: "over the 1024 bytes allowed"},
+		{name: "missing.json", wantErr: "not found", notFound: true},
+		{name: "", wantErr: "empty name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := b.Get(ctx, tc.name)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, tc.want) {
+					t.Fatalf("Get = %q, want %q", got, tc.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.ContainsAny(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, tc.wantErr)
+			}
+			if tc.notFound != errors.Is(err, tenant.ErrNotFound) {
+				t.Fatalf("errors.Is(%v, tenant.ErrNotFound) = %v", err, !tc.notFound)
+			}
+		})
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := b.Get(cctx, "ServiceTags_Public.json"); errors.Is(err, tenant.ErrUnreachable) || err == nil {
+		t.Errorf("Get with a canceled context = %v, want a plain context error", err)
+	}
+}

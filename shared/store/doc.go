@@ -1,0 +1,52 @@
+// Package store keeps the deployed app's incremental state in Azure Table
+// Storage (Azurite locally): where each stream resumes, the baselines delta
+// rounds compare, the findings already reported, the Teams outbox, the
+// Graph subscriptions and the sign-in history one rule needs. It trades in
+// shared/tenant types; no aztables type crosses its API.
+//
+// # Tables
+//
+// Each table is named TablesOptions.Prefix (default "tw") + its name:
+//
+//	cursors        PK "cursor"        RK name                one row per stream (delta link or watermark)
+//	baselines      PK subject type    RK lower-case id       tenant.Baseline as JSON
+//	findings       PK rule id         RK encoded Finding.Key status, first/last seen, the finding as JSON
+//	outbox         PK "outbox"        RK item ID             pending and delivered Teams posts
+//	subscriptions  PK "subscription"  RK resource            one Graph subscription per resource
+//	signins        PK "user"          RK lower-case user id  successful sign-in times as JSON
+//
+// Keys made only of ASCII letters, digits, '-', '_' and '.' are stored as
+// they are. Any other key (finding keys hold ':' '/' IP addresses and any
+// Unicode; RowKey forbids / \ # ? and control characters) is stored as
+// "~b" + its base64url encoding, or "~h" + the hex SHA-256 of keys over
+// 600 bytes (RowKey is limited to 1 KiB); the original is kept in a
+// property. JSON values are stored as binary properties, split over
+// several properties past 64 KB (the service's per-property limit): an
+// entity holds about 700 kB of them. A finding's JSON is capped at one property:
+// evidence that does not fit is replaced by {EvidenceDropped: "<n> bytes
+// …"}. Times are stored as Edm.DateTime (UTC, 100 ns); the zero time as
+// 1601-01-01, the type's lower bound.
+//
+// # Concurrency
+//
+// Several invocations, on several instances, use the same tables.
+// Read-modify-write goes through ETags: SaveCursor and SaveSubscription
+// insert only what does not exist and replace only what they read;
+// RecordFindings inserts a new finding only if absent, so of two calls
+// recording the same new finding exactly one reports it new; ClaimOutbox
+// leases an item with an If-Match update, so two claimers never get the
+// same item. A write whose answer was lost and that the SDK retried is
+// recognised by a random token stored with it, so it is not mistaken for a
+// lost race. Writes of many rows (PutBaselines, DeleteBaselines,
+// EnqueueOutbox, AddSignIns, PruneOutbox) use entity group transactions of
+// up to 100 rows per partition.
+//
+// # Errors
+//
+// Errors are one line ("store: save cursor \"audits\": conflict: 412
+// Precondition Failed (UpdateConditionNotSatisfied)"). They wrap ErrConflict
+// for a lost optimistic-concurrency race (409, 412), ErrNotFound for a
+// missing row an operation needed, tenant.ErrUnreachable when the storage
+// gave no answer at all, and the service's *azcore.ResponseError, which
+// errors.As still finds.
+package store
