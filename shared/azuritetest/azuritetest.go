@@ -148,30 +148,42 @@ func (a *Azurite) start() error {
 	}
 }
 
-// Stop stops the emulator (its data folder stays until the test ends).
-func (a *Azurite) Stop() {
+// Stop kills the emulator (its data folder stays until the test ends).
+// Azurite saves its tables every few seconds, so a kill can lose the last
+// writes: use Restart to stop it cleanly.
+func (a *Azurite) Stop() { a.stop(false) }
+
+// Shutdown stops the emulator cleanly: it saves its data first (this can
+// take several seconds while clients hold connections open).
+func (a *Azurite) Shutdown() { a.stop(true) }
+
+func (a *Azurite) stop(graceful bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cmd == nil {
 		return
 	}
-	// SIGTERM first: Azurite saves its tables every few seconds and on a
-	// clean stop; a kill loses the last writes, which real storage never
-	// does.
-	_ = a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-a.done:
-	case <-time.After(10 * time.Second):
-		_ = a.cmd.Process.Kill()
-		<-a.done
+	if graceful {
+		// On SIGTERM Azurite saves its data, but it waits for open
+		// keep-alive connections to close first.
+		_ = a.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-a.done:
+			a.cmd = nil
+			return
+		case <-time.After(15 * time.Second):
+		}
 	}
+	_ = a.cmd.Process.Kill()
+	<-a.done
 	a.cmd = nil
 }
 
-// Restart stops the emulator and starts it again on the same ports with
-// the same data folder: what was stored survives, connections drop.
+// Restart stops the emulator cleanly (SIGTERM: it saves its data) and
+// starts it again on the same ports with the same data folder: what was
+// stored survives, connections drop.
 func (a *Azurite) Restart() error {
-	a.Stop()
+	a.stop(true)
 	var err error
 	for i := 0; i < 20; i++ { // the old process's ports can take a moment to free
 		if err = a.start(); err == nil {

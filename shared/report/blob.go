@@ -274,3 +274,22 @@ func blobErr(op string, err error) error {
 	}
 	return e
 }
+
+// List returns the names of the blobs under prefix in the container, in
+// name order.
+func (b *Blob) List(ctx context.Context, prefix string) ([]string, error) {
+	var names []string
+	pager := b.client.NewListBlobsFlatPager(b.container, &azblob.ListBlobsFlatOptions{Prefix: &prefix})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, blobErr("list "+b.container, err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if it.Name != nil {
+				names = append(names, *it.Name)
+			}
+		}
+	}
+	return names, nil
+}
