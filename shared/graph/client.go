@@ -186,9 +186,10 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 // it calls EnableBackingStore, which assigns the package variable
 // store.BackingStoreFactoryInstance of kiota-abstractions-go every time: a
 // data race when one client is built while another parses a response (model
-// constructors read that variable). This package only reads, and the
-// backing-store proxies only track changes for request bodies, so the call
-// is dropped.
+// constructors read that variable). The backing-store proxies only make
+// request bodies carry the properties changed since parsing; the only bodies
+// this package sends (subscriptions) are built fresh, with just the
+// properties to send set, so the call is dropped.
 type readAdapter struct {
 	*msgraphsdk.GraphRequestAdapter
 }
@@ -435,3 +436,14 @@ type tokenError struct{ err error }
 
 func (e *tokenError) Error() string { return "get token: " + e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
+
+// ManagedIdentity returns the credential the deployed app uses for storage
+// (and that NewClient's default picks for Graph): the user-assigned managed
+// identity clientID, or the default chain when clientID is empty. It lives
+// here so that azidentity, like the Graph SDK, has one owner.
+func ManagedIdentity(clientID string) (azcore.TokenCredential, error) {
+	if clientID != "" {
+		return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
+	}
+	return azidentity.NewDefaultAzureCredential(nil)
+}

@@ -36,6 +36,32 @@
 // A sign-in without status.errorCode gets ErrorCode -1 (unknown), never 0,
 // so that it does not count as a successful sign-in.
 //
+// # Delta rounds
+//
+// UsersDelta, ServicePrincipalsDelta and ApplicationsDelta run one delta
+// round each: without a link, GET /{collection}/delta() with the list
+// read's $select; with a link, the stored link verbatim (a link that is not
+// for this client's Graph root and collection is ErrDeltaExpired, without a
+// request). Pages are followed, empty ones included, until the delta link,
+// which the round returns; items stream to the callback as
+// tenant.DeltaItem values whose Present lists the selected properties the
+// item carried (Graph sends changed objects with only some properties, and
+// the SDK cannot tell an absent property from a null or empty one, so the
+// client records which properties each item's JSON had) and whose Removed
+// reports "@removed".
+//
+// UsersByID and ServicePrincipalsByAppID read objects by id with
+// `id in (…)` / `appId in (…)` filters of at most 15 GUIDs; other ids never
+// reach a filter.
+//
+// # Subscriptions
+//
+// CreateSubscription, RenewSubscription, ReauthorizeSubscription,
+// DeleteSubscription and ListSubscriptions manage change-notification
+// subscriptions (/subscriptions). Request bodies are sent as plain JSON
+// (not gzip-compressed). Subscription ids must be GUIDs. Error messages name
+// User.Read.All for users, Group.Read.All for groups.
+//
 // # Errors
 //
 // classify is the one place where SDK and transport errors become *Error:
@@ -44,7 +70,7 @@
 //	404              tenant.ErrNotFound
 //	400              tenant.ErrBadRequest
 //	429, 503         tenant.ErrThrottled (after the retries allowed)
-//	410, syncStateNotFound  tenant.ErrDeltaExpired
+//	410, syncStateNotFound, resyncRequired  tenant.ErrDeltaExpired
 //	no HTTP answer   tenant.ErrUnreachable (refused, DNS, TLS, timeout)
 //
 // Other failures (401, other 5xx, a token the credential could not get, a

@@ -199,7 +199,10 @@ func graphError(x *exchange) (code, message string) {
 // sentinel maps an HTTP status and Graph error code to a tenant sentinel.
 func sentinel(status int, code string) error {
 	switch {
-	case status == http.StatusGone || strings.EqualFold(code, "syncStateNotFound"):
+	case status == http.StatusGone || strings.EqualFold(code, "syncStateNotFound") || strings.EqualFold(code, "resyncRequired"):
+		// 410 Gone: a sync reset after tenant maintenance; the codes: an
+		// expired delta token (concepts/delta-query-overview.md, "Token
+		// duration"; concepts/errors.md, "Code property").
 		return tenant.ErrDeltaExpired
 	case status == http.StatusForbidden:
 		return tenant.ErrAccessDenied

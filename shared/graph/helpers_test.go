@@ -3,6 +3,7 @@ package graph_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -31,10 +32,12 @@ const prefix = "/tw/graph-root"
 
 // seen is one request as the fake Graph received it.
 type seen struct {
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
+	Method   string
+	Path     string
+	RawQuery string // as sent, undecoded
+	Query    url.Values
+	Header   http.Header
+	Body     []byte
 }
 
 // fakeGraph is an httptest server that plays Graph v1.0 under prefix.
@@ -58,9 +61,14 @@ func newFake(t *testing.T, serve func(f *fakeGraph, w http.ResponseWriter, r *ht
 }
 
 func (f *fakeGraph) handle(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		f.t.Errorf("reading the request body: %v", err)
+	}
 	f.mu.Lock()
 	n := len(f.reqs)
-	f.reqs = append(f.reqs, seen{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone()})
+	f.reqs = append(f.reqs, seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Query: r.URL.Query(),
+		Header: r.Header.Clone(), Body: body})
 	f.mu.Unlock()
 	if !strings.HasPrefix(r.URL.Path, prefix+"/v1.0/") {
 		f.t.Errorf("request outside %s/v1.0: %s %s", prefix, r.Method, r.URL)

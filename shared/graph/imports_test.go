@@ -27,8 +27,10 @@ func isSDK(path string) bool {
 // themselves. The root main package hands the process to shared/cli, which
 // builds the Graph client from flags.
 var wiring = map[string]bool{
-	module:                 true,
-	module + "/shared/cli": true,
+	module:                  true,
+	module + "/shared/cli":  true,
+	module + "/shared/app":  true, // builds the deployed app from its settings
+	module + "/shared/demo": true, // runs the deployed app locally
 }
 
 const module = "github.com/tenantwatch/tenantwatch"
