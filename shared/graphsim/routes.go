@@ -113,7 +113,11 @@ func routes() []*route {
 		{
 			path: "/servicePrincipals", source: SourceServicePrincipals, entity: "servicePrincipal", context: "servicePrincipals",
 			props: servicePrincipalProps(), alwaysID: true, page: list(100, 999, true),
-			coll: named("servicePrincipals"),
+			// appId and id, with eq or in (Graph documents both for
+			// servicePrincipal): how the app finds the Microsoft Graph and
+			// Exchange Online resource service principals.
+			filter: newFilterSpec("servicePrincipal", filterField{"appId", fieldStringIn}, filterField{"id", fieldStringIn}),
+			coll:   named("servicePrincipals"),
 		},
 		{
 			path: "/applications", source: SourceApplications, entity: "application", context: "applications",
