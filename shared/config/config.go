@@ -80,6 +80,10 @@ type Config struct {
 	// RenewBefore: renew a subscription expiring sooner than this
 	// (TENANTWATCH_RENEW_BEFORE, default 72h).
 	RenewBefore time.Duration
+	// DeliveryBackoff: the first wait before a failed Teams delivery is
+	// retried; it doubles with each attempt up to 30 minutes
+	// (TENANTWATCH_DELIVERY_BACKOFF, default 5s).
+	DeliveryBackoff time.Duration
 }
 
 // MaxSubscriptionLifetime is Graph's limit for users and groups
@@ -185,6 +189,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SweepWindow = dur("TENANTWATCH_SWEEP_WINDOW", 720*time.Hour, time.Hour, 90*24*time.Hour)
 	c.SubscriptionLifetime = dur("TENANTWATCH_SUBSCRIPTION_LIFETIME", MaxSubscriptionLifetime, 45*time.Minute, MaxSubscriptionLifetime)
 	c.RenewBefore = dur("TENANTWATCH_RENEW_BEFORE", 72*time.Hour, time.Minute, MaxSubscriptionLifetime)
+	c.DeliveryBackoff = dur("TENANTWATCH_DELIVERY_BACKOFF", 5*time.Second, 100*time.Millisecond, 10*time.Minute)
 	if c.RenewBefore >= c.SubscriptionLifetime {
 		bad("TENANTWATCH_RENEW_BEFORE", "must be shorter than the subscription lifetime (%s)", c.SubscriptionLifetime)
 	}
