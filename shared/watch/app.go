@@ -1,0 +1,233 @@
+package watch
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/azureip"
+	"github.com/tenantwatch/tenantwatch/shared/collect"
+	"github.com/tenantwatch/tenantwatch/shared/config"
+	"github.com/tenantwatch/tenantwatch/shared/detect"
+	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/report"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// Graph is what the app reads from and asks of Microsoft Graph. *graph.Client
+// satisfies it (through the command's adapter for delta items).
+type Graph interface {
+	collect.Reader
+	UsersDelta(ctx context.Context, link string, fn func(tenant.DeltaItem[tenant.User]) error) (string, error)
+	ServicePrincipalsDelta(ctx context.Context, link string, fn func(tenant.DeltaItem[tenant.ServicePrincipal]) error) (string, error)
+	ApplicationsDelta(ctx context.Context, link string, fn func(tenant.DeltaItem[tenant.Application]) error) (string, error)
+	UsersByID(ctx context.Context, ids []string, withSignInActivity bool, fn func(tenant.User) error) error
+	ServicePrincipalsByAppID(ctx context.Context, appIDs []string, fn func(tenant.ServicePrincipal) error) error
+	CreateSubscription(ctx context.Context, s tenant.Subscription) (tenant.Subscription, error)
+	RenewSubscription(ctx context.Context, id string, expires time.Time) (tenant.Subscription, error)
+	ReauthorizeSubscription(ctx context.Context, id string) error
+	DeleteSubscription(ctx context.Context, id string) error
+	ListSubscriptions(ctx context.Context) ([]tenant.Subscription, error)
+}
+
+// Store is the app's state in Table Storage. *store.Tables satisfies it.
+type Store interface {
+	collect.BaselineReader
+	notify.OutboxStore
+	notify.DeliveryStore
+	Cursor(ctx context.Context, name string) (tenant.Cursor, error)
+	SaveCursor(ctx context.Context, c tenant.Cursor) (tenant.Cursor, error)
+	PutBaselines(ctx context.Context, bs []tenant.Baseline) error
+	DeleteBaselines(ctx context.Context, typ tenant.SubjectType, ids []string) error
+	RecordFindings(ctx context.Context, fs []tenant.Finding, status tenant.FindingStatus, now time.Time) ([]tenant.Finding, error)
+	Findings(ctx context.Context, fn func(tenant.FindingRecord) error) error
+	ResolveFindings(ctx context.Context, rules []string, seen map[string]bool, now time.Time) (int, error)
+	Outbox(ctx context.Context, fn func(tenant.OutboxItem) error) error
+	Subscriptions(ctx context.Context) ([]tenant.Subscription, error)
+	SubscriptionByID(ctx context.Context, id string) (tenant.Subscription, bool, error)
+	SaveSubscription(ctx context.Context, s tenant.Subscription) (tenant.Subscription, error)
+	DeleteSubscription(ctx context.Context, resource string) error
+	SignInHistory(ctx context.Context, userIDs []string) (map[string][]time.Time, error)
+	AddSignIns(ctx context.Context, byUser map[string][]time.Time, keepAfter time.Time, max int) error
+}
+
+// Reports writes the daily sweep's dated reports. *report.Blob satisfies it.
+type Reports interface {
+	WriteReports(ctx context.Context, d *report.Document, day time.Time) (report.Written, error)
+}
+
+// Options tune an App. Config is required; the rest have defaults.
+type Options struct {
+	Config    config.Config
+	Detectors []detect.Detector // nil = detect.All()
+	Rules     detect.Config     // rule definitions; zero = defaults
+	// ServiceTags fetches a Service Tags JSON file (from Blob Storage or a
+	// local file). Nil, or an error, leaves signin.azure-ip skipped with
+	// the reason; the rest keeps working.
+	ServiceTags func(ctx context.Context) ([]byte, error)
+	// Sender posts to the Teams webhook; nil when none is configured (alerts
+	// then wait in the outbox).
+	Sender  *notify.Sender
+	Version string
+	Now     func() time.Time
+	Logger  *slog.Logger
+	// InlineDelivery bounds the delivery a round attempts right after it
+	// queued alerts (default 20 s; negative disables it).
+	InlineDelivery time.Duration
+	// Deliver tunes delivery (back-off, lease).
+	Deliver *notify.DeliverOptions
+}
+
+// Cursor names.
+const (
+	cursorUsers   = "delta-users"
+	cursorSPs     = "delta-servicePrincipals"
+	cursorApps    = "delta-applications"
+	cursorAudits  = "audits"
+	cursorSignIns = "signins"
+	cursorSweep   = "sweep"
+)
+
+// App implements the functions. It is safe for concurrent use.
+type App struct {
+	g       Graph
+	st      Store
+	rep     Reports
+	o       Options
+	log     *slog.Logger
+	now     func() time.Time
+	outbox  *notify.Outbox
+	streams sync.Map // stream name → *sync.Mutex: one round per stream per process
+
+	statesMu sync.Mutex
+	states   map[string]cachedState // subscription id → clientState
+
+	rangesMu sync.Mutex
+	ranges   *azureip.Set
+	rangesAt time.Time
+	noRanges string
+}
+
+type cachedState struct {
+	state string
+	at    time.Time
+}
+
+// New returns an App over g, st and rep.
+func New(g Graph, st Store, rep Reports, opts *Options) (*App, error) {
+	if g == nil || st == nil || rep == nil {
+		return nil, errors.New("watch: graph, store and reports are required")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Detectors == nil {
+		o.Detectors = detect.All()
+	}
+	if o.InlineDelivery == 0 {
+		o.InlineDelivery = 20 * time.Second
+	}
+	if !o.Config.AlertSeverity.Valid() {
+		o.Config.AlertSeverity = tenant.SeverityHigh
+	}
+	a := &App{g: g, st: st, rep: rep, o: o, log: o.Logger, now: func() time.Time { return o.Now().UTC() }, states: make(map[string]cachedState)}
+	a.outbox = notify.NewOutbox(st, &notify.OutboxOptions{Threshold: o.Config.AlertSeverity, Now: a.now, Logger: o.Logger})
+	return a, nil
+}
+
+// lock serialises rounds of one stream within this process (invocations in
+// other processes are kept apart by the cursors' ETags).
+func (a *App) lock(stream string) func() {
+	m, _ := a.streams.LoadOrStore(stream, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// ClientState returns the stored clientState of one of the app's
+// subscriptions, cached for five minutes.
+func (a *App) ClientState(ctx context.Context, subscriptionID string) (string, bool, error) {
+	now := a.now()
+	a.statesMu.Lock()
+	c, ok := a.states[subscriptionID]
+	a.statesMu.Unlock()
+	if ok && now.Sub(c.at) < 5*time.Minute {
+		return c.state, c.state != "", nil
+	}
+	s, found, err := a.st.SubscriptionByID(ctx, subscriptionID)
+	if err != nil {
+		return "", false, fmt.Errorf("watch: client state: %w", err)
+	}
+	state := ""
+	if found {
+		state = s.ClientState
+	}
+	a.statesMu.Lock()
+	if len(a.states) > 1000 { // unknown ids are cached too: bound the map
+		clear(a.states)
+	}
+	a.states[subscriptionID] = cachedState{state: state, at: now}
+	a.statesMu.Unlock()
+	return state, found && state != "", nil
+}
+
+func (a *App) forgetState(id string) {
+	a.statesMu.Lock()
+	delete(a.states, id)
+	a.statesMu.Unlock()
+}
+
+// newClientState returns 32 random bytes, base64url: a secret of 43
+// characters (Graph allows 128).
+func newClientState() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// azureRanges returns the Azure IP ranges, reloaded daily, or nil with the
+// reason they are unavailable.
+func (a *App) azureRanges(ctx context.Context) (*azureip.Set, string) {
+	a.rangesMu.Lock()
+	defer a.rangesMu.Unlock()
+	now := a.now()
+	if a.ranges != nil && now.Sub(a.rangesAt) < 24*time.Hour {
+		return a.ranges, ""
+	}
+	if a.o.ServiceTags == nil {
+		return nil, "no Service Tags file is configured (TENANTWATCH_SERVICE_TAGS_BLOB)"
+	}
+	if a.noRanges != "" && now.Sub(a.rangesAt) < 10*time.Minute {
+		return nil, a.noRanges
+	}
+	a.rangesAt = now
+	b, err := a.o.ServiceTags(ctx)
+	if err == nil {
+		var set *azureip.Set
+		if set, err = azureip.Parse(bytes.NewReader(b)); err == nil {
+			a.ranges, a.noRanges = set, ""
+			return set, ""
+		}
+	}
+	a.noRanges = "the Service Tags file could not be read: " + err.Error()
+	a.log.Warn("azure ip ranges unavailable: signin.azure-ip is skipped until they load", "err", err)
+	if a.ranges != nil {
+		return a.ranges, "" // keep yesterday's ranges
+	}
+	return nil, a.noRanges
+}

@@ -1,0 +1,194 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/detect"
+	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/store"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// everySource lists the sources a partial snapshot marks unavailable unless
+// the round read them.
+var everySource = []tenant.Source{
+	tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers, tenant.SourceSignInActivity,
+	tenant.SourceRegistrations, tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants,
+	tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations,
+	tenant.SourceAzureRanges,
+}
+
+// partial returns a snapshot in which every source is unavailable ("not
+// read by this round") until the round marks what it read.
+func partial(now, since time.Time, round string) *tenant.Snapshot {
+	s := &tenant.Snapshot{CollectedAt: now, Since: since}
+	for _, src := range everySource {
+		s.MarkUnavailable(src, "not read by "+round)
+	}
+	return s
+}
+
+func read(s *tenant.Snapshot, srcs ...tenant.Source) {
+	for _, src := range srcs {
+		delete(s.Unavailable, src)
+	}
+}
+
+// detectAndRecord runs the detectors over s, records the findings (dedupe on
+// their keys) and queues the fresh ones for Teams. A baseline round records
+// them as baseline and queues nothing. It returns the fresh findings; the
+// detectors' errors come back joined after everything they found was
+// stored.
+func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline bool) ([]tenant.Finding, error) {
+	ranges, reason := a.azureRanges(ctx)
+	if s.Available(tenant.SourceAzureRanges) || ranges != nil {
+		if ranges == nil {
+			s.MarkUnavailable(tenant.SourceAzureRanges, reason)
+		} else {
+			read(s, tenant.SourceAzureRanges)
+		}
+	}
+	res, detErr := detect.Run(ctx, a.o.Detectors, &detect.Input{Snapshot: s, Azure: ranges, Now: s.CollectedAt, Config: a.o.Rules})
+	if detErr != nil {
+		a.log.Error("detectors failed; storing what the others found", "err", detErr)
+	}
+	status := tenant.FindingQueued
+	if baseline {
+		status = tenant.FindingBaseline
+	}
+	fresh, err := a.st.RecordFindings(ctx, res.Findings, status, a.now())
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("watch: record findings: %w", err), detErr)
+	}
+	if len(fresh) > 0 && !baseline {
+		if _, err := a.outbox.Add(ctx, fresh); err != nil {
+			// The findings are recorded as queued: DeliverAlerts'
+			// reconciliation re-queues them, so none is lost.
+			return fresh, errors.Join(fmt.Errorf("watch: queue alerts: %w", err), detErr)
+		}
+		for _, f := range fresh {
+			a.log.Info("new finding", "rule", f.Rule, "severity", f.Severity.String(), "subject_id", f.Subject.ID, "key", f.Key)
+		}
+	}
+	if baseline && len(fresh) > 0 {
+		a.log.Info("baseline findings recorded without alerts", "count", len(fresh))
+	}
+	return fresh, detErr
+}
+
+// saveCursor stores c. Losing an optimistic-concurrency race means another
+// invocation advanced the stream past the same changes: that is not an
+// error.
+func (a *App) saveCursor(ctx context.Context, c tenant.Cursor) error {
+	if _, err := a.st.SaveCursor(ctx, c); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			a.log.Info("cursor advanced by another invocation", "cursor", c.Name)
+			return nil
+		}
+		return fmt.Errorf("watch: save cursor %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// deliverSoon sends queued alerts right away, within a short budget, so that
+// a card does not wait for the next DeliverAlerts tick.
+func (a *App) deliverSoon(ctx context.Context) {
+	if a.o.Sender == nil || a.o.InlineDelivery < 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.o.InlineDelivery)
+	defer cancel()
+	if _, err := notify.Deliver(ctx, a.st, a.o.Sender, a.deliverOptions()); err != nil && ctx.Err() == nil {
+		a.log.Warn("inline delivery failed; DeliverAlerts retries", "err", err)
+	}
+}
+
+func (a *App) deliverOptions() *notify.DeliverOptions {
+	var o notify.DeliverOptions
+	if a.o.Deliver != nil {
+		o = *a.o.Deliver
+	}
+	o.Now = a.now
+	o.Logger = a.log
+	return &o
+}
+
+// DeliverAlerts re-queues alerts a crash left without an outbox item, then
+// delivers what is due.
+func (a *App) DeliverAlerts(ctx context.Context) error {
+	if err := a.reconcile(ctx); err != nil {
+		a.log.Warn("reconciling findings with the outbox failed", "err", err)
+	}
+	if a.o.Sender == nil {
+		n := 0
+		_ = a.st.Outbox(ctx, func(it tenant.OutboxItem) error {
+			if it.Delivered.IsZero() {
+				n++
+			}
+			return nil
+		})
+		a.log.Warn("no Teams webhook is configured (TENANTWATCH_TEAMS_WEBHOOK_URL): alerts wait in the outbox", "pending", n)
+		return nil
+	}
+	st, err := notify.Deliver(ctx, a.st, a.o.Sender, a.deliverOptions())
+	a.log.Info("delivery", "delivered", st.Delivered, "retried", st.Retried, "failed", st.Failed)
+	if err != nil {
+		return fmt.Errorf("watch: deliver alerts: %w", err)
+	}
+	return nil
+}
+
+// reconcileAfter is how old a queued finding must be before reconciliation
+// assumes its outbox write was lost.
+const reconcileAfter = 2 * time.Minute
+
+// reconcile queues again findings recorded as queued that no outbox item
+// carries (the round that found them failed between the two writes).
+func (a *App) reconcile(ctx context.Context) error {
+	var queued []tenant.Finding
+	cutoff := a.now().Add(-reconcileAfter)
+	if err := a.st.Findings(ctx, func(r tenant.FindingRecord) error {
+		if r.Status == tenant.FindingQueued && r.FirstSeen.Before(cutoff) {
+			queued = append(queued, r.Finding)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(queued) == 0 {
+		return nil
+	}
+	carried := make(map[string]bool)
+	if err := a.st.Outbox(ctx, func(it tenant.OutboxItem) error {
+		for _, k := range it.FindingKeys {
+			carried[k] = true
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	queued = slices.DeleteFunc(queued, func(f tenant.Finding) bool { return carried[f.Key] })
+	if len(queued) == 0 {
+		return nil
+	}
+	a.log.Warn("re-queuing alerts whose outbox write was lost", "count", len(queued))
+	_, err := a.outbox.Add(ctx, queued)
+	return err
+}
+
+// lowerAll returns ids in lower case, without empties and duplicates.
+func lowerAll(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id = strings.ToLower(strings.TrimSpace(id)); id != "" {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,178 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// watchedResources are the only resources the app subscribes to: Graph
+// notifies about users and groups, and not about service principals,
+// applications or the logs (it has accepted such subscriptions and never
+// delivered). Group notifications matter for group-based licences; both
+// lead to the users delta round.
+var watchedResources = []string{"users", "groups"}
+
+// subscriptionMargin keeps requested expiries clear of Graph's maximum.
+const subscriptionMargin = 5 * time.Minute
+
+// RenewSubscriptions creates the users and groups subscriptions when
+// missing and renews them before they expire; their ids and client states
+// live in Table Storage. A subscription that had vanished is recreated and
+// followed by a users delta round, so changes made while it was gone are
+// not missed.
+func (a *App) RenewSubscriptions(ctx context.Context) error {
+	if a.o.Config.NotificationURL == "" {
+		a.log.Warn("no notification URL (TENANTWATCH_NOTIFICATION_URL): webhooks are off; PollDirectory polls users instead")
+		return nil
+	}
+	stored, err := a.st.Subscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: stored subscriptions: %w", err)
+	}
+	live, err := a.g.ListSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: list subscriptions: %w", err)
+	}
+	alive := make(map[string]tenant.Subscription, len(live))
+	for _, s := range live {
+		alive[s.ID] = s
+	}
+	byResource := make(map[string]tenant.Subscription)
+	for _, s := range stored {
+		byResource[s.Resource] = s
+	}
+	var errs []error
+	resync := false
+	for _, res := range watchedResources {
+		s, had := byResource[res]
+		if _, ok := alive[s.ID]; had && ok {
+			if s.ExpirationDateTime.Sub(a.now()) > a.o.Config.RenewBefore {
+				continue
+			}
+			if err := a.renew(ctx, s); err == nil {
+				continue
+			} else if !errors.Is(err, tenant.ErrNotFound) {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if had {
+			a.log.Warn("subscription gone; recreating it and resyncing", "resource", res, "subscription_id", s.ID)
+			resync = true
+		}
+		if err := a.create(ctx, res, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// The users baseline is built here, right after subscribing, so that
+	// the first notification is compared with it instead of becoming the
+	// baseline itself.
+	if cur, err := a.st.Cursor(ctx, cursorUsers); err == nil && !cur.Exists() {
+		resync = true
+	}
+	if resync {
+		if err := a.usersRound(ctx, "RenewSubscriptions"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) expiry() time.Time {
+	return a.now().Add(a.o.Config.SubscriptionLifetime - subscriptionMargin)
+}
+
+func (a *App) renew(ctx context.Context, s tenant.Subscription) error {
+	got, err := a.g.RenewSubscription(ctx, s.ID, a.expiry())
+	if err != nil {
+		return fmt.Errorf("watch: renew %s subscription: %w", s.Resource, err)
+	}
+	s.ExpirationDateTime = got.ExpirationDateTime
+	if _, err := a.st.SaveSubscription(ctx, s); err != nil {
+		return fmt.Errorf("watch: store %s subscription: %w", s.Resource, err)
+	}
+	a.log.Info("subscription renewed", "resource", s.Resource, "subscription_id", s.ID, "expires", s.ExpirationDateTime)
+	return nil
+}
+
+// create makes a new subscription for resource; old is the stored one it
+// replaces (ETag kept for the write).
+func (a *App) create(ctx context.Context, resource string, old tenant.Subscription) error {
+	state, err := newClientState()
+	if err != nil {
+		return fmt.Errorf("watch: client state: %w", err)
+	}
+	got, err := a.g.CreateSubscription(ctx, tenant.Subscription{
+		Resource:           resource,
+		ChangeType:         "updated,deleted",
+		NotificationURL:    a.o.Config.NotificationURL,
+		LifecycleURL:       a.o.Config.LifecycleURL,
+		ClientState:        state,
+		ExpirationDateTime: a.expiry(),
+	})
+	if err != nil {
+		return fmt.Errorf("watch: create %s subscription: %w", resource, err)
+	}
+	got.Resource, got.ClientState, got.ETag = resource, state, old.ETag
+	if got.NotificationURL == "" {
+		got.NotificationURL = a.o.Config.NotificationURL
+	}
+	if _, err := a.st.SaveSubscription(ctx, got); err != nil {
+		// Graph now delivers with a state we did not keep: remove it so the
+		// next run starts clean.
+		_ = a.g.DeleteSubscription(ctx, got.ID)
+		return fmt.Errorf("watch: store %s subscription: %w", resource, err)
+	}
+	if old.ID != "" {
+		a.forgetState(old.ID)
+		_ = a.g.DeleteSubscription(ctx, old.ID) // best effort: it may be gone already
+	}
+	a.log.Info("subscription created", "resource", resource, "subscription_id", got.ID, "expires", got.ExpirationDateTime)
+	return nil
+}
+
+// Lifecycle handles a lifecycle notification taken from the queue.
+// reauthorizationRequired → reauthorize (and renew); subscriptionRemoved or
+// missed (not expected for users and groups, handled anyway) → recreate and
+// resync by delta.
+func (a *App) Lifecycle(ctx context.Context, n webhook.Notification) error {
+	a.log.Info("lifecycle notification", "event", n.LifecycleEvent, "subscription_id", n.SubscriptionID)
+	subs, err := a.st.Subscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: stored subscriptions: %w", err)
+	}
+	var s tenant.Subscription
+	for _, x := range subs {
+		if x.ID == n.SubscriptionID {
+			s = x
+		}
+	}
+	if s.ID == "" {
+		a.log.Warn("lifecycle event for a subscription we do not keep; ignored", "subscription_id", n.SubscriptionID)
+		return nil
+	}
+	switch n.LifecycleEvent {
+	case "reauthorizationRequired":
+		err := a.g.ReauthorizeSubscription(ctx, s.ID)
+		if err == nil {
+			return a.renew(ctx, s)
+		}
+		if !errors.Is(err, tenant.ErrNotFound) {
+			return fmt.Errorf("watch: reauthorize: %w", err)
+		}
+		fallthrough // gone: recreate
+	case "subscriptionRemoved", "missed":
+		if err := a.create(ctx, s.Resource, s); err != nil {
+			return err
+		}
+		return a.usersRound(ctx, "GraphLifecycle")
+	default:
+		a.log.Warn("unknown lifecycle event; ignored", "event", n.LifecycleEvent)
+		return nil
+	}
+}

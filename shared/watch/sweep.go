@@ -1,0 +1,109 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/pipeline"
+	"github.com/tenantwatch/tenantwatch/shared/report"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// DailySweep runs the full scan, writes the dated reports to Blob Storage,
+// records the findings (marking state findings that no longer hold as
+// resolved) and queues one digest card: the standing posture, with what is
+// new since the last sweep.
+func (a *App) DailySweep(ctx context.Context) error {
+	defer a.lock(cursorSweep)()
+	cur, err := a.st.Cursor(ctx, cursorSweep)
+	if err != nil {
+		return fmt.Errorf("watch: sweep cursor: %w", err)
+	}
+	now := a.now()
+	ranges, reason := a.azureRanges(ctx)
+	res, scanErr := pipeline.Scan(ctx, a.g, &pipeline.ScanOptions{
+		Since:     a.o.Config.SweepWindow,
+		Now:       func() (t time.Time) { return now },
+		Azure:     ranges,
+		NoAzure:   reason,
+		Config:    a.o.Rules,
+		Detectors: a.o.Detectors,
+		Logger:    a.log,
+	})
+	if res == nil {
+		return fmt.Errorf("watch: sweep: %w", scanErr)
+	}
+	fresh, err := a.st.RecordFindings(ctx, res.Findings, tenant.FindingQueued, now)
+	if err != nil {
+		return errors.Join(fmt.Errorf("watch: sweep: record findings: %w", err), scanErr)
+	}
+	// Findings of rules that ran and no longer fire are resolved: seen
+	// again later, they alert again.
+	skipped := make(map[string]bool)
+	for _, s := range res.Skipped {
+		skipped[s.Rule] = true
+	}
+	var ran []string
+	for _, r := range res.Rules {
+		if !skipped[r.ID] {
+			ran = append(ran, r.ID)
+		}
+	}
+	seen := make(map[string]bool, len(res.Findings))
+	for _, f := range res.Findings {
+		seen[f.Key] = true
+	}
+	if scanErr == nil {
+		if n, err := a.st.ResolveFindings(ctx, ran, seen, now); err != nil {
+			a.log.Warn("resolving findings failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("findings resolved", "count", n)
+		}
+	}
+
+	doc := &report.Document{
+		GeneratedAt: res.Snapshot.CollectedAt,
+		TenantID:    res.Snapshot.Organization.ID,
+		TenantName:  res.Snapshot.Organization.DisplayName,
+		Since:       res.Snapshot.Since,
+		Findings:    res.Findings,
+		Skipped:     res.Skipped,
+		Unavailable: res.Snapshot.Unavailable,
+		Rules:       res.Rules,
+		Version:     a.o.Version,
+	}
+	written, err := a.rep.WriteReports(ctx, doc, now)
+	if err != nil {
+		return errors.Join(fmt.Errorf("watch: sweep: write reports: %w", err), scanErr)
+	}
+
+	counts := make(map[tenant.Severity]int)
+	for _, f := range res.Findings {
+		counts[f.Severity]++
+	}
+	title := "Daily tenantwatch sweep"
+	note := fmt.Sprintf("%d findings in all; %d new since the last sweep.", len(res.Findings), len(fresh))
+	if !cur.Exists() {
+		title = "tenantwatch is watching: your tenant's standing posture"
+		note = fmt.Sprintf("First sweep after installation: %d findings. From now on, new high findings arrive one card each.", len(res.Findings))
+	}
+	d := notify.Digest{
+		Title: title, Generated: now, Counts: counts, Findings: fresh, Skipped: res.Skipped,
+		ReportURL: written.URLs[report.HTMLFile], Note: note,
+	}
+	items, err := a.outbox.AddDigest(ctx, d)
+	if err != nil {
+		return errors.Join(fmt.Errorf("watch: sweep: queue digest: %w", err), scanErr)
+	}
+	_ = items
+	a.log.Info("daily sweep", "findings", len(res.Findings), "new", len(fresh), "skipped", len(res.Skipped), "report", written.Prefix)
+	cur.Watermark = now
+	if err := a.saveCursor(ctx, cur); err != nil {
+		return err
+	}
+	a.deliverSoon(ctx)
+	return scanErr
+}
