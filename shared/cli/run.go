@@ -45,7 +45,10 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"scan", "scan a tenant once and write findings.json, findings.csv and report.html", runScan},
+		{"serve", "run the Azure Functions custom handler (started by the Functions host)", runServe},
 		{"sim", "serve a simulated Microsoft Graph tenant (the APT29 scenario) for demos and tests", runSim},
+		{"host", "run the functions locally: a stand-in for the Functions host, driving `tenantwatch serve`", runHost},
+		{"demo", "play the report's attacks against the app on a simulated tenant and show each Teams card", runDemo},
 	}
 }
 

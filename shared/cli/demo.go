@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tenantwatch/tenantwatch/shared/demo"
+)
+
+func runDemo(ctx context.Context, args []string, env *Env) int {
+	var (
+		root, tags, logFile, dataDir string
+	)
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.StringVar(&root, "root", ".", "`folder` with host.json, functions/ and the tenantwatch binary")
+	fs.StringVar(&tags, "azure-ip-ranges", "", "Service Tags `file` for signin.azure-ip")
+	fs.StringVar(&logFile, "log", "", "write the components' logs to `file` (default: discarded)")
+	fs.StringVar(&dataDir, "data", "", "Azurite's data `folder` (default: a temporary folder)")
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintln(w, "Usage: tenantwatch demo [flags]")
+		fmt.Fprintln(w, "\nStarts Azurite, the simulated tenant, a local Teams webhook receiver and the Functions host")
+		fmt.Fprintln(w, "running `tenantwatch serve`, installs the app, then plays the report's attacks one by one and")
+		fmt.Fprintln(w, "prints each card with the time from attack to card. Needs Azurite (make azurite).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, env); !ok {
+		return code
+	}
+	var logw io.Writer = io.Discard
+	if logFile != "" {
+		f, err := os.Create(logFile)
+		if err != nil {
+			return fail(env, "demo", err)
+		}
+		defer f.Close()
+		logw = f
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return fail(env, "demo", err)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "host.json")); err != nil {
+		return usageError(env, "demo", "%s has no host.json: run from the repository root or pass --root", abs)
+	}
+	if dataDir != "" {
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return fail(env, "demo", err)
+		}
+	}
+	o := demo.Options{Root: abs, ServiceTags: tags, Log: logw, DataDir: dataDir, Version: Version}
+	if err := demo.Run(ctx, o, env.Stdout); err != nil {
+		return fail(env, "demo", err)
+	}
+	return ExitOK
+}
