@@ -1,0 +1,331 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/cli"
+	"github.com/tenantwatch/tenantwatch/shared/demo"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/store"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// The handler runs as a child process, as under the Functions host: the
+// test binary re-executes itself as `tenantwatch serve`.
+const serveEnv = "TENANTWATCH_E2E_SERVE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) == "1" {
+		os.Exit(cli.Run(context.Background(), []string{"serve"}, &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
+	}
+	os.Exit(m.Run())
+}
+
+func root(t *testing.T) string {
+	t.Helper()
+	r, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// logBuffer collects the components' logs and prints them if the test
+// fails.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func start(t *testing.T, o demo.Options) *demo.Env {
+	t.Helper()
+	logs := &logBuffer{}
+	o.Root = root(t)
+	o.Command = []string{os.Args[0]}
+	o.ServiceTags = filepath.Join(root(t), "shared", "azureip", "testdata", "servicetags-sample.json")
+	o.Log = logs
+	o.DataDir = t.TempDir()
+	if o.Settings == nil {
+		o.Settings = map[string]string{}
+	}
+	o.Settings[serveEnv] = "1"
+	o.Settings["PollDirectorySchedule"] = "*/2 * * * * *"
+	o.Settings["PollSignInsSchedule"] = "*/2 * * * * *"
+	o.Settings["DeliverAlertsSchedule"] = "*/1 * * * * *"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e, err := demo.Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Close()
+		if t.Failed() {
+			logs.mu.Lock()
+			t.Logf("component logs:\n%s", tail(logs.b.String(), 400))
+			if p := os.Getenv("TENANTWATCH_E2E_LOG"); p != "" {
+				_ = os.WriteFile(p, logs.b.Bytes(), 0o600)
+			}
+			logs.mu.Unlock()
+		}
+	})
+	return e
+}
+
+func tail(s string, lines int) string {
+	ls := strings.Split(s, "\n")
+	if len(ls) > lines {
+		ls = ls[len(ls)-lines:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+// install waits for the subscriptions, the baselines and the posture
+// digest, and checks that installation posted exactly one card.
+func install(t *testing.T, e *demo.Env) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := e.WaitSubscriptions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.WaitCard(ctx, 0, func(c demo.Card) bool { return c.Digest }); err != nil {
+		t.Fatalf("no posture digest: %v", err)
+	}
+	if err := e.WaitInstalled(ctx); err != nil {
+		t.Fatal(err)
+	}
+	settle(e, 2)
+	if cards := e.Receiver.Cards(); len(cards) != 1 || !cards[0].Digest {
+		t.Fatalf("installation posted %d cards, want one digest: %+v", len(cards), titles(cards))
+	}
+}
+
+// settle waits for n more directory polls to finish.
+func settle(e *demo.Env, n int) {
+	start := e.Host.Stats().Functions["PollDirectory"].Invocations
+	deadline := time.Now().Add(time.Minute)
+	for e.Host.Stats().Functions["PollDirectory"].Invocations < start+int64(n)+1 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func titles(cs []demo.Card) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, fmt.Sprintf("%s [%s %s]", c.Title, c.Rule, c.ObjectID))
+	}
+	return out
+}
+
+// play runs steps and checks each expected finding at or above medium
+// produced exactly one card.
+func play(t *testing.T, e *demo.Env, steps ...string) []demo.StepResult {
+	t.Helper()
+	var out []demo.StepResult
+	for _, step := range steps {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		res, err := e.Play(ctx, step, tenant.SeverityMedium)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v\ncards: %v", step, err, titles(e.Receiver.Cards()))
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// exactlyOnce checks that every card for an expected finding arrived once.
+func exactlyOnce(t *testing.T, e *demo.Env, results []demo.StepResult) {
+	t.Helper()
+	settle(e, 2)
+	count := make(map[string]int)
+	for _, c := range e.Receiver.Cards() {
+		if !c.Digest {
+			count[c.Rule+" "+strings.ToLower(c.ObjectID)]++
+		}
+	}
+	for _, r := range results {
+		for _, c := range r.Cards {
+			k := c.Expected.Rule + " " + strings.ToLower(c.Expected.SubjectID)
+			if count[k] != 1 {
+				t.Errorf("%s: %d cards for %s on %s, want 1", r.Step, count[k], c.Expected.Rule, c.Expected.SubjectName)
+			}
+		}
+	}
+}
+
+// TestStory plays every attack of the report against the app: each step's
+// findings arrive as cards, once each, although Graph delivers every
+// notification twice; installation on a tenant full of standing issues
+// posted one digest.
+func TestStory(t *testing.T) {
+	e := start(t, demo.Options{Sim: graphsim.Options{DuplicateNotifications: true}})
+	install(t, e)
+	res := play(t, e, graphsim.AttackSteps()...)
+	exactlyOnce(t, e, res)
+	for _, r := range res {
+		if len(r.Cards) == 0 {
+			t.Errorf("%s produced no card", r.Step)
+		}
+	}
+	if st := e.Host.Stats().Functions["ProcessChanges"]; st.Invocations < 2 {
+		t.Errorf("ProcessChanges ran %d times: the duplicated notification did not reach the queue", st.Invocations)
+	}
+	names, err := e.Reports(context.Background())
+	if err != nil || len(names) != 3 {
+		t.Errorf("reports in Azurite: %v, %v", names, err)
+	}
+}
+
+// TestForgedClientState posts a notification with the right subscription
+// id and a wrong clientState: the app answers 202 and queues nothing.
+func TestForgedClientState(t *testing.T) {
+	e := start(t, demo.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.WaitSubscriptions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	subs := e.Sim.Subscriptions()
+	before := e.Host.Stats().Functions["ProcessChanges"].Invocations
+	body := fmt.Sprintf(`{"value":[{"subscriptionId":%q,"clientState":"forged","changeType":"updated","resource":"Users/x","tenantId":"t","resourceData":{"id":"x"}}]}`, subs[0].ID)
+	resp, err := http.Post(e.Host.HTTPURL()+"/api/GraphNotifications?code=demo-function-key", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("status %d, want 202", resp.StatusCode)
+	}
+	time.Sleep(3 * time.Second) // the queue is polled every 2 s at most
+	if after := e.Host.Stats().Functions["ProcessChanges"].Invocations; after != before {
+		t.Errorf("a forged notification was queued: ProcessChanges ran %d times", after-before)
+	}
+	// Without the function key the host refuses the call.
+	resp, err = http.Post(e.Host.HTTPURL()+"/api/GraphNotifications", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without a key: status %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestTeamsFailures: Teams answers 429 and 500 for a while. Cards are
+// delayed, none is lost, none is sent twice.
+func TestTeamsFailures(t *testing.T) {
+	var mu sync.Mutex
+	failing := false
+	failed := 0
+	e := start(t, demo.Options{Settings: map[string]string{"TENANTWATCH_DELIVERY_BACKOFF": "500ms"}, TeamsFail: func(n int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if !failing || failed >= 6 {
+			return 0
+		}
+		failed++
+		if failed%2 == 1 {
+			return http.StatusTooManyRequests
+		}
+		return http.StatusInternalServerError
+	}})
+	install(t, e)
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	res := play(t, e, graphsim.StepDisableAudit, graphsim.StepSPBackdoor)
+	exactlyOnce(t, e, res)
+	mu.Lock()
+	defer mu.Unlock()
+	if failed != 6 {
+		t.Errorf("Teams failed %d requests, want 6 (the test did not exercise retries)", failed)
+	}
+}
+
+// TestDeltaExpired: every delta link expires (tenant maintenance: 410
+// Gone). The next rounds resync in full and still see the attacks made
+// after the expiry.
+func TestDeltaExpired(t *testing.T) {
+	e := start(t, demo.Options{})
+	install(t, e)
+	e.Sim.ExpireDeltaTokens()
+	res := play(t, e, graphsim.StepSPBackdoor, graphsim.StepDisableAudit)
+	exactlyOnce(t, e, res)
+	if e.Sim.Stats().Status[http.StatusGone] == 0 {
+		t.Error("no delta request was answered 410: the test did not exercise the resync")
+	}
+}
+
+// TestAzuriteRestart restarts the storage emulator right after an attack:
+// the findings still reach Teams, once.
+func TestAzuriteRestart(t *testing.T) {
+	e := start(t, demo.Options{})
+	install(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	from := len(e.Receiver.Cards())
+	res, err := e.Sim.Attack(ctx, graphsim.StepSPBackdoor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Azurite.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range res.Expected {
+		if x.Severity == "low" {
+			continue
+		}
+		if _, err := e.WaitCard(ctx, from, func(c demo.Card) bool { return c.Rule == x.Rule && strings.EqualFold(c.ObjectID, x.SubjectID) }); err != nil {
+			t.Fatalf("after the restart, no card for %s: %v", x.Rule, err)
+		}
+	}
+	exactlyOnce(t, e, []demo.StepResult{{Step: "sp-backdoor", Attack: res, Cards: expectedCards(res)}})
+	// The findings are stored.
+	st, err := store.NewTablesFromConnectionString(e.Azurite.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := st.Findings(ctx, func(tenant.FindingRecord) error { n++; return nil }); err != nil || n == 0 {
+		t.Errorf("findings after the restart: %d, %v", n, err)
+	}
+}
+
+func expectedCards(res graphsim.AttackResult) []demo.StepCard {
+	var out []demo.StepCard
+	for _, x := range res.Expected {
+		if x.Severity != "low" {
+			out = append(out, demo.StepCard{Expected: x})
+		}
+	}
+	return out
+}
+
+// TestGraphThrottleStorm: Graph answers 429 to a third of all requests.
+// Polling is delayed, not broken: the attacks still reach Teams.
+func TestGraphThrottleStorm(t *testing.T) {
+	e := start(t, demo.Options{Sim: graphsim.Options{ThrottleRate: 0.33, RetryAfter: -1, Seed: 7}})
+	install(t, e)
+	res := play(t, e, graphsim.StepDormantTakeover, graphsim.StepSPBackdoor)
+	exactlyOnce(t, e, res)
+	if e.Sim.Stats().Throttled == 0 {
+		t.Error("nothing was throttled")
+	}
+}

@@ -1,0 +1,216 @@
+package demo
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Card is one message the webhook receiver accepted: a finding card or a
+// digest, as Teams would show it.
+type Card struct {
+	At       time.Time
+	Title    string
+	Rule     string // finding cards
+	ObjectID string // finding cards
+	Subject  string // finding cards: the subject's name
+	Digest   bool
+	Lines    []string // digest: one line per finding listed
+	Body     []byte
+}
+
+// Receiver is a local stand-in for a Teams Workflows webhook: it accepts
+// Adaptive Card messages, records them and can answer with failures first
+// (429, 500) to show that delivery retries.
+type Receiver struct {
+	srv  *http.Server
+	ln   net.Listener
+	mu   sync.Mutex
+	got  []Card
+	hits int
+	// Fail, when set, is asked for the status of request n (1-based); 0
+	// accepts the card.
+	fail   func(n int) int
+	notify chan struct{}
+	now    func() time.Time
+}
+
+// NewReceiver listens on a free loopback port.
+func NewReceiver(fail func(n int) int) (*Receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{ln: ln, fail: fail, notify: make(chan struct{}, 1), now: time.Now}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = r.srv.Serve(ln) }()
+	return r, nil
+}
+
+// URL is the webhook URL to configure (with a sig= parameter, as Workflows
+// URLs have).
+func (r *Receiver) URL() string {
+	return "http://" + r.ln.Addr().String() + "/workflows/demo/triggers/manual/paths/invoke?sig=local-demo-signature"
+}
+
+// Close stops the receiver.
+func (r *Receiver) Close() error { return r.srv.Close() }
+
+// Hits is the number of POSTs received, failed ones included.
+func (r *Receiver) Hits() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hits
+}
+
+// Cards returns the cards accepted so far.
+func (r *Receiver) Cards() []Card {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Card(nil), r.got...)
+}
+
+// Changed is signalled after each accepted card.
+func (r *Receiver) Changed() <-chan struct{} { return r.notify }
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read", http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	r.hits++
+	n := r.hits
+	r.mu.Unlock()
+	if r.fail != nil {
+		if code := r.fail(n); code != 0 {
+			if code == http.StatusTooManyRequests {
+				w.Header().Set("Retry-After", "1")
+			}
+			http.Error(w, http.StatusText(code), code)
+			return
+		}
+	}
+	if len(body) > 28*1024 {
+		http.Error(w, "Request entity too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	c, err := parseCard(body)
+	if err != nil {
+		http.Error(w, "not an Adaptive Card message: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	c.At = r.now()
+	r.mu.Lock()
+	r.got = append(r.got, c)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+	w.WriteHeader(http.StatusAccepted) // what Workflows answers
+}
+
+// message is the Teams message shape the receiver accepts.
+type message struct {
+	Type        string `json:"type"`
+	Attachments []struct {
+		ContentType string `json:"contentType"`
+		Content     struct {
+			Type    string            `json:"type"`
+			Version string            `json:"version"`
+			Body    []json.RawMessage `json:"body"`
+		} `json:"content"`
+	} `json:"attachments"`
+}
+
+type element struct {
+	Type    string `json:"type"`
+	Text    string `json:"text"`
+	Weight  string `json:"weight"`
+	Facts   []fact `json:"facts"`
+	Inlines []struct {
+		Text string `json:"text"`
+	} `json:"inlines"`
+}
+
+type fact struct {
+	Title string `json:"title"`
+	Value string `json:"value"`
+}
+
+func parseCard(b []byte) (Card, error) {
+	var m message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Card{}, err
+	}
+	if m.Type != "message" || len(m.Attachments) != 1 || m.Attachments[0].ContentType != "application/vnd.microsoft.card.adaptive" ||
+		m.Attachments[0].Content.Type != "AdaptiveCard" {
+		return Card{}, errBadCard
+	}
+	c := Card{Body: b}
+	for i, raw := range m.Attachments[0].Content.Body {
+		var e element
+		if json.Unmarshal(raw, &e) != nil {
+			continue
+		}
+		switch e.Type {
+		case "TextBlock":
+			if i == 0 {
+				c.Title = unescape(e.Text)
+			}
+		case "FactSet":
+			for _, f := range e.Facts {
+				switch f.Title {
+				case "Rule":
+					c.Rule = unescape(f.Value)
+				case "Object ID":
+					c.ObjectID = unescape(f.Value)
+				}
+			}
+		case "RichTextBlock":
+			var parts []string
+			for _, in := range e.Inlines {
+				parts = append(parts, in.Text)
+			}
+			line := strings.Join(parts, "")
+			if strings.HasPrefix(line, "Subject: ") {
+				c.Subject = strings.TrimPrefix(line, "Subject: ")
+			} else {
+				c.Lines = append(c.Lines, line)
+			}
+		}
+	}
+	c.Digest = c.Rule == ""
+	return c, nil
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const errBadCard = constError("not a Teams message with one Adaptive Card")
+
+// unescape undoes the Markdown escaping of card text.
+func unescape(s string) string {
+	var b strings.Builder
+	esc := false
+	for _, r := range s {
+		if r == '\\' && !esc {
+			esc = true
+			continue
+		}
+		esc = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
