@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -117,4 +120,23 @@ func fail(env *Env, cmd string, err error) int {
 	msg := strings.TrimSpace(err.Error())
 	fmt.Fprintf(env.Stderr, "tenantwatch %s: %s\n", cmd, msg)
 	return ExitError
+}
+
+// serveUntilDone serves hs on ln until ctx ends (a clean stop, exit 0) or
+// the server fails.
+func serveUntilDone(ctx context.Context, env *Env, cmd string, hs *http.Server, ln net.Listener) int {
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shut)
+		return ExitOK
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return ExitOK
+		}
+		return fail(env, cmd, err)
+	}
 }

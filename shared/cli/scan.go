@@ -122,17 +122,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		return fail(env, "scan", scanErr)
 	}
 
-	doc := &report.Document{
-		GeneratedAt: res.Snapshot.CollectedAt,
-		TenantID:    res.Snapshot.Organization.ID,
-		TenantName:  res.Snapshot.Organization.DisplayName,
-		Since:       res.Snapshot.Since,
-		Findings:    res.Findings,
-		Skipped:     res.Skipped,
-		Unavailable: res.Snapshot.Unavailable,
-		Rules:       res.Rules,
-		Version:     Version,
-	}
+	doc := report.NewDocument(res.Snapshot, res.Rules, res.Findings, res.Skipped, Version)
 	if f.out != "" {
 		if err := report.WriteDir(f.out, doc); err != nil {
 			return fail(env, "scan", err)

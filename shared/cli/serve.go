@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -68,18 +67,5 @@ func runServe(ctx context.Context, args []string, env *Env) int {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	log.Info("handler listening", "addr", ln.Addr().String(), "startup", time.Since(started).Round(time.Microsecond).String(), "version", Version)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shut)
-		return ExitOK
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return ExitOK
-		}
-		return fail(env, "serve", err)
-	}
+	return serveUntilDone(ctx, env, "serve", srv, ln)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -110,18 +109,5 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	fmt.Fprintf(env.Stderr, "  attack it: curl -X POST %s%s<step>  (steps: %s)\n  admin: %s/_graphsim/{stats,subscriptions,deliveries}, POST %s%s?subscription=<id>&event=<event>, POST %s%s\n",
 		root, graphsim.AdminAttackPath, strings.Join(graphsim.AttackSteps(), ", "), root, root, graphsim.AdminLifecyclePath, root, graphsim.AdminExpireDeltaPath)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(shut)
-		return ExitOK
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return ExitOK
-		}
-		return fail(env, "sim", err)
-	}
+	return serveUntilDone(ctx, env, "sim", hs, ln)
 }

@@ -28,6 +28,22 @@ type Document struct {
 	Version     string                   // tenantwatch version string
 }
 
+// NewDocument is the document of one run: the snapshot it read, the rules
+// it considered, what they found and which were skipped.
+func NewDocument(s *tenant.Snapshot, rules []tenant.Rule, findings []tenant.Finding, skipped []tenant.Skipped, version string) *Document {
+	return &Document{
+		GeneratedAt: s.CollectedAt,
+		TenantID:    s.Organization.ID,
+		TenantName:  s.Organization.DisplayName,
+		Since:       s.Since,
+		Findings:    findings,
+		Skipped:     skipped,
+		Unavailable: s.Unavailable,
+		Rules:       rules,
+		Version:     version,
+	}
+}
+
 // File names written by WriteDir.
 const (
 	JSONFile = "findings.json"

@@ -64,17 +64,7 @@ func (a *App) DailySweep(ctx context.Context) error {
 		}
 	}
 
-	doc := &report.Document{
-		GeneratedAt: res.Snapshot.CollectedAt,
-		TenantID:    res.Snapshot.Organization.ID,
-		TenantName:  res.Snapshot.Organization.DisplayName,
-		Since:       res.Snapshot.Since,
-		Findings:    res.Findings,
-		Skipped:     res.Skipped,
-		Unavailable: res.Snapshot.Unavailable,
-		Rules:       res.Rules,
-		Version:     a.o.Version,
-	}
+	doc := report.NewDocument(res.Snapshot, res.Rules, res.Findings, res.Skipped, a.o.Version)
 	written, err := a.rep.WriteReports(ctx, doc, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: write reports: %w", err), scanErr)
