@@ -13,13 +13,14 @@ import (
 
 func runDemo(ctx context.Context, args []string, env *Env) int {
 	var (
-		root, tags, logFile, dataDir string
+		root, tags, logFile, dataDir, schedules string
 	)
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.StringVar(&root, "root", ".", "`folder` with host.json, functions/ and the tenantwatch binary")
 	fs.StringVar(&tags, "azure-ip-ranges", "", "Service Tags `file` for signin.azure-ip")
 	fs.StringVar(&logFile, "log", "", "write the components' logs to `file` (default: discarded)")
 	fs.StringVar(&dataDir, "data", "", "Azurite's data `folder` (default: a temporary folder)")
+	fs.StringVar(&schedules, "schedules", "demo", "`set` of timer schedules: demo (polls every 5 s) or production (every 2 and 5 minutes, as deployed)")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: tenantwatch demo [flags]")
@@ -53,6 +54,13 @@ func runDemo(ctx context.Context, args []string, env *Env) int {
 		}
 	}
 	o := demo.Options{Root: abs, ServiceTags: tags, Log: logw, DataDir: dataDir, Version: Version}
+	switch schedules {
+	case "demo":
+	case "production":
+		o.Settings = demo.ProductionSchedules()
+	default:
+		return usageError(env, "demo", "--schedules: want demo or production, got %q", schedules)
+	}
 	if err := demo.Run(ctx, o, env.Stdout); err != nil {
 		return fail(env, "demo", err)
 	}

@@ -71,6 +71,19 @@ func DefaultSettings() map[string]string {
 	}
 }
 
+// ProductionSchedules are the schedules a deployment uses (infra sets
+// them as app settings): the demo can run with them to show real
+// attack-to-card times.
+func ProductionSchedules() map[string]string {
+	return map[string]string{
+		"PollDirectorySchedule":      "0 */2 * * * *",
+		"PollSignInsSchedule":        "0 */5 * * * *",
+		"DailySweepSchedule":         "0 30 2 * * *",
+		"RenewSubscriptionsSchedule": "0 0 */6 * * *",
+		"DeliverAlertsSchedule":      "0 */1 * * * *",
+	}
+}
+
 // Env is a running demo environment.
 type Env struct {
 	Azurite  *azuritetest.Azurite
