@@ -47,6 +47,8 @@ type Store interface {
 	DeleteBaselines(ctx context.Context, typ tenant.SubjectType, ids []string) error
 	RecordFindings(ctx context.Context, fs []tenant.Finding, status tenant.FindingStatus, now time.Time) ([]tenant.Finding, error)
 	Findings(ctx context.Context, fn func(tenant.FindingRecord) error) error
+	SetFindingStatus(ctx context.Context, keys []string, status tenant.FindingStatus) error
+	PruneOutbox(ctx context.Context, deliveredBefore time.Time) (int, error)
 	ResolveFindings(ctx context.Context, rules []string, seen map[string]bool, now time.Time) (int, error)
 	Outbox(ctx context.Context, fn func(tenant.OutboxItem) error) error
 	Subscriptions(ctx context.Context) ([]tenant.Subscription, error)

@@ -46,12 +46,10 @@ func read(s *tenant.Snapshot, srcs ...tenant.Source) {
 // stored.
 func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline bool) ([]tenant.Finding, error) {
 	ranges, reason := a.azureRanges(ctx)
-	if s.Available(tenant.SourceAzureRanges) || ranges != nil {
-		if ranges == nil {
-			s.MarkUnavailable(tenant.SourceAzureRanges, reason)
-		} else {
-			read(s, tenant.SourceAzureRanges)
-		}
+	if ranges != nil {
+		read(s, tenant.SourceAzureRanges)
+	} else {
+		s.MarkUnavailable(tenant.SourceAzureRanges, reason)
 	}
 	res, detErr := detect.Run(ctx, a.o.Detectors, &detect.Input{Snapshot: s, Azure: ranges, Now: s.CollectedAt, Config: a.o.Rules})
 	if detErr != nil {
@@ -144,41 +142,73 @@ func (a *App) DeliverAlerts(ctx context.Context) error {
 }
 
 // reconcileAfter is how old a queued finding must be before reconciliation
-// assumes its outbox write was lost.
-const reconcileAfter = 2 * time.Minute
+// assumes its outbox write was lost; reconcileWithin bounds how far back it
+// looks; outboxKeep is how long delivered outbox rows are kept.
+const (
+	reconcileAfter  = 2 * time.Minute
+	reconcileWithin = 7 * 24 * time.Hour
+	outboxKeep      = 30 * 24 * time.Hour
+)
 
-// reconcile queues again findings recorded as queued that no outbox item
-// carries (the round that found them failed between the two writes).
+// reconcile keeps findings and the outbox in step: a queued finding whose
+// outbox item was delivered becomes delivered; one that no outbox item
+// carries (the round that found it failed between the two writes) is
+// queued again. Delivered outbox rows older than 30 days are pruned.
 func (a *App) reconcile(ctx context.Context) error {
+	now := a.now()
 	var queued []tenant.Finding
-	cutoff := a.now().Add(-reconcileAfter)
 	if err := a.st.Findings(ctx, func(r tenant.FindingRecord) error {
-		if r.Status == tenant.FindingQueued && r.FirstSeen.Before(cutoff) {
+		if r.Status == tenant.FindingQueued && r.FirstSeen.Before(now.Add(-reconcileAfter)) && r.FirstSeen.After(now.Add(-reconcileWithin)) {
 			queued = append(queued, r.Finding)
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	if len(queued) == 0 {
-		return nil
-	}
-	carried := make(map[string]bool)
-	if err := a.st.Outbox(ctx, func(it tenant.OutboxItem) error {
-		for _, k := range it.FindingKeys {
-			carried[k] = true
+	if len(queued) > 0 {
+		delivered := make(map[string]bool)
+		pending := make(map[string]bool)
+		if err := a.st.Outbox(ctx, func(it tenant.OutboxItem) error {
+			for _, k := range it.FindingKeys {
+				if it.Delivered.IsZero() {
+					pending[k] = true
+				} else {
+					delivered[k] = true
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		return nil
-	}); err != nil {
+		var done []string
+		var lost []tenant.Finding
+		for _, f := range queued {
+			switch {
+			case pending[f.Key]:
+			case delivered[f.Key]:
+				done = append(done, f.Key)
+			default:
+				lost = append(lost, f)
+			}
+		}
+		if len(done) > 0 {
+			if err := a.st.SetFindingStatus(ctx, done, tenant.FindingDelivered); err != nil {
+				return err
+			}
+		}
+		if len(lost) > 0 {
+			a.log.Warn("re-queuing alerts whose outbox write was lost", "count", len(lost))
+			if _, err := a.outbox.Add(ctx, lost); err != nil {
+				return err
+			}
+		}
+	}
+	if n, err := a.st.PruneOutbox(ctx, now.Add(-outboxKeep)); err != nil {
 		return err
+	} else if n > 0 {
+		a.log.Info("delivered outbox rows pruned", "count", n)
 	}
-	queued = slices.DeleteFunc(queued, func(f tenant.Finding) bool { return carried[f.Key] })
-	if len(queued) == 0 {
-		return nil
-	}
-	a.log.Warn("re-queuing alerts whose outbox write was lost", "count", len(queued))
-	_, err := a.outbox.Add(ctx, queued)
-	return err
+	return nil
 }
 
 // lowerAll returns ids in lower case, without empties and duplicates.
