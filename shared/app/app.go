@@ -12,7 +12,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/tenantwatch/tenantwatch/handlers"
+	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
@@ -90,6 +92,19 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		opts.ServiceTags = func(context.Context) ([]byte, error) { return os.ReadFile(path) }
 	case tags != nil:
 		opts.ServiceTags = func(ctx context.Context) ([]byte, error) { return tags.Get(ctx, tagName) }
+	case cfg.ServiceTagsSubscription != "":
+		cred, err := graph.ManagedIdentity(cfg.Storage.ClientID)
+		if err != nil {
+			return nil, err
+		}
+		u := azureip.DiscoveryURL(cfg.ARMURL, cfg.ServiceTagsSubscription, cfg.ServiceTagsLocation)
+		opts.ServiceTags = func(ctx context.Context) ([]byte, error) {
+			tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{cfg.ARMURL + "/.default"}})
+			if err != nil {
+				return nil, fmt.Errorf("service tag discovery: token: %w", err)
+			}
+			return azureip.Fetch(ctx, nil, u, tok.Token)
+		}
 	}
 	return watch.New(gc, tables, reports, opts)
 }

@@ -59,6 +59,13 @@ type Config struct {
 
 	ServiceTagsBlob string // TENANTWATCH_SERVICE_TAGS_BLOB: "container/name" of a Service Tags JSON file
 	ServiceTagsFile string // TENANTWATCH_SERVICE_TAGS_FILE: a local Service Tags file (local runs)
+	// ServiceTagsSubscription, when set, reads the ranges from the Service
+	// Tag Discovery API of that subscription (the identity needs Reader
+	// on it); ServiceTagsLocation selects the list's version (default
+	// westeurope) and ARMURL the Resource Manager root.
+	ServiceTagsSubscription string // TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION
+	ServiceTagsLocation     string // TENANTWATCH_SERVICE_TAGS_LOCATION
+	ARMURL                  string // TENANTWATCH_ARM_URL, default https://management.azure.com
 
 	ReportContainer string // TENANTWATCH_REPORT_CONTAINER, default "reports"
 	TablePrefix     string // TENANTWATCH_TABLE_PREFIX, default "tw"
@@ -99,15 +106,18 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	c := Config{
-		GraphURL:        strings.TrimRight(orDefault(get("TENANTWATCH_GRAPH_URL"), "https://graph.microsoft.com/v1.0"), "/"),
-		GraphAuth:       strings.ToLower(orDefault(get("TENANTWATCH_GRAPH_AUTH"), "azure")),
-		TeamsWebhookURL: get("TENANTWATCH_TEAMS_WEBHOOK_URL"),
-		NotificationURL: get("TENANTWATCH_NOTIFICATION_URL"),
-		LifecycleURL:    get("TENANTWATCH_LIFECYCLE_URL"),
-		ServiceTagsBlob: get("TENANTWATCH_SERVICE_TAGS_BLOB"),
-		ServiceTagsFile: get("TENANTWATCH_SERVICE_TAGS_FILE"),
-		ReportContainer: orDefault(get("TENANTWATCH_REPORT_CONTAINER"), "reports"),
-		TablePrefix:     orDefault(get("TENANTWATCH_TABLE_PREFIX"), "tw"),
+		GraphURL:                strings.TrimRight(orDefault(get("TENANTWATCH_GRAPH_URL"), "https://graph.microsoft.com/v1.0"), "/"),
+		GraphAuth:               strings.ToLower(orDefault(get("TENANTWATCH_GRAPH_AUTH"), "azure")),
+		TeamsWebhookURL:         get("TENANTWATCH_TEAMS_WEBHOOK_URL"),
+		NotificationURL:         get("TENANTWATCH_NOTIFICATION_URL"),
+		LifecycleURL:            get("TENANTWATCH_LIFECYCLE_URL"),
+		ServiceTagsBlob:         get("TENANTWATCH_SERVICE_TAGS_BLOB"),
+		ServiceTagsFile:         get("TENANTWATCH_SERVICE_TAGS_FILE"),
+		ServiceTagsSubscription: get("TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION"),
+		ServiceTagsLocation:     orDefault(get("TENANTWATCH_SERVICE_TAGS_LOCATION"), "westeurope"),
+		ARMURL:                  strings.TrimRight(orDefault(get("TENANTWATCH_ARM_URL"), "https://management.azure.com"), "/"),
+		ReportContainer:         orDefault(get("TENANTWATCH_REPORT_CONTAINER"), "reports"),
+		TablePrefix:             orDefault(get("TENANTWATCH_TABLE_PREFIX"), "tw"),
 	}
 
 	if p := get("FUNCTIONS_CUSTOMHANDLER_PORT"); p != "" {
@@ -163,6 +173,19 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.ServiceTagsBlob != "" {
 		if i := strings.IndexByte(c.ServiceTagsBlob, '/'); i <= 0 || i == len(c.ServiceTagsBlob)-1 {
 			bad("TENANTWATCH_SERVICE_TAGS_BLOB", "%q is not container/name", c.ServiceTagsBlob)
+		}
+	}
+	if _, err := checkURL(c.ARMURL, c.AllowHTTP); err != nil {
+		bad("TENANTWATCH_ARM_URL", "%v", err)
+	}
+	if n := 0; c.ServiceTagsFile != "" || c.ServiceTagsBlob != "" || c.ServiceTagsSubscription != "" {
+		for _, v := range []string{c.ServiceTagsFile, c.ServiceTagsBlob, c.ServiceTagsSubscription} {
+			if v != "" {
+				n++
+			}
+		}
+		if n > 1 {
+			bad("TENANTWATCH_SERVICE_TAGS_*", "set only one of _FILE, _BLOB and _SUBSCRIPTION")
 		}
 	}
 	if !validTablePrefix(c.TablePrefix) {

@@ -65,6 +65,7 @@ func TestLoadErrors(t *testing.T) {
 		}, []string{"FUNCTIONS_CUSTOMHANDLER_PORT", "TENANTWATCH_GRAPH_AUTH", "TENANTWATCH_ALERT_SEVERITY", "must use https",
 			"scheme \"ftp\"", "not container/name", "TENANTWATCH_AUDIT_OVERLAP", "TENANTWATCH_SUBSCRIPTION_LIFETIME", "TENANTWATCH_TABLE_PREFIX"}},
 		{"webhook without sig", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_TEAMS_WEBHOOK_URL": "https://example.logic.azure.com/x"}, []string{"no sig= parameter"}},
+		{"two service tag sources", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_SERVICE_TAGS_FILE": "/x.json", "TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION": "s"}, []string{"set only one of"}},
 		{"lifecycle without notification", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_LIFECYCLE_URL": "https://a/b"}, []string{"TENANTWATCH_NOTIFICATION_URL is not"}},
 	}
 	for _, tc := range tests {
