@@ -58,7 +58,7 @@ func dropped(r rune) bool {
 // every Adaptive Card date/time function opener ({{DATE( or {{TIME(, in any
 // case, with or without spaces) is removed, including openers that removing
 // one would assemble. It runs in one pass, linear in len(s), and
-// clean(clean(s)) == clean(s).
+// clean(clean(s)) == clean(s). URLs are defanged (see defang).
 func clean(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	out := make([]byte, 0, len(s))
@@ -80,8 +80,14 @@ func clean(s string) string {
 			out = out[:templateStart(out)]
 		}
 	}
-	return strings.TrimRight(string(out), " ")
+	return defang(strings.TrimRight(string(out), " "))
 }
+
+// defang writes every "://" as "[:]//", so that a URL in tenant text
+// (a reply URL, a display name such as "https://evil.example") cannot
+// become a link: Teams may link bare URLs in any text field, escaped or
+// not. The card's only link is the report button.
+func defang(s string) string { return strings.ReplaceAll(s, "://", "[:]//") }
 
 // templateStart returns where a date/time function opener ends b (b ends
 // with "("), or len(b) when b does not end with one. Spaces in b are single

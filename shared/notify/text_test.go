@@ -24,7 +24,8 @@ func TestEscapeMarkdown(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"plain", "Contoso Mail Archiver", "Contoso Mail Archiver"},
 		{"empty", "", ""},
-		{"link", hLink, `\[click\]\(https://evil\)`},
+		{"link", hLink, `\[click\]\(https\[:\]//evil\)`},
+		{"bare url defanged", "see https://evil.example/x and ftp://y", `see https\[:\]//evil.example/x and ftp\[:\]//y`},
 		{"bold", hBold, `\*\*bold\*\*`},
 		{"italic", "_it_", `\_it\_`},
 		{"html", hScript, `\<script\>alert\(1\)\</script\>`},
@@ -94,7 +95,7 @@ func TestLimit(t *testing.T) {
 
 func ExampleEscapeMarkdown() {
 	fmt.Println(notify.EscapeMarkdown("[click](https://evil) **now**\n{{DATE(2024-01-01T00:00:00Z)}}"))
-	// Output: \[click\]\(https://evil\) \*\*now\*\* 2024\-01\-01T00:00:00Z\)}}
+	// Output: \[click\]\(https\[:\]//evil\) \*\*now\*\* 2024\-01\-01T00:00:00Z\)}}
 }
 
 // unescape removes EscapeMarkdown's backslashes.
