@@ -84,11 +84,25 @@ func (a *App) DailySweep(ctx context.Context) error {
 		Title: title, Generated: now, Counts: counts, Findings: fresh, Skipped: res.Skipped,
 		ReportURL: written.URLs[report.HTMLFile], Note: note,
 	}
-	items, err := a.outbox.AddDigest(ctx, d)
-	if err != nil {
+	if _, err := a.outbox.AddDigest(ctx, d); err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: queue digest: %w", err), scanErr)
 	}
-	_ = items
+	// After installation, a finding at or above the alert severity that
+	// the sweep is first to see (a lost notification, a late log entry)
+	// also gets its own card; the first sweep only posts the digest.
+	if cur.Exists() {
+		var urgent []tenant.Finding
+		for _, f := range fresh {
+			if f.Severity >= a.o.Config.AlertSeverity {
+				urgent = append(urgent, f)
+			}
+		}
+		if len(urgent) > 0 {
+			if _, err := a.outbox.Add(ctx, urgent); err != nil {
+				return errors.Join(fmt.Errorf("watch: sweep: queue alerts: %w", err), scanErr)
+			}
+		}
+	}
 	a.log.Info("daily sweep", "findings", len(res.Findings), "new", len(fresh), "skipped", len(res.Skipped), "report", written.Prefix)
 	cur.Watermark = now
 	if err := a.saveCursor(ctx, cur); err != nil {
