@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
@@ -63,6 +64,21 @@ func (a *App) RenewSubscriptions(ctx context.Context) error {
 		}
 		if had {
 			a.log.Warn("subscription gone; recreating it and resyncing", "resource", res, "subscription_id", s.ID)
+			resync = true
+		}
+		// Graph refuses a second subscription on the same resource and
+		// change types (409 ObjectIdentifierInUse). The app's other live
+		// subscriptions on res (an earlier installation's, or one whose
+		// store write failed) carry a clientState it does not keep: delete
+		// them first, and resync what their notifications would have said.
+		for _, l := range live {
+			if l.ID == s.ID || !strings.EqualFold(strings.TrimPrefix(l.Resource, "/"), res) {
+				continue
+			}
+			a.log.Warn("deleting a subscription the app does not keep", "resource", res, "subscription_id", l.ID)
+			if err := a.g.DeleteSubscription(ctx, l.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("watch: delete unkept %s subscription: %w", res, err))
+			}
 			resync = true
 		}
 		if err := a.create(ctx, res, s); err != nil {
@@ -166,10 +182,14 @@ func (a *App) Lifecycle(ctx context.Context, n webhook.Notification) error {
 			return fmt.Errorf("watch: reauthorize: %w", err)
 		}
 		fallthrough // gone: recreate
-	case "subscriptionRemoved", "missed":
+	case "subscriptionRemoved":
 		if err := a.create(ctx, s.Resource, s); err != nil {
 			return err
 		}
+		return a.usersRound(ctx, "GraphLifecycle")
+	case "missed":
+		// The subscription is alive (Graph refuses a second one for the
+		// resource); only notifications were lost: resync by delta.
 		return a.usersRound(ctx, "GraphLifecycle")
 	default:
 		a.log.Warn("unknown lifecycle event; ignored", "event", n.LifecycleEvent)

@@ -1,0 +1,129 @@
+package watch_test
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/report"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// TestDailySweep runs the sweep on three days: each writes the day's three
+// reports and queues one digest. A state finding that stops holding is
+// resolved by the next sweep, and alerts as new when it holds again.
+func TestDailySweep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{NoWebhooks: true})
+	ctx := t.Context()
+	const rule = "mfa.not-registered"
+
+	// The subject whose finding comes and goes: an unregistered member
+	// account, disabled on day 2 and enabled again on day 3.
+	var subject string
+	days := []struct {
+		name    string
+		before  func()
+		status  tenant.FindingStatus // of the subject's finding after the sweep
+		inFresh bool                 // listed as new in the day's digest
+	}{
+		{name: "day 1, first sweep", status: tenant.FindingQueued, inFresh: true},
+		{name: "day 2, account disabled", status: tenant.FindingResolved, before: func() {
+			_, err := e.sim.Update(graphsim.KindUser, subject, map[string]any{"accountEnabled": false})
+			e.must("disable", err)
+		}},
+		{name: "day 3, account enabled again", status: tenant.FindingQueued, inFresh: true, before: func() {
+			_, err := e.sim.Update(graphsim.KindUser, subject, map[string]any{"accountEnabled": true})
+			e.must("enable", err)
+		}},
+		{name: "day 4, still holds", status: tenant.FindingDelivered},
+	}
+	var firstSeen time.Time
+	for i, d := range days {
+		if i > 0 {
+			e.clk.Advance(24 * time.Hour)
+		}
+		if d.before != nil {
+			d.before()
+		}
+		day := e.clk.Now()
+		outboxBefore, sentBefore := len(e.outbox()), len(e.teams.Messages())
+		if err := e.app.DailySweep(ctx); err != nil {
+			t.Fatalf("%s: DailySweep: %v", d.name, err)
+		}
+
+		folder := day.Format("2006/01/02") + "/"
+		names, err := e.rep.List(ctx, folder)
+		e.must("list reports", err)
+		want := []string{folder + report.CSVFile, folder + report.JSONFile, folder + report.HTMLFile}
+		sort.Strings(want)
+		if diff := cmp.Diff(want, names); diff != "" {
+			t.Errorf("%s: reports in Blob Storage (-want +got):\n%s", d.name, diff)
+		}
+		data, err := e.rep.Get(ctx, folder+report.JSONFile)
+		e.must("read report", err)
+		if !strings.Contains(string(data), rule) {
+			t.Errorf("%s: findings.json does not mention %s", d.name, rule)
+		}
+
+		items := e.outbox()
+		if len(items) != outboxBefore+1 {
+			t.Fatalf("%s: the sweep queued %d outbox items, want one digest", d.name, len(items)-outboxBefore)
+		}
+		digest := items[len(items)-1]
+		if digest.Kind != tenant.OutboxDigest || digest.Delivered.IsZero() {
+			t.Errorf("%s: last outbox item is a %s, delivered %v; want a delivered digest", d.name, digest.Kind, digest.Delivered)
+		}
+		if !strings.Contains(string(digest.Payload), e.cfg.ReportContainer+"/"+folder+report.HTMLFile) {
+			t.Errorf("%s: the digest does not link the day's report", d.name)
+		}
+		if n := len(e.teams.Messages()) - sentBefore; n != 1 {
+			t.Errorf("%s: %d messages posted, want the digest alone", d.name, n)
+		}
+		if c := e.cursor(cursorSweep); !c.Watermark.Equal(day) {
+			t.Errorf("%s: sweep watermark %v, want %v", d.name, c.Watermark, day)
+		}
+
+		if subject == "" {
+			var ids []string
+			for _, r := range e.findings() {
+				if r.Finding.Rule == rule {
+					ids = append(ids, r.Finding.Subject.ID)
+				}
+			}
+			if len(ids) == 0 {
+				t.Fatalf("the first sweep found no %s finding to work with", rule)
+			}
+			slices.Sort(ids)
+			subject = ids[0]
+		}
+		rec, ok := e.findingFor(rule, subject)
+		if !ok {
+			t.Fatalf("%s: the %s finding on %s is not recorded", d.name, rule, subject)
+		}
+		if rec.Status != d.status {
+			t.Errorf("%s: status %s, want %s", d.name, rec.Status, d.status)
+		}
+		if firstSeen.IsZero() {
+			firstSeen = rec.FirstSeen
+		} else if !rec.FirstSeen.Equal(firstSeen) {
+			t.Errorf("%s: first seen %v, want %v kept", d.name, rec.FirstSeen, firstSeen)
+		}
+		if got := slices.Contains(digest.FindingKeys, rec.Finding.Key); got != d.inFresh {
+			t.Errorf("%s: the digest lists the finding as new: %v, want %v", d.name, got, d.inFresh)
+		}
+		// DeliverAlerts reconciles: the digest carrying the new findings
+		// was delivered, so they are delivered; nothing is queued again.
+		e.clk.Advance(3 * time.Minute)
+		n := len(e.outbox())
+		e.must("DeliverAlerts", e.app.DeliverAlerts(ctx))
+		if after := len(e.outbox()); after != n {
+			t.Errorf("%s: DeliverAlerts re-queued %d findings the digest carried", d.name, after-n)
+		}
+	}
+}
