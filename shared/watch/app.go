@@ -106,6 +106,8 @@ type App struct {
 	now     func() time.Time
 	outbox  *notify.Outbox
 	streams sync.Map // stream name → *sync.Mutex: one round per stream per process
+	// roundStarted: stream name → time.Time the latest round began.
+	roundStarted sync.Map
 
 	statesMu sync.Mutex
 	states   map[string]cachedState // subscription id → clientState

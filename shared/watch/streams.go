@@ -23,14 +23,34 @@ const (
 // the source of truth, so a duplicated or late notification costs one
 // empty round.
 func (a *App) ProcessChanges(ctx context.Context, n webhook.Notification) error {
+	arrived := a.now()
 	a.log.Info("change notification", "subscription_id", n.SubscriptionID, "resource", n.Resource, "change_type", n.ChangeType)
-	return a.usersRound(ctx, "ProcessChanges")
+	defer a.lock(cursorUsers)()
+	// Coalesce: a round that started well after this notification arrived
+	// has read the change it announces, so a burst of notifications costs
+	// a few rounds, not one each. "Well after" leaves the delta query
+	// coalesceSettle to catch up with the notification.
+	if started, ok := a.roundStarted.Load(cursorUsers); ok && started.(time.Time).After(arrived.Add(coalesceSettle)) {
+		a.log.Info("change already covered by a later round")
+		return nil
+	}
+	return a.usersRoundLocked(ctx, "ProcessChanges")
 }
+
+// coalesceSettle is how long after a notification arrives a delta round
+// must start to be trusted to include its change.
+const coalesceSettle = 2 * time.Second
 
 // usersRound runs one users delta round: licence changes (Advanced Auditing
 // disabled per user) are judged by the same detectors as the scan.
 func (a *App) usersRound(ctx context.Context, trigger string) error {
 	defer a.lock(cursorUsers)()
+	return a.usersRoundLocked(ctx, trigger)
+}
+
+// usersRoundLocked runs the round; the caller holds the users lock.
+func (a *App) usersRoundLocked(ctx context.Context, trigger string) error {
+	a.roundStarted.Store(cursorUsers, a.now())
 	cur, err := a.st.Cursor(ctx, cursorUsers)
 	if err != nil {
 		return fmt.Errorf("watch: users cursor: %w", err)
