@@ -230,16 +230,6 @@ func Load(root string) (*App, error) {
 	return app, nil
 }
 
-// Function returns the function called name (case-insensitive).
-func (a *App) Function(name string) (*Function, bool) {
-	for i := range a.Functions {
-		if strings.EqualFold(a.Functions[i].Name, name) {
-			return &a.Functions[i], true
-		}
-	}
-	return nil, false
-}
-
 func rel(root, p string) string {
 	if r, err := filepath.Rel(root, p); err == nil {
 		return r

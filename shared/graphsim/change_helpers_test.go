@@ -200,12 +200,6 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (rc *receiver) setMode(m string) {
-	rc.mu.Lock()
-	rc.mode = m
-	rc.mu.Unlock()
-}
-
 func (rc *receiver) notifications() [][]byte {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

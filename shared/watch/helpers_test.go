@@ -62,12 +62,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // lockedBuffer collects the components' logs; they are printed when a test
 // fails.
 type lockedBuffer struct {
