@@ -101,6 +101,12 @@ type Client struct {
 // AuthAzure is asked for plain http to a non-local host, or when the default
 // Azure credential cannot be built.
 func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error) {
+	// msgraph-sdk-go-core fills a package-level error registry on first
+	// use without a lock: building clients one at a time keeps concurrent
+	// callers (parallel tests, a wiring that builds several) from racing
+	// on it.
+	newClientMu.Lock()
+	defer newClientMu.Unlock()
 	var o ClientOptions
 	if opts != nil {
 		o = *opts
@@ -436,6 +442,8 @@ type tokenError struct{ err error }
 
 func (e *tokenError) Error() string { return "get token: " + e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
+
+var newClientMu sync.Mutex
 
 // ManagedIdentity returns the credential the deployed app uses for storage
 // (and that NewClient's default picks for Graph): the user-assigned managed
