@@ -47,7 +47,7 @@ type Config struct {
 	Port    int     // FUNCTIONS_CUSTOMHANDLER_PORT
 	Storage Storage // AzureWebJobsStorage or AzureWebJobsStorage__*
 
-	GraphURL  string // TENANTWATCH_GRAPH_URL, default https://graph.microsoft.com/v1.0
+	GraphURL  string // TENANTWATCH_GRAPH_URL, default https://graph.microsoft.com (the client adds /v1.0)
 	GraphAuth string // TENANTWATCH_GRAPH_AUTH: "azure" (default) or "none" (the simulated tenant)
 
 	TeamsWebhookURL string          // TENANTWATCH_TEAMS_WEBHOOK_URL (a secret: the sig= parameter); empty = alerts wait in the outbox
@@ -106,7 +106,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	c := Config{
-		GraphURL:                strings.TrimRight(orDefault(get("TENANTWATCH_GRAPH_URL"), "https://graph.microsoft.com/v1.0"), "/"),
+		GraphURL:                strings.TrimRight(orDefault(get("TENANTWATCH_GRAPH_URL"), "https://graph.microsoft.com"), "/"),
 		GraphAuth:               strings.ToLower(orDefault(get("TENANTWATCH_GRAPH_AUTH"), "azure")),
 		TeamsWebhookURL:         get("TENANTWATCH_TEAMS_WEBHOOK_URL"),
 		NotificationURL:         get("TENANTWATCH_NOTIFICATION_URL"),

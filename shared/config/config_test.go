@@ -21,7 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Storage.ConnectionString != config.DevelopmentStorage || c.Storage.IdentityBased() {
 		t.Errorf("storage = %+v", c.Storage)
 	}
-	if c.GraphURL != "https://graph.microsoft.com/v1.0" || c.GraphAuth != "azure" || c.AlertSeverity != tenant.SeverityHigh {
+	if c.GraphURL != "https://graph.microsoft.com" || c.GraphAuth != "azure" || c.AlertSeverity != tenant.SeverityHigh {
 		t.Errorf("defaults = %+v", c)
 	}
 	if c.SubscriptionLifetime != 41760*time.Minute || c.RenewBefore != 72*time.Hour || c.ReportContainer != "reports" {
