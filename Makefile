@@ -2,6 +2,7 @@
 #   make demo   the app on a simulated tenant: attacks → Teams cards, then a one-shot scan (no Azure needed)
 #   make test   every test (vet, gofmt check, unit, end-to-end)
 #   make bench  benchmarks (numbers go in the README)
+#   make package  dist/tenantwatch.zip for zip deploy to Azure Functions
 
 GO        ?= go
 BIN       := tenantwatch
@@ -9,7 +10,7 @@ GOFLAGS_P := -p 2
 DEMO_TAGS := shared/azureip/testdata/servicetags-sample.json
 OUT       := out
 
-.PHONY: all build test vet fmt-check demo bench fuzz clean azurite
+.PHONY: all build test vet fmt-check demo bench fuzz clean azurite package
 
 # Azurite (the Azure Storage emulator), pinned, installed from npm into a
 # local folder. Storage tests start their own private Azurite from here.
@@ -60,6 +61,16 @@ demo: build $(AZURITE_BIN)
 	./$(BIN) scan --graph-url $$url --auth none --since 720h --azure-ip-ranges $(DEMO_TAGS) --out $(OUT); rc=$$?; \
 	kill $$(cat $(OUT)/.sim-pid) 2>/dev/null; rm -f $(OUT)/.sim-url $(OUT)/.sim-pid; \
 	if [ $$rc -eq 0 ] || [ $$rc -eq 3 ]; then echo "demo: open $(OUT)/report.html in a browser"; exit 0; fi; exit $$rc
+
+# package: the Functions app for zip deploy. A static Linux binary and dist/
+# laid out as the host expects (host.json, one folder per function, the
+# executable with its run bit), zipped as dist/tenantwatch.zip.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+package:
+	@rm -rf dist && mkdir -p dist
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_P) -trimpath \
+	  -ldflags "-s -w -X github.com/tenantwatch/tenantwatch/shared/cli.Version=$(VERSION)" -o dist/tenantwatch .
+	$(GO) run ./shared/pack/cmd/pack -root . -exe dist/tenantwatch -out dist
 
 bench:
 	$(GO) test $(GOFLAGS_P) -run '^$$' -bench . -benchmem ./...
