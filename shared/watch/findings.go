@@ -76,8 +76,18 @@ func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline 
 	if baseline && len(fresh) > 0 {
 		a.log.Info("baseline findings recorded without alerts", "count", len(fresh))
 	}
-	return fresh, detErr
+	if detErr != nil {
+		return fresh, &detectorsFailed{detErr}
+	}
+	return fresh, nil
 }
+
+// detectorsFailed is detectAndRecord's error when only detectors failed:
+// what the others found is stored and queued, so the round may advance.
+type detectorsFailed struct{ err error }
+
+func (e *detectorsFailed) Error() string { return e.err.Error() }
+func (e *detectorsFailed) Unwrap() error { return e.err }
 
 // saveCursor stores c. Losing an optimistic-concurrency race means another
 // invocation advanced the stream past the same changes: that is not an

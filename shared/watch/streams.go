@@ -89,10 +89,12 @@ func (a *App) usersRoundLocked(ctx context.Context, trigger string) error {
 	return detErr
 }
 
-// isDetectorError reports whether err came only from detectors (their
-// findings were still stored, so the round may advance).
+// isDetectorError reports whether err is detectAndRecord's "only
+// detectors failed" (their findings were still stored, so the round may
+// advance); a storage error joined with detector errors is not.
 func isDetectorError(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "detect: ")
+	_, ok := err.(*detectorsFailed)
+	return ok
 }
 
 func (a *App) commitBaselines(ctx context.Context, typ tenant.SubjectType, put []tenant.Baseline, del []string) error {
