@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -286,3 +287,58 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// graphSources are the tenant sources the client reads from Graph.
+var graphSources = []tenant.Source{
+	tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers,
+	tenant.SourceSignInActivity, tenant.SourceRegistrations, tenant.SourceServicePrincipals,
+	tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceDirectoryAudits,
+	tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations,
+}
+
+// RequiredPermissions returns every Microsoft Graph application permission
+// the client needs, sorted: those of its reads (see Permission) and those
+// Graph checks when it subscribes to users and groups. All are read-only.
+// Deployment grants exactly this set; a test holds infra/ to it.
+func RequiredPermissions() []string {
+	set := map[string]bool{}
+	add := func(list string) {
+		for _, p := range strings.Split(list, " and ") {
+			if p = strings.TrimSpace(p); p != "" {
+				set[p] = true
+			}
+		}
+	}
+	for _, src := range graphSources {
+		p, _ := needs(src)
+		add(p)
+	}
+	for _, r := range watchedResources {
+		add(subscriptionPermission(r))
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PermissionSources returns the sources whose reads need permission, so
+// that a caller can say which rules depend on it.
+func PermissionSources(permission string) []tenant.Source {
+	var out []tenant.Source
+	for _, src := range graphSources {
+		p, _ := needs(src)
+		for _, q := range strings.Split(p, " and ") {
+			if strings.TrimSpace(q) == permission {
+				out = append(out, src)
+			}
+		}
+	}
+	return out
+}
+
+// watchedResources are the resources the app subscribes to (Graph notifies
+// about nothing else the app needs).
+var watchedResources = []string{"users", "groups"}
