@@ -264,14 +264,28 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err := e.rep.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var sender *notify.Sender
+	e.app = e.newApp(cfg)
+	return e
+}
+
+// newApp wires an app as shared/app wires production, with the test
+// clock, on e's Graph client and storage.
+func (e *env) newApp(cfg config.Config) *watch.App {
+	t := e.t
+	t.Helper()
+	e.cfg = cfg
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var (
+		sender *notify.Sender
+		err    error
+	)
 	if cfg.TeamsWebhookURL != "" {
 		if sender, err = notify.NewSender(cfg.TeamsWebhookURL, &notify.SenderOptions{AllowHTTPLoopback: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	tags := filepath.Join("..", "azureip", "testdata", "servicetags-sample.json")
-	e.app, err = watch.New(e.gc, e.st, e.rep, &watch.Options{
+	app, err := watch.New(e.gc, e.st, e.rep, &watch.Options{
 		Config:      cfg,
 		Sender:      sender,
 		Version:     "test",
@@ -283,7 +297,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	return app
 }
 
 func tail(s string, lines int) string {

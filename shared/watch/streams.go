@@ -123,9 +123,26 @@ func (a *App) PollDirectory(ctx context.Context) error {
 		// Webhooks off: poll users here. A failure is reported after the
 		// directory round has run, not instead of it.
 		usersErr = a.usersRound(ctx, "PollDirectory")
+	} else {
+		// A new installation subscribes on its first poll, not at
+		// RenewSubscriptions' next six-hourly run.
+		usersErr = a.subscribeIfMissing(ctx)
 	}
 	err := a.pollDirectory(ctx)
 	return errors.Join(usersErr, err)
+}
+
+func (a *App) subscribeIfMissing(ctx context.Context) error {
+	missing, err := a.missingSubscriptions(ctx)
+	if err != nil || !missing {
+		return err
+	}
+	defer a.lock("RenewSubscriptions")()
+	if missing, err = a.missingSubscriptions(ctx); err != nil || !missing {
+		return err
+	}
+	a.log.Info("no subscriptions yet: subscribing now")
+	return a.renewSubscriptions(ctx)
 }
 
 func (a *App) pollDirectory(ctx context.Context) error {

@@ -27,6 +27,11 @@ const subscriptionMargin = 5 * time.Minute
 // followed by a users delta round, so changes made while it was gone are
 // not missed.
 func (a *App) RenewSubscriptions(ctx context.Context) error {
+	defer a.lock("RenewSubscriptions")()
+	return a.renewSubscriptions(ctx)
+}
+
+func (a *App) renewSubscriptions(ctx context.Context) error {
 	if a.o.Config.NotificationURL == "" {
 		a.log.Warn("no notification URL (TENANTWATCH_NOTIFICATION_URL): webhooks are off; PollDirectory polls users instead")
 		return nil
@@ -51,7 +56,20 @@ func (a *App) RenewSubscriptions(ctx context.Context) error {
 	resync := false
 	for _, res := range watchedResources {
 		s, had := byResource[res]
-		if _, ok := alive[s.ID]; had && ok {
+		_, isAlive := alive[s.ID]
+		if had && isAlive && !a.sameURLs(s) {
+			// The app's URL or function key changed (a redeployment): the
+			// subscription delivers to the old one. Graph allows one
+			// subscription per resource, so it goes first; what it would
+			// have said is resynced.
+			a.log.Warn("notification URL changed; replacing the subscription", "resource", res, "subscription_id", s.ID)
+			if err := a.g.DeleteSubscription(ctx, s.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("watch: delete outdated %s subscription: %w", res, err))
+				continue
+			}
+			isAlive, resync = false, true
+		}
+		if had && isAlive {
 			if s.ExpirationDateTime.Sub(a.now()) > a.o.Config.RenewBefore {
 				continue
 			}
@@ -99,6 +117,31 @@ func (a *App) RenewSubscriptions(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// sameURLs reports whether s delivers to the URLs configured now.
+func (a *App) sameURLs(s tenant.Subscription) bool {
+	return s.NotificationURL == a.o.Config.NotificationURL && s.LifecycleURL == a.o.Config.LifecycleURL
+}
+
+// missingSubscriptions reports whether a watched resource has no stored
+// subscription (a new installation: the app subscribes at once instead of
+// waiting for RenewSubscriptions' six-hourly schedule).
+func (a *App) missingSubscriptions(ctx context.Context) (bool, error) {
+	stored, err := a.st.Subscriptions(ctx)
+	if err != nil {
+		return false, fmt.Errorf("watch: stored subscriptions: %w", err)
+	}
+	have := make(map[string]bool, len(stored))
+	for _, s := range stored {
+		have[s.Resource] = true
+	}
+	for _, res := range watchedResources {
+		if !have[res] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (a *App) expiry() time.Time {
 	return a.now().Add(a.o.Config.SubscriptionLifetime - subscriptionMargin)
 }
@@ -134,10 +177,10 @@ func (a *App) create(ctx context.Context, resource string, old tenant.Subscripti
 	if err != nil {
 		return fmt.Errorf("watch: create %s subscription: %w", resource, err)
 	}
+	// Keep the URLs as configured (not as echoed), so that sameURLs
+	// compares like with like.
 	got.Resource, got.ClientState, got.ETag = resource, state, old.ETag
-	if got.NotificationURL == "" {
-		got.NotificationURL = a.o.Config.NotificationURL
-	}
+	got.NotificationURL, got.LifecycleURL = a.o.Config.NotificationURL, a.o.Config.LifecycleURL
 	if _, err := a.st.SaveSubscription(ctx, got); err != nil {
 		// Graph now delivers with a state we did not keep: remove it so the
 		// next run starts clean.

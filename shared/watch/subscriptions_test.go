@@ -277,3 +277,73 @@ func TestRenewSubscriptionsAdoptsOrphan(t *testing.T) {
 		t.Error("the orphan, whose clientState the app does not know, is still the users subscription")
 	}
 }
+
+// TestRenewSubscriptionsURLChanged: a redeployment changed the app's
+// function key (or host name). The live subscriptions still deliver to the
+// old URL, which now answers 401: they are replaced by ones with the new
+// URLs, and a users round covers what was missed in between.
+func TestRenewSubscriptionsURLChanged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := t.Context()
+	e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
+	before := e.stored()
+	usersCursor := e.cursor(cursorUsers)
+
+	// Unchanged URLs: a second run keeps both subscriptions.
+	e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
+	for res, s := range e.stored() {
+		if s.ID != before[res].ID {
+			t.Fatalf("%s: replaced although its URLs are unchanged", res)
+		}
+	}
+
+	cfg := e.cfg
+	cfg.NotificationURL = strings.Replace(cfg.NotificationURL, "test-function-key", "rotated-key", 1)
+	cfg.LifecycleURL = strings.Replace(cfg.LifecycleURL, "test-function-key", "rotated-key", 1)
+	e.app = e.newApp(cfg)
+	x := expected(t, e.attack(graphsim.StepDisableAudit), "audit.advanced-auditing-disabled")
+	e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
+
+	after, live := e.stored(), e.live()
+	if len(e.sim.Subscriptions()) != 2 {
+		t.Fatalf("%d live subscriptions, want 2", len(e.sim.Subscriptions()))
+	}
+	for _, res := range []string{"users", "groups"} {
+		a, l := after[res], live[res]
+		switch {
+		case a.ID == before[res].ID:
+			t.Errorf("%s: kept the subscription with the old URL", res)
+		case l.ID != a.ID:
+			t.Errorf("%s: stored %s, live %s", res, a.ID, l.ID)
+		case a.NotificationURL != cfg.NotificationURL || a.LifecycleURL != cfg.LifecycleURL:
+			// graphsim lists URLs without their query (the key); the store
+			// keeps what the app asked Graph for.
+			t.Errorf("%s: stored URLs %q, %q; want the new ones", res, a.NotificationURL, a.LifecycleURL)
+		}
+	}
+	if c := e.cursor(cursorUsers); c.ETag == usersCursor.ETag {
+		t.Fatal("no users round followed the replacement")
+	}
+	e.alerted(x)
+}
+
+// TestPollDirectorySubscribesFirst: on a new installation the first
+// PollDirectory subscribes (RenewSubscriptions' schedule is six-hourly);
+// later polls do not touch the subscriptions.
+func TestPollDirectorySubscribesFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := t.Context()
+	e.must("PollDirectory", e.app.PollDirectory(ctx))
+	first := e.stored()
+	if len(first) != 2 || len(e.sim.Subscriptions()) != 2 {
+		t.Fatalf("after the first poll: %d stored, %d live subscriptions; want 2 and 2", len(first), len(e.sim.Subscriptions()))
+	}
+	e.must("PollDirectory", e.app.PollDirectory(ctx))
+	for res, s := range e.stored() {
+		if s.ID != first[res].ID || !s.ExpirationDateTime.Equal(first[res].ExpirationDateTime) {
+			t.Errorf("%s: the second poll changed the subscription", res)
+		}
+	}
+}
