@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -84,6 +85,9 @@ type Options struct {
 	InlineDelivery time.Duration
 	// Deliver tunes delivery (back-off, lease).
 	Deliver *notify.DeliverOptions
+	// HTTPClient warms the app's own notification endpoint before it
+	// subscribes (default: a client with a 30 s timeout).
+	HTTPClient *http.Client
 }
 
 // Cursor names.
@@ -140,6 +144,9 @@ func New(g Graph, st Store, rep Reports, opts *Options) (*App, error) {
 	}
 	if o.Detectors == nil {
 		o.Detectors = detect.All()
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if o.InlineDelivery == 0 {
 		o.InlineDelivery = 20 * time.Second

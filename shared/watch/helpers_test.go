@@ -121,15 +121,26 @@ func (r *receiver) Messages() [][]byte {
 // functions: it answers the validation handshake and records what Graph
 // posts, by path.
 type endpoint struct {
-	srv *httptest.Server
-	mu  sync.Mutex
-	got map[string][][]byte
+	srv         *httptest.Server
+	mu          sync.Mutex
+	got         map[string][][]byte
+	validations []string // "path code token" of each validation request
+}
+
+// Validations returns the validation requests seen so far.
+func (e *endpoint) Validations() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.validations)
 }
 
 func newEndpoint(t *testing.T) *endpoint {
 	e := &endpoint{got: make(map[string][][]byte)}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := webhook.ValidationToken(r.URL.RawQuery); ok {
+			e.mu.Lock()
+			e.validations = append(e.validations, r.URL.Path+" "+r.URL.Query().Get("code")+" "+tok)
+			e.mu.Unlock()
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = io.WriteString(w, tok)
 			return

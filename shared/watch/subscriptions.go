@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -53,7 +56,7 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 		byResource[s.Resource] = s
 	}
 	var errs []error
-	resync := false
+	resync, warmed := false, false
 	for _, res := range watchedResources {
 		s, had := byResource[res]
 		_, isAlive := alive[s.ID]
@@ -99,6 +102,10 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 			}
 			resync = true
 		}
+		if !warmed {
+			a.warmUp(ctx)
+			warmed = true
+		}
 		if err := a.create(ctx, res, s); err != nil {
 			errs = append(errs, err)
 		}
@@ -115,6 +122,51 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// warmUpToken is the validation token of the app's warm-up request.
+const warmUpToken = "tenantwatch-warm-up"
+
+// warmUp sends the app's own notification endpoint a validation request
+// before Graph's: Graph allows 10 s for the handshake, and on Flex
+// Consumption the HTTP functions scale apart from this timer, so the first
+// request may meet a cold instance. A failure is logged, not returned:
+// Graph's handshake decides.
+func (a *App) warmUp(ctx context.Context) {
+	u, err := url.Parse(a.o.Config.NotificationURL)
+	if err != nil {
+		return
+	}
+	q := u.Query()
+	q.Set("validationToken", warmUpToken)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return
+	}
+	start := time.Now()
+	resp, err := a.o.HTTPClient.Do(req)
+	if err != nil {
+		a.log.Warn("notification endpoint warm-up failed", "error", redactURLError(err))
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != warmUpToken {
+		a.log.Warn("notification endpoint does not answer the validation handshake", "status", resp.StatusCode, "took", time.Since(start))
+		return
+	}
+	a.log.Info("notification endpoint warm", "took", time.Since(start))
+}
+
+// redactURLError drops the URL (it holds the function key) from a client
+// error.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // sameURLs reports whether s delivers to the URLs configured now.

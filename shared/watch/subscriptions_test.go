@@ -20,6 +20,18 @@ func TestRenewSubscriptionsFirstRun(t *testing.T) {
 	ctx := t.Context()
 	e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
 
+	// One warm-up of the app's own endpoint (with its key), before Graph's
+	// two handshakes per subscription (notification and lifecycle URL).
+	v := e.endpoint.Validations()
+	if len(v) != 5 || v[0] != notificationPath+" test-function-key tenantwatch-warm-up" {
+		t.Errorf("validation requests %q; want the warm-up first, then 4 from Graph", v)
+	}
+	for _, r := range v[1:] {
+		if strings.Contains(r, "warm-up") {
+			t.Errorf("more than one warm-up: %q", v)
+		}
+	}
+
 	live := e.sim.Subscriptions()
 	var resources []string
 	for _, s := range live {
