@@ -60,8 +60,9 @@ type Config struct {
 	ServiceTagsBlob string // TENANTWATCH_SERVICE_TAGS_BLOB: "container/name" of a Service Tags JSON file
 	ServiceTagsFile string // TENANTWATCH_SERVICE_TAGS_FILE: a local Service Tags file (local runs)
 	// ServiceTagsSubscription, when set, reads the ranges from the Service
-	// Tag Discovery API of that subscription (the identity needs Reader
-	// on it); ServiceTagsLocation selects the list's version (default
+	// Tag Discovery API of that subscription (the identity needs
+	// Microsoft.Network/locations/serviceTags/read on it: infra/ grants a
+	// custom role with only that action); ServiceTagsLocation selects the list's version (default
 	// westeurope) and ARMURL the Resource Manager root.
 	ServiceTagsSubscription string // TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION
 	ServiceTagsLocation     string // TENANTWATCH_SERVICE_TAGS_LOCATION
