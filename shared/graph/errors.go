@@ -250,6 +250,8 @@ func needs(src tenant.Source) (permission, licence string) {
 		return "Organization.Read.All", ""
 	case tenant.SourceUsers:
 		return "User.Read.All", ""
+	case tenant.SourceGroups:
+		return "Group.Read.All", ""
 	case tenant.SourceSignInActivity:
 		return "User.Read.All and AuditLog.Read.All", p1p2
 	case tenant.SourceRegistrations:
@@ -257,7 +259,10 @@ func needs(src tenant.Source) (permission, licence string) {
 	case tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants:
 		return "Application.Read.All", ""
 	case tenant.SourceDirectoryAudits:
-		return "AuditLog.Read.All", ""
+		// Microsoft's permission table for List directoryAudits requires
+		// both (Directory.Read.All since 2021, against licence-check
+		// failures); List signIns no longer does.
+		return "AuditLog.Read.All and Directory.Read.All", ""
 	case tenant.SourceSignIns:
 		return "AuditLog.Read.All", p1p2
 	case tenant.SourceCAPolicies, tenant.SourceNamedLocations:
@@ -293,7 +298,7 @@ var graphSources = []tenant.Source{
 	tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers,
 	tenant.SourceSignInActivity, tenant.SourceRegistrations, tenant.SourceServicePrincipals,
 	tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceDirectoryAudits,
-	tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations,
+	tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations, tenant.SourceGroups,
 }
 
 // RequiredPermissions returns every Microsoft Graph application permission

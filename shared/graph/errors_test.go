@@ -422,7 +422,7 @@ func TestPermission(t *testing.T) {
 		tenant.SourceServicePrincipals: "Application.Read.All",
 		tenant.SourceApplications:      "Application.Read.All",
 		tenant.SourceResourceGrants:    "Application.Read.All",
-		tenant.SourceDirectoryAudits:   "AuditLog.Read.All",
+		tenant.SourceDirectoryAudits:   "AuditLog.Read.All and Directory.Read.All",
 		tenant.SourceSignIns:           "AuditLog.Read.All (and an Entra ID P1 or P2 licence)",
 		tenant.SourceCAPolicies:        "Policy.Read.All (and an Entra ID P1 licence)",
 		tenant.SourceNamedLocations:    "Policy.Read.All (and an Entra ID P1 licence)",
@@ -437,7 +437,7 @@ func TestPermission(t *testing.T) {
 
 func TestRequiredPermissions(t *testing.T) {
 	got := strings.Join(graph.RequiredPermissions(), " ")
-	want := "Application.Read.All AuditLog.Read.All Group.Read.All Organization.Read.All Policy.Read.All User.Read.All"
+	want := "Application.Read.All AuditLog.Read.All Directory.Read.All Group.Read.All Organization.Read.All Policy.Read.All User.Read.All"
 	if got != want {
 		t.Errorf("RequiredPermissions = %q, want %q", got, want)
 	}

@@ -25,6 +25,9 @@ const (
 	SourceCAPolicies        Source = "conditionalAccessPolicies"
 	SourceNamedLocations    Source = "namedLocations"
 	SourceAzureRanges       Source = "azureIpRanges" // the Service Tags file, not Graph
+	// SourceGroups is read by no rule: the deployed app subscribes to
+	// groups (group-based licence changes), and doctor probes it.
+	SourceGroups Source = "groups"
 )
 
 // Snapshot is one collection of tenant data: what a scan read, in domain
