@@ -22,6 +22,8 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		retryAfter int
 		seed       int64
 		deny       string
+		grant      string
+		noPremium  bool
 		scenario   string
 		urlFile    string
 		verbose    bool
@@ -40,6 +42,8 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	fs.IntVar(&retryAfter, "retry-after", 1, "Retry-After `seconds` on throttled answers")
 	fs.Int64Var(&seed, "seed", 1, "random `seed` (throttling and synthetic data)")
 	fs.StringVar(&deny, "deny", "", "comma-separated `sources` answering 403 (signIns, signInActivity, userRegistrationDetails, directoryAudits, conditionalAccess, …)")
+	fs.StringVar(&grant, "permissions", "", "comma-separated Graph application `permissions` granted to callers (default: all); other reads answer 403 as Graph does")
+	fs.BoolVar(&noPremium, "no-premium", false, "a tenant without Entra ID P1/P2: no AAD_PREMIUM plans; sign-ins, signInActivity, registration details and Conditional Access answer Graph's non-premium 403")
 	fs.StringVar(&scenario, "scenario", "apt29", "`name` of the seeded scenario: apt29 or empty")
 	fs.StringVar(&urlFile, "url-file", "", "write the Graph root URL to `file` once listening (for scripts)")
 	fs.BoolVar(&verbose, "verbose", false, "log every request on stderr")
@@ -80,6 +84,15 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 			denied = append(denied, d)
 		}
 	}
+	var granted []string
+	if grant != "" {
+		granted = []string{}
+		for _, p := range strings.Split(grant, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				granted = append(granted, p)
+			}
+		}
+	}
 	start := time.Now().UTC().Truncate(time.Second)
 	clock := func() time.Time { return start }
 	if live {
@@ -87,7 +100,7 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	}
 	srv, err := graphsim.New(&graphsim.Options{
 		Users: users, ThrottleRate: throttle, RetryAfter: retryAfter, Seed: seed,
-		Deny: denied, Scenario: scenario, Logger: log,
+		Deny: denied, Permissions: granted, NoPremium: noPremium, Scenario: scenario, Logger: log,
 		Now: start, Clock: clock, DeltaTokenTTL: deltaTTL, DeltaPageSize: deltaPageSize, EmptyDeltaPages: emptyDeltaPages,
 		AllowHTTPNotificationURL: allowHTTP, DuplicateNotifications: dupNotes,
 	})

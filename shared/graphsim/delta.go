@@ -380,7 +380,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ri *reqInfo, d *d
 		s.fail(w, ri, status, code, msg)
 		return
 	}
-	if s.deny[d.source] {
+	if s.deny[d.source] || s.missing(required(d.source)) != "" {
 		s.fail(w, ri, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return
 	}

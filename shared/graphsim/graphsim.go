@@ -61,6 +61,16 @@ type Options struct {
 	Seed int64
 	// Deny lists sources answering 403 (see the Source constants).
 	Deny []string
+	// Permissions are the Microsoft Graph application permissions granted
+	// to the caller ("User.Read.All", …). Nil grants all; otherwise a call
+	// they do not allow answers Graph's 403 (see permissions.go for the
+	// tables).
+	Permissions []string
+	// NoPremium makes a tenant without Entra ID P1 or P2: /subscribedSkus
+	// lists no AAD_PREMIUM plans, and sign-in logs, signInActivity,
+	// registration details and Conditional Access answer Graph's
+	// non-premium 403 (after the permission check).
+	NoPremium bool
 	// Scenario is ScenarioAPT29 (default) or ScenarioEmpty.
 	Scenario string
 	// Logger receives one debug line per request; nil discards.
@@ -102,6 +112,8 @@ type Options struct {
 // concurrent use. Its data changes only through the mutation API (Update,
 // Create, Delete, AppendLog, Attack) and subscriptions.
 type Server struct {
+	granted    map[string]bool // lower-cased granted permissions; nil: all
+	noPremium  bool
 	log        *slog.Logger
 	now        time.Time
 	started    time.Time
@@ -214,7 +226,19 @@ func New(opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graphsim: scenario %q: %w", o.Scenario, err)
 	}
+	if o.NoPremium {
+		stripPremium(st)
+	}
+	var granted map[string]bool
+	if o.Permissions != nil {
+		granted = make(map[string]bool, len(o.Permissions))
+		for _, p := range o.Permissions {
+			granted[strings.ToLower(strings.TrimSpace(p))] = true
+		}
+	}
 	s := &Server{
+		granted:      granted,
+		noPremium:    o.NoPremium,
 		log:          log,
 		now:          now,
 		started:      time.Now(),

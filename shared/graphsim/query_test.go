@@ -212,7 +212,7 @@ func graphSPID(t testing.TB, h http.Handler) string {
 func TestNotSimulatedAndMethods(t *testing.T) {
 	sim := newSim(t, nil)
 	h := sim.Handler()
-	for _, p := range []string{"/v1.0/me", "/beta/users", "/v1.0/users/abc", "/v1.0/groups", "/", "/v1.0/servicePrincipals/x/appRoleAssignments"} {
+	for _, p := range []string{"/v1.0/me", "/beta/users", "/v1.0/users/abc", "/v1.0/groups/abc/members", "/", "/v1.0/servicePrincipals/x/appRoleAssignments"} {
 		r := get(t, h, base+p)
 		if r.status != http.StatusNotImplemented {
 			t.Errorf("%s: status %d, want 501", p, r.status)
@@ -228,8 +228,8 @@ func TestNotSimulatedAndMethods(t *testing.T) {
 			t.Errorf("%s /users: status %d Allow %q", m, r.status, r.header.Get("Allow"))
 		}
 	}
-	if got := len(sim.Routes()); got != 11 {
-		t.Errorf("%d routes, want the 11 the scanner reads", got)
+	if got := len(sim.Routes()); got != 12 {
+		t.Errorf("%d routes, want the 11 the scanner reads and /groups (doctor)", got)
 	}
 	st := sim.Stats()
 	if st.Requests["(not simulated)"] != 6 || st.Status[405] != 4 || st.Total != 10 {

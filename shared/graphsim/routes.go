@@ -100,6 +100,13 @@ func routes() []*route {
 			coll:   named("users"),
 		},
 		{
+			// Listed so that a caller can check Group.Read.All (the app
+			// reads groups only through groups/delta).
+			path: "/groups", source: SourceGroups, entity: "group", context: "groups",
+			props: groupProps(), alwaysID: true, page: list(100, 999, true),
+			coll: named(string(KindGroup)),
+		},
+		{
 			path: "/reports/authenticationMethods/userRegistrationDetails", source: SourceUserRegistrationDetails,
 			entity: "userRegistrationDetails", context: "reports/authenticationMethods/userRegistrationDetails",
 			props: registrationProps(), page: pageRule{def: registrationPageSize, max: registrationPageSize, ignoreTop: true},

@@ -84,7 +84,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.tooMany(w, ri)
 			return
 		}
-		if s.deny[SourceSubscriptions] {
+		if s.deny[SourceSubscriptions] || s.missing(subscriptionNeeds("")) != "" {
 			s.fail(w, ri, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 			return
 		}
@@ -346,12 +346,20 @@ func (s *Server) denied(rt *route, q query) (int, string, string) {
 		return http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
 			"Neither tenant is B2C or tenant doesn't have premium license"
 	}
-	if rt.source == SourceUsers && s.deny[SourceSignInActivity] {
-		for _, p := range q.sel {
-			if p == "signInActivity" {
-				return premium()
-			}
+	source := rt.source
+	for _, p := range q.sel {
+		if rt.source == SourceUsers && p == "signInActivity" {
+			source = SourceSignInActivity
 		}
+	}
+	if p := s.missing(required(source)); p != "" {
+		return permissionDenied(source, p)
+	}
+	if s.noPremium && needsPremium(source) {
+		return premium()
+	}
+	if source == SourceSignInActivity && s.deny[SourceSignInActivity] {
+		return premium()
 	}
 	if !s.deny[rt.source] {
 		return 0, "", ""

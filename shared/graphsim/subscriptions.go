@@ -430,6 +430,10 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, ri *
 			return
 		}
 	}
+	if s.missing(subscriptionNeeds(req.Resource)) != "" {
+		s.fail(w, ri, http.StatusForbidden, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Insufficient privileges to complete the operation.]")
+		return
+	}
 	if msg := s.checkNotificationURL("notificationUrl", req.NotificationURL); msg != "" {
 		bad("InvalidRequest", msg)
 		return
