@@ -31,6 +31,16 @@ var Version = "dev"
 type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
+	// Getenv reads the environment (nil: os.Getenv). doctor falls back on
+	// the app settings for flags not given.
+	Getenv func(string) string
+}
+
+func (e *Env) getenv(k string) string {
+	if e.Getenv != nil {
+		return e.Getenv(k)
+	}
+	return os.Getenv(k)
 }
 
 // stderrIsTerminal reports whether progress may be drawn on stderr.
@@ -52,6 +62,7 @@ func commands() []command {
 		{"sim", "serve a simulated Microsoft Graph tenant (the APT29 scenario) for demos and tests", runSim},
 		{"host", "run the functions locally: a stand-in for the Functions host, driving `tenantwatch serve`", runHost},
 		{"demo", "play the report's attacks against the app on a simulated tenant and show each Teams card", runDemo},
+		{"doctor", "check a tenant or deployment: Graph permissions, licences, named locations, Teams webhook, subscriptions", runDoctor},
 	}
 }
 
@@ -87,7 +98,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Exit codes: 0 completed; 1 error; 2 usage error; 3 scan --fail-on threshold reached.")
+	fmt.Fprintln(w, "Exit codes: 0 completed; 1 error (doctor: a check failed); 2 usage error; 3 scan --fail-on threshold reached.")
 }
 
 // parseFlags parses args into fs and turns flag errors into an exit code:

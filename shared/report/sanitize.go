@@ -118,3 +118,8 @@ func safeCell(s string) string {
 	}
 	return s
 }
+
+// Terminal returns s safe for one line of a terminal: control, bidi and
+// other hidden characters are shown escaped, never interpreted. For
+// commands that print tenant text (doctor).
+func Terminal(s string) string { return terminal(s) }

@@ -1,0 +1,117 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/microsoft/kiota-abstractions-go/serialization"
+	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/identity"
+	"github.com/microsoftgraph/msgraph-sdk-go/organization"
+	"github.com/microsoftgraph/msgraph-sdk-go/reports"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
+	"github.com/microsoftgraph/msgraph-sdk-go/subscribedskus"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// Probe makes the smallest read of src — the first page of at most one
+// item, with only its id selected — and returns how it failed, classified
+// as every read is (a 403 is an *Error wrapping tenant.ErrAccessDenied,
+// naming the permission and licence), or nil when Graph answered. It
+// writes nothing. tenant.SourceResourceGrants has no probe of its own (it
+// needs Application.Read.All, probed by tenant.SourceServicePrincipals).
+func (c *Client) Probe(ctx context.Context, src tenant.Source) error {
+	op, get := c.probe(src)
+	if get == nil {
+		return fmt.Errorf("graph: no probe for source %q", src)
+	}
+	xctx, x := withExchange(ctx)
+	_, err := get(xctx)
+	return c.classify(ctx, op, src, x, err)
+}
+
+func (c *Client) probe(src tenant.Source) (string, func(context.Context) (serialization.Parsable, error)) {
+	top, id := int32(1), []string{"id"}
+	switch src {
+	case tenant.SourceOrganization:
+		return "GET /organization", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Organization().Get(ctx, &organization.OrganizationRequestBuilderGetRequestConfiguration{
+				QueryParameters: &organization.OrganizationRequestBuilderGetQueryParameters{Select: id}}))
+		}
+	case tenant.SourceSubscribedSkus:
+		return "GET /subscribedSkus", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.SubscribedSkus().Get(ctx, &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
+				QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{Select: []string{"skuId"}}}))
+		}
+	case tenant.SourceUsers, tenant.SourceSignInActivity:
+		sel := id
+		if src == tenant.SourceSignInActivity {
+			sel = []string{"id", "signInActivity"}
+		}
+		return "GET /users", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+				QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: sel, Top: &top}}))
+		}
+	case tenant.SourceGroups:
+		return "GET /groups", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
+		}
+	case tenant.SourceRegistrations:
+		// userRegistrationDetails documents no $top.
+		return "GET /reports/authenticationMethods/userRegistrationDetails", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Reports().AuthenticationMethods().UserRegistrationDetails().Get(ctx,
+				&reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{
+					QueryParameters: &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetQueryParameters{Select: id}}))
+		}
+	case tenant.SourceServicePrincipals:
+		return "GET /servicePrincipals", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
+		}
+	case tenant.SourceApplications:
+		return "GET /applications", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
+		}
+	case tenant.SourceDirectoryAudits:
+		return "GET /auditLogs/directoryAudits", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.AuditLogs().DirectoryAudits().Get(ctx, &auditlogs.DirectoryAuditsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &auditlogs.DirectoryAuditsRequestBuilderGetQueryParameters{Top: &top}}))
+		}
+	case tenant.SourceSignIns:
+		return "GET /auditLogs/signIns", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.AuditLogs().SignIns().Get(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{Top: &top}}))
+		}
+	case tenant.SourceCAPolicies:
+		return "GET /identity/conditionalAccess/policies", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Identity().ConditionalAccess().Policies().Get(ctx,
+				&identity.ConditionalAccessPoliciesRequestBuilderGetRequestConfiguration{
+					QueryParameters: &identity.ConditionalAccessPoliciesRequestBuilderGetQueryParameters{Select: id}}))
+		}
+	case tenant.SourceNamedLocations:
+		return "GET /identity/conditionalAccess/namedLocations", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Identity().ConditionalAccess().NamedLocations().Get(ctx, nil))
+		}
+	}
+	return "", nil
+}
+
+// nonPremiumCode is Graph's 403 code for data that needs Entra ID P1 or P2.
+const nonPremiumCode = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+
+// LicenceMissing reports whether err is Graph's answer for data the
+// tenant's licences do not include (no Entra ID P1 or P2), as opposed to a
+// missing permission.
+func LicenceMissing(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusForbidden && strings.EqualFold(e.Code, nonPremiumCode)
+}
