@@ -25,6 +25,7 @@ func (s benchService) ClientState(_ context.Context, id string) (string, bool, e
 func (benchService) ProcessChanges(context.Context, webhook.Notification) error { return nil }
 func (benchService) Lifecycle(context.Context, webhook.Notification) error      { return nil }
 func (benchService) PollDirectory(context.Context) error                        { return nil }
+func (benchService) Doctor(context.Context) ([]byte, error)                     { return []byte("{}"), nil }
 func (benchService) PollSignIns(context.Context) error                          { return nil }
 func (benchService) DailySweep(context.Context) error                           { return nil }
 func (benchService) RenewSubscriptions(context.Context) error                   { return nil }

@@ -43,6 +43,7 @@ type fakeService struct {
 	DailySweepFunc         func(ctx context.Context) error
 	RenewSubscriptionsFunc func(ctx context.Context) error
 	DeliverAlertsFunc      func(ctx context.Context) error
+	DoctorFunc             func(ctx context.Context) ([]byte, error)
 
 	mu    sync.Mutex
 	calls []call
@@ -122,6 +123,14 @@ func (f *fakeService) DeliverAlerts(ctx context.Context) error {
 	return f.timer("DeliverAlerts", f.DeliverAlertsFunc, ctx)
 }
 
+func (f *fakeService) Doctor(ctx context.Context) ([]byte, error) {
+	f.record("Doctor", nil)
+	if f.DoctorFunc == nil {
+		return nil, errUnfaked
+	}
+	return f.DoctorFunc(ctx)
+}
+
 // states fakes ClientState from a fixed table of known subscriptions.
 func states(known map[string]string) func(context.Context, string) (string, bool, error) {
 	return func(_ context.Context, id string) (string, bool, error) {
@@ -143,6 +152,9 @@ func okService() *fakeService {
 		DailySweepFunc:         ok,
 		RenewSubscriptionsFunc: ok,
 		DeliverAlertsFunc:      ok,
+		DoctorFunc: func(context.Context) ([]byte, error) {
+			return []byte(`{"target":"https://graph.microsoft.com","checks":[{"name":"User.Read.All","status":"ok","detail":"GET /users answered"}]}`), nil
+		},
 	}
 }
 

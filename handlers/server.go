@@ -36,6 +36,9 @@ type Service interface {
 	DailySweep(ctx context.Context) error
 	RenewSubscriptions(ctx context.Context) error
 	DeliverAlerts(ctx context.Context) error
+	// Doctor runs the deployment's checks as the app's identity and
+	// returns the report as JSON (shared/doctor.Report).
+	Doctor(ctx context.Context) ([]byte, error)
 }
 
 // Options configures New. The zero value (or nil) means defaults.
@@ -66,6 +69,7 @@ var (
 	httpBindings  = []binding{{bindingReq, "httpTrigger", "in"}, {bindingRes, "http", "out"}, {bindingChanges, "queue", "out"}}
 	queueBindings = []binding{{bindingMsg, "queueTrigger", "in"}}
 	timerBindings = []binding{{bindingTimer, "timerTrigger", "in"}}
+	getBindings   = []binding{{bindingReq, "httpTrigger", "in"}, {bindingRes, "http", "out"}}
 )
 
 // function is one row of the route table.
@@ -86,6 +90,7 @@ var functions = []function{
 	{"DailySweep", timerBindings, false, (*server).dailySweep},
 	{"RenewSubscriptions", timerBindings, false, (*server).renewSubscriptions},
 	{"DeliverAlerts", timerBindings, false, (*server).deliverAlerts},
+	{"Doctor", getBindings, true, (*server).doctor},
 }
 
 // Names returns the function names the route table serves, in a fixed order.

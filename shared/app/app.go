@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/handlers"
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/config"
+	"github.com/tenantwatch/tenantwatch/shared/doctor"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
@@ -27,7 +29,7 @@ import (
 // NewApp wires the deployed app from its configuration: the Graph client,
 // Table and Blob Storage, the Teams sender. It creates the tables and the
 // report container if they are missing.
-func New(ctx context.Context, cfg config.Config, version string, log *slog.Logger) (*watch.App, error) {
+func New(ctx context.Context, cfg config.Config, version string, log *slog.Logger) (*Service, error) {
 	auth := graph.AuthAzure
 	if cfg.GraphAuth == "none" {
 		auth = graph.AuthNone
@@ -106,7 +108,34 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 			return azureip.Fetch(ctx, nil, u, tok.Token)
 		}
 	}
-	return watch.New(gc, tables, reports, opts)
+	w, err := watch.New(gc, tables, reports, opts)
+	if err != nil {
+		return nil, err
+	}
+	var teams doctor.Teams
+	if sender != nil {
+		teams = sender
+	}
+	doc, err := doctor.New(gc, doctor.Facts{Permissions: graph.RequiredPermissions(),
+		PermissionSources: graph.PermissionSources, LicenceMissing: graph.LicenceMissing},
+		&doctor.Options{Target: cfg.GraphURL, Teams: teams, NotificationURL: cfg.NotificationURL, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Service{App: w, doc: doc}, nil
+}
+
+// Service is the deployed app: the functions of watch.App and the
+// Doctor function, which runs doctor's checks as the app's own identity.
+type Service struct {
+	*watch.App
+	doc *doctor.Doctor
+}
+
+// Doctor runs the checks and returns the report as JSON. The Teams webhook
+// is not contacted (a GET must not post to a channel).
+func (s *Service) Doctor(ctx context.Context) ([]byte, error) {
+	return json.Marshal(s.doc.Run(ctx))
 }
 
 // Lazy builds the app on first use, so that the handler answers the
@@ -180,4 +209,12 @@ func (l *Lazy) DeliverAlerts(ctx context.Context) error {
 	return l.call(ctx, handlers.Service.DeliverAlerts)
 }
 
-var _ handlers.Service = (*watch.App)(nil)
+func (l *Lazy) Doctor(ctx context.Context) ([]byte, error) {
+	svc, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Doctor(ctx)
+}
+
+var _ handlers.Service = (*Service)(nil)

@@ -226,6 +226,23 @@ func TestForgedClientState(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("without a key: status %d, want 401", resp.StatusCode)
 	}
+
+	// The same deployment checked by `tenantwatch doctor --app`: the
+	// Doctor function runs the checks as the app (here: against graphsim)
+	// and finds both subscriptions live.
+	var out, errb bytes.Buffer
+	code := cli.Run(ctx, []string{"doctor", "--app", e.Host.HTTPURL(), "--function-key", "demo-function-key", "--allow-http-loopback"},
+		&cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	for _, want := range []string{"ok    users subscription", "ok    groups subscription", "ok    User.Read.All", "ok    Entra ID P1/P2 licence"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("doctor --app: no %q (exit %d)\n%s%s", want, code, out.String(), errb.String())
+		}
+	}
+	code = cli.Run(ctx, []string{"doctor", "--app", e.Host.HTTPURL(), "--function-key", "wrong", "--allow-http-loopback"},
+		&cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	if code != cli.ExitError || strings.Contains(errb.String(), "wrong") {
+		t.Errorf("doctor --app with a wrong key: exit %d, stderr %q", code, errb.String())
+	}
 }
 
 // TestTeamsFailures: Teams answers 429 and 500 for a while. Cards are
