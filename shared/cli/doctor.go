@@ -98,17 +98,7 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		fmt.Fprintf(env.Stderr, "tenantwatch doctor: gave up after %s (--timeout)\n", timeout)
 	}
-	write := rep.WriteText
-	if asJSON {
-		write = rep.WriteJSON
-	}
-	if err := write(env.Stdout); err != nil {
-		return fail(env, "doctor", err)
-	}
-	if rep.Failed() {
-		return ExitError
-	}
-	return ExitOK
+	return printReport(env, rep, asJSON)
 }
 
 // maxReportBytes bounds the report read from a deployed app.
@@ -161,6 +151,11 @@ func remoteDoctor(ctx context.Context, env *Env, appURL, key string, allowHTTP, 
 	if err := json.Unmarshal(body, &rep); err != nil || len(rep.Checks) == 0 {
 		return fail(env, "doctor", fmt.Errorf("--app: %s did not answer a doctor report", u.Host))
 	}
+	return printReport(env, rep, asJSON)
+}
+
+// printReport writes rep (text or JSON) and returns doctor's exit code.
+func printReport(env *Env, rep doctor.Report, asJSON bool) int {
 	write := rep.WriteText
 	if asJSON {
 		write = rep.WriteJSON

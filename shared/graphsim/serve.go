@@ -342,10 +342,6 @@ func (s *Server) parseQuery(r *http.Request, rt *route) (q query, status int, co
 
 // denied applies Options.Deny with the bodies Graph sends.
 func (s *Server) denied(rt *route, q query) (int, string, string) {
-	premium := func() (int, string, string) {
-		return http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
-			"Neither tenant is B2C or tenant doesn't have premium license"
-	}
 	source := rt.source
 	for _, p := range q.sel {
 		if rt.source == SourceUsers && p == "signInActivity" {
@@ -356,17 +352,17 @@ func (s *Server) denied(rt *route, q query) (int, string, string) {
 		return permissionDenied(source, p)
 	}
 	if s.noPremium && needsPremium(source) {
-		return premium()
+		return premiumDenied()
 	}
 	if source == SourceSignInActivity && s.deny[SourceSignInActivity] {
-		return premium()
+		return premiumDenied()
 	}
 	if !s.deny[rt.source] {
 		return 0, "", ""
 	}
 	switch rt.source {
 	case SourceSignIns, SourceUserRegistrationDetails:
-		return premium()
+		return premiumDenied()
 	case SourceDirectoryAudits:
 		return http.StatusForbidden, "Authentication_MSGraphPermissionMissing",
 			"Calling principal does not have required MSGraph permissions AuditLog.Read.All"
