@@ -85,6 +85,11 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 			// The error names the problem, not the URL (it holds a secret).
 			return usageError(env, "doctor", "--teams-webhook-url: %v", err)
 		}
+		if u, _ := url.Parse(teamsURL); strings.EqualFold(u.Scheme, "https") && u.Query().Get("sig") == "" {
+			// As config checks TENANTWATCH_TEAMS_WEBHOOK_URL: Workflows URLs
+			// carry sig=, and one without it will be refused.
+			return usageError(env, "doctor", "--teams-webhook-url has no sig= parameter: copy the whole URL of the Workflows trigger")
+		}
 		opts.Teams = s
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)

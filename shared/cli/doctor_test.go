@@ -43,6 +43,10 @@ func TestDoctorExitCodes(t *testing.T) {
 		{"auth none off loopback", nil, []string{"--graph-url", "https://graph.microsoft.com", "--auth", "none"}, cli.ExitUsage, "", "only allowed for a loopback"},
 		{"bad webhook, secret not echoed", nil, []string{"--graph-url", good, "--auth", "none", "--teams-webhook-url", "http://example.org/x?sig=SECRETSIG"},
 			cli.ExitUsage, "", "--teams-webhook-url"},
+		{"webhook without sig=", map[string]string{"TENANTWATCH_TEAMS_WEBHOOK_URL": "https://prod.westeurope.logic.azure.com/workflows/x?code=k"},
+			[]string{"--graph-url", good, "--auth", "none"}, cli.ExitUsage, "", "no sig= parameter"},
+		{"webhook configured, not posted", map[string]string{"TENANTWATCH_TEAMS_WEBHOOK_URL": "https://prod.westeurope.logic.azure.com/workflows/x?sig=SECRETSIG"},
+			[]string{"--graph-url", good, "--auth", "none"}, cli.ExitOK, "skip  Teams webhook", ""},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
-	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -58,10 +58,14 @@ func (r Report) Count(s Status) int {
 	return n
 }
 
-// Graph is what doctor reads (satisfied by *graph.Client).
+// Graph is what doctor reads (satisfied by *graph.Client). Every method
+// only reads; errors are classified as the client's reads are (a 403
+// wraps tenant.ErrAccessDenied).
 type Graph interface {
+	// Probe makes the smallest read of src (one item, its id).
 	Probe(ctx context.Context, src tenant.Source) error
-	SubscribedSKUs(ctx context.Context) ([]tenant.SKU, error)
+	// ActiveSKUs returns the subscribed SKUs in force.
+	ActiveSKUs(ctx context.Context) ([]tenant.SKU, error)
 	NamedLocations(ctx context.Context) ([]tenant.NamedLocation, error)
 	ListSubscriptions(ctx context.Context) ([]tenant.Subscription, error)
 }
@@ -80,7 +84,8 @@ type Facts struct {
 	LicenceMissing func(err error) bool
 }
 
-// Teams posts one message to the webhook (satisfied by *notify.Sender).
+// Teams posts one message to the webhook (satisfied by *notify.Sender,
+// whose errors never contain the webhook URL).
 type Teams interface {
 	Send(ctx context.Context, payload []byte) error
 }
@@ -98,7 +103,8 @@ type Options struct {
 	PostTestCard bool
 	// NotificationURL is the app's TENANTWATCH_NOTIFICATION_URL; empty:
 	// webhooks are off. Only its host and path are compared with the
-	// subscriptions Graph lists, and it is never printed with its query.
+	// subscriptions Graph lists, and only they are printed (its query
+	// holds the function key).
 	NotificationURL string
 	// ExpiryWarning warns about a subscription expiring sooner (default
 	// 72 h, the app's renewal margin).
@@ -140,17 +146,17 @@ func New(g Graph, facts Facts, opts *Options) (*Doctor, error) {
 	return &Doctor{g: g, f: facts, o: o}, nil
 }
 
-// probeFor is the read each permission is tried with: the one read that
-// needs it and, where possible, nothing else. AuditLog.Read.All is tried on
-// the sign-in log (Graph answers a tenant without P1/P2 with its licence
-// error only once the permission is there); Directory.Read.All on the
-// directory audit log, the read that needs it.
+// probeFor is the read each permission is tried with: one that needs it
+// and, where possible, no licence. The directory audit log needs
+// AuditLog.Read.All and Directory.Read.All together and no licence, so it
+// tries both; when it is refused, the sign-in log (AuditLog.Read.All
+// alone) tells which of the two is missing.
 var probeFor = map[string]tenant.Source{
 	"Organization.Read.All": tenant.SourceOrganization,
 	"User.Read.All":         tenant.SourceUsers,
 	"Group.Read.All":        tenant.SourceGroups,
 	"Application.Read.All":  tenant.SourceServicePrincipals,
-	"AuditLog.Read.All":     tenant.SourceSignIns,
+	"AuditLog.Read.All":     tenant.SourceDirectoryAudits,
 	"Directory.Read.All":    tenant.SourceDirectoryAudits,
 	"Policy.Read.All":       tenant.SourceNamedLocations,
 }
@@ -165,82 +171,102 @@ var premiumPlans = map[string]string{
 	"eec0eb4f-6444-4f95-aba0-50c24d67f998": "AAD_PREMIUM_P2",
 }
 
-// Run runs every check and returns the report. It never returns early on
-// a failed check; when Graph cannot be reached at all the Graph checks are
-// skipped after one line that says why.
+// Check names that are not permissions.
+const (
+	checkGraph         = "Microsoft Graph"
+	checkLicence       = "Entra ID P1/P2 licence"
+	checkLocations     = "trusted named locations"
+	checkTeams         = "Teams webhook"
+	checkSubscriptions = "subscriptions"
+)
+
+// Run runs every check and returns the report; it only reads, except the
+// test card with PostTestCard. A failed check does not stop the others;
+// when Graph cannot be asked at all (unreachable, no token, 401, a server
+// error) one line says why and the Graph checks stop there.
 func (d *Doctor) Run(ctx context.Context) Report {
 	r := Report{Target: d.o.Target, Checked: d.o.Now().UTC()}
 	add := func(c Check) { r.Checks = append(r.Checks, c) }
 
-	// Reachability and credentials first: every other Graph check depends
-	// on them.
-	results := make(map[string]error)
-	var fatal error
+	// One probe per source, in permission order, then the sign-in log
+	// (the licence and the AuditLog.Read.All / Directory.Read.All split).
+	var order []tenant.Source
 	for _, p := range d.f.Permissions {
-		src, ok := probeFor[p]
-		if !ok {
-			continue
+		if src, ok := probeFor[p]; ok && !slices.Contains(order, src) {
+			order = append(order, src)
 		}
-		err := d.g.Probe(ctx, src)
-		if err != nil && !errors.Is(err, tenant.ErrAccessDenied) {
-			fatal = err
-			break
-		}
-		results[p] = err
 	}
-	if fatal != nil {
-		add(Check{Name: "Microsoft Graph", Status: StatusFail, Detail: oneLine(fatal.Error()),
-			Fix: "check the Graph URL, the network and the credential; the other Graph checks need it"})
-		for _, name := range []string{"permissions", "Entra ID P1/P2 licence", "trusted named locations", "subscriptions"} {
-			add(Check{Name: name, Status: StatusSkip, Detail: "Graph did not answer"})
+	if !slices.Contains(order, tenant.SourceSignIns) {
+		order = append(order, tenant.SourceSignIns)
+	}
+	results := make(map[tenant.Source]error, len(order))
+	for _, src := range order {
+		err := d.g.Probe(ctx, src)
+		d.o.Logger.Debug("doctor: probe", "source", src, "err", err)
+		if err != nil && !errors.Is(err, tenant.ErrAccessDenied) {
+			add(Check{Name: checkGraph, Status: StatusFail, Detail: oneLine(err.Error()),
+				Fix: "check the Graph URL, the network and the credential, then rerun: the permission, licence, named-location and subscription checks need Graph"})
+			add(d.teams(ctx))
+			return r
 		}
-		add(d.teams(ctx))
-		return r
+		results[src] = err
 	}
 
-	// A permission without a probe gets a line saying so, not silence.
 	for _, p := range d.f.Permissions {
 		add(d.permission(p, results))
 	}
-	add(d.licence(ctx, results["AuditLog.Read.All"]))
-	add(d.namedLocations(ctx, results["Policy.Read.All"]))
+	add(d.licence(ctx, results[tenant.SourceSignIns]))
+	add(d.namedLocations(ctx, results[tenant.SourceNamedLocations]))
 	add(d.teams(ctx))
 	r.Checks = append(r.Checks, d.subscriptions(ctx)...)
 	return r
 }
 
-func (d *Doctor) permission(p string, results map[string]error) Check {
+// signInsPermitted reports whether the sign-in log probe shows
+// AuditLog.Read.All granted: it answered, or refused for the licence,
+// which Graph checks after the permission.
+func (d *Doctor) signInsPermitted(results map[tenant.Source]error) bool {
+	err, ok := results[tenant.SourceSignIns]
+	return ok && (err == nil || d.f.LicenceMissing(err))
+}
+
+func (d *Doctor) permission(p string, results map[tenant.Source]error) Check {
 	c := Check{Name: p}
 	src, ok := probeFor[p]
 	if !ok {
-		c.Status, c.Detail = StatusSkip, "no probe for this permission"
+		c.Status, c.Detail = StatusSkip, "no read to try it with"
 		return c
 	}
-	err := results[p]
+	err := results[src]
 	what := graphRead(src)
 	switch {
 	case err == nil:
 		c.Status, c.Detail = StatusOK, what+" answered"
+		return c
 	case d.f.LicenceMissing(err):
-		c.Status, c.Detail = StatusOK, what+": Graph answered that the tenant has no Entra ID P1/P2, which it says only once the permission is granted (see the licence line)"
-	case p == "Directory.Read.All" && results["AuditLog.Read.All"] != nil && !d.f.LicenceMissing(results["AuditLog.Read.All"]):
-		c.Status, c.Detail = StatusSkip, what+" also needs AuditLog.Read.All, which is missing: grant that first"
-	default:
-		c.Status = StatusFail
-		c.Detail = "not granted: " + what + " answered " + graphAnswer(err)
-		c.Fix = "grant " + p + " (application permission, admin consent) to the app's identity"
-		if rules := d.rulesNeeding(d.f.PermissionSources(p)); len(rules) > 0 {
-			c.Fix += "; until then these rules are skipped: " + strings.Join(rules, ", ")
-		} else {
-			c.Fix += "; the deployed app needs it for its change-notification subscription"
-		}
+		c.Status, c.Detail = StatusOK, what+": Graph checked the permission and answered that the tenant has no Entra ID P1/P2 (see the licence line)"
+		return c
+	case p == "AuditLog.Read.All" && d.signInsPermitted(results):
+		c.Status, c.Detail = StatusOK, "GET /auditLogs/signIns passed the permission check; "+what+" was refused (see Directory.Read.All)"
+		return c
+	case p == "Directory.Read.All" && !d.signInsPermitted(results):
+		c.Status, c.Detail = StatusSkip, what+" needs AuditLog.Read.All too, which is missing: grant that, then rerun"
+		return c
+	}
+	c.Status = StatusFail
+	c.Detail = "not granted: " + what + " answered " + graphAnswer(err)
+	c.Fix = "grant " + p + " (application) with admin consent"
+	if rules := d.rulesNeeding(d.f.PermissionSources(p)); len(rules) > 0 {
+		c.Fix += "; needed by rules " + strings.Join(rules, ", ")
+	} else {
+		c.Fix += "; no rule needs it, but the deployed app's change-notification subscriptions do"
 	}
 	return c
 }
 
 func (d *Doctor) licence(ctx context.Context, signIns error) Check {
-	c := Check{Name: "Entra ID P1/P2 licence"}
-	skus, skuErr := d.g.SubscribedSKUs(ctx)
+	c := Check{Name: checkLicence}
+	skus, skuErr := d.g.ActiveSKUs(ctx)
 	var found []string
 	for _, s := range skus {
 		for _, p := range s.ServicePlans {
@@ -251,33 +277,40 @@ func (d *Doctor) licence(ctx context.Context, signIns error) Check {
 	}
 	slices.Sort(found)
 	found = slices.Compact(found)
+	plans := strings.Join(found, ", ")
 	skipped := strings.Join(d.rulesNeeding(premiumSources), ", ")
-	gated := d.f.LicenceMissing(signIns)
+	fix := "license Entra ID P1 or P2 (Microsoft 365 E3/E5, EMS, or Entra ID P1/P2 on its own)"
 	switch {
-	case gated:
+	case d.f.LicenceMissing(signIns):
 		c.Status = StatusFail
-		c.Detail = "Graph refuses the sign-in log: the tenant has no Entra ID P1 or P2"
+		c.Detail = "no Entra ID P1/P2: GET /auditLogs/signIns answered " + graphAnswer(signIns) +
+			"; sign-in logs, signInActivity, registration details and Conditional Access are unavailable"
 		if len(found) > 0 {
-			c.Detail += " (yet /subscribedSkus lists " + strings.Join(found, ", ") + ": a new licence can take a while to apply)"
+			c.Detail += " (yet /subscribedSkus lists " + plans + ": a new licence can take a while to apply)"
 		}
-		c.Fix = "license Entra ID P1 or P2; without it sign-in logs, signInActivity, registration details and Conditional Access are unavailable and these rules are skipped: " + skipped
-	case skuErr != nil:
-		c.Status, c.Detail = StatusSkip, "cannot read /subscribedSkus: "+graphAnswer(skuErr)
-	case len(found) == 0 && signIns != nil:
-		c.Status = StatusFail
-		c.Detail = "no AAD_PREMIUM or AAD_PREMIUM_P2 service plan in /subscribedSkus: the tenant has no Entra ID P1 or P2"
-		c.Fix = "license Entra ID P1 or P2; without it these rules are skipped: " + skipped
-	case len(found) == 0:
+		c.Fix = fix + "; rules skipped: " + skipped
+	case signIns == nil && len(found) > 0:
+		c.Status, c.Detail = StatusOK, plans+"; GET /auditLogs/signIns answered"
+	case signIns == nil && skuErr != nil:
+		c.Status, c.Detail = StatusOK, "GET /auditLogs/signIns answered, so the tenant has P1 or P2 (/subscribedSkus unreadable: see Organization.Read.All)"
+	case signIns == nil:
 		c.Status = StatusWarn
-		c.Detail = "no AAD_PREMIUM or AAD_PREMIUM_P2 service plan in /subscribedSkus, though the sign-in log answered"
+		c.Detail = "GET /auditLogs/signIns answered, but no SKU in force in /subscribedSkus has AAD_PREMIUM or AAD_PREMIUM_P2 (a trial, or a licence about to go?)"
+		c.Fix = "check the tenant's Entra ID P1/P2 subscription in the Microsoft 365 admin center"
+	case skuErr != nil:
+		c.Status, c.Detail = StatusSkip, "cannot tell: the sign-in log is refused for a missing permission (see AuditLog.Read.All) and /subscribedSkus is unreadable (see Organization.Read.All)"
+	case len(found) == 0:
+		c.Status = StatusFail
+		c.Detail = "no Entra ID P1/P2: no SKU in force in /subscribedSkus has AAD_PREMIUM or AAD_PREMIUM_P2; sign-in logs, signInActivity, registration details and Conditional Access are unavailable"
+		c.Fix = fix + "; rules skipped: " + skipped
 	default:
-		c.Status, c.Detail = StatusOK, strings.Join(found, ", ")
+		c.Status, c.Detail = StatusOK, plans+" (the sign-in log itself is refused: see AuditLog.Read.All)"
 	}
 	return c
 }
 
 func (d *Doctor) namedLocations(ctx context.Context, policyErr error) Check {
-	c := Check{Name: "trusted named locations"}
+	c := Check{Name: checkLocations}
 	const rule = "mfa.registration-untrusted-location"
 	if policyErr != nil {
 		c.Status, c.Detail = StatusSkip, "named locations unreadable (see Policy.Read.All and the licence)"
@@ -288,44 +321,53 @@ func (d *Doctor) namedLocations(ctx context.Context, policyErr error) Check {
 		c.Status, c.Detail = StatusSkip, "cannot read named locations: "+graphAnswer(err)
 		return c
 	}
+	// As the rule reads them: valid CIDRs of trusted IP locations.
 	n, ranges := 0, 0
 	for _, l := range locs {
-		if l.Trusted && strings.EqualFold(l.Kind, "ip") && len(l.CIDRs) > 0 {
-			n++
-			ranges += len(l.CIDRs)
+		if !l.Trusted || !strings.EqualFold(strings.TrimSpace(l.Kind), "ip") {
+			continue
+		}
+		valid := 0
+		for _, cidr := range l.CIDRs {
+			if _, err := netip.ParsePrefix(strings.TrimSpace(cidr)); err == nil {
+				valid++
+			}
+		}
+		if valid > 0 {
+			n, ranges = n+1, ranges+valid
 		}
 	}
 	if n == 0 {
 		c.Status = StatusWarn
-		c.Detail = fmt.Sprintf("%d named locations, none a trusted IP location", len(locs))
-		c.Fix = "mark your offices' egress ranges as a trusted IP named location in Conditional Access; until then " + rule + " is skipped (no address is known to be trusted)"
+		c.Detail = fmt.Sprintf("%d named locations, none a trusted IP location with a valid range: %s cannot tell trusted from untrusted addresses and is skipped", len(locs), rule)
+		c.Fix = "mark your offices' egress ranges as a trusted IP named location (Entra admin center › Conditional Access › Named locations)"
 		return c
 	}
 	c.Status = StatusOK
-	c.Detail = fmt.Sprintf("%d trusted IP named locations (%d ranges): registrations from elsewhere are flagged", n, ranges)
+	c.Detail = fmt.Sprintf("%d trusted IP named locations (%d ranges): %s flags registrations from anywhere else", n, ranges, rule)
 	return c
 }
 
+// testCard is the Teams message --post-test-card posts: an Adaptive Card
+// 1.4 in the envelope Workflows webhooks take, with fixed text only.
+const testCard = `{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,` +
+	`"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4",` +
+	`"body":[{"type":"TextBlock","text":"tenantwatch doctor: this channel receives tenantwatch alerts","weight":"Bolder","wrap":true},` +
+	`{"type":"TextBlock","text":"Posted by tenantwatch doctor --post-test-card. Nothing to do.","isSubtle":true,"wrap":true}]}}]}`
+
 func (d *Doctor) teams(ctx context.Context) Check {
-	c := Check{Name: "Teams webhook"}
+	c := Check{Name: checkTeams}
 	switch {
 	case d.o.Teams == nil:
 		c.Status = StatusWarn
 		c.Detail = "no webhook configured: alerts wait in the outbox"
-		c.Fix = "set TENANTWATCH_TEAMS_WEBHOOK_URL (a Workflows \"When a Teams webhook request is received\" URL)"
+		c.Fix = `set TENANTWATCH_TEAMS_WEBHOOK_URL to a Workflows "When a Teams webhook request is received" URL`
 	case !d.o.PostTestCard:
-		c.Status, c.Detail = StatusSkip, "configured, not contacted (rerun with --post-test-card to post a test card)"
+		c.Status, c.Detail = StatusSkip, "configured; not posted (rerun with --post-test-card)"
 	default:
-		card, err := notify.DigestCard(notify.Digest{
-			Title: "tenantwatch doctor: test message",
-			Note:  "This channel receives tenantwatch alerts. Posted by tenantwatch doctor --post-test-card; nothing to do.",
-		}, &notify.CardOptions{Now: d.o.Now})
-		if err == nil {
-			err = d.o.Teams.Send(ctx, card)
-		}
-		if err != nil {
+		if err := d.o.Teams.Send(ctx, []byte(testCard)); err != nil {
 			c.Status, c.Detail = StatusFail, "the test card was not accepted: "+oneLine(err.Error())
-			c.Fix = "check the Workflows flow is on and its URL is current (a new flow has a new URL)"
+			c.Fix = "check that the Workflows flow is on and its URL current (a new flow has a new URL)"
 			return c
 		}
 		c.Status, c.Detail = StatusOK, "the test card was accepted; check that it shows in the channel"
@@ -333,24 +375,28 @@ func (d *Doctor) teams(ctx context.Context) Check {
 	return c
 }
 
+// watched are the resources the deployed app subscribes to.
+var watched = []string{"users", "groups"}
+
 func (d *Doctor) subscriptions(ctx context.Context) []Check {
 	if d.o.NotificationURL == "" {
-		return []Check{{Name: "subscriptions", Status: StatusWarn,
+		return []Check{{Name: checkSubscriptions, Status: StatusWarn,
 			Detail: "no notification URL: webhooks are off and PollDirectory polls users instead (licence changes are seen in minutes, not seconds)",
 			Fix:    "set TENANTWATCH_NOTIFICATION_URL (the deployment does)"}}
 	}
 	want, err := url.Parse(d.o.NotificationURL)
 	if err != nil || want.Host == "" {
-		return []Check{{Name: "subscriptions", Status: StatusFail, Detail: "the notification URL is not a URL", Fix: "check TENANTWATCH_NOTIFICATION_URL"}}
+		return []Check{{Name: checkSubscriptions, Status: StatusFail, Detail: "the notification URL is not an absolute URL",
+			Fix: "check TENANTWATCH_NOTIFICATION_URL"}}
 	}
 	live, err := d.g.ListSubscriptions(ctx)
 	if err != nil {
-		return []Check{{Name: "subscriptions", Status: StatusFail, Detail: "cannot list subscriptions: " + graphAnswer(err),
-			Fix: "grant User.Read.All and Group.Read.All; subscriptions are listed with the permissions that create them"}}
+		return []Check{{Name: checkSubscriptions, Status: StatusFail, Detail: "cannot list subscriptions: " + graphAnswer(err),
+			Fix: "grant User.Read.All and Group.Read.All: Graph lists an app's subscriptions with the permissions that created them"}}
 	}
 	now := d.o.Now()
 	var out []Check
-	for _, res := range []string{"users", "groups"} {
+	for _, res := range watched {
 		c := Check{Name: res + " subscription"}
 		var best *tenant.Subscription
 		for i, s := range live {
@@ -363,21 +409,21 @@ func (d *Doctor) subscriptions(ctx context.Context) []Check {
 				best = &live[i]
 			}
 		}
-		switch left := time.Duration(0); {
+		switch {
 		case best == nil:
 			c.Status = StatusFail
-			c.Detail = "no live subscription delivering to " + want.Host + want.Path
-			c.Fix = "RenewSubscriptions (and the first PollDirectory) creates it: check the function app runs and Graph can reach the URL"
-		case best.ExpirationDateTime.Before(now):
+			c.Detail = "no subscription delivering to " + want.Host + want.Path
+			c.Fix = "RenewSubscriptions creates it; check that TENANTWATCH_NOTIFICATION_URL is set and the function app is running"
+		case !best.ExpirationDateTime.After(now):
 			c.Status, c.Detail = StatusFail, "expired at "+best.ExpirationDateTime.UTC().Format(time.RFC3339)
-			c.Fix = "RenewSubscriptions recreates it: check the function app runs"
+			c.Fix = "RenewSubscriptions recreates it; check that the function app is running"
 		default:
-			left = best.ExpirationDateTime.Sub(now)
+			left := best.ExpirationDateTime.Sub(now)
 			c.Detail = fmt.Sprintf("%s, expires %s (in %s)", best.ID, best.ExpirationDateTime.UTC().Format(time.RFC3339), roundDuration(left))
 			c.Status = StatusOK
 			if left < d.o.ExpiryWarning {
 				c.Status = StatusWarn
-				c.Fix = "RenewSubscriptions renews it within " + roundDuration(d.o.ExpiryWarning) + " of expiry: check it runs (every 6 hours)"
+				c.Fix = fmt.Sprintf("RenewSubscriptions renews it %gh before expiry, every 6 hours: check that the function app is running", d.o.ExpiryWarning.Hours())
 			}
 		}
 		out = append(out, c)
@@ -423,9 +469,9 @@ func graphRead(src tenant.Source) string {
 // client's "graph: GET /path: " prefix (the line names the read).
 func graphAnswer(err error) string {
 	s := oneLine(err.Error())
-	if i := strings.Index(s, ": "); strings.HasPrefix(s, "graph: ") && i >= 0 {
-		if j := strings.Index(s[i+2:], ": "); j >= 0 {
-			return s[i+2+j+2:]
+	if rest, ok := strings.CutPrefix(s, "graph: GET "); ok {
+		if _, answer, ok := strings.Cut(rest, ": "); ok {
+			return answer
 		}
 	}
 	return s

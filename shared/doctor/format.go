@@ -25,8 +25,12 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %-4s  %-*s  → %s\n", "", width, "", report.Terminal(c.Fix))
 		}
 	}
-	fmt.Fprintf(&b, "\n%d ok, %d warnings, %d failed, %d skipped\n",
-		r.Count(StatusOK), r.Count(StatusWarn), r.Count(StatusFail), r.Count(StatusSkip))
+	warnings := "warnings"
+	if r.Count(StatusWarn) == 1 {
+		warnings = "warning"
+	}
+	fmt.Fprintf(&b, "\n%d ok, %d %s, %d failed, %d skipped\n",
+		r.Count(StatusOK), r.Count(StatusWarn), warnings, r.Count(StatusFail), r.Count(StatusSkip))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

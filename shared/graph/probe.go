@@ -12,6 +12,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/identity"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/organization"
 	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
@@ -99,7 +100,9 @@ func (c *Client) probe(src tenant.Source) (string, func(context.Context) (serial
 		}
 	case tenant.SourceNamedLocations:
 		return "GET /identity/conditionalAccess/namedLocations", func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.Identity().ConditionalAccess().NamedLocations().Get(ctx, nil))
+			return parsable(c.sdk.Identity().ConditionalAccess().NamedLocations().Get(ctx,
+				&identity.ConditionalAccessNamedLocationsRequestBuilderGetRequestConfiguration{
+					QueryParameters: &identity.ConditionalAccessNamedLocationsRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
 		}
 	}
 	return "", nil
@@ -114,4 +117,41 @@ const nonPremiumCode = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
 func LicenceMissing(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Status == http.StatusForbidden && strings.EqualFold(e.Code, nonPremiumCode)
+}
+
+// activeSKUFields is the $select of ActiveSKUs.
+const activeSKUFields = "skuId,skuPartNumber,capabilityStatus,prepaidUnits,servicePlans"
+
+// ActiveSKUs returns the subscribed SKUs in force (GET /subscribedSkus,
+// Organization.Read.All): capabilityStatus Enabled, or Warning (expired,
+// in its grace period, still working), with at least one enabled or
+// warning prepaid unit. Suspended, deleted and locked-out SKUs are left
+// out: their plans no longer apply. Errors are classified as every read's.
+func (c *Client) ActiveSKUs(ctx context.Context) ([]tenant.SKU, error) {
+	var out []tenant.SKU
+	err := stream(ctx, c, "GET /subscribedSkus", tenant.SourceSubscribedSkus,
+		func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.SubscribedSkus().Get(ctx, &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
+				QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{Select: fields(activeSKUFields)},
+			}))
+		},
+		models.CreateSubscribedSkuCollectionResponseFromDiscriminatorValue,
+		func(s models.SubscribedSkuable) error {
+			if s != nil && skuInForce(str(s.GetCapabilityStatus()), s.GetPrepaidUnits()) {
+				out = append(out, skuFromGraph(s))
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// skuInForce reports whether a SKU's licences apply (see ActiveSKUs).
+func skuInForce(status string, units models.LicenseUnitsDetailable) bool {
+	if !strings.EqualFold(status, "Enabled") && !strings.EqualFold(status, "Warning") {
+		return false
+	}
+	return units != nil && deref(units.GetEnabled())+deref(units.GetWarning()) > 0
 }

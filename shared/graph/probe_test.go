@@ -2,7 +2,10 @@ package graph_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,7 +48,7 @@ func TestProbe(t *testing.T) {
 		t.Errorf("%d requests for %d probes; want one each", st.Total, len(probed))
 	}
 	for route, n := range st.Items {
-		if n > st.Requests[route] && !strings.Contains(route, "userRegistrationDetails") && !strings.Contains(route, "namedLocations") &&
+		if n > st.Requests[route] && !strings.Contains(route, "userRegistrationDetails") &&
 			!strings.Contains(route, "policies") && !strings.Contains(route, "organization") && !strings.Contains(route, "subscribedSkus") {
 			t.Errorf("%s served %d items to %d probes; want at most 1 each ($top=1)", route, n, st.Requests[route])
 		}
@@ -66,5 +69,73 @@ func TestProbe(t *testing.T) {
 	}
 	if err := c.Probe(t.Context(), tenant.SourceUsers); err != nil {
 		t.Errorf("users without P1/P2: %v", err)
+	}
+}
+
+// TestActiveSKUs: the SKUs in force, with their plans; a tenant without
+// P1/P2 has no AAD_PREMIUM plan among them; suspended SKUs are left out.
+func TestActiveSKUs(t *testing.T) {
+	t.Parallel()
+	premium := func(o *graphsim.Options) (skus []string, plans []string) {
+		s, err := graphsim.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler())
+		defer srv.Close()
+		c, err := graph.NewClient(srv.URL, graph.AuthNone, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.ActiveSKUs(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sku := range got {
+			skus = append(skus, sku.SkuPartNumber)
+			for _, p := range sku.ServicePlans {
+				if strings.HasPrefix(p.Name, "AAD_PREMIUM") {
+					plans = append(plans, p.Name+" in "+sku.SkuPartNumber)
+				}
+			}
+		}
+		return skus, plans
+	}
+	skus, plans := premium(&graphsim.Options{})
+	if len(skus) != 4 || !slices.Contains(plans, "AAD_PREMIUM in AAD_PREMIUM") || !slices.Contains(plans, "AAD_PREMIUM_P2 in Microsoft_365_E5_(no_Teams)") {
+		t.Errorf("the scenario's SKUs: %q, premium plans %q", skus, plans)
+	}
+	skus, plans = premium(&graphsim.Options{NoPremium: true})
+	if len(skus) == 0 || len(plans) != 0 {
+		t.Errorf("without P1/P2: SKUs %q, premium plans %q", skus, plans)
+	}
+
+	// Graph's shapes for SKUs out of force (subscribedSku: capabilityStatus
+	// Enabled, Warning, Suspended, Deleted, LockedOut; prepaidUnits).
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sel := r.URL.Query().Get("$select"); sel != "skuId,skuPartNumber,capabilityStatus,prepaidUnits,servicePlans" {
+			t.Errorf("$select=%s", sel)
+		}
+		sku := func(part, status string, enabled, warning int) string {
+			return fmt.Sprintf(`{"skuId":"078d2b04-f1bd-4111-bbd4-b4b1b354cef4","skuPartNumber":%q,"capabilityStatus":%q,`+
+				`"prepaidUnits":{"enabled":%d,"warning":%d,"suspended":5,"lockedOut":0},`+
+				`"servicePlans":[{"servicePlanId":"41781fb2-bc02-4b7c-bd55-b576c07bb09d","servicePlanName":"AAD_PREMIUM"}]}`, part, status, enabled, warning)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"value":[%s,%s,%s,%s,%s]}`, sku("ENABLED", "Enabled", 10, 0), sku("GRACE", "Warning", 0, 10),
+			sku("SUSPENDED", "Suspended", 0, 0), sku("LOCKED", "LockedOut", 0, 0), sku("NO_UNITS", "Enabled", 0, 0))
+	}))
+	defer srv.Close()
+	c, err := graph.NewClient(srv.URL, graph.AuthNone, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ActiveSKUs(t.Context())
+	var parts []string
+	for _, s := range got {
+		parts = append(parts, s.SkuPartNumber)
+	}
+	if err != nil || !slices.Equal(parts, []string{"ENABLED", "GRACE"}) {
+		t.Errorf("SKUs in force: %q, %v; want ENABLED and GRACE", parts, err)
 	}
 }

@@ -11,15 +11,20 @@ import (
 // <api>-permissions.md): each inner list is a choice — the least
 // privileged permission and the higher ones that also allow the call —
 // and every list must be met. List directoryAudits needs AuditLog.Read.All
-// and Directory.Read.All together; List signIns only AuditLog.Read.All
-// (Directory.Read.All is listed as higher, not as needed).
+// and Directory.Read.All together. List signIns lists Directory.Read.All
+// as a higher privileged permission, but Graph refuses it alone with
+// Authentication_MSGraphPermissionMissing naming AuditLog.Read.All
+// (microsoftgraph/microsoft-graph-docs-contrib#3196), so only
+// AuditLog.Read.All allows it here.
 var (
 	readOrganization = []string{"Organization.Read.All", "Directory.Read.All", "Organization.ReadWrite.All", "Directory.ReadWrite.All"}
 	readUsers        = []string{"User.Read.All", "Directory.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}
 	readGroups       = []string{"Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
 	readApplications = []string{"Application.Read.All", "Directory.Read.All", "Application.ReadWrite.All", "Directory.ReadWrite.All"}
 	readAuditLog     = []string{"AuditLog.Read.All"}
-	readPolicies     = []string{"Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"}
+	// List namedLocations and Get conditionalAccessPolicy: Policy.Read.All,
+	// higher privileged "Not available".
+	readPolicies = []string{"Policy.Read.All"}
 )
 
 // required returns what a read of source needs; nil: nothing checked.

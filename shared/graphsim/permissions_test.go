@@ -52,6 +52,8 @@ func TestPermissions(t *testing.T) {
 			"sps": "Authorization_RequestDenied", "apps": "Authorization_RequestDenied", "spsDelta": "Authorization_RequestDenied",
 			"audits": "Authentication_MSGraphPermissionMissing"}},
 		{"no Policy.Read.All", without("Policy.Read.All"), map[string]string{"policies": "AccessDenied", "locations": "AccessDenied"}},
+		{"Policy.ReadWrite.ConditionalAccess does not stand in", append(without("Policy.Read.All"), "Policy.ReadWrite.ConditionalAccess"),
+			map[string]string{"policies": "AccessDenied", "locations": "AccessDenied"}},
 		{"no Organization.Read.All", without("Organization.Read.All", "Directory.Read.All"), map[string]string{
 			"organization": "Authorization_RequestDenied", "skus": "Authorization_RequestDenied",
 			"audits": "Authentication_MSGraphPermissionMissing"}},

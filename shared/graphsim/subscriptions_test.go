@@ -155,6 +155,25 @@ func TestSubscriptionRequestErrors(t *testing.T) {
 			t.Errorf("status %d", r.status)
 		}
 	})
+	t.Run("permission of the resource", func(t *testing.T) {
+		// Create: the permission that reads the resource (User.Read.All for
+		// users, Group.Read.All for groups); List: either.
+		sim, _ := newClockedSim(t, &graphsim.Options{AllowHTTPNotificationURL: true, Permissions: []string{"User.Read.All"}})
+		if r, _ := createSub(t, sim.Handler(), subscriptionBody(rc, "users", nil)); r.status != http.StatusCreated {
+			t.Errorf("users with User.Read.All: status %d: %s", r.status, r.body)
+		}
+		r, _ := createSub(t, sim.Handler(), subscriptionBody(rc, "groups", nil))
+		if e := decodeError(t, r); r.status != http.StatusForbidden || e.Error.Code != "ExtensionError" {
+			t.Errorf("groups without Group.Read.All: status %d %+v", r.status, e.Error)
+		}
+		if r := send(t, sim.Handler(), http.MethodGet, subsURL, "", nil); r.status != http.StatusOK {
+			t.Errorf("list with User.Read.All: status %d", r.status)
+		}
+		sim, _ = newClockedSim(t, &graphsim.Options{AllowHTTPNotificationURL: true, Permissions: []string{"Application.Read.All"}})
+		if r := send(t, sim.Handler(), http.MethodGet, subsURL, "", nil); r.status != http.StatusForbidden {
+			t.Errorf("list without a users or groups permission: status %d", r.status)
+		}
+	})
 	t.Run("denied", func(t *testing.T) {
 		sim, _ := newClockedSim(t, &graphsim.Options{AllowHTTPNotificationURL: true, Deny: []string{graphsim.SourceSubscriptions}})
 		for _, m := range []string{http.MethodGet, http.MethodPost} {
