@@ -57,16 +57,22 @@ const skuFields = "skuId,skuPartNumber,servicePlans"
 // SubscribedSKUs returns the licences the tenant has bought
 // (GET /subscribedSkus).
 func (c *Client) SubscribedSKUs(ctx context.Context) ([]tenant.SKU, error) {
+	return c.subscribedSKUs(ctx, skuFields, func(models.SubscribedSkuable) bool { return true })
+}
+
+// subscribedSKUs reads /subscribedSkus with $select sel and returns the
+// SKUs keep accepts.
+func (c *Client) subscribedSKUs(ctx context.Context, sel string, keep func(models.SubscribedSkuable) bool) ([]tenant.SKU, error) {
 	var out []tenant.SKU
 	err := stream(ctx, c, "GET /subscribedSkus", tenant.SourceSubscribedSkus,
 		func(ctx context.Context) (serialization.Parsable, error) {
 			return parsable(c.sdk.SubscribedSkus().Get(ctx, &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
-				QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{Select: fields(skuFields)},
+				QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{Select: fields(sel)},
 			}))
 		},
 		models.CreateSubscribedSkuCollectionResponseFromDiscriminatorValue,
 		func(s models.SubscribedSkuable) error {
-			if s != nil {
+			if s != nil && keep(s) {
 				out = append(out, skuFromGraph(s))
 			}
 			return nil

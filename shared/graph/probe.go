@@ -128,24 +128,9 @@ const activeSKUFields = "skuId,skuPartNumber,capabilityStatus,prepaidUnits,servi
 // warning prepaid unit. Suspended, deleted and locked-out SKUs are left
 // out: their plans no longer apply. Errors are classified as every read's.
 func (c *Client) ActiveSKUs(ctx context.Context) ([]tenant.SKU, error) {
-	var out []tenant.SKU
-	err := stream(ctx, c, "GET /subscribedSkus", tenant.SourceSubscribedSkus,
-		func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.SubscribedSkus().Get(ctx, &subscribedskus.SubscribedSkusRequestBuilderGetRequestConfiguration{
-				QueryParameters: &subscribedskus.SubscribedSkusRequestBuilderGetQueryParameters{Select: fields(activeSKUFields)},
-			}))
-		},
-		models.CreateSubscribedSkuCollectionResponseFromDiscriminatorValue,
-		func(s models.SubscribedSkuable) error {
-			if s != nil && skuInForce(str(s.GetCapabilityStatus()), s.GetPrepaidUnits()) {
-				out = append(out, skuFromGraph(s))
-			}
-			return nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return c.subscribedSKUs(ctx, activeSKUFields, func(s models.SubscribedSkuable) bool {
+		return skuInForce(str(s.GetCapabilityStatus()), s.GetPrepaidUnits())
+	})
 }
 
 // skuInForce reports whether a SKU's licences apply (see ActiveSKUs).
