@@ -525,32 +525,7 @@ func unquote(lit string) (string, bool) {
 	if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' || skipString(lit, 0) != len(lit) {
 		return "", false
 	}
-	if strings.HasPrefix(lit, "'''") {
-		return lit[3 : len(lit)-3], true
-	}
-	var b strings.Builder
-	body := lit[1 : len(lit)-1]
-	for i := 0; i < len(body); i++ {
-		switch {
-		case body[i] == '\\' && i+1 < len(body):
-			i++
-			switch body[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			default:
-				b.WriteByte(body[i])
-			}
-		case strings.HasPrefix(body[i:], "${"):
-			return "", false
-		default:
-			b.WriteByte(body[i])
-		}
-	}
-	return b.String(), true
+	return interpolate(lit, func(string) (string, bool) { return "", false })
 }
 
 var reIdent = regexp.MustCompile(`^[A-Za-z_]\w*$`)
@@ -584,14 +559,14 @@ func (f *bicepFile) evalDepth(expr string, depth int) (string, bool) {
 		if s, ok := unquote(expr); ok {
 			return s, true
 		}
-		return f.interpolate(expr, func(inner string) (string, bool) { return f.evalDepth(inner, depth+1) })
+		return interpolate(expr, func(inner string) (string, bool) { return f.evalDepth(inner, depth+1) })
 	}
 	return "", false
 }
 
-// interpolate evaluates a one-line string literal with ${} parts, each
-// through part.
-func (f *bicepFile) interpolate(lit string, part func(string) (string, bool)) (string, bool) {
+// interpolate evaluates a string literal: escapes decoded, each ${} part
+// through part (a multi-line literal is taken verbatim, as Bicep does).
+func interpolate(lit string, part func(string) (string, bool)) (string, bool) {
 	if strings.HasPrefix(lit, "'''") {
 		return lit[3 : len(lit)-3], true
 	}
@@ -601,7 +576,16 @@ func (f *bicepFile) interpolate(lit string, part func(string) (string, bool)) (s
 		switch {
 		case body[i] == '\\' && i+1 < len(body):
 			i++
-			b.WriteByte(body[i])
+			switch body[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			default:
+				b.WriteByte(body[i])
+			}
 		case strings.HasPrefix(body[i:], "${"):
 			end := skipInterpolation(body, i+2)
 			v, ok := part(strings.TrimSpace(body[i+2 : end-1]))

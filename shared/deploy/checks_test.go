@@ -410,7 +410,7 @@ func secretValue(in *infra, secret string) (string, error) {
 				return v, nil
 			}
 			if strings.HasPrefix(val, "'") {
-				v, ok := f.interpolate(val, func(e string) (string, bool) {
+				v, ok := interpolate(val, func(e string) (string, bool) {
 					s, ok := secretStandIns[e]
 					return s, ok
 				})

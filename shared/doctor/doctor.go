@@ -375,9 +375,6 @@ func (d *Doctor) teams(ctx context.Context) Check {
 	return c
 }
 
-// watched are the resources the deployed app subscribes to.
-var watched = []string{"users", "groups"}
-
 func (d *Doctor) subscriptions(ctx context.Context) []Check {
 	if d.o.NotificationURL == "" {
 		return []Check{{Name: checkSubscriptions, Status: StatusWarn,
@@ -396,7 +393,7 @@ func (d *Doctor) subscriptions(ctx context.Context) []Check {
 	}
 	now := d.o.Now()
 	var out []Check
-	for _, res := range watched {
+	for _, res := range tenant.WatchedResources() {
 		c := Check{Name: res + " subscription"}
 		var best *tenant.Subscription
 		for i, s := range live {

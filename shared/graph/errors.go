@@ -318,7 +318,7 @@ func RequiredPermissions() []string {
 		p, _ := needs(src)
 		add(p)
 	}
-	for _, r := range watchedResources {
+	for _, r := range tenant.WatchedResources() {
 		add(subscriptionPermission(r))
 	}
 	out := make([]string, 0, len(set))
@@ -343,7 +343,3 @@ func PermissionSources(permission string) []tenant.Source {
 	}
 	return out
 }
-
-// watchedResources are the resources the app subscribes to (Graph notifies
-// about nothing else the app needs).
-var watchedResources = []string{"users", "groups"}

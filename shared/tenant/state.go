@@ -81,6 +81,13 @@ type Cursor struct {
 // being the zero cursor of a stream that never ran).
 func (c Cursor) Exists() bool { return c.ETag != "" }
 
+// WatchedResources returns the only resources the deployed app subscribes
+// to: Graph notifies about users and groups, and not about service
+// principals, applications or the logs (it has accepted such
+// subscriptions and never delivered). Group notifications matter for
+// group-based licences.
+func WatchedResources() []string { return []string{"users", "groups"} }
+
 // Subscription is a Graph change-notification subscription the app keeps.
 type Subscription struct {
 	ID                 string    `json:"id"`

@@ -14,13 +14,6 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// watchedResources are the only resources the app subscribes to: Graph
-// notifies about users and groups, and not about service principals,
-// applications or the logs (it has accepted such subscriptions and never
-// delivered). Group notifications matter for group-based licences; both
-// lead to the users delta round.
-var watchedResources = []string{"users", "groups"}
-
 // subscriptionMargin keeps requested expiries clear of Graph's maximum.
 const subscriptionMargin = 5 * time.Minute
 
@@ -57,7 +50,7 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 	}
 	var errs []error
 	resync, warmed := false, false
-	for _, res := range watchedResources {
+	for _, res := range tenant.WatchedResources() {
 		s, had := byResource[res]
 		_, isAlive := alive[s.ID]
 		if had && isAlive && !a.sameURLs(s) {
@@ -186,7 +179,7 @@ func (a *App) missingSubscriptions(ctx context.Context) (bool, error) {
 	for _, s := range stored {
 		have[s.Resource] = true
 	}
-	for _, res := range watchedResources {
+	for _, res := range tenant.WatchedResources() {
 		if !have[res] {
 			return true, nil
 		}
