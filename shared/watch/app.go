@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
@@ -113,8 +114,9 @@ type App struct {
 	// roundStarted: stream name → time.Time the latest round began.
 	roundStarted sync.Map
 
-	statesMu sync.Mutex
-	states   map[string]cachedState // subscription id → clientState
+	subscribed atomic.Bool // every watched resource has a stored subscription (seen once)
+	statesMu   sync.Mutex
+	states     map[string]cachedState // subscription id → clientState
 
 	rangesMu sync.Mutex
 	ranges   *azureip.Set

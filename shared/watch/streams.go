@@ -132,10 +132,20 @@ func (a *App) PollDirectory(ctx context.Context) error {
 	return errors.Join(usersErr, err)
 }
 
+// subscribeIfMissing reads the stored subscriptions until it has seen
+// them all once; after that RenewSubscriptions' schedule looks after them,
+// and a poll costs no storage read for it.
 func (a *App) subscribeIfMissing(ctx context.Context) error {
+	if a.subscribed.Load() {
+		return nil
+	}
 	missing, err := a.missingSubscriptions(ctx)
-	if err != nil || !missing {
+	if err != nil {
 		return err
+	}
+	if !missing {
+		a.subscribed.Store(true)
+		return nil
 	}
 	defer a.lock("RenewSubscriptions")()
 	if missing, err = a.missingSubscriptions(ctx); err != nil || !missing {
