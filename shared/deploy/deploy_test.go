@@ -71,6 +71,12 @@ func TestFunctionApp(t *testing.T) { realRun(t, checkFunctionApp) }
 // URLs need no manual step and stay stable across provisions.
 func TestNotificationKey(t *testing.T) { realRun(t, checkNotificationKey) }
 
+// TestAzureTypes: every resource of infra/ is valid against Azure's own
+// type definitions (testdata/azure-types): types and API versions,
+// property paths, enum values, no read-only and every required property;
+// the untyped ones are explicit exceptions.
+func TestAzureTypes(t *testing.T) { realRun(t, checkAzureTypes) }
+
 // TestAzureYAML: azd deploys the dist/ folder make package and
 // shared/pack lay out, with every function.
 func TestAzureYAML(t *testing.T) { realRun(t, checkAzureYAML) }
@@ -177,6 +183,27 @@ var mutations = []mutation{
 	{"wrong route", appConfigModule, "/api/GraphNotifications?code=", "/api/notifications?code=", checkNotificationKey, "notification-url"},
 	{"settings before secrets", appConfigModule, "  dependsOn: [\n    notificationUrl\n    lifecycleUrl\n  ]\n", "", checkNotificationKey, "must depend on secret"},
 	{"plain notification URL", mainBicep, "TENANTWATCH_NOTIFICATION_URL: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/notification-url/)'", "TENANTWATCH_NOTIFICATION_URL: 'https://example.org/api/GraphNotifications'", checkNotificationKey, "TENANTWATCH_NOTIFICATION_URL must be a Key Vault reference"},
+	// Azure's type definitions
+	{"misspelled property", keyVaultModule, "    softDeleteRetentionInDays: 90\n", "    softDeleteRetentionDays: 90\n", checkAzureTypes, "properties.softDeleteRetentionDays is not a property of VaultProperties (did you mean softDeleteRetentionInDays?)"},
+	{"misspelled top-level property", infraModule("identity.bicep"), "  location: location\n", "  locaton: location\n", checkAzureTypes, "locaton is not a property"},
+	{"property in the wrong object", functionModule, "    httpsOnly: true\n", "    httpsOnly: true\n    minTlsVersion: '1.2'\n", checkAzureTypes, "properties.minTlsVersion is not a property of SiteProperties"},
+	{"wrong enum value", keyVaultModule, "      name: 'standard'\n", "      name: 'Standard'\n", checkAzureTypes, `properties.sku.name = "Standard", which is not one of standard, premium`},
+	{"wrong extensible enum value", storageModule, "minimumTlsVersion: 'TLS1_2'", "minimumTlsVersion: 'TLS1.2'", checkAzureTypes, `properties.minimumTlsVersion = "TLS1.2", which is not one of`},
+	{"param allows a value the enum does not", keyVaultModule, "  'ServicePrincipal'\n  'Group'\n])\nparam deployerPrincipalType", "  'ServicePrincipal'\n  'Group'\n  'Robot'\n])\nparam deployerPrincipalType", checkAzureTypes, `may be "Robot" (@allowed of param deployerPrincipalType`},
+	{"caller passes a value the enum does not", mainBicep, "  'custom'\n  'python'\n])\nparam functionRuntimeName", "  'custom'\n  'python'\n  'golang'\n])\nparam functionRuntimeName", checkAzureTypes, `properties.functionAppConfig.runtime.name = runtimeName may be "golang"`},
+	{"string for a boolean", functionModule, "    httpsOnly: true\n", "    httpsOnly: 'true'\n", checkAzureTypes, "properties.httpsOnly = 'true': expects a bool, got a string"},
+	{"read-only property", storageModule, "    publicNetworkAccess: 'Enabled'\n", "    publicNetworkAccess: 'Enabled'\n    primaryLocation: location\n", checkAzureTypes, "properties.primaryLocation is read-only"},
+	{"read-only Graph property", graphModule, "  principalId: uamiPrincipalId\n", "  principalId: uamiPrincipalId\n  principalType: 'ServicePrincipal'\n", checkAzureTypes, "principalType is read-only"},
+	{"missing required property", keyVaultModule, "    tenantId: subscription().tenantId\n", "", checkAzureTypes, "required property properties.tenantId is missing"},
+	{"missing required Graph property", graphModule, "  resourceId: graphSp.id\n", "", checkAzureTypes, "required property resourceId is missing"},
+	{"name outside the type's pattern", keyVaultModule, "  name: 'notification-key-seed'\n", "  name: 'notification_key_seed'\n", checkAzureTypes, `name = "notification_key_seed" does not match the type's pattern ^[a-zA-Z0-9-]{1,127}$`},
+	{"unknown API version", keyVaultModule, "resource vault 'Microsoft.KeyVault/vaults@2023-07-01'", "resource vault 'Microsoft.KeyVault/vaults@2023-07-02'", checkAzureTypes, "API version 2023-07-02 of Microsoft.KeyVault/vaults has no type definition (typed: 2023-07-01)"},
+	{"unknown resource type", storageModule, "'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01'", "'Microsoft.Storage/storageAccounts/queueService/queues@2023-05-01'", checkAzureTypes, "has no type definition (did you mean Microsoft.Storage/storageAccounts/queueServices/queues?)"},
+	{"wrong app config name", appConfigModule, "  name: 'appsettings'\n", "  name: 'appSettings'\n", checkAzureTypes, `name = "appSettings" is not one of appsettings, authsettings`},
+	{"existing resource with properties", appConfigModule, "  name: keyVaultName\n", "  name: keyVaultName\n  location: 'westeurope'\n", checkAzureTypes, "an existing resource sets only its name"},
+	{"child of the wrong parent", storageModule, "  parent: blobService\n  name: reportContainerName\n", "  parent: queueService\n  name: reportContainerName\n", checkAzureTypes, "parent queueService is a Microsoft.Storage/storageAccounts/queueServices"},
+	{"resource group in a resource group", infraModule("identity.bicep"), "output id string", "resource rg2 'Microsoft.Resources/resourceGroups@2024-03-01' = {\n  name: 'rg2'\n  location: location\n}\n\noutput id string", checkAzureTypes, "declared at resourceGroup scope; the type is deployable at subscription only"},
+	{"untyped resource exception unused", appConfigModule, "'Microsoft.Web/sites/host/functionKeys@2024-04-01'", "'Microsoft.Web/sites/hostKeys@2024-04-01'", checkAzureTypes, "untypedResources lists Microsoft.Web/sites/host/functionKeys"},
 	// azd
 	{"dist elsewhere", azureYAML, "    dist: dist\n", "    dist: out\n", checkAzureYAML, "dist"},
 	{"not a function", azureYAML, "    host: function\n", "    host: appservice\n", checkAzureYAML, "host"},
