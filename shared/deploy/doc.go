@@ -21,7 +21,16 @@
 //   - the Graph permissions are exactly graph.RequiredPermissions(), all
 //     read-only, granted as app role assignments only;
 //   - the Azure role assignments are exactly the data roles the identity
-//     needs, no storage key is ever read, and the files are well formed.
+//     needs, no storage key is ever read, and the files are well formed;
+//   - every resource is valid against Azure's own type definitions, the
+//     files the Bicep compiler checks against (testdata/azure-types, with
+//     their source and commit): the resource type and API version exist,
+//     every property set exists in its type, literal values have the
+//     property's kind and enum strings are allowed values (also those a
+//     param's @allowed or a module's callers can pass), no read-only
+//     property is set, required properties are present, an existing
+//     resource sets only its name and scope; the one untyped resource
+//     (Microsoft.Web/sites/host/functionKeys) is an explicit exception.
 //
 // Each check is also run on mutated copies of the files (a setting
 // dropped, a write permission added, shared keys allowed …) to show that
