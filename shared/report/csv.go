@@ -19,8 +19,11 @@ func csvHeader() []string {
 }
 
 // WriteCSV writes findings.csv: a UTF-8 byte order mark, a header row, then
-// one row per finding in d's order, CRLF line endings. Every cell that a
-// spreadsheet could read as a formula is prefixed with a single quote. It
+// one row per finding in d's order, CRLF line endings. Cells hold no control
+// characters (line and column breaks become spaces, the other C0 and C1
+// controls are removed), so printing the file cannot drive a terminal, and
+// every cell that a spreadsheet could read as a formula is prefixed with a
+// single quote. It
 // fails, writing nothing, when evidence is not JSON-encodable or w fails.
 func WriteCSV(w io.Writer, d *Document) error {
 	if err := checkDocument(d); err != nil {
@@ -55,7 +58,7 @@ func WriteCSV(w io.Writer, d *Document) error {
 			ev,
 		}
 		for j := range row {
-			row[j] = safeCell(row[j])
+			row[j] = csvCell(row[j])
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("report: write csv: %w", err)

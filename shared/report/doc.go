@@ -20,7 +20,9 @@
 // skipped are arrays (never null), times are RFC 3339 in UTC, a finding is
 // tenant.Finding's JSON encoding, indentation is two spaces and the file ends
 // with a newline. HTML-significant characters are escaped as encoding/json
-// does by default (< becomes \u003c), so the file is harmless if served.
+// does by default (< becomes \u003c), so the file is harmless if served, and
+// so are DEL and the C1 controls (U+0080–U+009F), which encoding/json leaves
+// raw, so that printing the file cannot drive a terminal.
 // ReadJSON reads it back; evidence numbers come back as json.Number, so that
 // ReadJSON followed by WriteJSON reproduces the file byte for byte.
 //
@@ -32,12 +34,15 @@
 // byte order mark, without which Excel reads it as the local code page and
 // mangles non-ASCII names; tools reading it with encoding/csv must strip the
 // mark from the first header cell. Rows end with CRLF (RFC 4180, and what
-// Excel writes itself); note that encoding/csv in this mode writes a line
-// break inside a cell as CRLF and drops a lone CR. To defeat formula
-// injection, a cell is prefixed with a single quote when it starts with a tab,
-// CR or LF, or when its first character after leading white space and
-// invisible formatting characters is =, +, -, @ or a full-width or small form
-// of them (＝＋－＠﹦﹢﹣﹫). Quoting is left to encoding/csv.
+// Excel writes itself). A cell holds no control character: tabs and line
+// breaks (CR, LF, VT, FF, U+0085, U+2028, U+2029) become spaces, so one row
+// is one line and a name cannot forge a row, and every other C0 or C1
+// control and DEL is removed (ESC, BEL, NUL, CSI U+009B …), so that `cat
+// findings.csv` cannot drive a terminal; invalid UTF-8 becomes U+FFFD. To
+// defeat formula injection, a cell is then prefixed with a single quote when
+// its first character after leading white space and invisible formatting
+// characters is =, +, -, @ or a full-width or small form of them
+// (＝＋－＠﹦﹢﹣﹫). Quoting is left to encoding/csv.
 //
 // # report.html
 //
@@ -54,12 +59,15 @@
 // # Tenant-controlled text
 //
 // Display names, user principal names, certificate names, URLs and other
-// evidence are attacker-controlled. JSON and CSV carry them verbatim (CSV
-// with the formula prefix above). HTML escapes them contextually and, like
-// the terminal summary, shows C0 and C1 control characters, bidirectional
-// embedding, override and isolate characters (U+202A–U+202E, U+2066–U+2069),
-// directional marks and line/paragraph separators as \uXXXX, and invalid
-// UTF-8 bytes as \xXX, so a name cannot reorder or rewrite what is around it.
+// evidence are attacker-controlled. JSON carries them verbatim (control
+// characters escaped), CSV likewise but for the control characters and the
+// formula prefix above. HTML escapes them contextually and, like the terminal
+// summary, shows C0 and C1 control characters, format characters (Unicode
+// category Cf: bidirectional embeddings, overrides and isolates, directional
+// marks, zero-width space, non-joiner and joiner U+200B–U+200D, word joiner
+// U+2060, byte order mark U+FEFF, soft hyphen, tag characters) and
+// line/paragraph separators as \uXXXX, and invalid UTF-8 bytes as \xXX, so a
+// name cannot reorder or rewrite what is around it, nor pass for another.
 // Newlines and tabs are escaped too, except inside HTML evidence values,
 // where they are kept as layout.
 package report

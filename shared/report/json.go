@@ -20,8 +20,10 @@ type jsonDocument struct {
 }
 
 // WriteJSON writes findings.json: {"generatedAt", "tenantId", "findings",
-// "skipped"}, indented by two spaces, with a trailing newline. Only those
-// fields of d are written. It fails, writing nothing, when a finding cannot
+// "skipped"}, indented by two spaces, with a trailing newline. Control
+// characters in strings are \u escapes, C1 and DEL included (see
+// escapeJSONControls), so printing the file cannot drive a terminal. Only
+// those fields of d are written. It fails, writing nothing, when a finding cannot
 // be encoded (an invalid severity, evidence that is not JSON-encodable) or
 // when w fails.
 func WriteJSON(w io.Writer, d *Document) error {
@@ -46,7 +48,7 @@ func WriteJSON(w io.Writer, d *Document) error {
 	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("report: encode json: %w", err)
 	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
+	if _, err := w.Write(escapeJSONControls(buf.Bytes())); err != nil {
 		return fmt.Errorf("report: write json: %w", err)
 	}
 	return nil
@@ -76,4 +78,28 @@ func ReadJSON(r io.Reader) (*Document, error) {
 		Findings:    doc.Findings,
 		Skipped:     doc.Skipped,
 	}, nil
+}
+
+// escapeJSONControls rewrites DEL and the C1 control characters
+// (U+0080–U+009F), which encoding/json leaves raw, as \u escapes: the same
+// JSON, but no CSI (U+009B) or OSC (U+009D) reaches a terminal that prints
+// it. b is encoding/json's output, valid UTF-8, so these bytes occur only
+// inside strings, where the escape means the same character.
+func escapeJSONControls(b []byte) []byte {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r == 0x7F || r >= 0x80 && r <= 0x9F }) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+32)
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == 0x7F:
+			out = append(out, `\u007f`...)
+		case b[i] == 0xC2 && i+1 < len(b) && b[i+1] >= 0x80 && b[i+1] <= 0x9F:
+			out = fmt.Appendf(out, `\u%04x`, b[i+1])
+			i++
+		default:
+			out = append(out, b[i])
+		}
+	}
+	return out
 }

@@ -60,7 +60,8 @@ const (
 	hRTL       = "invoice\u202Efdp.exe"
 	hFullwidth = "＝1+1"
 	hLeadSpace = "  =1+1"
-	hBell      = "bell\a and C1 \u009b31m and isolate \u2066x\u2069"
+	hBell      = "bell\a and C1 \u009b31m and OSC \u009d0;x\u0007 and isolate \u2066x\u2069"
+	hZero      = "zero\u200Bwidth\u200Cnon\u200Djoiner\u2060word\uFEFFmark"
 )
 
 func hostileDoc() *report.Document {
@@ -127,12 +128,12 @@ func hostileDoc() *report.Document {
 			},
 			{
 				Rule: "audit.advanced-auditing-disabled", Severity: tenant.SeverityInfo, Title: hRTL,
-				Subject:    tenant.Subject{Type: tenant.SubjectUser, ID: "dddddddd-0000-0000-0000-000000000004", Name: hBell + " " + hRTL},
+				Subject:    tenant.Subject{Type: tenant.SubjectUser, ID: "dddddddd-0000-0000-0000-000000000004", Name: hBell + " " + hZero + " " + hRTL},
 				ObservedAt: time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC),
 				Key:        "audit.advanced-auditing-disabled:dddddddd-0000-0000-0000-000000000004",
 			},
 		},
-		Skipped: []tenant.Skipped{{Rule: "app.mail-permission-granted", Reason: "appRoleAssignedTo: " + hImg}},
+		Skipped: []tenant.Skipped{{Rule: "app.mail-permission-granted", Reason: "appRoleAssignedTo: " + hImg + " " + hZero}},
 		Unavailable: map[tenant.Source]string{
 			tenant.SourceResourceGrants: "access denied: " + hHyperlink + " " + hANSI,
 		},
@@ -493,19 +494,64 @@ func TestCSVHostileCells(t *testing.T) {
 		{1, "observedAt", "2024-04-30T08:15:00Z"},
 		{2, "subjectName", hMarkdown},
 		{3, "subjectName", "'" + hAt},
-		{4, "subjectName", hANSI},              // ESC first: not a formula character
-		{4, "subjectId", "'" + hTab},           // tab first
-		{4, "key", "'=1+1"},                    // CR first: quoted; encoding/csv drops the lone CR in CRLF mode
-		{5, "title", hRTL},                     // text first
-		{5, "mitre", ""},                       // no MITRE ids
-		{5, "evidence", "{}"},                  // nil evidence
-		{5, "subjectName", hBell + " " + hRTL}, // controls kept verbatim
+		{4, "subjectName", "[2J[31mroot[0m"}, // ESC removed; "[" is not a formula character
+		{4, "subjectId", "' =1+1"},           // the tab became a space; then a formula: quoted
+		{4, "key", "' =1+1"},                 // the CR likewise
+		{5, "title", hRTL},                   // text first
+		{5, "mitre", ""},                     // no MITRE ids
+		{5, "evidence", "{}"},                // nil evidence
+		{5, "subjectName", "bell and C1 31m and OSC 0;x and isolate \u2066x\u2069 " + hZero + " " + hRTL}, // controls removed
 		{2, "evidence", `{"added":["https://evil.example/cb?a=1&b=<x>","javascript:alert(1)","[click](https://evil.example)"],"initiator":"+cmd|' /C calc'!A0"}`},
 	}
 	for _, tc := range tests {
 		if got := rows[tc.row][col(tc.column)]; got != tc.want {
 			t.Errorf("row %d %s = %q, want %q", tc.row, tc.column, got, tc.want)
 		}
+	}
+}
+
+// TestCSVIsTerminalInert checks that printing findings.csv cannot drive a
+// terminal: valid UTF-8 and no control character but the CRLF that ends
+// each record.
+func TestCSVIsTerminalInert(t *testing.T) {
+	t.Parallel()
+	for _, d := range docs() {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			out := string(render(t, "csv", d.doc))
+			if !utf8.ValidString(out) {
+				t.Error("findings.csv is not valid UTF-8")
+			}
+			records := strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n")
+			for i, rec := range records {
+				for _, r := range rec {
+					if unicode.IsControl(r) {
+						t.Errorf("record %d holds control character %U: %q", i, r, rec)
+					}
+				}
+			}
+			if n := len(records) - 1; n != len(d.doc.Findings) {
+				t.Errorf("%d records after the header, want one per finding (%d): a break inside a cell made a row", n, len(d.doc.Findings))
+			}
+		})
+	}
+}
+
+// TestJSONIsTerminalInert checks that printing findings.json cannot drive a
+// terminal: no control character but the newlines of its layout (encoding/json
+// leaves C1 controls raw; WriteJSON escapes them).
+func TestJSONIsTerminalInert(t *testing.T) {
+	t.Parallel()
+	for _, d := range docs() {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			out := string(render(t, "json", d.doc))
+			for i, r := range out {
+				if unicode.IsControl(r) && r != '\n' {
+					t.Errorf("findings.json holds control character %U at byte %d", r, i)
+				}
+			}
+		})
 	}
 }
 
@@ -602,7 +648,7 @@ func TestHTMLHostileText(t *testing.T) {
 		"https://evil.example/cb?a=1&amp;b=&lt;x&gt;",
 		`\u001B[2J\u001B[31mroot\u001B[0m`,
 		`invoice\u202Efdp.exe`,
-		`bell\u0007 and C1 \u009B31m and isolate \u2066x\u2069`,
+		`bell\u0007 and C1 \u009B31m and OSC \u009D0;x\u0007 and isolate \u2066x\u2069 zero\u200Bwidth\u200Cnon\u200Djoiner\u2060word\uFEFFmark`,
 		"line one\nline two\ttabbed", // layout kept in evidence
 		`<title>tenantwatch report: Contoso &lt;script&gt;alert(1)&lt;/script&gt;</title>`,
 		`<a href="https://attack.mitre.org/techniques/T1098/001/" rel="noopener noreferrer">T1098.001</a>`,
@@ -696,7 +742,8 @@ func TestTextIsTerminalSafe(t *testing.T) {
 				if r == '\n' {
 					continue
 				}
-				if unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x2028 || r == 0x2029 {
+				if unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x2028 || r == 0x2029 ||
+					r >= 0x200B && r <= 0x200D || r == 0x2060 || r == 0xFEFF {
 					t.Errorf("summary contains %U", r)
 				}
 			}

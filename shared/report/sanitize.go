@@ -8,15 +8,17 @@ import (
 )
 
 // hiddenRune reports whether r is shown as a \u escape: control characters
-// (C0, DEL, C1), bidirectional embeddings, overrides and isolates,
-// directional marks, and the line and paragraph separators.
+// (C0, DEL, C1); format characters (Unicode category Cf), among them the
+// bidirectional embeddings, overrides and isolates, the directional marks,
+// the zero-width space, non-joiner and joiner (U+200B–U+200D), the word
+// joiner (U+2060), the byte order mark (U+FEFF), the soft hyphen and the
+// tag characters; and the line and paragraph separators. None of them shows
+// as itself, so a name holding one could pass for another.
 func hiddenRune(r rune) bool {
 	switch {
-	case unicode.IsControl(r):
+	case unicode.IsControl(r), unicode.Is(unicode.Cf, r):
 		return true
-	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
-		return true
-	case r == 0x061C, r == 0x200E, r == 0x200F, r == 0x2028, r == 0x2029:
+	case r == 0x2028, r == 0x2029:
 		return true
 	}
 	return false
@@ -118,6 +120,52 @@ func safeCell(s string) string {
 	}
 	return s
 }
+
+// csvBreak reports whether r breaks a line or a column of text: tab, line
+// feed, vertical tab, form feed, carriage return, next line (U+0085) and
+// the line and paragraph separators.
+func csvBreak(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', 0x85, 0x2028, 0x2029:
+		return true
+	}
+	return false
+}
+
+// inertText makes s inert for a terminal that prints it (cat findings.csv):
+// invalid UTF-8 becomes U+FFFD, each line or column break becomes a space
+// (a name cannot forge a row), and every other C0 or C1 control character
+// and DEL is removed, so that no escape sequence (ESC, CSI U+009B, OSC
+// U+009D), bell or NUL reaches the terminal.
+func inertText(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || csvBreak(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case csvBreak(r):
+			b.WriteByte(' ')
+		case unicode.IsControl(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// csvCell is a findings.csv cell: inert text (see inertText), then quoted
+// with a single quote when a spreadsheet could read it as a formula.
+func csvCell(s string) string { return safeCell(inertText(s)) }
 
 // Terminal returns s safe for one line of a terminal: control, bidi and
 // other hidden characters are shown escaped, never interpreted. For

@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -74,6 +75,12 @@ func TestTerminal(t *testing.T) {
 		{"\u2066x\u2067y\u2068z\u2069", `\u2066x\u2067y\u2068z\u2069`},
 		{"\u200E\u200F\u061C", `\u200E\u200F\u061C`},
 		{"line\u2028sep\u2029", `line\u2028sep\u2029`},
+		{"zero\u200Bwidth", `zero\u200Bwidth`},
+		{"non\u200Cjoiner\u200Djoiner", `non\u200Cjoiner\u200Djoiner`},
+		{"word\u2060joiner", `word\u2060joiner`},
+		{"\uFEFFbom", `\uFEFFbom`},
+		{"soft\u00ADhyphen", `soft\u00ADhyphen`},
+		{"tag\U000E0041", `tag\uE0041`},
 		{"bad\xffutf8\xc3", `bad\xFFutf8\xC3`},
 		{"\uFFFD is fine", "\uFFFD is fine"},
 	}
@@ -88,6 +95,38 @@ func TestTerminal(t *testing.T) {
 	}
 	if got, want := display("a\nb"), `a\u000Ab`; got != want {
 		t.Errorf("display = %q, want %q", got, want)
+	}
+}
+
+func TestCSVCell(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"Contoso Backup", "Contoso Backup"},
+		{"Zoë 東京 ﷽ invoice\u202Efdp.exe", "Zoë 東京 ﷽ invoice\u202Efdp.exe"}, // not controls: kept
+		{"\x1b[2J\x1b[31mroot\x1b[0m", "[2J[31mroot[0m"},                   // ESC
+		{"\x1b]8;;https://evil\x07x\x1b]8;;\x07", "]8;;https://evilx]8;;"}, // OSC 8 hyperlink, BEL
+		{"ding\a", "ding"},
+		{"nul\x00byte", "nulbyte"},
+		{"del\x7f", "del"},
+		{"\u009b31mred", "31mred"},         // C1 CSI as a character
+		{"\x9b31mred", "\uFFFD31mred"},     // C1 CSI as a raw byte: invalid UTF-8
+		{"\u009d0;title\u009c", "0;title"}, // C1 OSC and ST
+		{"one\ntwo\r\nthree", "one two  three"},
+		{"a\tb\vc\fd\u0085e\u2028f\u2029g", "a b c d e f g"},
+		{"ok\rEVIL", "ok EVIL"},
+		{"\t=1+1", "' =1+1"}, // the break became a space; then a formula: quoted
+		{"\x1b=1", "'=1"},    // the control went; then a formula: quoted
+		{"=1\x1b", "'=1"},    // quoted after cleaning
+		{"bad\xffutf8", "bad\uFFFDutf8"},
+		{"zero\u200Bwidth", "zero\u200Bwidth"}, // invisible, but it drives nothing
+	}
+	for _, tc := range tests {
+		if got := csvCell(tc.in); got != tc.want {
+			t.Errorf("csvCell(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 
@@ -154,6 +193,18 @@ func FuzzSanitize(f *testing.F) {
 					t.Fatalf("%s(%q) = %q: contains %U", name, s, out, r)
 				}
 			}
+		}
+		cell := csvCell(s)
+		if !utf8.ValidString(cell) {
+			t.Fatalf("csvCell(%q) = %q: invalid UTF-8", s, cell)
+		}
+		for _, r := range cell {
+			if unicode.IsControl(r) {
+				t.Fatalf("csvCell(%q) = %q: contains %U", s, cell, r)
+			}
+		}
+		if cellNeedsQuote(cell) && !strings.HasPrefix(cell, "'") {
+			t.Fatalf("csvCell(%q) = %q: unquoted formula", s, cell)
 		}
 		c := safeCell(s)
 		if c != s && c != "'"+s {
