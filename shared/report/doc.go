@@ -8,9 +8,12 @@
 // A Document carries the findings (already sorted by the caller), the rules
 // that were skipped and the data sources that could not be read, and the rule
 // catalogue, so that a report shows what was checked as well as what was
-// found. WriteDir writes the three files into a directory; each file is
-// written to a temporary file in that directory and renamed into place once
-// all three have been rendered, so a reader never sees a half-written report.
+// found. WriteDir writes the three files into a directory as one set: each
+// is rendered to a temporary file in that directory, the earlier files are
+// kept under backup names, and the new ones are renamed into place only once
+// all three are complete; if any step fails, the files already replaced are
+// put back, so the directory holds the earlier set or the new one, never a
+// mix and never a half-written file.
 // The files are created with mode 0600: they describe the tenant's
 // weaknesses.
 //

@@ -60,10 +60,16 @@ func checkDocument(d *Document) error {
 }
 
 // WriteDir writes findings.json, findings.csv and report.html into dir,
-// creating dir (mode 0750) when needed. All three are rendered into
-// temporary files in dir first and then renamed over any earlier report, so
-// a failed render leaves the earlier files untouched and no temporary files.
-// The files have mode 0600. Errors name the file and wrap the cause.
+// creating dir (mode 0750) when needed, as one set: a reader finds either
+// the earlier three files or the new three, never a mix. All three are
+// rendered into temporary files in dir first; each earlier file is kept
+// under a backup name (a hard link, or a copy where the file system has
+// none); then the temporary files are renamed over the earlier ones. When
+// rendering, backing up or a rename fails, the files already renamed are
+// put back from their backups (or removed, where there was no earlier
+// file), so the earlier set is left as it was, and no temporary or backup
+// file is left behind. The files have mode 0600. Errors name the file and
+// wrap the cause; an error that also failed to restore says which file.
 func WriteDir(dir string, d *Document) (err error) {
 	if err := checkDocument(d); err != nil {
 		return err
@@ -79,30 +85,129 @@ func WriteDir(dir string, d *Document) (err error) {
 		{CSVFile, WriteCSV},
 		{HTMLFile, WriteHTML},
 	}
-	tmps := make([]string, len(files))
+	slots := make([]slot, len(files))
 	defer func() {
-		for _, t := range tmps {
-			if t != "" {
-				err = errors.Join(err, ignoreNotExist(os.Remove(t)))
+		for _, s := range slots {
+			for _, p := range []string{s.tmp, s.backup} {
+				if p != "" {
+					err = errors.Join(err, ignoreNotExist(os.Remove(p)))
+				}
 			}
 		}
 	}()
 	for i, f := range files {
+		slots[i].target = filepath.Join(dir, f.name)
 		tmp, err := writeTemp(dir, f.name, func(w io.Writer) error { return f.write(w, d) })
-		if tmp != "" {
-			tmps[i] = tmp
-		}
+		slots[i].tmp = tmp
 		if err != nil {
 			return fmt.Errorf("report: write %s: %w", f.name, err)
 		}
 	}
 	for i, f := range files {
-		if err := os.Rename(tmps[i], filepath.Join(dir, f.name)); err != nil {
-			return fmt.Errorf("report: write %s: %w", f.name, err)
+		backup, err := backupFile(dir, f.name, slots[i].target)
+		slots[i].backup = backup
+		if err != nil {
+			return fmt.Errorf("report: keep the earlier %s: %w", f.name, err)
 		}
-		tmps[i] = ""
+	}
+	for i, f := range files {
+		if err := renameFile(slots[i].tmp, slots[i].target); err != nil {
+			return errors.Join(fmt.Errorf("report: write %s: %w", f.name, err), restore(slots[:i]))
+		}
+		slots[i].tmp = ""
 	}
 	return nil
+}
+
+// slot is one file of the set WriteDir writes: its final path, the
+// rendered temporary file until it is renamed into place, and the backup of
+// the earlier file ("" when there was none).
+type slot struct{ target, tmp, backup string }
+
+// renameFile is os.Rename; tests replace it to fail a rename part-way.
+var renameFile = os.Rename
+
+// restore puts the earlier files of slots back after their new files were
+// renamed into place: the backup is renamed over the new file, or the new
+// file is removed where there was no earlier one. A restored backup's name
+// is cleared so that WriteDir does not remove it again.
+func restore(slots []slot) error {
+	var errs []error
+	for i := range slots {
+		s := &slots[i]
+		if s.backup == "" {
+			if err := ignoreNotExist(os.Remove(s.target)); err != nil {
+				errs = append(errs, fmt.Errorf("report: remove the new %s: %w", filepath.Base(s.target), err))
+			}
+			continue
+		}
+		if err := renameFile(s.backup, s.target); err != nil {
+			errs = append(errs, fmt.Errorf("report: restore the earlier %s (kept as %s): %w", filepath.Base(s.target), s.backup, err))
+			s.backup = "" // keep it: it is the only copy
+			continue
+		}
+		s.backup = ""
+	}
+	return errors.Join(errs...)
+}
+
+// backupFile keeps the file at target under a new name in dir: a hard link,
+// or for a regular file a copy where links are not possible. It returns ""
+// when there is no file at target, and the backup's path whenever one was
+// created, even on error. A directory at target is an error.
+func backupFile(dir, name, target string) (string, error) {
+	info, err := os.Lstat(target)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if info.IsDir() {
+		return "", fmt.Errorf("%s is a directory", target)
+	}
+	// A fresh unique name: create a temporary file, then link in its place.
+	f, err := os.CreateTemp(dir, "."+name+".*.bak")
+	if err != nil {
+		return "", err
+	}
+	backup := f.Name()
+	closeErr := f.Close()
+	if err := os.Remove(backup); err != nil {
+		return backup, err
+	}
+	if closeErr != nil {
+		return "", closeErr
+	}
+	if err = linkFile(target, backup); err == nil {
+		return backup, nil
+	}
+	if !info.Mode().IsRegular() {
+		return "", err
+	}
+	return copyFile(target, backup)
+}
+
+// linkFile is os.Link; tests replace it to take the copy path.
+var linkFile = os.Link
+
+// copyFile copies src to a new file dst (mode 0600) and syncs it. It
+// returns dst whenever dst was created, even on error.
+func copyFile(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	return dst, errors.Join(err, out.Close())
 }
 
 // writeTemp renders into a new temporary file in dir and syncs it. It

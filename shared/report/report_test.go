@@ -843,6 +843,50 @@ func TestWriteDirFailureKeepsEarlierReport(t *testing.T) {
 	}
 }
 
+// TestWriteDirKeepsEarlierSetWhenOneCannotBeReplaced: report.html is a
+// folder, which no rename can replace. The earlier findings.json and
+// findings.csv must stay as they were rather than be replaced alone.
+func TestWriteDirKeepsEarlierSetWhenOneCannotBeReplaced(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := report.WriteDir(dir, emptyDoc()); err != nil {
+		t.Fatal(err)
+	}
+	html := filepath.Join(dir, "report.html")
+	if err := os.Remove(html); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(html, "kept"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	before := make(map[string][]byte)
+	for _, name := range []string{"findings.json", "findings.csv"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = b
+	}
+	err := report.WriteDir(dir, hostileDoc())
+	if err == nil || !strings.Contains(err.Error(), "report.html") {
+		t.Fatalf("WriteDir error = %v, want one naming report.html", err)
+	}
+	for name, b := range before {
+		after, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || !bytes.Equal(after, b) {
+			t.Errorf("earlier %s was replaced although report.html could not be (err %v)", name, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want the earlier files only", names)
+	}
+}
+
 func TestWriteDirNotADirectory(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "file")
