@@ -19,7 +19,7 @@ type Card struct {
 	ObjectID string // finding cards
 	Subject  string // finding cards: the subject's name
 	Digest   bool
-	Lines    []string // digest: one line per finding listed
+	Lines    []string // the paragraphs after the title, as Teams shows them
 	Body     []byte
 }
 
@@ -133,19 +133,16 @@ type message struct {
 	} `json:"attachments"`
 }
 
+// element is a body element: a RichTextBlock of TextRuns, as the card
+// builders write (a TextBlock's Markdown text is read too). The paragraphs
+// that carry the subject, rule id and object id have ids.
 type element struct {
 	Type    string `json:"type"`
+	ID      string `json:"id"`
 	Text    string `json:"text"`
-	Weight  string `json:"weight"`
-	Facts   []fact `json:"facts"`
 	Inlines []struct {
 		Text string `json:"text"`
 	} `json:"inlines"`
-}
-
-type fact struct {
-	Title string `json:"title"`
-	Value string `json:"value"`
 }
 
 func parseCard(b []byte) (Card, error) {
@@ -163,32 +160,34 @@ func parseCard(b []byte) (Card, error) {
 		if json.Unmarshal(raw, &e) != nil {
 			continue
 		}
+		var text, value string // value: the text after a "label: " run
 		switch e.Type {
 		case "TextBlock":
-			if i == 0 {
-				c.Title = unescape(e.Text)
-			}
-		case "FactSet":
-			for _, f := range e.Facts {
-				switch f.Title {
-				case "Rule":
-					c.Rule = unescape(f.Value)
-				case "Object ID":
-					c.ObjectID = unescape(f.Value)
-				}
-			}
+			text = unescape(e.Text)
 		case "RichTextBlock":
 			var parts []string
 			for _, in := range e.Inlines {
 				parts = append(parts, in.Text)
 			}
-			line := strings.Join(parts, "")
-			if strings.HasPrefix(line, "Subject: ") {
-				c.Subject = strings.TrimPrefix(line, "Subject: ")
-			} else {
-				c.Lines = append(c.Lines, line)
+			text = strings.Join(parts, "")
+			if len(parts) > 1 {
+				value = strings.Join(parts[1:], "")
 			}
+		default:
+			continue
 		}
+		switch {
+		case i == 0:
+			c.Title = text
+			continue
+		case e.ID == "subject":
+			c.Subject = value
+		case e.ID == "rule":
+			c.Rule = value
+		case e.ID == "objectId":
+			c.ObjectID = value
+		}
+		c.Lines = append(c.Lines, text)
 	}
 	c.Digest = c.Rule == ""
 	return c, nil

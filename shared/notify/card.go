@@ -39,7 +39,7 @@ const (
 	maxMITRE        = 8
 	maxMITRERunes   = 20
 	maxNoteRunes    = 500
-	maxEvidenceFact = 25 // evidence facts on a finding card, at most
+	maxEvidenceFact = 25 // evidence lines on a finding card, at most
 	maxListItems    = 10 // scalars shown from one evidence array
 	maxEvidenceDeep = 4  // nesting flattened; deeper values shown as JSON
 
@@ -60,7 +60,7 @@ type CardOptions struct {
 	// accepted; anything else is left out.
 	ReportURL string
 	// TenantName is shown as the tenant's name. It is tenant-controlled and
-	// escaped like every other tenant string.
+	// cleaned like every other tenant string.
 	TenantName string
 	// Now gives the digest time when Digest.Generated is zero (default
 	// time.Now).
@@ -90,12 +90,15 @@ type Digest struct {
 	Skipped  []tenant.Skipped
 	// ReportURL overrides CardOptions.ReportURL; the same rules apply.
 	ReportURL string
-	Note      string // one paragraph under the counts; escaped
+	Note      string // one paragraph under the counts; cleaned
 }
 
-// The Teams message and the Adaptive Card elements tenantwatch uses. Only
-// TextBlock text and Fact title and value are Markdown; they are set through
-// textBlock and newFact, which escape, and nowhere else.
+// The Teams message and the Adaptive Card elements tenantwatch uses: the
+// body is RichTextBlocks of TextRuns and nothing else. A TextRun's text is
+// shown literally (no Markdown, no HTML), so every tenant-controlled or
+// machine value (names, ids, rule ids, dates, evidence) appears exactly as
+// cleaned, with no escape for a client to show or hide. TextBlock and
+// FactSet, whose text Teams renders as Markdown, are not used.
 type message struct {
 	Type        string       `json:"type"`
 	Attachments []attachment `json:"attachments"`
@@ -120,31 +123,23 @@ type msTeams struct {
 	Width string `json:"width"`
 }
 
+// element is a RichTextBlock: one paragraph of TextRuns. ID names the
+// paragraphs that carry a field a program may want (the title, the subject,
+// the rule id, the object id); ids are unique within a card.
 type element struct {
-	Type      string    `json:"type"`
-	Text      string    `json:"text,omitempty"`
-	Inlines   []textRun `json:"inlines,omitempty"`
-	Facts     []fact    `json:"facts,omitempty"`
-	Size      string    `json:"size,omitempty"`
-	Weight    string    `json:"weight,omitempty"`
-	Color     string    `json:"color,omitempty"`
-	IsSubtle  bool      `json:"isSubtle,omitempty"`
-	Wrap      bool      `json:"wrap,omitempty"`
-	Spacing   string    `json:"spacing,omitempty"`
-	Separator bool      `json:"separator,omitempty"`
+	Type    string    `json:"type"`
+	ID      string    `json:"id,omitempty"`
+	Inlines []textRun `json:"inlines"`
+	Spacing string    `json:"spacing,omitempty"`
 }
 
 type textRun struct {
 	Type     string `json:"type"`
 	Text     string `json:"text"`
+	Size     string `json:"size,omitempty"`
 	Weight   string `json:"weight,omitempty"`
 	Color    string `json:"color,omitempty"`
 	IsSubtle bool   `json:"isSubtle,omitempty"`
-}
-
-type fact struct {
-	Title string `json:"title"`
-	Value string `json:"value"`
 }
 
 type action struct {
@@ -153,28 +148,49 @@ type action struct {
 	URL   string `json:"url"`
 }
 
-// textBlock is a TextBlock showing s (cleaned, limited to n runes, escaped).
-func textBlock(s string, n int) element {
-	return element{Type: "TextBlock", Text: md(s, n), Wrap: true}
-}
-
-// newFact is a Fact with escaped title and value.
-func newFact(title string, tn int, value string, vn int) fact {
-	t, v := md(title, tn), md(value, vn)
-	if t == "" {
-		t = "—"
-	}
-	if v == "" {
-		v = "—"
-	}
-	return fact{Title: t, Value: v}
-}
-
-// run is a TextRun showing s cleaned and limited to n runes; TextRun renders
-// no Markdown, so nothing is escaped.
+// run is a TextRun showing s cleaned and limited to n runes (see plain).
 func run(s string, n int) textRun { return textRun{Type: "TextRun", Text: plain(s, n)} }
 
+// richText is a paragraph of runs.
 func richText(runs ...textRun) element { return element{Type: "RichTextBlock", Inlines: runs} }
+
+// heading is the card's first paragraph: s in one bold, medium-sized run.
+func heading(s string, n int) element {
+	r := run(s, n)
+	r.Size, r.Weight = "Medium", "Bolder"
+	e := richText(r)
+	e.ID = "title"
+	return e
+}
+
+// subtle is a small, subtle paragraph (our own text, cleaned like any other).
+func subtle(s string) element {
+	r := run(s, 300)
+	r.Size, r.IsSubtle = "Small", true
+	return richText(r)
+}
+
+// bold is a paragraph of one bold run.
+func bold(s string, n int) element {
+	r := run(s, n)
+	r.Weight = "Bolder"
+	return richText(r)
+}
+
+// field is one "label: value" line, the label subtle, the value cleaned and
+// limited to n runes ("—" when empty). It stands where a FactSet row would.
+func field(id, label, value string, n int) element {
+	v := run(value, n)
+	if v.Text == "" {
+		v.Text = "—"
+	}
+	l := run(label, 100)
+	l.Text += ": "
+	l.IsSubtle = true
+	e := richText(l, v)
+	e.ID, e.Spacing = id, "Small"
+	return e
+}
 
 // encode renders the message with a card holding body and, when reportURL
 // is valid, an action opening it.
@@ -257,13 +273,15 @@ var findingLevels = []evidenceLevel{
 }
 
 // FindingCard renders one finding as a Teams message: severity and title,
-// the subject's name (a TextRun: no Markdown), type and id, the rule id,
-// MITRE ATT&CK ids, the observation time in UTC and the tenant name, then
-// the evidence flattened into facts ("credentials.0.keyId"), and an
-// "Open report" action when opts.ReportURL is acceptable. Every string from
-// the finding is cleaned and bounded and, in Markdown fields, escaped (see
-// EscapeMarkdown); no tenant string becomes a link. When the message would
-// exceed MaxPayloadBytes, fewer and shorter evidence facts are shown, down to
+// the subject's name, type and id, the rule id, MITRE ATT&CK ids, the
+// observation time in UTC and the tenant name, one "label: value" line each,
+// then the evidence flattened into "key: value" lines
+// ("credentials.0.keyId: key-1"), and an "Open report" action when
+// opts.ReportURL is acceptable. All text is in TextRuns, which show it
+// literally: every string from the finding is cleaned and bounded (see
+// clean) and never escaped, so a person reads exactly the value; no tenant
+// string becomes a link. When the message would
+// exceed MaxPayloadBytes, fewer and shorter evidence lines are shown, down to
 // none, and the card says the report has the rest. Evidence that cannot be
 // encoded as JSON is left out with a note rather than failing: an alert is
 // never lost to its evidence. It returns ErrCardTooLarge only if even the
@@ -288,8 +306,8 @@ func findingBody(f tenant.Finding, o *CardOptions, ev []evFact, total int, evErr
 	if strings.TrimSpace(title) == "" {
 		title = f.Rule
 	}
-	head := textBlock(severityLabel(f.Severity)+": "+title, maxTitleRunes)
-	head.Size, head.Weight, head.Color = "Medium", "Bolder", severityColor(f.Severity)
+	head := heading(severityLabel(f.Severity)+": "+title, maxTitleRunes)
+	head.Inlines[0].Color = severityColor(f.Severity)
 
 	name := run(f.Subject.Name, maxNameRunes)
 	if name.Text == "" {
@@ -297,25 +315,26 @@ func findingBody(f tenant.Finding, o *CardOptions, ev []evFact, total int, evErr
 	}
 	name.Weight = "Bolder"
 	label := textRun{Type: "TextRun", Text: "Subject: ", IsSubtle: true}
+	subject := richText(label, name)
+	subject.ID = "subject"
 
-	var facts []fact
+	body := []element{head, subject}
 	if f.Subject.Type != "" {
-		facts = append(facts, newFact("Type", 20, string(f.Subject.Type), 40))
+		body = append(body, field("", "Type", string(f.Subject.Type), 40))
 	}
 	if f.Subject.ID != "" {
-		facts = append(facts, newFact("Object ID", 20, f.Subject.ID, maxIDRunes))
+		body = append(body, field("objectId", "Object ID", f.Subject.ID, maxIDRunes))
 	}
-	facts = append(facts, newFact("Rule", 20, f.Rule, maxIDRunes))
+	body = append(body, field("rule", "Rule", f.Rule, maxIDRunes))
 	if ids := mitreText(f.MITRE); ids != "" {
-		facts = append(facts, newFact("MITRE", 20, ids, 200))
+		body = append(body, field("", "MITRE", ids, 200))
 	}
 	if !f.ObservedAt.IsZero() {
-		facts = append(facts, newFact("Observed", 20, timeText(f.ObservedAt), 40))
+		body = append(body, field("", "Observed", timeText(f.ObservedAt), 40))
 	}
 	if o.TenantName != "" {
-		facts = append(facts, newFact("Tenant", 20, o.TenantName, maxTenantRunes))
+		body = append(body, field("", "Tenant", o.TenantName, maxTenantRunes))
 	}
-	body := []element{head, richText(label, name), {Type: "FactSet", Facts: facts}}
 
 	switch {
 	case evErr != nil:
@@ -324,14 +343,13 @@ func findingBody(f tenant.Finding, o *CardOptions, ev []evFact, total int, evErr
 	case lv.facts == 0:
 		body = append(body, subtle(fmt.Sprintf("Evidence (%d items) left out to fit the Teams size limit — see the report.", total)))
 	default:
-		hdr := textBlock("Evidence", 20)
-		hdr.Weight, hdr.Spacing = "Bolder", "Medium"
+		hdr := bold("Evidence", 20)
+		hdr.Spacing = "Medium"
+		body = append(body, hdr)
 		shown := ev[:min(len(ev), lv.facts)]
-		efacts := make([]fact, 0, len(shown))
 		for _, e := range shown {
-			efacts = append(efacts, newFact(e.key, lv.keyRunes, e.value, lv.valueRunes))
+			body = append(body, evidenceLine(e, lv))
 		}
-		body = append(body, hdr, element{Type: "FactSet", Facts: efacts})
 		if len(shown) < total {
 			body = append(body, subtle(fmt.Sprintf("Showing %d of %d evidence items — see the report for all.", len(shown), total)))
 		}
@@ -339,11 +357,21 @@ func findingBody(f tenant.Finding, o *CardOptions, ev []evFact, total int, evErr
 	return body
 }
 
-// subtle is a small, subtle TextBlock (escaped like every TextBlock).
-func subtle(s string) element {
-	e := textBlock(s, 300)
-	e.Size, e.IsSubtle = "Small", true
-	return e
+// evidenceLine is one evidence entry as "key: value", bounded by lv.
+func evidenceLine(e evFact, lv evidenceLevel) element {
+	k := run(e.key, lv.keyRunes)
+	if k.Text == "" {
+		k.Text = "—"
+	}
+	k.Text += ": "
+	k.IsSubtle = true
+	v := run(e.value, lv.valueRunes)
+	if v.Text == "" {
+		v.Text = "—"
+	}
+	line := richText(k, v)
+	line.Spacing = "Small"
+	return line
 }
 
 // mitreText joins up to maxMITRE technique ids, each bounded.
@@ -361,7 +389,7 @@ func mitreText(ids []string) string {
 	return strings.Join(parts, ", ")
 }
 
-// evFact is one flattened evidence entry, not yet cleaned or escaped (the
+// evFact is one flattened evidence entry, not yet cleaned (the
 // value is already cut to a bounded length).
 type evFact struct{ key, value string }
 
@@ -496,8 +524,8 @@ func scalarText(v any) string {
 // DigestCard renders a digest as a Teams message: the title, the generation
 // time (UTC), counts by severity, the note, then one line per finding
 // (severity, title, subject name and type; most severe first, otherwise in
-// the given order; TextRuns, so no Markdown) for as many findings as fit in
-// MaxPayloadBytes (at most 50), "and N more — see the report", the skipped
+// the given order) for as many findings as fit in MaxPayloadBytes (at most
+// 50), "and N more — see the report", the skipped
 // checks (at most 10), and an "Open report" action when the report URL is
 // acceptable. Tenant strings are treated as in FindingCard. It returns
 // ErrCardTooLarge only if even the smallest digest does not fit.
@@ -574,11 +602,9 @@ func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total 
 	if strings.TrimSpace(title) == "" {
 		title = "tenantwatch digest"
 	}
-	head := textBlock(title, maxTitleRunes)
-	head.Size, head.Weight = "Medium", "Bolder"
-	body := []element{head, subtle("Generated " + timeText(d.Generated))}
+	body := []element{heading(title, maxTitleRunes), subtle("Generated " + timeText(d.Generated))}
 	if o.TenantName != "" {
-		body = append(body, element{Type: "FactSet", Facts: []fact{newFact("Tenant", 20, o.TenantName, maxTenantRunes)}})
+		body = append(body, field("", "Tenant", o.TenantName, maxTenantRunes))
 	}
 
 	parts := make([]string, 0, 6)
@@ -594,15 +620,13 @@ func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total 
 	if invalid > 0 {
 		parts = append(parts, fmt.Sprintf("%d invalid", invalid))
 	}
-	sum := textBlock(fmt.Sprintf("Findings: %d (%s)", total, strings.Join(parts, ", ")), 300)
-	sum.Weight = "Bolder"
-	body = append(body, sum)
+	body = append(body, bold(fmt.Sprintf("Findings: %d (%s)", total, strings.Join(parts, ", ")), 300))
 	if d.Note != "" {
-		body = append(body, textBlock(d.Note, maxNoteRunes))
+		body = append(body, richText(run(d.Note, maxNoteRunes)))
 	}
 
 	if total == 0 {
-		body = append(body, textBlock("No new findings.", 40))
+		body = append(body, richText(run("No new findings.", 40)))
 	}
 	for _, f := range fs {
 		sev := textRun{Type: "TextRun", Text: severityLabel(f.Severity), Weight: "Bolder", Color: severityColor(f.Severity)}
@@ -611,7 +635,7 @@ func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total 
 			t = f.Rule
 		}
 		title := run(t, digestTitleRunes)
-		title.Text = "  " + title.Text + " — "
+		title.Text = " " + title.Text + " — "
 		name := run(f.Subject.Name, digestNameRunes)
 		if name.Text == "" {
 			name.Text = "(no name)"
@@ -626,12 +650,12 @@ func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total 
 		body = append(body, line)
 	}
 	if n := total - len(fs); n > 0 && total > 0 {
-		body = append(body, textBlock(fmt.Sprintf("and %d more — see the report", n), 60))
+		body = append(body, richText(run(fmt.Sprintf("and %d more — see the report", n), 60)))
 	}
 
 	if len(d.Skipped) > 0 {
-		hdr := textBlock(fmt.Sprintf("Skipped checks (%d): not checked, a blind spot", len(d.Skipped)), 80)
-		hdr.Weight, hdr.Spacing = "Bolder", "Medium"
+		hdr := bold(fmt.Sprintf("Skipped checks (%d): not checked, a blind spot", len(d.Skipped)), 80)
+		hdr.Spacing = "Medium"
 		body = append(body, hdr)
 		for _, s := range d.Skipped[:nskipped] {
 			r := run(s.Rule, maxIDRunes)
@@ -643,7 +667,7 @@ func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total 
 			body = append(body, line)
 		}
 		if n := len(d.Skipped) - nskipped; n > 0 {
-			body = append(body, textBlock(fmt.Sprintf("and %d more — see the report", n), 60))
+			body = append(body, richText(run(fmt.Sprintf("and %d more — see the report", n), 60)))
 		}
 	}
 	return body

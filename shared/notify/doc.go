@@ -6,9 +6,15 @@
 //
 // FindingCard renders one finding and DigestCard a digest as a Teams message
 // carrying one Adaptive Card 1.4 ({"type":"message","attachments":[...]}).
-// Every tenant-controlled string (display names, user principal names,
-// certificate names, URLs, evidence) is neutralised before it reaches a
-// card:
+// The body is paragraphs (RichTextBlocks) of TextRuns and nothing else: a
+// TextRun's text is shown literally, with no Markdown and no HTML, so
+// tenant-controlled and machine values (display names, user principal names,
+// certificate names, URLs, object ids, rule ids, dates, evidence) read
+// exactly as they are, with no escape for a client to show or hide (Teams'
+// clients disagree on Markdown escapes: mobile clients have shown the
+// backslashes). TextBlock and FactSet, whose text Teams renders as Markdown,
+// are not used; each fact is a "label: value" paragraph. Every string is
+// neutralised before it reaches a card:
 //
 //   - invalid UTF-8 becomes U+FFFD; control characters, bidirectional
 //     embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069),
@@ -16,17 +22,17 @@
 //     spaces, tabs and line breaks become one space;
 //   - the openers of Adaptive Cards' date/time functions, {{DATE( and
 //     {{TIME(, are removed, so tenant text cannot make a client rewrite it;
-//   - strings are shortened, rune-safely, with an ellipsis;
-//   - names go into RichTextBlock TextRuns, which render no Markdown; text in
-//     Markdown fields (TextBlock text, Fact title and value) goes through
-//     EscapeMarkdown, which backslash-escapes \ * _ [ ] ( ) # - + ! ` > | ~ <
-//     and &. HTML is not rendered by Teams.
+//   - URLs are defanged, as clients may link bare URLs in any text: "://"
+//     becomes "[:]//", "mailto:" "mailto[:]" and "www." "www[.]", lookalike
+//     colons, dots and slashes (fullwidth "：", "．", "／" and others)
+//     included;
+//   - strings are shortened, rune-safely, with an ellipsis.
 //
 // No tenant string becomes a link: the only action is "Open report", whose
 // URL comes from the configuration (CardOptions.ReportURL, https only, or
 // http on 127.0.0.1/localhost). A message never exceeds MaxPayloadBytes
 // (Teams refuses messages over about 28 KB): the builders measure the JSON
-// and show fewer and shorter evidence facts or digest lines until it fits.
+// and show fewer and shorter evidence lines or digest lines until it fits.
 //
 // # Outbox
 //

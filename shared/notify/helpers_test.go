@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,8 +233,6 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 
 // --- card checks -----------------------------------------------------------
 
-const specials = "\\*_[]()#-+!`>|~<&"
-
 // templateRe matches an Adaptive Card date/time function opener.
 var templateRe = regexp.MustCompile(`(?i)\{\s*\{\s*(date|time)\s*\(`)
 
@@ -269,40 +266,29 @@ func textSafe(s string) error {
 	return nil
 }
 
-// markdownSafe checks text for a Markdown field: textSafe, every special
-// character escaped, every backslash escaping one, no ordered-list marker.
-func markdownSafe(s string) error {
+// linkRe matches what a client could turn into a link: "://", "mailto:"
+// and "www." hosts, with the fullwidth and small colon, dot and slash forms
+// and a backslash for a slash.
+var linkRe = regexp.MustCompile(`(?i)[:：﹕︓∶꞉][/／\\∕⁄][/／\\∕⁄]|(mailto|ｍａｉｌｔｏ)[:：﹕︓∶꞉]|(www|ｗｗｗ)[.．。｡]`)
+
+// runSafe checks a TextRun's text: textSafe, and nothing a client could
+// link.
+func runSafe(s string) error {
 	if err := textSafe(s); err != nil {
 		return err
 	}
-	lead := 0
-	for lead < len(s) && s[lead] >= '0' && s[lead] <= '9' {
-		lead++
-	}
-	if lead > 0 && lead < len(s) && s[lead] == '.' {
-		return fmt.Errorf("unescaped list marker in %q", s)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' {
-			if i+1 >= len(s) || (strings.IndexByte(specials, s[i+1]) < 0 && s[i+1] != '.') {
-				return fmt.Errorf("backslash escapes nothing at %d in %q", i, s)
-			}
-			i++
-			continue
-		}
-		if strings.IndexByte(specials, c) >= 0 {
-			return fmt.Errorf("unescaped %q at %d in %q", c, i, s)
-		}
+	if m := linkRe.FindString(s); m != "" {
+		return fmt.Errorf("link pattern %q in %q", m, s)
 	}
 	return nil
 }
 
 // cardProblems parses a Teams message and lists every way it breaks the
 // card rules: the message shape, element types other than the few the
-// builders use, Markdown fields with unescaped text, hidden characters or
-// date/time functions anywhere, and any URL other than reportURL in an
-// Action.OpenUrl (or anywhere else).
+// builders use (RichTextBlocks of TextRuns: no field that renders Markdown,
+// so there is nothing to escape), a TextRun text that a client could link,
+// hidden characters or date/time functions anywhere, and any URL other than
+// reportURL in an Action.OpenUrl (or anywhere else).
 func cardProblems(payload []byte, reportURL string) []string {
 	var doc any
 	dec := json.NewDecoder(bytes.NewReader(payload))
@@ -325,7 +311,7 @@ func cardProblems(payload []byte, reportURL string) []string {
 		add("attachment is not an Adaptive Card 1.4")
 	}
 
-	allowed := map[string]bool{"message": true, "AdaptiveCard": true, "TextBlock": true, "RichTextBlock": true, "TextRun": true, "FactSet": true, "Action.OpenUrl": true}
+	allowed := map[string]bool{"message": true, "AdaptiveCard": true, "RichTextBlock": true, "TextRun": true, "Action.OpenUrl": true}
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
 		switch x := v.(type) {
@@ -335,21 +321,10 @@ func cardProblems(payload []byte, reportURL string) []string {
 				add("%s: element type %q", path, typ)
 			}
 			switch typ {
-			case "TextBlock":
+			case "TextRun":
 				s, _ := x["text"].(string)
-				if err := markdownSafe(s); err != nil {
+				if err := runSafe(s); err != nil {
 					add("%s.text: %v", path, err)
-				}
-			case "FactSet":
-				facts, _ := x["facts"].([]any)
-				for i, f := range facts {
-					fm, _ := f.(map[string]any)
-					for _, k := range []string{"title", "value"} {
-						s, _ := fm[k].(string)
-						if err := markdownSafe(s); err != nil {
-							add("%s.facts[%d].%s: %v", path, i, k, err)
-						}
-					}
 				}
 			case "Action.OpenUrl":
 				if x["url"] != reportURL || reportURL == "" {

@@ -23,15 +23,14 @@ func finding(key string, sev tenant.Severity) tenant.Finding {
 type summary struct {
 	Kind  tenant.OutboxKind
 	Keys  []string
-	Title string // the card's first TextBlock
+	Title string // the card's first paragraph
 }
 
 func summarize(t *testing.T, items []tenant.OutboxItem) []summary {
 	t.Helper()
 	var out []summary
 	for _, it := range items {
-		_, texts := digestLines(t, it.Payload)
-		out = append(out, summary{Kind: it.Kind, Keys: it.FindingKeys, Title: texts[0]})
+		out = append(out, summary{Kind: it.Kind, Keys: it.FindingKeys, Title: bodyLines(t, it.Payload)[0].Text})
 	}
 	return out
 }
@@ -50,7 +49,7 @@ func TestOutboxAdd(t *testing.T) {
 			want: []summary{
 				{tenant.OutboxCard, []string{"a"}, "High: Credential added"},
 				{tenant.OutboxCard, []string{"c"}, "Critical: Credential added"},
-				{tenant.OutboxDigest, []string{"b", "d", "e"}, `3 new lower\-severity findings`},
+				{tenant.OutboxDigest, []string{"b", "d", "e"}, "3 new lower-severity findings"},
 			},
 		},
 		{
@@ -64,7 +63,7 @@ func TestOutboxAdd(t *testing.T) {
 		{
 			name: "one below",
 			fs:   []tenant.Finding{finding("a", low)},
-			want: []summary{{tenant.OutboxDigest, []string{"a"}, `1 new lower\-severity finding`}},
+			want: []summary{{tenant.OutboxDigest, []string{"a"}, "1 new lower-severity finding"}},
 		},
 		{
 			name:      "threshold medium",
@@ -72,14 +71,14 @@ func TestOutboxAdd(t *testing.T) {
 			fs:        []tenant.Finding{finding("a", med), finding("b", low)},
 			want: []summary{
 				{tenant.OutboxCard, []string{"a"}, "Medium: Credential added"},
-				{tenant.OutboxDigest, []string{"b"}, `1 new lower\-severity finding`},
+				{tenant.OutboxDigest, []string{"b"}, "1 new lower-severity finding"},
 			},
 		},
 		{
 			name:      "invalid threshold means high",
 			threshold: 42,
 			fs:        []tenant.Finding{finding("a", med)},
-			want:      []summary{{tenant.OutboxDigest, []string{"a"}, `1 new lower\-severity finding`}},
+			want:      []summary{{tenant.OutboxDigest, []string{"a"}, "1 new lower-severity finding"}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,7 +151,7 @@ func TestOutboxAddDigest(t *testing.T) {
 		t.Errorf("items (-want +got):\n%s", diff)
 	}
 	// The digest time defaults to the outbox clock.
-	if _, texts := digestLines(t, items[0].Payload); texts[1] != `Generated 2024\-05\-01 02:30:00 UTC` {
-		t.Errorf("generated line = %q", texts[1])
+	if l := bodyLines(t, items[0].Payload)[1]; l.Text != "Generated 2024-05-01 02:30:00 UTC" {
+		t.Errorf("generated line = %q", l.Text)
 	}
 }

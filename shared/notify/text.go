@@ -6,18 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// markdownSpecials are the ASCII characters EscapeMarkdown writes with a
-// backslash in front. CommonMark lets any ASCII punctuation be escaped, so
-// every one of them renders as itself. Besides the characters Markdown uses
-// for emphasis, links, lists, headings, quotes, code and tables, the set holds
-// < (autolinks, Teams' <at> mentions, HTML that some clients choke on) and &
-// (entity references such as &#x202E; would otherwise smuggle in characters
-// that are stripped).
-const markdownSpecials = "\\*_[]()#-+!`>|~<&"
-
-// isSpecial reports whether b is one of markdownSpecials.
-func isSpecial(b byte) bool { return strings.IndexByte(markdownSpecials, b) >= 0 }
-
 // isBreak reports whether r separates lines or words in a way that must not
 // reach a card: tabs, line and paragraph breaks. Each run of them (with
 // spaces) becomes one space.
@@ -52,7 +40,7 @@ func dropped(r rune) bool {
 	return false
 }
 
-// clean neutralises tenant text for any card field, Markdown or not: invalid
+// clean neutralises tenant text for a card's TextRuns: invalid
 // UTF-8 becomes U+FFFD, runs of spaces, tabs and line breaks become one
 // space, dropped characters go, leading and trailing space is trimmed, and
 // every Adaptive Card date/time function opener ({{DATE( or {{TIME(, in any
@@ -83,11 +71,78 @@ func clean(s string) string {
 	return defang(strings.TrimRight(string(out), " "))
 }
 
-// defang writes every "://" as "[:]//", so that a URL in tenant text
-// (a reply URL, a display name such as "https://evil.example") cannot
-// become a link: Teams may link bare URLs in any text field, escaped or
-// not. The card's only link is the report button.
-func defang(s string) string { return strings.ReplaceAll(s, "://", "[:]//") }
+// defang keeps tenant text from becoming a link: Teams clients may link
+// bare URLs, www. hosts and e-mail links in any text, Markdown or not, and
+// the card's only link is the report button. It writes
+//
+//   - the colon of "://" as "[:]" ("https://evil" → "https[:]//evil"),
+//   - the colon after "mailto" as "[:]" ("mailto[:]a@evil.example"),
+//   - the dot after "www" as "[.]" ("www[.]evil.example"),
+//
+// recognising lookalikes as well: the fullwidth forms of ASCII (ｗｗｗ．,
+// ：／／), colons, dots and slashes that Unicode's confusables list maps to
+// ":", "." and "/" (U+2236 RATIO, U+A789, U+0589, U+FE55 …), and a
+// backslash as a slash (URL parsers read "https:\\" as "https://").
+// Letters match in any case. Its output has no such pattern left, so
+// defang(defang(s)) == defang(s).
+func defang(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { f := fold(r); return f == ':' || f == '.' }) {
+		return s
+	}
+	rs := []rune(s)
+	f := make([]rune, len(rs))
+	for i, r := range rs {
+		f[i] = fold(r)
+	}
+	after := func(i int, word string) bool { // f[:i] ends with word
+		if i < len(word) {
+			return false
+		}
+		for j, c := range word {
+			if f[i-len(word)+j] != c {
+				return false
+			}
+		}
+		return true
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i, r := range rs {
+		switch {
+		case f[i] == ':' && i+2 < len(rs) && f[i+1] == '/' && f[i+2] == '/',
+			f[i] == ':' && after(i, "mailto"):
+			b.WriteString("[:]")
+		case f[i] == '.' && after(i, "www"):
+			b.WriteString("[.]")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// fold maps r to the ASCII character it passes for in a URL, for defang:
+// fullwidth ASCII to ASCII, ASCII letters to lower case, colon, dot and
+// slash lookalikes to ":", "." and "/", a backslash to "/". Any other rune is
+// returned as is.
+func fold(r rune) rune {
+	if r >= 0xFF01 && r <= 0xFF5E { // fullwidth ASCII
+		r -= 0xFEE0
+	}
+	switch r {
+	case ':', 0x02D0, 0x02F8, 0x0589, 0x05C3, 0x0703, 0x0704, 0x0903, 0x0A83, 0x16EC, 0x1803, 0x1809,
+		0x205A, 0x2236, 0xA4FD, 0xA789, 0xFE13, 0xFE30, 0xFE55:
+		return ':'
+	case '.', 0x0660, 0x06D4, 0x06F0, 0x0701, 0x0702, 0x2024, 0x3002, 0xA4F8, 0xA60E, 0xFE52, 0xFF61:
+		return '.'
+	case '/', '\\', 0x1735, 0x2044, 0x2215, 0x2571, 0x27CB, 0x29F8, 0x2CC6, 0x2F03, 0x3033, 0x30CE, 0x31D3, 0x4E3F, 0xFE68:
+		return '/'
+	}
+	if r >= 'A' && r <= 'Z' {
+		return r + 'a' - 'A'
+	}
+	return r
+}
 
 // templateStart returns where a date/time function opener ends b (b ends
 // with "("), or len(b) when b does not end with one. Spaces in b are single
@@ -157,57 +212,6 @@ func limit(s string, n int) string {
 }
 
 // plain is tenant text for a TextRun, which renders no Markdown: cleaned and
-// limited to n runes, nothing escaped.
+// limited to n runes, nothing escaped (a TextRun shows its text literally,
+// so an escape would show too).
 func plain(s string, n int) string { return limit(s, n) }
-
-// md is tenant text for a Markdown field (TextBlock text, Fact title and
-// value): cleaned, limited to n runes, then escaped.
-func md(s string, n int) string { return escapeClean(limit(s, n)) }
-
-// EscapeMarkdown makes s safe as the text of an Adaptive Card TextBlock or
-// the title or value of a Fact, where Teams renders a Markdown subset. It
-// first neutralises s as every card field is: invalid UTF-8 becomes U+FFFD;
-// control characters, bidirectional embeddings, overrides and isolates
-// (U+202A–U+202E, U+2066–U+2069), directional marks and invisible
-// characters are removed; runs of spaces, tabs and line breaks become one
-// space and the ends are trimmed; {{DATE( and {{TIME( openers are removed.
-// Then it puts a backslash before each of \ * _ [ ] ( ) # - + ! ` > | ~ < &
-// and before a "." that follows leading digits (an ordered-list marker).
-// HTML is not rendered by Teams; < and & are escaped so that neither an
-// autolink, a mention nor an entity reference can form. It does not shorten
-// s; callers bound the length first.
-func EscapeMarkdown(s string) string { return escapeClean(clean(s)) }
-
-// escapeClean escapes already clean text.
-func escapeClean(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if isSpecial(s[i]) {
-			n++
-		}
-	}
-	lead := leadingDigits(s)
-	listDot := lead > 0 && lead < len(s) && s[lead] == '.'
-	if n == 0 && !listDot {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + n + 1)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isSpecial(c) || (listDot && i == lead) {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-// leadingDigits returns how many ASCII digits s starts with.
-func leadingDigits(s string) int {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
-}

@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -20,19 +19,25 @@ const (
 	hRTL    = "invoice\u202Egpj.exe"
 )
 
-func TestEscapeMarkdown(t *testing.T) {
+func TestClean(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"plain", "Contoso Mail Archiver", "Contoso Mail Archiver"},
 		{"empty", "", ""},
-		{"link", hLink, `\[click\]\(https\[:\]//evil\)`},
-		{"bare url defanged", "see https://evil.example/x and ftp://y", `see https\[:\]//evil.example/x and ftp\[:\]//y`},
-		{"bold", hBold, `\*\*bold\*\*`},
-		{"italic", "_it_", `\_it\_`},
-		{"html", hScript, `\<script\>alert\(1\)\</script\>`},
-		{"mention", "<at>Admin</at>", `\<at\>Admin\</at\>`},
-		{"entity", "&#x202E;&lt;", `\&\#x202E;\&lt;`},
-		{"date template", hDate, `2024\-01\-01T00:00:00Z\)}}`},
-		{"time template lower case with spaces", "at { { time ( 2024-01-01T00:00:00Z)}}", `at 2024\-01\-01T00:00:00Z\)}}`},
+		{"markdown kept: a TextRun shows it literally", hLink + " " + hBold + " _it_ # h 1. x", "[click](https[:]//evil) **bold** _it_ # h 1. x"},
+		{"html kept", hScript + " <at>Admin</at> &#x202E;&lt;", hScript + " <at>Admin</at> &#x202E;&lt;"},
+		{"bare url defanged", "see https://evil.example/x and ftp://y", "see https[:]//evil.example/x and ftp[:]//y"},
+		{"fullwidth colon", "https：//evil.example", "https[:]//evil.example"},
+		{"fullwidth url", "ｈｔｔｐｓ：／／ｅｖｉｌ", "ｈｔｔｐｓ[:]／／ｅｖｉｌ"},
+		{"small and vertical colons, ratio", "a﹕//b c︓//d e∶//f g꞉//h", "a[:]//b c[:]//d e[:]//f g[:]//h"},
+		{"lookalike slashes", "https:∕∕evil https:⁄⁄evil", "https[:]∕∕evil https[:]⁄⁄evil"},
+		{"backslashes", `https:\\evil.example`, `https[:]\\evil.example`},
+		{"www host", "visit www.evil.example now", "visit www[.]evil.example now"},
+		{"www any case, lookalike dots", "WWW.evil Www．evil ｗｗｗ。evil", "WWW[.]evil Www[.]evil ｗｗｗ[.]evil"},
+		{"mailto", "mailto:a@evil.example MAILTO：b@evil", "mailto[:]a@evil.example MAILTO[:]b@evil"},
+		{"colon without slashes kept", "Reason: denied, 10:30, javascript:alert(1)", "Reason: denied, 10:30, javascript:alert(1)"},
+		{"dots kept elsewhere", "a.www b.c www", "a.www b.c www"},
+		{"date template", hDate, "2024-01-01T00:00:00Z)}}"},
+		{"time template lower case with spaces", "at { { time ( 2024-01-01T00:00:00Z)}}", "at 2024-01-01T00:00:00Z)}}"},
 		{"template assembled by removal", "{{DA{{DATE(TE(x", "x"},
 		{"template split by newline", "{{\nDATE(2024", "2024"},
 		{"template split by control character", "{{\x00DATE(x", "x"},
@@ -40,24 +45,18 @@ func TestEscapeMarkdown(t *testing.T) {
 		{"isolates and marks", "a\u2066b\u2069c\u200Fd\u061Ce", "abcde"},
 		{"newlines collapse", "line one\r\n\r\nline two\ttab\u2028sep", "line one line two tab sep"},
 		{"spaces trimmed", "  padded   name  ", "padded name"},
-		{"ordered list", "1. item", `1\. item`},
-		{"ordered list after spaces", "   42.x", `42\.x`},
-		{"digits without dot", "2024 plan", "2024 plan"},
-		{"heading", "# heading", `\# heading`},
-		{"quote list table code strike", "> q - a + b | c `d` ~~e~~ !f", `\> q \- a \+ b \| c \` + "`" + `d\` + "`" + ` \~\~e\~\~ \!f`},
-		{"backslash", `back\slash\*`, `back\\slash\\\*`},
-		{"escape sequence", "\x1b[31mred\x1b[0m", `\[31mred\[0m`},
+		{"escape sequence", "\x1b[31mred\x1b[0m", "[31mred[0m"},
 		{"invisible", "Micro\u200Bsoft\uFEFF Gra\u00ADph\U000E0041", "Microsoft Graph"},
 		{"zero-width joiner kept", "👩\u200D💻", "👩\u200D💻"},
 		{"invalid utf-8", "a\xffb", "a\uFFFDb"},
 		{"non-latin", "Ärger über 東京", "Ärger über 東京"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := notify.EscapeMarkdown(tc.in)
+			got := notify.Clean(tc.in)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("EscapeMarkdown(%q) (-want +got):\n%s", tc.in, diff)
+				t.Errorf("Clean(%q) (-want +got):\n%s", tc.in, diff)
 			}
-			if err := markdownSafe(got); err != nil {
+			if err := runSafe(got); err != nil {
 				t.Error(err)
 			}
 		})
@@ -93,43 +92,27 @@ func TestLimit(t *testing.T) {
 	}
 }
 
-func ExampleEscapeMarkdown() {
-	fmt.Println(notify.EscapeMarkdown("[click](https://evil) **now**\n{{DATE(2024-01-01T00:00:00Z)}}"))
-	// Output: \[click\]\(https\[:\]//evil\) \*\*now\*\* 2024\-01\-01T00:00:00Z\)}}
-}
-
-// unescape removes EscapeMarkdown's backslashes.
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func FuzzEscapeMarkdown(f *testing.F) {
+func FuzzClean(f *testing.F) {
 	for _, s := range []string{
-		"", "plain", hLink, hBold, hScript, hDate, hRTL, "1. list", "12.5%", `\`, `\\*`, "{{{{DATE(DATE((",
+		"", "plain", hLink, hBold, hScript, hDate, hRTL, "1. list", `\`, "{{{{DATE(DATE((",
 		"{ {time (", "a\r\nb", "\x00\x1b[2J", "\xff\xfe", "&#x202E;", "<https://evil>", "www.evil.example",
-		strings.Repeat("*", 300), "\u2066\u2067\u2068\u2069", "  # x", "~~~", "`code`",
+		"https：／／x", "mailto：x", "ｗｗｗ．x", "www[.]x", "https[:]//x", "wwww..", ":://", "mailtomailto::",
+		strings.Repeat("*", 300), "\u2066\u2067\u2068\u2069", "  # x",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := notify.EscapeMarkdown(s)
-		if err := markdownSafe(got); err != nil {
-			t.Fatalf("EscapeMarkdown(%q) = %q: %v", s, got, err)
+		c := notify.Clean(s)
+		if err := runSafe(c); err != nil {
+			t.Fatalf("Clean(%q) = %q: %v", s, c, err)
 		}
-		// Escaping loses nothing: unescaped, it is the cleaned text.
-		if u, c := unescape(got), notify.Clean(s); u != c {
-			t.Fatalf("EscapeMarkdown(%q) unescapes to %q, want the cleaned %q", s, u, c)
-		}
-		// Cleaning is stable.
-		if c := notify.Clean(s); notify.Clean(c) != c {
+		if notify.Clean(c) != c {
 			t.Fatalf("Clean is not idempotent on %q", s)
+		}
+		for _, n := range []int{1, 7, 40} {
+			if l := notify.Limit(s, n); runSafe(l) != nil || utf8.RuneCountInString(l) > n {
+				t.Fatalf("Limit(%q, %d) = %q", s, n, l)
+			}
 		}
 	})
 }
