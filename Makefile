@@ -10,7 +10,7 @@ GOFLAGS_P := -p 2
 DEMO_TAGS := shared/azureip/testdata/servicetags-sample.json
 OUT       := out
 
-.PHONY: all build test vet fmt-check demo bench fuzz clean azurite package
+.PHONY: all build test vet fmt-check demo bench fuzz clean azurite adaptivecards chromium package
 
 # Azurite (the Azure Storage emulator), pinned, installed from npm into a
 # local folder. Storage tests start their own private Azurite from here.
@@ -18,6 +18,17 @@ AZURITE_VERSION := 3.37.0
 AZURITE_DIR     := .tools/azurite
 AZURITE_BIN     := $(AZURITE_DIR)/node_modules/.bin/azurite
 export TENANTWATCH_AZURITE := $(CURDIR)/$(AZURITE_BIN)
+
+# The card render test (shared/notify) shows every golden Teams card with
+# Microsoft's Adaptive Cards JavaScript renderer, pinned, from npm into a
+# local folder, in headless Chromium (Debian's package, installed with
+# apt-get where it is missing; override the path with CHROMIUM=...).
+ADAPTIVECARDS_VERSION := 3.0.6
+ADAPTIVECARDS_DIR     := .tools/adaptivecards
+ADAPTIVECARDS_PKG     := $(ADAPTIVECARDS_DIR)/node_modules/adaptivecards/package.json
+export TENANTWATCH_ADAPTIVECARDS := $(CURDIR)/$(ADAPTIVECARDS_DIR)/node_modules/adaptivecards
+CHROMIUM ?= /usr/bin/chromium
+export TENANTWATCH_CHROMIUM := $(CHROMIUM)
 
 all: build
 
@@ -40,7 +51,26 @@ $(AZURITE_BIN):
 	@cd $(AZURITE_DIR) && npm install --no-audit --no-fund --loglevel=error --no-save azurite@$(AZURITE_VERSION) >/dev/null
 	@test -x $@
 
-test: fmt-check vet $(AZURITE_BIN)
+adaptivecards: $(ADAPTIVECARDS_PKG)
+
+$(ADAPTIVECARDS_PKG):
+	@command -v npm >/dev/null || { echo "make: npm is needed to install adaptivecards (apt install nodejs npm)"; exit 1; }
+	@mkdir -p $(ADAPTIVECARDS_DIR)
+	@echo "make: installing adaptivecards@$(ADAPTIVECARDS_VERSION) into $(ADAPTIVECARDS_DIR)"
+	@cd $(ADAPTIVECARDS_DIR) && npm install --no-audit --no-fund --loglevel=error --no-save adaptivecards@$(ADAPTIVECARDS_VERSION) >/dev/null
+	@test -f $@
+
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$(CHROMIUM)" = /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing Debian's chromium (apt-get)"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null || exit 1; \
+	  else \
+	    echo "make: chromium is needed at $(CHROMIUM) for the card render test (as root: apt-get install chromium; or make test CHROMIUM=/path/to/chromium)"; exit 1; \
+	  fi; \
+	fi
+
+test: fmt-check vet $(AZURITE_BIN) $(ADAPTIVECARDS_PKG) chromium
 	$(GO) test $(GOFLAGS_P) -timeout 14m ./...
 
 # demo: the deployed app's whole story, locally. `tenantwatch demo` starts
