@@ -60,16 +60,17 @@ func checkDocument(d *Document) error {
 }
 
 // WriteDir writes findings.json, findings.csv and report.html into dir,
-// creating dir (mode 0750) when needed, as one set: a reader finds either
-// the earlier three files or the new three, never a mix. All three are
-// rendered into temporary files in dir first; each earlier file is kept
-// under a backup name (a hard link, or a copy where the file system has
-// none); then the temporary files are renamed over the earlier ones. When
-// rendering, backing up or a rename fails, the files already renamed are
-// put back from their backups (or removed, where there was no earlier
-// file), so the earlier set is left as it was, and no temporary or backup
-// file is left behind. The files have mode 0600. Errors name the file and
-// wrap the cause; an error that also failed to restore says which file.
+// creating dir (mode 0750) when needed, as one set: when WriteDir returns,
+// dir holds the new three files or the earlier ones, never a mix and never
+// a partly written file. All three are rendered into temporary files in dir
+// first; each earlier file is kept under a backup name (a hard link, or a
+// copy where the file system has none); then the temporary files are
+// renamed over the earlier ones, each rename atomic. When rendering, backing
+// up or a rename fails, the files already renamed are put back from their
+// backups (or removed, where there was no earlier file), so the earlier set
+// is left as it was, and no temporary or backup file is left behind. The
+// files have mode 0600. Errors name the file and wrap the cause; if putting
+// an earlier file back fails too, the error names its backup, which is kept.
 func WriteDir(dir string, d *Document) (err error) {
 	if err := checkDocument(d); err != nil {
 		return err
