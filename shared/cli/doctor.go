@@ -16,6 +16,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/doctor"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // runDoctor checks a tenant or deployment. Flags not given fall back on
@@ -114,7 +115,7 @@ const maxReportBytes = 1 << 20
 // and prints it as a local run would.
 func remoteDoctor(ctx context.Context, env *Env, appURL, key string, allowHTTP, asJSON bool, timeout time.Duration) int {
 	u, err := url.Parse(strings.TrimRight(appURL, "/"))
-	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(allowHTTP && u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(allowHTTP && u.Scheme == "http" && tenant.IsLoopbackHost(u.Hostname()))) {
 		return usageError(env, "doctor", "--app: want https://<app host> (http only on loopback with --allow-http-loopback)")
 	}
 	if key == "" {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -186,19 +185,11 @@ func parseAuth(auth, graphURL string) (graph.Auth, error) {
 	case "azure":
 		return graph.AuthAzure, nil
 	case "none":
-		if !isLoopback(u.Hostname()) {
+		if !tenant.IsLoopbackHost(u.Hostname()) {
 			return 0, fmt.Errorf("--auth none is only allowed for a loopback --graph-url (got host %q); use --auth azure", u.Hostname())
 		}
 		return graph.AuthNone, nil
 	default:
 		return 0, fmt.Errorf("--auth: want azure or none, got %q", auth)
 	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

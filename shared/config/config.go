@@ -278,7 +278,9 @@ func parseConnectionString(s string) map[string]string {
 }
 
 // checkURL accepts an absolute https URL, or an http URL on a loopback host
-// when allowHTTP is set. The error never contains the URL.
+// (tenant.IsLoopbackHost: localhost, 127.0.0.0/8 or ::1 — an address, not
+// a name that starts like one) when allowHTTP is set. The error never
+// contains the URL.
 func checkURL(raw string, allowHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -287,17 +289,13 @@ func checkURL(raw string, allowHTTP bool) (*url.URL, error) {
 	switch {
 	case u.Scheme == "https":
 		return u, nil
-	case u.Scheme == "http" && allowHTTP && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && allowHTTP && tenant.IsLoopbackHost(u.Hostname()):
 		return u, nil
 	case u.Scheme == "http":
 		return nil, errors.New("must use https (http is allowed only on loopback with TENANTWATCH_ALLOW_HTTP_LOOPBACK=true)")
 	default:
 		return nil, fmt.Errorf("scheme %q is not https", u.Scheme)
 	}
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
 }
 
 func parseBool(v string, bad func(string, string, ...any), name string) bool {

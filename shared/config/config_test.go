@@ -105,3 +105,50 @@ func TestLoadLoopbackHTTP(t *testing.T) {
 		t.Fatal("http to a remote host accepted")
 	}
 }
+
+// TestLoadLoopbackHostIsAnAddress: with TENANTWATCH_ALLOW_HTTP_LOOPBACK an
+// http URL is accepted only when its host is a loopback address or
+// localhost. A name that merely starts like one (127.evil.example) is an
+// ordinary DNS name: the app would POST its function key or the webhook's
+// messages there in clear text.
+func TestLoadLoopbackHostIsAnAddress(t *testing.T) {
+	tests := []struct {
+		host string
+		ok   bool
+	}{
+		{"127.0.0.1:7071", true},
+		{"127.0.0.53", true},
+		{"localhost:7071", true},
+		{"[::1]:7071", true},
+		{"127.evil.example", false},
+		{"127.0.0.1.evil.example", false},
+		{"localhost.evil.example", false},
+		{"127.1", false},
+		{"2130706433", false},
+		{"0.0.0.0:7071", false},
+		{"[::]:7071", false},
+	}
+	settings := []string{"TENANTWATCH_NOTIFICATION_URL", "TENANTWATCH_TEAMS_WEBHOOK_URL", "TENANTWATCH_ARM_URL"}
+	for _, tc := range tests {
+		for _, name := range settings {
+			t.Run(tc.host+"/"+name, func(t *testing.T) {
+				_, err := config.Load(env(map[string]string{
+					"AzureWebJobsStorage":             azurite,
+					"TENANTWATCH_ALLOW_HTTP_LOOPBACK": "true",
+					name:                              "http://" + tc.host + "/api/GraphNotifications?code=function-key",
+				}))
+				switch {
+				case tc.ok && err != nil:
+					t.Fatalf("loopback URL refused: %v", err)
+				case !tc.ok && err == nil:
+					t.Fatalf("http://%s accepted as loopback", tc.host)
+				case !tc.ok && !strings.Contains(err.Error(), name+": must use https"):
+					t.Errorf("error does not say %s must use https: %v", name, err)
+				}
+				if err != nil && strings.Contains(err.Error(), "function-key") {
+					t.Errorf("error leaks the URL: %v", err)
+				}
+			})
+		}
+	}
+}

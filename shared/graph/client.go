@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -25,6 +24,8 @@ import (
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // DefaultURL is the Microsoft Graph root used when NewClient gets "".
@@ -123,7 +124,7 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 	var provider absauth.AuthenticationProvider
 	switch auth {
 	case AuthNone:
-		if !isLoopback(u.Hostname()) {
+		if !tenant.IsLoopbackHost(u.Hostname()) {
 			return nil, fmt.Errorf("graph: refusing unauthenticated requests to %s: auth none is only for loopback hosts (127.0.0.0/8, ::1, localhost)", root)
 		}
 		provider = &absauth.AnonymousAuthenticationProvider{}
@@ -235,15 +236,6 @@ func parseRoot(graphURL string) (string, *url.URL, error) {
 		return "", nil, fmt.Errorf("graph: bad graph url %q: give the graph root without the version (the client adds /v1.0)", graphURL)
 	}
 	return u.String(), u, nil
-}
-
-// isLoopback reports whether host is "localhost" or a loopback address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
 }
 
 // isLocalName reports whether the kiota Azure provider accepts plain http

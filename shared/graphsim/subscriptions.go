@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // Change-notification subscriptions (POST/GET /subscriptions,
@@ -385,9 +386,7 @@ func (s *Server) checkNotificationURL(field, u string) string {
 	case "https":
 		return ""
 	case "http":
-		host := strings.ToLower(p.Hostname())
-		ip := net.ParseIP(host)
-		if s.allowHTTP && (host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		if s.allowHTTP && tenant.IsLoopbackHost(p.Hostname()) {
 			return ""
 		}
 	}

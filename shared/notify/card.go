@@ -56,8 +56,8 @@ const (
 type CardOptions struct {
 	// ReportURL is a link to tenantwatch's own report, offered as the card's
 	// only action ("Open report"). Only https URLs with a host, or http URLs
-	// on 127.0.0.1 or localhost (local runs), without user information, are
-	// accepted; anything else is left out.
+	// on a loopback host (tenant.IsLoopbackHost; local runs), without user
+	// information, are accepted; anything else is left out.
 	ReportURL string
 	// TenantName is shown as the tenant's name. It is tenant-controlled and
 	// cleaned like every other tenant string.
@@ -210,7 +210,7 @@ func encode(body []element, reportURL string) ([]byte, error) {
 }
 
 // safeReportURL returns raw normalised when it may be a card action: https
-// with a host, or http on 127.0.0.1 or localhost; no user information, no
+// with a host, or http on a loopback host; no user information, no
 // control characters or spaces, at most 2 KiB. Otherwise "".
 func safeReportURL(raw string) string {
 	if raw == "" || len(raw) > maxReportURLBytes {
@@ -228,7 +228,7 @@ func safeReportURL(raw string) string {
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
-		if h := u.Hostname(); h != "127.0.0.1" && !strings.EqualFold(h, "localhost") {
+		if !tenant.IsLoopbackHost(u.Hostname()) {
 			return ""
 		}
 	default:

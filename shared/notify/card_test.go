@@ -333,6 +333,8 @@ func TestReportURL(t *testing.T) {
 		{"http://127.0.0.1:7071/report.html", "http://127.0.0.1:7071/report.html"},
 		{"http://localhost/report.html", "http://localhost/report.html"},
 		{"http://example.com/report.html", ""},
+		{"http://[::1]:7071/report.html", "http://[::1]:7071/report.html"},
+		{"http://127.evil.example/report.html", ""},
 		{"javascript:alert(1)", ""},
 		{"https://user:pw@evil.example/", ""},
 		{"https:///nohost", ""},

@@ -30,7 +30,7 @@
 //
 // No tenant string becomes a link: the only action is "Open report", whose
 // URL comes from the configuration (CardOptions.ReportURL, https only, or
-// http on 127.0.0.1/localhost). A message never exceeds MaxPayloadBytes
+// http on a loopback host: tenant.IsLoopbackHost). A message never exceeds MaxPayloadBytes
 // (Teams refuses messages over about 28 KB): the builders measure the JSON
 // and show fewer and shorter evidence lines or digest lines until it fits.
 //

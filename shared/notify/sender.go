@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // ErrWebhookURL is returned by NewSender for a webhook URL it does not
@@ -45,8 +47,8 @@ type SenderOptions struct {
 	// goroutines (default and when ≤ 0: DefaultRate, Teams' limit).
 	Rate   float64
 	Logger *slog.Logger // default: discard; logs the webhook's host only
-	// AllowHTTPLoopback accepts http://127.0.0.1 and http://localhost
-	// URLs, for local runs and tests.
+	// AllowHTTPLoopback accepts http URLs on a loopback host (localhost,
+	// 127.0.0.0/8, ::1: tenant.IsLoopbackHost), for local runs and tests.
 	AllowHTTPLoopback bool
 	// Now and Sleep are the rate limiter's clock (defaults time.Now and a
 	// timer that stops early, with ctx's error, when ctx is done). Tests
@@ -70,8 +72,8 @@ type Sender struct {
 }
 
 // NewSender returns a Sender for webhookURL, which must be an absolute
-// https URL with a host (or, with AllowHTTPLoopback, an http URL on
-// 127.0.0.1 or localhost) and no user information. The URL is a secret:
+// https URL with a host (or, with AllowHTTPLoopback, an http URL on a
+// loopback host) and no user information. The URL is a secret:
 // it is never logged or put in an error; logs name its host only. A URL
 // that is not accepted gives an error wrapping ErrWebhookURL.
 func NewSender(webhookURL string, opts *SenderOptions) (*Sender, error) {
@@ -89,9 +91,9 @@ func NewSender(webhookURL string, opts *SenderOptions) (*Sender, error) {
 	case u.User != nil:
 		return nil, fmt.Errorf("%w: user information not allowed", ErrWebhookURL)
 	case strings.EqualFold(u.Scheme, "https"):
-	case strings.EqualFold(u.Scheme, "http") && o.AllowHTTPLoopback && isLoopback(u.Hostname()):
+	case strings.EqualFold(u.Scheme, "http") && o.AllowHTTPLoopback && tenant.IsLoopbackHost(u.Hostname()):
 	case strings.EqualFold(u.Scheme, "http"):
-		return nil, fmt.Errorf("%w: http allowed only on 127.0.0.1 or localhost with AllowHTTPLoopback", ErrWebhookURL)
+		return nil, fmt.Errorf("%w: http allowed only on a loopback host (localhost, 127.0.0.0/8, ::1) with AllowHTTPLoopback", ErrWebhookURL)
 	default:
 		return nil, fmt.Errorf("%w: scheme must be https", ErrWebhookURL)
 	}
@@ -134,8 +136,6 @@ func NewSender(webhookURL string, opts *SenderOptions) (*Sender, error) {
 	}
 	return s, nil
 }
-
-func isLoopback(host string) bool { return host == "127.0.0.1" || strings.EqualFold(host, "localhost") }
 
 // Host returns the webhook's host (and port), the only part of its URL that
 // may be logged.
