@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,8 +27,8 @@ type scanFlags struct {
 	azureRanges string
 	out         string
 	failOn      string
-	dormantDays int
-	newDays     int
+	dormantDays int64
+	newDays     int64
 	verbose     bool
 	progress    string
 }
@@ -40,8 +42,8 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&f.azureRanges, "azure-ip-ranges", "", "Azure Service Tags JSON `file` (ServiceTags_Public_*.json); without it signin.azure-ip is skipped")
 	fs.StringVar(&f.out, "out", "", "write findings.json, findings.csv and report.html to `dir`")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `severity` (info|low|medium|high|critical) exists")
-	fs.IntVar(&f.dormantDays, "dormant-days", 90, "a user with no successful sign-in for this many `days` is dormant")
-	fs.IntVar(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
+	fs.Int64Var(&f.dormantDays, "dormant-days", 90, "a user with no successful sign-in for this many `days` is dormant")
+	fs.Int64Var(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
 	fs.BoolVar(&f.verbose, "verbose", false, "log each source read on stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
 	fs.Usage = func() {
@@ -65,8 +67,13 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 			return usageError(env, "scan", "--fail-on: %v", err)
 		}
 	}
-	if f.dormantDays <= 0 || f.newDays <= 0 {
-		return usageError(env, "scan", "--dormant-days and --new-account-days must be positive")
+	dormantAfter, err := days(f.dormantDays)
+	if err != nil {
+		return usageError(env, "scan", "--dormant-days: %v", err)
+	}
+	newWithin, err := days(f.newDays)
+	if err != nil {
+		return usageError(env, "scan", "--new-account-days: %v", err)
 	}
 	auth, err := parseAuth(f.auth, f.graphURL)
 	if err != nil {
@@ -104,8 +111,8 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		Azure:   ranges,
 		NoAzure: noAzure,
 		Config: detect.Config{
-			DormantAfter:     time.Duration(f.dormantDays) * 24 * time.Hour,
-			NewAccountWithin: time.Duration(f.newDays) * 24 * time.Hour,
+			DormantAfter:     dormantAfter,
+			NewAccountWithin: newWithin,
 		},
 		Logger: log,
 	}
@@ -152,20 +159,44 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 
 func joinPath(dir, name string) string { return strings.TrimSuffix(dir, "/") + "/" + name }
 
-// parseLookback accepts a Go duration ("720h") or whole days ("30d").
+// maxDays is the most whole days a time.Duration holds (106,751: about
+// 292 years). A larger count would wrap around: 213504d once became a
+// 25-minute look-back.
+const maxDays = math.MaxInt64 / int64(24*time.Hour)
+
+// days converts a count of whole days, refusing counts that are not
+// positive or that a time.Duration cannot hold.
+func days(n int64) (time.Duration, error) {
+	switch {
+	case n <= 0:
+		return 0, fmt.Errorf("%d must be a positive number of days", n)
+	case n > maxDays:
+		return 0, fmt.Errorf("%d days is too long (at most %d)", n, maxDays)
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+// parseLookback accepts a Go duration ("720h") or whole days ("30d"),
+// positive and no longer than a time.Duration holds (time.ParseDuration
+// refuses overflow itself; days are checked here).
 func parseLookback(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil {
+	if ds, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseInt(ds, 10, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return 0, fmt.Errorf("%q is not a duration (720h) or a number of days (30d)", s)
 		}
-		d = time.Duration(n) * 24 * time.Hour
+		if err != nil || n > maxDays {
+			return 0, fmt.Errorf("%q is too long (at most %dd)", s, maxDays)
+		}
+		if d, err = days(n); err != nil {
+			return 0, fmt.Errorf("%q must be positive", s)
+		}
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("%q is not a duration (720h) or a number of days (30d)", s)
+			return 0, fmt.Errorf("%q is not a duration (720h) or a number of days (30d), or is longer than %dd", s, maxDays)
 		}
 	}
 	if d <= 0 {

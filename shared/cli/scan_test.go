@@ -258,6 +258,18 @@ func TestScanExitCodes(t *testing.T) {
 		{"bad auth", []string{"--graph-url", url, "--auth", "password"}, cli.ExitUsage, "--auth"},
 		{"auth none off loopback", []string{"--graph-url", "https://graph.microsoft.com", "--auth", "none"}, cli.ExitUsage, "loopback"},
 		{"bad since", []string{"--graph-url", url, "--auth", "none", "--since", "a while"}, cli.ExitUsage, "--since"},
+		// Durations a time.Duration cannot hold are refused, not wrapped
+		// around (213504d × 24 h overflows int64 nanoseconds and once
+		// became a 25-minute look-back).
+		{"since days overflow", []string{"--graph-url", url, "--auth", "none", "--since", "213504d"}, cli.ExitUsage, "too long"},
+		{"since days just past the limit", []string{"--graph-url", url, "--auth", "none", "--since", "106752d"}, cli.ExitUsage, "too long"},
+		{"since days past int64", []string{"--graph-url", url, "--auth", "none", "--since", "99999999999999999999d"}, cli.ExitUsage, "--since"},
+		{"since hours overflow", []string{"--graph-url", url, "--auth", "none", "--since", "2562048h"}, cli.ExitUsage, "--since"},
+		{"since zero days", []string{"--graph-url", url, "--auth", "none", "--since", "0d"}, cli.ExitUsage, "positive"},
+		{"dormant days overflow", []string{"--graph-url", url, "--auth", "none", "--dormant-days", "106752"}, cli.ExitUsage, "--dormant-days"},
+		{"new account days overflow", []string{"--graph-url", url, "--auth", "none", "--new-account-days", "9223372036854775807"}, cli.ExitUsage, "--new-account-days"},
+		{"dormant days zero", []string{"--graph-url", url, "--auth", "none", "--dormant-days", "0"}, cli.ExitUsage, "--dormant-days"},
+		{"new account days negative", []string{"--graph-url", url, "--auth", "none", "--new-account-days", "-1"}, cli.ExitUsage, "--new-account-days"},
 		{"bad fail-on", []string{"--graph-url", url, "--auth", "none", "--fail-on", "urgent"}, cli.ExitUsage, "--fail-on"},
 		{"stray argument", []string{"--graph-url", url, "--auth", "none", "now"}, cli.ExitUsage, "unexpected argument"},
 		{"graph unreachable", []string{"--graph-url", "http://127.0.0.1:1", "--auth", "none"}, cli.ExitError, "127.0.0.1:1"},

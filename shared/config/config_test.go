@@ -64,6 +64,14 @@ func TestLoadErrors(t *testing.T) {
 			"TENANTWATCH_TABLE_PREFIX":          "1bad",
 		}, []string{"FUNCTIONS_CUSTOMHANDLER_PORT", "TENANTWATCH_GRAPH_AUTH", "TENANTWATCH_ALERT_SEVERITY", "must use https",
 			"scheme \"ftp\"", "not container/name", "TENANTWATCH_AUDIT_OVERLAP", "TENANTWATCH_SUBSCRIPTION_LIFETIME", "TENANTWATCH_TABLE_PREFIX"}},
+		// Durations that overflow are refused with the setting's name, never
+		// wrapped around.
+		{"durations that overflow", map[string]string{
+			"AzureWebJobsStorage":          azurite,
+			"TENANTWATCH_SWEEP_WINDOW":     "2562048h",
+			"TENANTWATCH_AUDIT_OVERLAP":    "9223372036854775808ns",
+			"TENANTWATCH_DELIVERY_BACKOFF": "-9223372036854775809ns",
+		}, []string{"TENANTWATCH_SWEEP_WINDOW", "TENANTWATCH_AUDIT_OVERLAP", "TENANTWATCH_DELIVERY_BACKOFF"}},
 		{"webhook without sig", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_TEAMS_WEBHOOK_URL": "https://example.logic.azure.com/x"}, []string{"no sig= parameter"}},
 		{"two service tag sources", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_SERVICE_TAGS_FILE": "/x.json", "TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION": "s"}, []string{"set only one of"}},
 		{"lifecycle without notification", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_LIFECYCLE_URL": "https://a/b"}, []string{"TENANTWATCH_NOTIFICATION_URL is not"}},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -460,8 +461,13 @@ func parseHostJSON(raw []byte) (HostJSON, error) {
 
 var timeSpan = regexp.MustCompile(`^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$`)
 
+// maxTimeSpanDays is the most days a TimeSpan may give so that the
+// duration, with up to 23:59:59.9999999 more, still fits a time.Duration.
+const maxTimeSpanDays = math.MaxInt64/int64(24*time.Hour) - 1
+
 // ParseTimeSpan parses a .NET TimeSpan as host.json writes it:
-// [d.]hh:mm:ss[.fffffff].
+// [d.]hh:mm:ss[.fffffff]. A span longer than a time.Duration holds (about
+// 292 years) is an error, not a wrapped-around value.
 func ParseTimeSpan(s string) (time.Duration, error) {
 	m := timeSpan.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
@@ -470,6 +476,9 @@ func ParseTimeSpan(s string) (time.Duration, error) {
 	num := func(x string) int64 {
 		n, _ := strconv.ParseInt(cmpOr(x, "0"), 10, 64)
 		return n
+	}
+	if d, err := strconv.ParseInt(cmpOr(m[1], "0"), 10, 64); err != nil || d > maxTimeSpanDays {
+		return 0, fmt.Errorf("%q: too long (at most %d days)", s, maxTimeSpanDays)
 	}
 	if num(m[2]) > 23 || num(m[3]) > 59 || num(m[4]) > 59 {
 		return 0, fmt.Errorf("%q: field out of range", s)

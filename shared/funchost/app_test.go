@@ -213,6 +213,10 @@ func TestParseTimeSpan(t *testing.T) {
 		{"00:60:00", 0, true},
 		{"24:00:00", 0, true},
 		{"5m", 0, true},
+		{"106750.23:59:59.9999999", 106751*24*time.Hour - 100, false},
+		{"106751.00:00:00", 0, true},               // with a day's time it would not fit
+		{"213504.00:00:00", 0, true},               // wrapped around to a small duration before
+		{"99999999999999999999.00:00:00", 0, true}, // past int64: read as 0 days before
 		{"", 0, true},
 	}
 	for _, tc := range tests {
