@@ -7,6 +7,11 @@
 // used: they cover every Azure public address. Other tags (AzureActiveDirectory,
 // Storage, …) are subsets or services and are ignored, as are Microsoft 365
 // endpoint lists, which are not Azure space.
+//
+// Every AzureCloud range is sanity-checked (CheckPrefix) before it can count:
+// a document with a range shorter than /8 (IPv6 /16) or covering
+// unspecified, loopback, private or link-local space is refused whole, so a
+// wrong or tampered file cannot make every sign-in an "Azure" sign-in.
 package azureip
 
 import (
@@ -28,6 +33,68 @@ const MaxFileBytes = 64 << 20
 
 // ErrNoAzureCloud is returned when a file parses but holds no AzureCloud entry.
 var ErrNoAzureCloud = errors.New("no AzureCloud or AzureCloud.<region> entries")
+
+// ErrImplausiblePrefix is returned (wrapped, naming the entry and the
+// prefix) when an AzureCloud entry lists a range that cannot be Azure's
+// public address space: see CheckPrefix.
+var ErrImplausiblePrefix = errors.New("not Azure public address space")
+
+// Shortest prefixes CheckPrefix accepts. A /8 is the largest IPv4 block
+// ever allocated to one organisation; an IPv6 /16 is far larger than any
+// allocation to one network (Azure's are /24 and longer). A shorter one
+// means the file is not Microsoft's.
+const (
+	MinPrefixBits4 = 8
+	MinPrefixBits6 = 16
+)
+
+// nonPublic are the ranges no Azure public address is in: unspecified and
+// "this network", loopback, private (RFC 1918, IPv6 unique local) and
+// link-local space. Sign-ins never come from Azure there, so a Service
+// Tags range that covers any of them is wrong.
+var nonPublic = []struct {
+	p    netip.Prefix
+	what string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "unspecified"},
+	{netip.MustParsePrefix("10.0.0.0/8"), "private"},
+	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "link-local"},
+	{netip.MustParsePrefix("172.16.0.0/12"), "private"},
+	{netip.MustParsePrefix("192.168.0.0/16"), "private"},
+	{netip.MustParsePrefix("::/128"), "unspecified"},
+	{netip.MustParsePrefix("::1/128"), "loopback"},
+	{netip.MustParsePrefix("fc00::/7"), "private"},
+	{netip.MustParsePrefix("fe80::/10"), "link-local"},
+}
+
+// CheckPrefix is the sanity check every Service Tags range goes through
+// before it can make a sign-in an "Azure" sign-in (Parse applies it to each
+// AzureCloud prefix, whatever the source: a file, a blob or the Discovery
+// API). It refuses an IPv4 prefix shorter than /8 or an IPv6 prefix shorter
+// than /16, and a prefix that overlaps unspecified, loopback, private or
+// link-local space (0.0.0.0/0 would make every sign-in an Azure sign-in).
+// IPv4-mapped IPv6 prefixes are judged as the IPv4 prefixes they map.
+// Errors wrap ErrImplausiblePrefix.
+func CheckPrefix(p netip.Prefix) error {
+	pp, ok := normalize(p)
+	if !ok {
+		return fmt.Errorf("%w: %s is not a valid prefix", ErrImplausiblePrefix, p)
+	}
+	minBits := MinPrefixBits6
+	if pp.Addr().Is4() {
+		minBits = MinPrefixBits4
+	}
+	if pp.Bits() < minBits {
+		return fmt.Errorf("%w: %s is shorter than /%d", ErrImplausiblePrefix, p, minBits)
+	}
+	for _, np := range nonPublic {
+		if pp.Overlaps(np.p) {
+			return fmt.Errorf("%w: %s covers %s addresses (%s)", ErrImplausiblePrefix, p, np.what, np.p)
+		}
+	}
+	return nil
+}
 
 // Set is an immutable set of Azure prefixes. The zero value and nil are empty.
 type Set struct {
@@ -73,7 +140,9 @@ func IsAzureCloudTag(name string) bool {
 
 // Parse reads a Service Tags JSON document and keeps the AzureCloud entries.
 // It fails on malformed JSON, on a malformed prefix inside an AzureCloud
-// entry, on input over MaxFileBytes, and with ErrNoAzureCloud when no entry
+// entry, on a prefix CheckPrefix refuses (ErrImplausiblePrefix: the whole
+// document is refused, since a file with one such range is not Microsoft's),
+// on input over MaxFileBytes, and with ErrNoAzureCloud when no entry
 // qualifies.
 func Parse(r io.Reader) (*Set, error) {
 	b, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
@@ -102,6 +171,9 @@ func Parse(r io.Reader) (*Set, error) {
 			p, err := netip.ParsePrefix(strings.TrimSpace(s))
 			if err != nil {
 				return nil, fmt.Errorf("azureip: entry %q: %w", name, err)
+			}
+			if err := CheckPrefix(p); err != nil {
+				return nil, fmt.Errorf("azureip: entry %q: %w: the file is refused; use Microsoft's ServiceTags_Public_*.json", name, err)
 			}
 			ps = append(ps, Prefix{Prefix: p.Masked(), Tag: name})
 		}

@@ -208,6 +208,25 @@ func TestParseErrors(t *testing.T) {
 		{name: "address without length", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["4.156.0.0"]}}]}`, msg: "4.156.0.0"},
 		{name: "empty prefix", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":[""]}}]}`, msg: `entry "AzureCloud"`},
 		{name: "zone in prefix", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["fe80::%eth0/64"]}}]}`, msg: `entry "AzureCloud"`},
+
+		// Ranges that cannot be Azure's public space: the whole file is
+		// refused (0.0.0.0/0 made every sign-in an "Azure" sign-in).
+		{name: "everything", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["0.0.0.0/0"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: `entry "AzureCloud": not Azure public address space: 0.0.0.0/0 is shorter than /8`},
+		{name: "everything IPv6", in: `{"values":[{"name":"AzureCloud.eastus","properties":{"addressPrefixes":["20.1.0.0/16","::/0"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "::/0 is shorter than /16"},
+		{name: "IPv4 shorter than /8", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["64.0.0.0/7"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "shorter than /8"},
+		{name: "IPv6 shorter than /16", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["2600::/15"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "shorter than /16"},
+		{name: "IPv4-mapped everything", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["::ffff:0.0.0.0/96"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "shorter than /8"},
+		{name: "private 10/8", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["10.0.0.0/8"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "private"},
+		{name: "inside private 172.16/12", in: `{"values":[{"name":"AzureCloud.westeurope","properties":{"addressPrefixes":["172.20.1.0/24"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: `entry "AzureCloud.westeurope"`},
+		{name: "covers private 192.168/16", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["192.0.0.0/8"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "private"},
+		{name: "loopback", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["127.0.0.1/32"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "loopback"},
+		{name: "IPv4-mapped loopback", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["::ffff:127.0.0.0/104"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "loopback"},
+		{name: "unspecified", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["0.0.0.0/32"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "unspecified"},
+		{name: "IPv6 loopback", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["::1/128"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "loopback"},
+		{name: "IPv6 unspecified", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["::/64"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "unspecified"},
+		{name: "IPv6 unique local", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["fd00:1234::/32"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "private"},
+		{name: "link-local", in: `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["169.254.0.0/16"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "link-local"},
+		{name: "one bad range among real ones", in: `{"values":[{"name":"AzureCloud.eastus","properties":{"addressPrefixes":["4.156.0.0/15","2603:1030::/40"]}},{"name":"AzureCloud","properties":{"addressPrefixes":["4.152.0.0/15","10.1.0.0/16"]}}]}`, isErr: azureip.ErrImplausiblePrefix, msg: "10.1.0.0/16"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,6 +275,18 @@ func TestParseAccepts(t *testing.T) {
 			name: "entry with no prefixes",
 			in:   `{"values":[{"name":"AzureCloud.eastus","properties":{"addressPrefixes":[]}}]}`,
 			want: []lookupCase{{addr: "4.156.0.1"}},
+		},
+		{
+			// Only AzureCloud entries are sanity-checked: other tags are not used.
+			name: "private range in other tag",
+			in:   `{"values":[{"name":"VirtualNetwork","properties":{"addressPrefixes":["10.0.0.0/8","0.0.0.0/0"]}},{"name":"AzureCloud","properties":{"addressPrefixes":["4.152.0.0/15"]}}]}`,
+			want: []lookupCase{{addr: "4.152.0.1", tag: "AzureCloud"}, {addr: "10.0.0.1"}},
+		},
+		{
+			// The limits themselves are accepted.
+			name: "a /8 and an IPv6 /16",
+			in:   `{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["20.0.0.0/8","2603::/16"]}}]}`,
+			want: []lookupCase{{addr: "20.255.255.255", tag: "AzureCloud"}, {addr: "2603:ffff::1", tag: "AzureCloud"}, {addr: "21.0.0.0"}},
 		},
 		{
 			name: "IPv4-mapped prefix",

@@ -102,7 +102,8 @@ func FuzzParse(f *testing.F) {
 		f.Add(trimmedSeed(f, name, 2), "4.241.0.1")
 		f.Add(trimmedSeed(f, name, 2), "2603:1046:1402::")
 	}
-	f.Add([]byte(`{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["10.0.0.0/8","10.1.0.0/16"]}},{"name":"AzureCloud.x","properties":{"addressPrefixes":["10.1.0.0/16","::ffff:10.2.0.0/112"]}}]}`), "10.1.2.3")
+	f.Add([]byte(`{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["20.0.0.0/8","20.1.0.0/16"]}},{"name":"AzureCloud.x","properties":{"addressPrefixes":["20.1.0.0/16","::ffff:20.2.0.0/112"]}}]}`), "20.1.2.3")
+	f.Add([]byte(`{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["4.0.0.0/8","4.156.0.0/15"]}},{"name":"AzureCloud.x","properties":{"addressPrefixes":["4.156.0.0/15","2603:1030::/40","2603::/16"]}}]}`), "4.156.2.3")
 	f.Add([]byte(`{"values":[{"id":"azurecloud.a","properties":{"addressPrefixes":["0.0.0.0/0","255.255.255.255/32","::/0"]}}]}`), "::ffff:255.255.255.255")
 	f.Add([]byte(`{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["fe80::/10"]}}]}`), "fe80::1%eth0")
 	f.Add([]byte(`{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["0.0.0.0/0"]}}]}`), "::ffff:0.0.0.0%0")
@@ -118,6 +119,11 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		ps := reference(t, data)
+		for _, p := range ps {
+			if err := azureip.CheckPrefix(p.Prefix); err != nil {
+				t.Fatalf("Parse accepted %s: %v", p.Prefix, err)
+			}
+		}
 		if _, n, _ := set.Stats(); n != len(ps) {
 			t.Fatalf("Stats prefixes = %d, reference has %d", n, len(ps))
 		}

@@ -246,6 +246,12 @@ func TestScanWithoutPermissions(t *testing.T) {
 
 func TestScanExitCodes(t *testing.T) {
 	url, _ := startSim(t, nil)
+	// A "Service Tags" file whose AzureCloud range is everything: every
+	// sign-in would be an Azure sign-in. It is refused with a clear error.
+	everything := filepath.Join(t.TempDir(), "ServiceTags_Public_everything.json")
+	if err := os.WriteFile(everything, []byte(`{"changeNumber":1,"cloud":"Public","values":[{"name":"AzureCloud","id":"AzureCloud","properties":{"addressPrefixes":["4.152.0.0/15","0.0.0.0/0"]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		args   []string
@@ -274,6 +280,7 @@ func TestScanExitCodes(t *testing.T) {
 		{"stray argument", []string{"--graph-url", url, "--auth", "none", "now"}, cli.ExitUsage, "unexpected argument"},
 		{"graph unreachable", []string{"--graph-url", "http://127.0.0.1:1", "--auth", "none"}, cli.ExitError, "127.0.0.1:1"},
 		{"ranges file missing", []string{"--graph-url", url, "--auth", "none", "--azure-ip-ranges", "no-such-file.json"}, cli.ExitError, "no-such-file.json"},
+		{"ranges cover everything", []string{"--graph-url", url, "--auth", "none", "--azure-ip-ranges", everything}, cli.ExitError, "0.0.0.0/0 is shorter than /8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
