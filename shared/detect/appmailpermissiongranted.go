@@ -1,8 +1,9 @@
 package detect
 
 import (
-	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -64,6 +65,13 @@ func grantedMailRole(in *Input, cat mailCatalogue, e tenant.AuditEvent) (mailRol
 	return mailRole{}, res, false
 }
 
+// nameHash is the first 12 hex digits of the SHA-256 of a normalised
+// display name: a key part that names no one and holds no tenant text.
+func nameHash(name string) string {
+	sum := sha256.Sum256([]byte(nameKey(name)))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
 func (d mailPermissionGranted) Detect(_ context.Context, in *Input) ([]tenant.Finding, error) {
 	cat := newMailCatalogue(in)
 	seen := make(map[string]bool)
@@ -73,32 +81,23 @@ func (d mailPermissionGranted) Detect(_ context.Context, in *Input) ([]tenant.Fi
 		if !ok {
 			continue
 		}
-		var clientObjID, clientAppID, clientName string
-		if p, ok := eventProp(e, "ServicePrincipal.ObjectID"); ok {
-			clientObjID = valueString(p.New)
+		client, matchedBy, ok := clientOf(in, e)
+		if !ok {
+			continue // the record names no client
 		}
-		if p, ok := eventProp(e, "ServicePrincipal.AppId"); ok {
-			clientAppID = valueString(p.New)
-		}
-		if p, ok := eventProp(e, "ServicePrincipal.DisplayName"); ok {
-			clientName = valueString(p.New)
-		}
-		subject := tenant.Subject{Type: tenant.SubjectServicePrincipal}
-		switch sp := in.ServicePrincipalByAppID(clientAppID); {
-		case clientObjID != "":
-			subject.ID = clientObjID
-			if sp := in.ServicePrincipal(clientObjID); sp != nil {
-				subject.Name, clientAppID = sp.DisplayName, cmp.Or(clientAppID, sp.AppID)
-			}
-		case clientAppID != "" && sp != nil:
-			subject.ID, subject.Name = sp.ID, sp.DisplayName
-		case clientAppID != "":
-			subject.ID = clientAppID
+		// The key is the client's object id. When no data the run holds
+		// resolves it, the key says what the record gave instead (its app
+		// id, else a hash of its display name), so that it stays stable
+		// and can never be taken for an object id.
+		var k string
+		switch {
+		case client.resolved():
+			k = findingKey(d.Rule().ID, client.ID, strings.ToLower(role.Value))
+		case client.AppID != "":
+			k = findingKey(d.Rule().ID, "appId="+client.AppID, strings.ToLower(role.Value))
 		default:
-			continue
+			k = findingKey(d.Rule().ID, "displayName="+nameHash(client.Name), strings.ToLower(role.Value))
 		}
-		subject.Name = cmp.Or(subject.Name, clientName, subject.ID)
-		k := findingKey(d.Rule().ID, subject.ID, strings.ToLower(role.Value))
 		if seen[k] {
 			continue
 		}
@@ -110,12 +109,12 @@ func (d mailPermissionGranted) Detect(_ context.Context, in *Input) ([]tenant.Fi
 			"resourceAppId": role.ResourceAppID,
 		}
 		putAny(ev, "resourceId", strings.TrimSpace(res.ID))
-		putAny(ev, "clientAppId", clientAppID)
-		if clientObjID == "" && subject.ID == clientAppID {
-			ev["clientResolved"] = false
+		client.putIdentity(ev)
+		if matchedBy == "displayName" && client.resolved() {
+			ev["clientMatchedBy"] = "displayName" // the record gave nothing else
 		}
 		putEvent(ev, e)
-		out = append(out, tenant.Finding{Subject: subject, Evidence: ev, Key: k, ObservedAt: e.Time})
+		out = append(out, tenant.Finding{Subject: client.subject(), Evidence: ev, Key: k, ObservedAt: e.Time})
 	}
 	return out, nil
 }

@@ -14,6 +14,13 @@
 //   - Object ids are compared case-insensitively and lower-cased in keys.
 //   - A finding's Key is "<rule>:<subject id>[:<discriminator>]": the same
 //     condition on the same object gives the same key in every run.
+//   - Subject.ID is a directory object id and never an app id. Audit
+//     records that name an app by app id or display name are resolved to
+//     the object through the data the run holds (the snapshot's objects and
+//     AppRefs; see subjects.go). When nothing resolves it, the subject has
+//     no id, the evidence says appId and objectIdResolved=false, and the key
+//     says what identified it instead ("appid=<app id>", or
+//     "displayname=<hash>").
 //   - Evidence keys are camelCase; values are strings, numbers, bools,
 //     []string or lists of maps; times are RFC 3339 in UTC.
 //   - modifiedProperties values are JSON text inside a string and may be

@@ -47,6 +47,7 @@ type fixture struct {
 	Policies          []tenant.CAPolicy          `json:"conditionalAccessPolicies"`
 	NamedLocations    []tenant.NamedLocation     `json:"namedLocations"`
 	Changes           []tenant.Change            `json:"changes"`
+	AppRefs           []tenant.AppRef            `json:"appRefs"`
 	Unavailable       map[tenant.Source]string   `json:"unavailable"`
 
 	// Want lists the findings the rule must report (key and severity);
@@ -100,6 +101,7 @@ func loadInput(t *testing.T, path string) (*detect.Input, fixture) {
 		Policies:          fx.Policies,
 		NamedLocations:    fx.NamedLocations,
 		Changes:           fx.Changes,
+		AppRefs:           fx.AppRefs,
 	}
 	for src, reason := range fx.Unavailable {
 		snap.MarkUnavailable(src, reason)
@@ -233,9 +235,7 @@ func checkWant(t *testing.T, rule tenant.Rule, got golden, fx fixture) {
 		if f.Rule != rule.ID || f.Title != rule.Title || f.ObservedAt.IsZero() {
 			t.Errorf("finding %q not stamped: rule %q title %q observedAt %v", f.Key, f.Rule, f.Title, f.ObservedAt)
 		}
-		if f.Subject.ID == "" || f.Subject.Name == "" {
-			t.Errorf("finding %q: subject %+v lacks id or name", f.Key, f.Subject)
-		}
+		checkSubject(t, f, fx)
 	}
 	byKey := func(a, b wantFinding) int { return strings.Compare(a.Key, b.Key) }
 	var want []wantFinding
@@ -244,6 +244,58 @@ func checkWant(t *testing.T, rule tenant.Rule, got golden, fx fixture) {
 	slices.SortFunc(gotW, byKey)
 	if diff := cmp.Diff(want, gotW); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// checkSubject enforces the subject contract: a name always; an object id
+// always, except for a service principal or application that no data the
+// case holds resolves, whose evidence then says objectIdResolved=false and
+// carries its appId or whose name identifies it; and the subject id is
+// never an app id.
+func checkSubject(t *testing.T, f tenant.Finding, fx fixture) {
+	t.Helper()
+	if strings.TrimSpace(f.Subject.Name) == "" {
+		t.Errorf("finding %q: subject %+v has no name", f.Key, f.Subject)
+	}
+	resolved, flagged := f.Evidence["objectIdResolved"].(bool)
+	switch {
+	case f.Subject.ID == "" && !(flagged && !resolved):
+		t.Errorf("finding %q: subject %+v has no id and the evidence does not say objectIdResolved=false", f.Key, f.Subject)
+	case f.Subject.ID == "" && f.Subject.Type != tenant.SubjectServicePrincipal && f.Subject.Type != tenant.SubjectApplication:
+		t.Errorf("finding %q: a %s subject without an id", f.Key, f.Subject.Type)
+	case f.Subject.ID != "" && flagged:
+		t.Errorf("finding %q: subject id %q with objectIdResolved=%v", f.Key, f.Subject.ID, resolved)
+	}
+	if f.Subject.ID == "" {
+		return
+	}
+	objects, appIDs := map[string]bool{}, map[string]bool{}
+	for _, sp := range fx.ServicePrincipals {
+		objects[strings.ToLower(sp.ID)], appIDs[strings.ToLower(sp.AppID)] = true, true
+	}
+	for _, a := range fx.Applications {
+		objects[strings.ToLower(a.ID)], appIDs[strings.ToLower(a.AppID)] = true, true
+	}
+	for _, r := range fx.AppRefs {
+		objects[strings.ToLower(r.ID)], appIDs[strings.ToLower(r.AppID)] = true, true
+	}
+	if a, _ := f.Evidence["appId"].(string); a != "" {
+		appIDs[strings.ToLower(a)] = true
+	}
+	// App ids the audit records give (ServicePrincipal.AppId, AppId, …).
+	for _, e := range fx.Audits {
+		for _, tr := range e.Targets {
+			for _, p := range tr.Modified {
+				if strings.HasSuffix(strings.ToLower(strings.TrimSpace(p.Name)), "appid") {
+					for _, v := range []string{p.New, p.Old} {
+						appIDs[strings.ToLower(strings.Trim(strings.TrimSpace(v), `"[]\`))] = true
+					}
+				}
+			}
+		}
+	}
+	if id := strings.ToLower(f.Subject.ID); appIDs[id] && !objects[id] {
+		t.Errorf("finding %q: subject id %s is an app id, not an object id", f.Key, f.Subject.ID)
 	}
 }
 

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"strings"
+
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -12,7 +14,31 @@ type index struct {
 	appsByID    map[string]*tenant.Application
 	appsByAppID map[string]*tenant.Application
 	changes     map[changeKey]tenant.Change
+
+	// What the run knows of each app object, full or by reference
+	// (Snapshot.AppRefs), for naming the objects audit records point to.
+	apps        map[string]*appInfo   // lower-case object id → service principal or application
+	spInfoByApp map[string]*appInfo   // lower-case app id → its service principal
+	apInfoByApp map[string]*appInfo   // lower-case app id → its application
+	spsByName   map[string][]*appInfo // normalised display name → service principals
 }
+
+// appInfo is what the run knows of one service principal or application:
+// the full object when the snapshot holds it, else the identity facts of an
+// AppRef.
+type appInfo struct {
+	Type   tenant.SubjectType
+	ID     string
+	AppID  string
+	Name   string
+	Owner  string // appOwnerOrganizationId (service principals)
+	SPType string // servicePrincipalType (service principals)
+	SP     *tenant.ServicePrincipal
+	App    *tenant.Application
+}
+
+// nameKey normalises a display name for lookups: trimmed, case-folded.
+func nameKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // changeKey finds a baseline change: kind, lower-case object id and value
 // (key ids lower case; URLs as they are).
@@ -62,8 +88,56 @@ func (in *Input) index() *index {
 			x.appsByAppID[id] = a
 		}
 	}
+	x.indexApps(s)
 	in.idx = x
 	return x
+}
+
+// indexApps builds the app object lookups: full objects first, then the
+// references for objects the snapshot does not hold.
+func (x *index) indexApps(s *tenant.Snapshot) {
+	x.apps = make(map[string]*appInfo, len(s.ServicePrincipals)+len(s.Applications)+len(s.AppRefs))
+	x.spInfoByApp = make(map[string]*appInfo, len(s.ServicePrincipals)+len(s.AppRefs))
+	x.apInfoByApp = make(map[string]*appInfo, len(s.Applications))
+	x.spsByName = make(map[string][]*appInfo)
+	add := func(a *appInfo) {
+		id := lowerID(a.ID)
+		if id == "" {
+			return
+		}
+		if _, dup := x.apps[id]; dup {
+			return // a full object, or the first reference, stands
+		}
+		x.apps[id] = a
+		byApp := x.apInfoByApp
+		if a.Type == tenant.SubjectServicePrincipal {
+			byApp = x.spInfoByApp
+			if n := nameKey(a.Name); n != "" {
+				x.spsByName[n] = append(x.spsByName[n], a)
+			}
+		}
+		if k := lowerID(a.AppID); k != "" {
+			if _, dup := byApp[k]; !dup {
+				byApp[k] = a
+			}
+		}
+	}
+	for i := range s.ServicePrincipals {
+		sp := &s.ServicePrincipals[i]
+		add(&appInfo{Type: tenant.SubjectServicePrincipal, ID: strings.TrimSpace(sp.ID), AppID: strings.TrimSpace(sp.AppID),
+			Name: sp.DisplayName, Owner: sp.AppOwnerOrganizationID, SPType: sp.ServicePrincipalType, SP: sp})
+	}
+	for i := range s.Applications {
+		a := &s.Applications[i]
+		add(&appInfo{Type: tenant.SubjectApplication, ID: strings.TrimSpace(a.ID), AppID: strings.TrimSpace(a.AppID), Name: a.DisplayName, App: a})
+	}
+	for _, r := range s.AppRefs {
+		if r.Type != tenant.SubjectServicePrincipal && r.Type != tenant.SubjectApplication {
+			continue
+		}
+		add(&appInfo{Type: r.Type, ID: strings.TrimSpace(r.ID), AppID: strings.TrimSpace(r.AppID), Name: r.DisplayName,
+			Owner: r.AppOwnerOrganizationID, SPType: r.ServicePrincipalType})
+	}
 }
 
 func newChangeKey(kind tenant.ChangeKind, obj, value string) changeKey {

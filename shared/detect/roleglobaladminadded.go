@@ -81,8 +81,10 @@ func (d globalAdminAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding
 			subject.Type = tenant.SubjectGroup
 		} else if typeIs(m, "ServicePrincipal") {
 			subject.Type = tenant.SubjectServicePrincipal
-			if sp := in.ServicePrincipal(m.ID); sp != nil {
-				subject.Name = cmp.Or(m.DisplayName, sp.DisplayName, m.ID)
+			// The target carries the member's object id; its name comes
+			// from the record, else from what the run knows of it.
+			if a := in.index().apps[lowerID(m.ID)]; a != nil {
+				subject.Name = cmp.Or(m.DisplayName, a.Name, m.ID)
 			}
 		} else if u := in.User(m.ID); u != nil {
 			subject = userSubject(u)

@@ -126,12 +126,28 @@ func validate(f tenant.Finding) error {
 		return errors.New("finding has no key")
 	case !strings.HasPrefix(f.Key, f.Rule+":"):
 		return fmt.Errorf("finding key %q does not start with %q", f.Key, f.Rule+":")
-	case f.Subject.ID == "":
+	case f.Subject.ID == "" && !unresolvedApp(f):
 		return errors.New("finding has no subject id")
 	case f.Subject.Type == "":
 		return errors.New("finding has no subject type")
 	}
 	return nil
+}
+
+// unresolvedApp reports whether f is about a service principal or
+// application whose object id no data the run holds resolves: the one case
+// a subject has no id. The evidence must then say so (objectIdResolved:
+// false) and the subject still be identified, by the appId evidence or a
+// name. An app id is never put in the subject id.
+func unresolvedApp(f tenant.Finding) bool {
+	if f.Subject.Type != tenant.SubjectServicePrincipal && f.Subject.Type != tenant.SubjectApplication {
+		return false
+	}
+	if r, ok := f.Evidence["objectIdResolved"].(bool); !ok || r {
+		return false
+	}
+	appID, _ := f.Evidence["appId"].(string)
+	return strings.TrimSpace(appID) != "" || strings.TrimSpace(f.Subject.Name) != ""
 }
 
 // SortFindings orders findings for reports: severity descending, then rule,

@@ -29,11 +29,14 @@ func (credentialAdded) Rule() tenant.Rule {
 
 // riskOf explains why a credential on o is high severity: the app's
 // service principal holds mail roles, or the app is Microsoft first-party.
+// An application and its service principal are one app: a credential on the
+// application signs in as the service principal, so the service principal's
+// roles count for both (found by app id through the data the run holds).
 func riskOf(o appObject, held map[string][]heldMailRole) (reasons, roles []string) {
-	if o.SP == nil {
+	if o.SPID == "" {
 		return nil, nil
 	}
-	if hs := held[lowerID(o.SP.ID)]; len(hs) > 0 {
+	if hs := held[lowerID(o.SPID)]; len(hs) > 0 {
 		roles = roleNames(hs)
 		who := "its service principal"
 		if o.Type == tenant.SubjectServicePrincipal {
@@ -41,8 +44,8 @@ func riskOf(o appObject, held map[string][]heldMailRole) (reasons, roles []strin
 		}
 		reasons = append(reasons, who+" holds mail permissions: "+strings.Join(roles, ", "))
 	}
-	if isMicrosoftTenant(o.SP.AppOwnerOrganizationID) {
-		reasons = append(reasons, "Microsoft first-party application (owner tenant "+lowerID(o.SP.AppOwnerOrganizationID)+")")
+	if isMicrosoftTenant(o.Owner) {
+		reasons = append(reasons, "Microsoft first-party application (owner tenant "+lowerID(o.Owner)+")")
 	}
 	return reasons, roles
 }
@@ -65,7 +68,7 @@ func (d credentialAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding,
 		if !s.Available(tenant.SourceResourceGrants) {
 			f.Evidence["mailAccessChecked"] = false
 		}
-		putAny(f.Evidence, "appId", o.AppID)
+		o.putIdentity(f.Evidence)
 	}
 
 	for _, c := range credentialEvents(in) {

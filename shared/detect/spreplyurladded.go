@@ -110,7 +110,7 @@ func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 			"property":       strings.Join(props, ", "),
 		}
 		putEvent(ev, e)
-		putAny(ev, "appId", obj.AppID)
+		obj.putIdentity(ev)
 		f := tenant.Finding{Subject: obj.subject(), Evidence: ev, Key: k, ObservedAt: e.Time}
 
 		if !credsBuilt {

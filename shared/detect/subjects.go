@@ -111,18 +111,48 @@ func registrationEvents(in *Input) []registrationEvent {
 }
 
 // appObject is a service principal or application named by an audit target
-// or found in the inventory.
+// or found in the inventory, with what the run knows of the app it belongs
+// to. An application and its service principal are one app to a defender:
+// SPID, Owner and SPType describe the app's service principal whichever of
+// the two the object is.
 type appObject struct {
 	Type  tenant.SubjectType
-	ID    string
+	ID    string // directory object id; "" when no data the run holds resolves it
 	Name  string
 	AppID string
-	SP    *tenant.ServicePrincipal // the object, or the application's service principal
-	App   *tenant.Application      // the object, or the service principal's application
+	// SPID is the object id of the app's service principal: ID for a
+	// service principal, its service principal's for an application (""
+	// when unknown). Mail roles are granted to it.
+	SPID   string
+	Owner  string                   // the service principal's appOwnerOrganizationId
+	SPType string                   // the service principal's servicePrincipalType
+	SP     *tenant.ServicePrincipal // the object, or the application's service principal, when the snapshot holds it
+	App    *tenant.Application      // the object, or the service principal's application, when the snapshot holds it
 }
 
+// resolved reports whether the object id is known.
+func (o appObject) resolved() bool { return strings.TrimSpace(o.ID) != "" }
+
+// subject is the finding subject for o. Its id is the object id and nothing
+// else: when no data the run holds resolves the object, the id is empty
+// (never an app id), the name is the record's display name or "app
+// <app id>", and unresolvedEvidence says why.
 func (o appObject) subject() tenant.Subject {
-	return tenant.Subject{Type: o.Type, ID: o.ID, Name: cmp.Or(o.Name, o.ID)}
+	name := cmp.Or(o.Name, o.ID)
+	if strings.TrimSpace(name) == "" && o.AppID != "" {
+		name = "app " + o.AppID
+	}
+	return tenant.Subject{Type: o.Type, ID: strings.TrimSpace(o.ID), Name: name}
+}
+
+// putIdentity sets appId on evidence and, when the object id is unknown,
+// objectIdResolved=false: the subject then has no id, and appId (or the
+// subject's name) is all that identifies it.
+func (o appObject) putIdentity(ev map[string]any) {
+	putAny(ev, "appId", strings.TrimSpace(o.AppID))
+	if !o.resolved() {
+		ev["objectIdResolved"] = false
+	}
 }
 
 // related reports whether o and p are the same object or the application
@@ -134,18 +164,38 @@ func (o appObject) related(p appObject) bool {
 	return o.AppID != "" && strings.EqualFold(o.AppID, p.AppID)
 }
 
-func spObject(in *Input, sp *tenant.ServicePrincipal) appObject {
-	return appObject{
-		Type: tenant.SubjectServicePrincipal, ID: sp.ID, Name: sp.DisplayName, AppID: sp.AppID,
-		SP: sp, App: in.ApplicationByAppID(sp.AppID),
+// objectOf describes the object a.
+func objectOf(in *Input, a *appInfo) appObject {
+	o := appObject{Type: a.Type, ID: a.ID, Name: a.Name, AppID: a.AppID}
+	x := in.index()
+	switch a.Type {
+	case tenant.SubjectServicePrincipal:
+		o.SPID, o.Owner, o.SPType, o.SP = a.ID, a.Owner, a.SPType, a.SP
+		if app := x.apInfoByApp[lowerID(a.AppID)]; app != nil {
+			o.App = app.App
+		}
+	case tenant.SubjectApplication:
+		o.App = a.App
+		if sp := x.spInfoByApp[lowerID(a.AppID)]; sp != nil {
+			o.SPID, o.Owner, o.SPType, o.SP = sp.ID, sp.Owner, sp.SPType, sp.SP
+		}
 	}
+	return o
+}
+
+func spObject(in *Input, sp *tenant.ServicePrincipal) appObject {
+	if a := in.index().apps[lowerID(sp.ID)]; a != nil && a.SP == sp {
+		return objectOf(in, a)
+	}
+	return objectOf(in, &appInfo{Type: tenant.SubjectServicePrincipal, ID: sp.ID, AppID: sp.AppID, Name: sp.DisplayName,
+		Owner: sp.AppOwnerOrganizationID, SPType: sp.ServicePrincipalType, SP: sp})
 }
 
 func applicationObject(in *Input, a *tenant.Application) appObject {
-	return appObject{
-		Type: tenant.SubjectApplication, ID: a.ID, Name: a.DisplayName, AppID: a.AppID,
-		SP: in.ServicePrincipalByAppID(a.AppID), App: a,
+	if x := in.index().apps[lowerID(a.ID)]; x != nil && x.App == a {
+		return objectOf(in, x)
 	}
+	return objectOf(in, &appInfo{Type: tenant.SubjectApplication, ID: a.ID, AppID: a.AppID, Name: a.DisplayName, App: a})
 }
 
 // appTarget returns the first target of type ServicePrincipal or
@@ -162,39 +212,149 @@ func appTarget(e tenant.AuditEvent) (tenant.Target, bool) {
 	return tenant.Target{}, false
 }
 
-// resolveAppObject describes the object a target names. The type comes from
-// the target; when it is missing, from the inventory; failing both, it is
-// fallback. The name is the target's, else the inventory's.
+// resolveAppObject describes the object a target names, through the data
+// the run holds (full objects or AppRefs). The type comes from the target;
+// when it is missing, from what the run knows of the id; failing both, it is
+// fallback. The name is the target's, else the known object's.
 func resolveAppObject(in *Input, t tenant.Target, fallback tenant.SubjectType) appObject {
 	id := strings.TrimSpace(t.ID)
-	var o appObject
-	sp, app := in.ServicePrincipal(id), in.Application(id)
+	known := in.index().apps[lowerID(id)]
+	typ := fallback
 	switch {
 	case typeIs(t, "ServicePrincipal"):
-		o = appObject{Type: tenant.SubjectServicePrincipal, ID: id}
-		app = nil
+		typ = tenant.SubjectServicePrincipal
 	case typeIs(t, "Application"):
-		o = appObject{Type: tenant.SubjectApplication, ID: id}
-		sp = nil
-	case sp != nil:
-		o = appObject{Type: tenant.SubjectServicePrincipal, ID: id}
-	case app != nil:
-		o = appObject{Type: tenant.SubjectApplication, ID: id}
-	default:
-		o = appObject{Type: fallback, ID: id}
+		typ = tenant.SubjectApplication
+	case known != nil:
+		typ = known.Type
 	}
-	switch {
-	case o.Type == tenant.SubjectServicePrincipal && sp != nil:
-		o = spObject(in, sp)
-		o.ID = id
-	case o.Type == tenant.SubjectApplication && app != nil:
-		o = applicationObject(in, app)
+	o := appObject{Type: typ, ID: id}
+	if known != nil && known.Type == typ {
+		o = objectOf(in, known)
 		o.ID = id
 	}
 	if n := strings.TrimSpace(t.DisplayName); n != "" {
 		o.Name = n
 	}
 	return o
+}
+
+// clientOf resolves the service principal an "Add app role assignment to
+// service principal" event grants a role to. The target of such a record is
+// the resource (Microsoft Graph, Exchange Online); the client is only in
+// modified properties: ServicePrincipal.ObjectID in some records, only
+// ServicePrincipal.DisplayName and ServicePrincipal.AppId in others
+// (graph.md, field notes). In that order: the object id as given; the app
+// id, resolved to the service principal's object id through the data the
+// run holds; and, when the record gives nothing but a display name, the one
+// service principal of that name (an ambiguous or unknown name stays
+// unresolved). matchedBy says which property found the object; ok is false
+// when the record names no client at all.
+func clientOf(in *Input, e tenant.AuditEvent) (o appObject, matchedBy string, ok bool) {
+	var objID, appID, name string
+	if p, ok := eventProp(e, "ServicePrincipal.ObjectID"); ok {
+		objID = valueString(p.New)
+	}
+	if p, ok := eventProp(e, "ServicePrincipal.AppId"); ok {
+		appID = valueString(p.New)
+	}
+	if p, ok := eventProp(e, "ServicePrincipal.DisplayName"); ok {
+		name = valueString(p.New)
+	}
+	x := in.index()
+	var known *appInfo
+	switch {
+	case objID != "":
+		matchedBy = "objectId"
+		if a := x.apps[lowerID(objID)]; a != nil && a.Type == tenant.SubjectServicePrincipal {
+			known = a
+		}
+	case appID != "":
+		matchedBy = "appId"
+		known = x.spInfoByApp[lowerID(appID)]
+	case name != "":
+		matchedBy = "displayName"
+		if cands := x.spsByName[nameKey(name)]; len(cands) == 1 {
+			known = cands[0]
+		}
+	default:
+		return appObject{}, "", false
+	}
+	o = appObject{Type: tenant.SubjectServicePrincipal, ID: objID, AppID: appID, Name: name}
+	if known != nil {
+		o = objectOf(in, known)
+		o.AppID = cmp.Or(o.AppID, appID)
+		o.Name = cmp.Or(o.Name, name)
+	}
+	return o, matchedBy, true
+}
+
+// References are the app objects audit events point to that a snapshot does
+// not hold, by what the records give: object ids (targets of credential,
+// reply-URL and grant events), app ids (grant clients named only by app id,
+// applications whose service principal is missing) and display names
+// (grant clients named by nothing else). See Unresolved.
+type References struct {
+	ObjectIDs []string // service principals or applications, lower case
+	AppIDs    []string // lower case; their service principals are wanted
+	Names     []string // service principal display names, as given
+}
+
+// Empty reports whether nothing is unresolved.
+func (r References) Empty() bool { return len(r.ObjectIDs)+len(r.AppIDs)+len(r.Names) == 0 }
+
+// Unresolved lists what the rules would need to name the objects of s's
+// audit events and applications but s does not hold (as full objects or
+// AppRefs). The deployed app's partial rounds hold only the objects that
+// changed: it looks these up (stored baselines, one bulk read) and adds
+// AppRefs before it runs the rules, so that they resolve every app id to
+// the object id. It only reads s.
+func Unresolved(s *tenant.Snapshot) References {
+	in := &Input{Snapshot: s}
+	x := in.index()
+	var r References
+	seen := make(map[string]bool)
+	add := func(list *[]string, kind, v string) {
+		k := kind + " " + strings.ToLower(strings.TrimSpace(v))
+		if strings.TrimSpace(v) == "" || seen[k] {
+			return
+		}
+		seen[k] = true
+		*list = append(*list, strings.TrimSpace(v))
+	}
+	wantApp := func(appID string) {
+		if appID != "" && x.spInfoByApp[lowerID(appID)] == nil {
+			add(&r.AppIDs, "app", lowerID(appID))
+		}
+	}
+	for _, e := range s.Audits {
+		switch {
+		case activityIs(e, actAddSPCredentials, actUpdateAppCredentials, actUpdateSP, actUpdateApplication):
+			if t, ok := appTarget(e); ok {
+				if a := x.apps[lowerID(t.ID)]; a == nil {
+					add(&r.ObjectIDs, "id", lowerID(t.ID))
+				} else if a.Type == tenant.SubjectApplication {
+					wantApp(a.AppID)
+				}
+			}
+		case activityIs(e, actAddAppRoleAssignment):
+			o, by, ok := clientOf(in, e)
+			switch {
+			case !ok:
+			case by == "objectId" && x.apps[lowerID(o.ID)] == nil:
+				add(&r.ObjectIDs, "id", lowerID(o.ID))
+			case by == "appId":
+				wantApp(o.AppID)
+			case by == "displayName" && len(x.spsByName[nameKey(o.Name)]) == 0:
+				// An ambiguous name stays ambiguous whatever is looked up.
+				add(&r.Names, "name", o.Name)
+			}
+		}
+	}
+	for i := range s.Applications {
+		wantApp(s.Applications[i].AppID)
+	}
+	return r
 }
 
 // credentialEvent is one key added by a credential event.

@@ -109,6 +109,22 @@ type Application struct {
 	RedirectURIs []string     `json:"redirectUris"` // web, spa and publicClient redirect URIs
 }
 
+// AppRef names a service principal or an application without its state:
+// the identity facts a rule needs to put the right object id on a finding
+// when an audit record points to the object by object id, app id or display
+// name and the run did not read the object itself. The deployed app's
+// partial rounds fill Snapshot.AppRefs from the stored baselines and one
+// bulk read; a rule never judges an AppRef (it has no credentials, reply
+// URLs or roles to judge).
+type AppRef struct {
+	Type                   SubjectType `json:"type"` // SubjectServicePrincipal or SubjectApplication
+	ID                     string      `json:"id"`
+	AppID                  string      `json:"appId"`
+	DisplayName            string      `json:"displayName"`
+	AppOwnerOrganizationID string      `json:"appOwnerOrganizationId,omitempty"` // service principals only
+	ServicePrincipalType   string      `json:"servicePrincipalType,omitempty"`   // service principals only
+}
+
 // AppRoleAssignment is an application permission granted to a principal on a
 // resource service principal (GET /servicePrincipals/{id}/appRoleAssignedTo).
 type AppRoleAssignment struct {

@@ -51,7 +51,13 @@ type Snapshot struct {
 	// Changes are the differences an incremental round found against its
 	// stored baselines (the deployed app's delta rounds). A one-shot scan
 	// has none.
-	Changes     []Change
+	Changes []Change
+	// AppRefs name service principals and applications the snapshot does
+	// not hold in ServicePrincipals or Applications, so that a rule can
+	// resolve an app id, object id or display name an audit record gives
+	// (the deployed app's partial rounds). Full objects win over refs. A
+	// one-shot scan has none: it reads every object.
+	AppRefs     []AppRef
 	Unavailable map[Source]string
 }
 

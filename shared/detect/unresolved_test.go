@@ -1,0 +1,79 @@
+package detect_test
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tenantwatch/tenantwatch/shared/detect"
+)
+
+// TestUnresolved: on the deployed app's partial snapshots, Unresolved lists
+// exactly what the rules need to name the objects of the audit events and
+// applications and the snapshot does not hold; once the collecting side has
+// added those AppRefs, only what nothing resolves is left.
+func TestUnresolved(t *testing.T) {
+	tests := []struct {
+		fixture     string
+		want        detect.References // without the case's AppRefs
+		wantWithRef detect.References // with them
+	}{
+		{
+			fixture: "app.mail-permission-granted/partial-snapshot",
+			want: detect.References{
+				ObjectIDs: []string{"8df8712d-4958-5235-a646-e33510a7ef86"},                                         // ServicePrincipal.ObjectID alone
+				AppIDs:    []string{"2d316abf-a39e-5bfe-ac15-aa9a948ea3ab", "914cb978-f367-5557-a798-609213c9bbf5"}, // DisplayName + AppId
+				Names:     []string{"Contoso Intranet"},                                                             // DisplayName alone
+			},
+			wantWithRef: detect.References{AppIDs: []string{"914cb978-f367-5557-a798-609213c9bbf5"}}, // a deleted app: nothing has it
+		},
+		{
+			fixture: "sp.credential-added/partial-snapshot",
+			want: detect.References{
+				// Service principal targets not in the snapshot, and the
+				// service principals of the applications that are.
+				ObjectIDs: []string{"13ee668b-b2f9-5c62-8982-5c080e97630b", "ff46456b-7c3f-5681-887a-9c0ed43757eb"},
+				AppIDs:    []string{"419f85cf-276b-5dad-90d2-6c3940dee072", "0f43954a-b9db-5785-bcbb-f486eba30db5"},
+			},
+		},
+		{
+			// A one-shot scan holds every object: only what nothing has is
+			// worth a look-up (an unknown name, an unknown app id), not a
+			// name two service principals share.
+			fixture: "app.mail-permission-granted/client-shapes",
+			want: detect.References{
+				Names:  []string{"Ghost Mailer"},
+				AppIDs: []string{"fec49a4a-ea2f-566d-9921-63aec38b58f7"},
+			},
+			wantWithRef: detect.References{
+				Names:  []string{"Ghost Mailer"},
+				AppIDs: []string{"fec49a4a-ea2f-566d-9921-63aec38b58f7"},
+			},
+		},
+	}
+	sorted := func(r detect.References) detect.References {
+		for _, l := range []*[]string{&r.ObjectIDs, &r.AppIDs, &r.Names} {
+			*l = slices.Sorted(slices.Values(*l))
+		}
+		return r
+	}
+	for _, tc := range tests {
+		t.Run(tc.fixture, func(t *testing.T) {
+			in, _ := loadInput(t, filepath.Join("testdata", tc.fixture+".json"))
+			s := in.Snapshot
+			if diff := cmp.Diff(sorted(tc.wantWithRef), sorted(detect.Unresolved(s)), cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })); diff != "" {
+				t.Errorf("with the AppRefs (-want +got):\n%s", diff)
+			}
+			refs := s.AppRefs
+			s.AppRefs = nil
+			if diff := cmp.Diff(sorted(tc.want), sorted(detect.Unresolved(s)), cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })); diff != "" {
+				t.Errorf("without the AppRefs (-want +got):\n%s", diff)
+			}
+			if len(refs) > 0 && detect.Unresolved(s).Empty() {
+				t.Error("Empty() on a snapshot with references to resolve")
+			}
+		})
+	}
+}
