@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/collect"
+	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -284,7 +285,87 @@ func (a *App) directoryContext(ctx context.Context, s *tenant.Snapshot) error {
 		s.Organization = org
 		read(s, tenant.SourceOrganization)
 	}
+	if err := a.resolveApps(ctx, s); err != nil {
+		return err
+	}
 	return a.auditUsers(ctx, s)
+}
+
+// maxAppRefs bounds the app objects one directory round looks up by each
+// of object id, app id and display name.
+const maxAppRefs = 300
+
+// resolveApps adds Snapshot.AppRefs for the app objects the round's audit
+// events and applications point to but the partial snapshot does not hold
+// (detect.Unresolved), so that every rule names the right object and judges
+// an application by its service principal's mail roles: object ids from the
+// stored baselines, app ids with one bulk read of their service principals
+// (the baselines are keyed by object id), display names from the stored
+// service principal baselines. Detectors stay pure: this is the collecting
+// side. A reference that nothing resolves is left to the rules, which say so
+// in the finding.
+func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
+	refs := detect.Unresolved(s)
+	if refs.Empty() {
+		return nil
+	}
+	add := func(b tenant.Baseline) {
+		s.AppRefs = append(s.AppRefs, tenant.AppRef{Type: b.Type, ID: b.ID, AppID: b.AppID, DisplayName: b.Name,
+			AppOwnerOrganizationID: b.Owner, ServicePrincipalType: b.SPType})
+	}
+	if ids := capList(a, "object ids", refs.ObjectIDs); len(ids) > 0 {
+		for _, typ := range []tenant.SubjectType{tenant.SubjectServicePrincipal, tenant.SubjectApplication} {
+			bs, err := a.st.BaselinesByID(ctx, typ, ids)
+			if err != nil {
+				return fmt.Errorf("watch: %s baselines for audit targets: %w", typ, err)
+			}
+			for _, id := range ids {
+				if b, ok := bs[strings.ToLower(id)]; ok {
+					add(b)
+				}
+			}
+		}
+		refs = detect.Unresolved(s) // an application found needs its service principal
+	}
+	if ids := capList(a, "app ids", refs.AppIDs); len(ids) > 0 {
+		err := a.g.ServicePrincipalsByAppID(ctx, ids, func(sp tenant.ServicePrincipal) error {
+			s.AppRefs = append(s.AppRefs, tenant.AppRef{Type: tenant.SubjectServicePrincipal, ID: sp.ID, AppID: sp.AppID,
+				DisplayName: sp.DisplayName, AppOwnerOrganizationID: sp.AppOwnerOrganizationID, ServicePrincipalType: sp.ServicePrincipalType})
+			return nil
+		})
+		switch {
+		case errors.Is(err, tenant.ErrAccessDenied):
+			a.log.Warn("service principals by app id unavailable: findings name those apps by app id", "err", err)
+		case err != nil:
+			return fmt.Errorf("watch: service principals by app id: %w", err)
+		}
+	}
+	if names := capList(a, "display names", refs.Names); len(names) > 0 {
+		want := make(map[string]bool, len(names))
+		for _, n := range names {
+			want[strings.ToLower(strings.TrimSpace(n))] = true
+		}
+		err := a.st.Baselines(ctx, tenant.SubjectServicePrincipal, func(b tenant.Baseline) error {
+			if want[strings.ToLower(strings.TrimSpace(b.Name))] {
+				add(b)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("watch: service principal baselines by name: %w", err)
+		}
+	}
+	a.log.Info("app references resolved", "object_ids", len(refs.ObjectIDs), "app_ids", len(refs.AppIDs), "names", len(refs.Names), "refs", len(s.AppRefs))
+	return nil
+}
+
+// capList bounds a look-up list, logging what waits for the daily sweep.
+func capList(a *App, what string, l []string) []string {
+	if len(l) > maxAppRefs {
+		a.log.Warn("too many app references in one round; the rest are named by the daily sweep", "what", what, "count", len(l), "read", maxAppRefs)
+		return l[:maxAppRefs]
+	}
+	return l
 }
 
 // maxAuditUsers bounds the users one directory round looks up.
