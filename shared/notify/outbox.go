@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -107,6 +108,28 @@ func (o *Outbox) Add(ctx context.Context, fs []tenant.Finding) ([]tenant.OutboxI
 		items = append(items, newItem(now, len(items), tenant.OutboxDigest, keys, b))
 	}
 	return o.enqueue(ctx, items)
+}
+
+// AlertPolicy says, in one sentence for a digest's note, which new findings
+// get a card of their own under threshold (the Outbox's Threshold,
+// TENANTWATCH_ALERT_SEVERITY; invalid means the default, high) and that the
+// others arrive grouped in a digest: what Add does.
+func AlertPolicy(threshold tenant.Severity) string {
+	if !threshold.Valid() {
+		threshold = tenant.SeverityHigh
+	}
+	if threshold == tenant.SeverityInfo {
+		return "From now on, every new finding gets a card of its own."
+	}
+	var at []string
+	for s := threshold; s <= tenant.SeverityCritical; s++ {
+		at = append(at, s.String())
+	}
+	list := at[len(at)-1]
+	if len(at) > 1 {
+		list = strings.Join(at[:len(at)-1], ", ") + " or " + list
+	}
+	return "From now on, each new " + list + " finding gets a card of its own; less severe ones arrive grouped in a digest."
 }
 
 // AddDigest enqueues one OutboxDigest item carrying d's card, with the keys

@@ -116,6 +116,55 @@ func TestOutboxAdd(t *testing.T) {
 	}
 }
 
+// TestAlertPolicy: the sentence the installation digest uses names the
+// configured threshold, and says exactly what Add does with each severity:
+// a card of its own for those it names, a digest for the others.
+func TestAlertPolicy(t *testing.T) {
+	tests := []struct {
+		threshold tenant.Severity
+		want      string
+	}{
+		{tenant.SeverityInfo, "From now on, every new finding gets a card of its own."},
+		{tenant.SeverityLow, "From now on, each new low, medium, high or critical finding gets a card of its own; less severe ones arrive grouped in a digest."},
+		{tenant.SeverityMedium, "From now on, each new medium, high or critical finding gets a card of its own; less severe ones arrive grouped in a digest."},
+		{tenant.SeverityHigh, "From now on, each new high or critical finding gets a card of its own; less severe ones arrive grouped in a digest."},
+		{tenant.SeverityCritical, "From now on, each new critical finding gets a card of its own; less severe ones arrive grouped in a digest."},
+		{0, "From now on, each new high or critical finding gets a card of its own; less severe ones arrive grouped in a digest."}, // the Outbox's default
+	}
+	all := []tenant.Severity{tenant.SeverityInfo, tenant.SeverityLow, tenant.SeverityMedium, tenant.SeverityHigh, tenant.SeverityCritical}
+	for _, tc := range tests {
+		t.Run(tc.threshold.String(), func(t *testing.T) {
+			got := notify.AlertPolicy(tc.threshold)
+			if got != tc.want {
+				t.Errorf("AlertPolicy(%v) = %q, want %q", tc.threshold, got, tc.want)
+			}
+			// Every severity the sentence names gets a card from Add; every
+			// other one is in the digest.
+			var fs []tenant.Finding
+			for _, s := range all {
+				fs = append(fs, finding(s.String(), s))
+			}
+			items, err := notify.NewOutbox(newMemStore(), &notify.OutboxOptions{Threshold: tc.threshold}).Add(t.Context(), fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			carded := map[string]bool{}
+			for _, it := range items {
+				if it.Kind == tenant.OutboxCard {
+					carded[it.FindingKeys[0]] = true
+				}
+			}
+			named := strings.TrimSuffix(strings.TrimPrefix(got, "From now on, each new "), " finding gets a card of its own; less severe ones arrive grouped in a digest.")
+			for _, s := range all {
+				says := strings.Contains(got, "every new finding") || slices.Contains(strings.FieldsFunc(named, func(r rune) bool { return r == ',' || r == ' ' }), s.String())
+				if says != carded[s.String()] {
+					t.Errorf("threshold %v: the sentence says %s gets a card: %v; Add gave it one: %v", tc.threshold, s, says, carded[s.String()])
+				}
+			}
+		})
+	}
+}
+
 func TestOutboxAddNothing(t *testing.T) {
 	st := newMemStore()
 	items, err := notify.NewOutbox(st, nil).Add(t.Context(), nil)

@@ -78,7 +78,9 @@ func (a *App) DailySweep(ctx context.Context) error {
 	note := fmt.Sprintf("%d findings in all; %d new since the last sweep.", len(res.Findings), len(fresh))
 	if !cur.Exists() {
 		title = "tenantwatch is watching: your tenant's standing posture"
-		note = fmt.Sprintf("First sweep after installation: %d findings. From now on, new high findings arrive one card each.", len(res.Findings))
+		// Say what is configured: TENANTWATCH_ALERT_SEVERITY decides which
+		// new findings get a card of their own.
+		note = fmt.Sprintf("First sweep after installation: %d findings. %s", len(res.Findings), notify.AlertPolicy(a.o.Config.AlertSeverity))
 	}
 	d := notify.Digest{
 		Title: title, Generated: now, Counts: counts, Findings: fresh, Skipped: res.Skipped,

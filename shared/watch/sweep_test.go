@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -125,5 +126,46 @@ func TestDailySweep(t *testing.T) {
 		if after := len(e.outbox()); after != n {
 			t.Errorf("%s: DeliverAlerts re-queued %d findings the digest carried", d.name, after-n)
 		}
+	}
+}
+
+// TestInstallDigestSaysWhatIsConfigured: the installation digest says which
+// new findings will get a card of their own, as TENANTWATCH_ALERT_SEVERITY
+// configures it, not always "high".
+func TestInstallDigestSaysWhatIsConfigured(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		setting string
+		want    string // in the digest card
+	}{
+		{"", "each new high or critical finding gets a card of its own"},
+		{"medium", "each new medium, high or critical finding gets a card of its own"},
+		{"info", "every new finding gets a card of its own"},
+	}
+	for _, tt := range tests {
+		name := "TENANTWATCH_ALERT_SEVERITY=" + tt.setting
+		if tt.setting == "" {
+			name = "default"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			settings := map[string]string{}
+			if tt.setting != "" {
+				settings["TENANTWATCH_ALERT_SEVERITY"] = tt.setting
+			}
+			e := newEnv(t, envOptions{Settings: settings})
+			e.install()
+			items := e.outbox()
+			card := string(items[0].Payload)
+			if !strings.Contains(card, tt.want) {
+				t.Errorf("installation digest does not say %q:\n%s", tt.want, card)
+			}
+			if tt.setting != "" && strings.Contains(card, "new high findings arrive one card each") {
+				t.Errorf("installation digest says high findings get cards although TENANTWATCH_ALERT_SEVERITY=%s", tt.setting)
+			}
+			if !strings.Contains(card, notify.AlertPolicy(e.cfg.AlertSeverity)) {
+				t.Errorf("installation digest lacks the policy of the configured severity %s", e.cfg.AlertSeverity)
+			}
+		})
 	}
 }
