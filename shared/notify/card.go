@@ -322,8 +322,16 @@ func findingBody(f tenant.Finding, o *CardOptions, ev []evFact, total int, evErr
 	if f.Subject.Type != "" {
 		body = append(body, field("", "Type", string(f.Subject.Type), 40))
 	}
-	if f.Subject.ID != "" {
+	switch appID, _ := f.Evidence["appId"].(string); {
+	case f.Subject.ID != "":
 		body = append(body, field("objectId", "Object ID", f.Subject.ID, maxIDRunes))
+	case f.Subject.Type == tenant.SubjectServicePrincipal || f.Subject.Type == tenant.SubjectApplication:
+		// No data the run holds resolved the app: say so, and name it by
+		// what the record gave, under its own name.
+		body = append(body, field("objectId", "Object ID", "not resolved", maxIDRunes))
+		if appID != "" {
+			body = append(body, field("appId", "App ID", appID, maxIDRunes))
+		}
 	}
 	body = append(body, field("rule", "Rule", f.Rule, maxIDRunes))
 	if ids := mitreText(f.MITRE); ids != "" {

@@ -600,3 +600,59 @@ func BenchmarkDigestCard(b *testing.B) {
 		}
 	}
 }
+
+// TestFindingCardObjectID: the card's "Object ID" is the subject's object
+// id; for an app no data resolved (no subject id) it says "not resolved" and
+// shows the app id under its own name, never as the object id.
+func TestFindingCardObjectID(t *testing.T) {
+	const objectID, appID = "39f251dd-f17b-4bd0-a048-5ae598f31873", "e82d0828-8deb-46ab-aefa-392b55c9addf"
+	tests := []struct {
+		name    string
+		subject tenant.Subject
+		ev      map[string]any
+		want    map[string]string // subject facts
+	}{
+		{"resolved", tenant.Subject{Type: tenant.SubjectServicePrincipal, ID: objectID, Name: "Legacy Mail Sync"},
+			map[string]any{"appId": appID}, map[string]string{"Object ID": objectID}},
+		{"unresolved app id", tenant.Subject{Type: tenant.SubjectServicePrincipal, Name: "Legacy Mail Sync"},
+			map[string]any{"appId": appID, "objectIdResolved": false}, map[string]string{"Object ID": "not resolved", "App ID": appID}},
+		{"unresolved name", tenant.Subject{Type: tenant.SubjectServicePrincipal, Name: "Ghost Mailer"},
+			map[string]any{"objectIdResolved": false}, map[string]string{"Object ID": "not resolved"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tenant.Finding{Rule: "app.mail-permission-granted", Severity: tenant.SeverityHigh, Title: "Mail-reading permission granted",
+				Subject: tc.subject, Evidence: tc.ev, Key: "k", ObservedAt: observed}
+			b, err := notify.FindingCard(f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m struct {
+				Attachments []struct {
+					Content struct {
+						Body []struct {
+							Type    string
+							ID      string
+							Inlines []struct{ Text string }
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			// Each fact is a RichTextBlock of two TextRuns, "Label: " and the
+			// value, with the element id objectId or appId.
+			got := map[string]string{}
+			for _, el := range m.Attachments[0].Content.Body {
+				if el.Type != "RichTextBlock" || (el.ID != "objectId" && el.ID != "appId") || len(el.Inlines) != 2 {
+					continue
+				}
+				got[strings.TrimSuffix(el.Inlines[0].Text, ": ")] = el.Inlines[1].Text
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("subject facts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

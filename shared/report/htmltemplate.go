@@ -173,7 +173,7 @@ const htmlTemplate = `{{define "mitre"}}{{range $i, $m := .}}{{if $i}}, {{end}}{
 <h3><span class="badge {{.Severity.Class}}">{{.Severity.Name}}</span> <span class="s">{{.Title}}</span></h3>
 <dl class="facts">
 <dt>Rule</dt><dd><code>{{.Rule}}</code></dd>
-<dt>Subject</dt><dd>{{.SubjectType}}: {{if .SubjectName}}<bdi class="s">{{.SubjectName}}</bdi>{{else}}<span class="muted">(no name)</span>{{end}}<br><code>{{.SubjectID}}</code></dd>
+<dt>Subject</dt><dd>{{.SubjectType}}: {{if .SubjectName}}<bdi class="s">{{.SubjectName}}</bdi>{{else}}<span class="muted">(no name)</span>{{end}}<br>{{if .SubjectID}}<code>{{.SubjectID}}</code>{{else}}<span class="muted">object id not resolved (see appId in the evidence)</span>{{end}}</dd>
 <dt>Observed</dt><dd>{{if .Observed.Text}}<time datetime="{{.Observed.Attr}}">{{.Observed.Text}}</time>{{else}}<span class="muted">(not recorded)</span>{{end}}</dd>
 <dt>ATT&amp;CK</dt><dd>{{template "mitre" .MITRE}}</dd>
 <dt>Key</dt><dd><code>{{.Key}}</code></dd>

@@ -902,3 +902,28 @@ func TestWriteDirNotADirectory(t *testing.T) {
 		t.Errorf("WriteDir(file) error %v does not wrap *os.PathError", err)
 	}
 }
+
+// TestUnresolvedSubject: a finding on an app no data resolved has no
+// subject id (its evidence carries the app id); the summary and the HTML
+// report say the object id is not resolved instead of showing an empty id.
+func TestUnresolvedSubject(t *testing.T) {
+	t.Parallel()
+	d := emptyDoc()
+	d.Findings = []tenant.Finding{{
+		Rule: "app.mail-permission-granted", Severity: tenant.SeverityHigh, Title: "Mail permission granted",
+		Subject:  tenant.Subject{Type: tenant.SubjectServicePrincipal, Name: "Ghost Client"},
+		Evidence: map[string]any{"appId": "0e0fa1f9-4809-5471-a8cb-b2d2b6e9cacb", "objectIdResolved": false},
+		Key:      "app.mail-permission-granted:appid=0e0fa1f9-4809-5471-a8cb-b2d2b6e9cacb:mail.readwrite",
+	}}
+	for _, tc := range []struct{ ext, want string }{
+		{"txt", "Ghost Client (servicePrincipal object id not resolved)"},
+		{"html", "object id not resolved (see appId in the evidence)"},
+	} {
+		if out := string(render(t, tc.ext, d)); !strings.Contains(out, tc.want) {
+			t.Errorf("%s does not say %q:\n%s", tc.ext, tc.want, out)
+		}
+	}
+	if out := string(render(t, "html", d)); strings.Contains(out, "<code></code>") {
+		t.Error("the HTML report shows an empty subject id")
+	}
+}

@@ -114,10 +114,15 @@ func WriteText(w io.Writer, d *Document) error {
 }
 
 // subjectText renders a subject cell: name (type id), escaped and shortened.
+// A subject without an id (an app no data resolved: its evidence has the
+// app id) says so.
 func subjectText[T ~string](typ T, name, id string) string {
 	n := terminal(name)
 	if n == "" {
 		n = "(no name)"
 	}
-	return truncate(n, maxTextSubject) + " (" + terminal(string(typ)) + " " + terminal(id) + ")"
+	if id = terminal(id); id == "" {
+		id = "object id not resolved"
+	}
+	return truncate(n, maxTextSubject) + " (" + terminal(string(typ)) + " " + id + ")"
 }
