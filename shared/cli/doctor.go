@@ -45,7 +45,7 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&functionKey, "function-key", orEnv("TENANTWATCH_FUNCTION_KEY", ""), "function `key` for --app (default $TENANTWATCH_FUNCTION_KEY); never printed")
 	fs.BoolVar(&postCard, "post-test-card", false, "post a test card to the Teams webhook (the only proof that it answers)")
 	fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
-	fs.BoolVar(&allowHTTP, "allow-http-loopback", false, "allow an http://127.0.0.1 webhook URL (local runs)")
+	fs.BoolVar(&allowHTTP, "allow-http-loopback", false, "allow http:// webhook and --app URLs on a loopback host: localhost, 127.0.0.0/8 or ::1 (local runs)")
 	fs.BoolVar(&verbose, "verbose", false, "log every Graph request on stderr")
 	fs.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after `duration`")
 	fs.Usage = func() {

@@ -313,7 +313,7 @@ func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
 		s.AppRefs = append(s.AppRefs, tenant.AppRef{Type: b.Type, ID: b.ID, AppID: b.AppID, DisplayName: b.Name,
 			AppOwnerOrganizationID: b.Owner, ServicePrincipalType: b.SPType})
 	}
-	if ids := capList(a, "object ids", refs.ObjectIDs); len(ids) > 0 {
+	if ids := a.capList("object ids", refs.ObjectIDs); len(ids) > 0 {
 		for _, typ := range []tenant.SubjectType{tenant.SubjectServicePrincipal, tenant.SubjectApplication} {
 			bs, err := a.st.BaselinesByID(ctx, typ, ids)
 			if err != nil {
@@ -327,7 +327,7 @@ func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
 		}
 		refs = detect.Unresolved(s) // an application found needs its service principal
 	}
-	if ids := capList(a, "app ids", refs.AppIDs); len(ids) > 0 {
+	if ids := a.capList("app ids", refs.AppIDs); len(ids) > 0 {
 		err := a.g.ServicePrincipalsByAppID(ctx, ids, func(sp tenant.ServicePrincipal) error {
 			s.AppRefs = append(s.AppRefs, tenant.AppRef{Type: tenant.SubjectServicePrincipal, ID: sp.ID, AppID: sp.AppID,
 				DisplayName: sp.DisplayName, AppOwnerOrganizationID: sp.AppOwnerOrganizationID, ServicePrincipalType: sp.ServicePrincipalType})
@@ -340,7 +340,7 @@ func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
 			return fmt.Errorf("watch: service principals by app id: %w", err)
 		}
 	}
-	if names := capList(a, "display names", refs.Names); len(names) > 0 {
+	if names := a.capList("display names", refs.Names); len(names) > 0 {
 		want := make(map[string]bool, len(names))
 		for _, n := range names {
 			want[strings.ToLower(strings.TrimSpace(n))] = true
@@ -360,7 +360,7 @@ func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
 }
 
 // capList bounds a look-up list, logging what waits for the daily sweep.
-func capList(a *App, what string, l []string) []string {
+func (a *App) capList(what string, l []string) []string {
 	if len(l) > maxAppRefs {
 		a.log.Warn("too many app references in one round; the rest are named by the daily sweep", "what", what, "count", len(l), "read", maxAppRefs)
 		return l[:maxAppRefs]
