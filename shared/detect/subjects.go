@@ -289,6 +289,16 @@ func clientOf(in *Input, e tenant.AuditEvent) (o appObject, matchedBy string, ok
 	return o, matchedBy, true
 }
 
+// hasAnyProp reports whether target t modified one of the properties.
+func hasAnyProp(t tenant.Target, names ...string) bool {
+	for _, n := range names {
+		if _, ok := findProp(t.Modified, n); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // References are the app objects audit events point to that a snapshot does
 // not hold, by what the records give: object ids (targets of credential,
 // reply-URL and grant events), app ids (grant clients named only by app id,
@@ -328,9 +338,18 @@ func Unresolved(s *tenant.Snapshot) References {
 		}
 	}
 	for _, e := range s.Audits {
+		if !e.Succeeded() {
+			continue // no rule reports a failed event
+		}
 		switch {
 		case activityIs(e, actAddSPCredentials, actUpdateAppCredentials, actUpdateSP, actUpdateApplication):
-			if t, ok := appTarget(e); ok {
+			// Only the events a rule reads: keys added, reply URLs changed
+			// (every other app update would cost look-ups for nothing).
+			t, ok := appTarget(e)
+			if ok && !hasAnyProp(t, "KeyDescription", "AppAddress", "ReplyUrls") {
+				_, ok = eventProp(e, "KeyDescription")
+			}
+			if ok {
 				if a := x.apps[lowerID(t.ID)]; a == nil {
 					add(&r.ObjectIDs, "id", lowerID(t.ID))
 				} else if a.Type == tenant.SubjectApplication {

@@ -4,10 +4,12 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // TestUnresolved: on the deployed app's partial snapshots, Unresolved lists
@@ -75,5 +77,30 @@ func TestUnresolved(t *testing.T) {
 				t.Error("Empty() on a snapshot with references to resolve")
 			}
 		})
+	}
+}
+
+// TestUnresolvedOnlyWhatRulesRead: events no rule reports (failed, or app
+// updates that change neither keys nor reply URLs) cost no look-ups.
+func TestUnresolvedOnlyWhatRulesRead(t *testing.T) {
+	at := fixedNow.Add(-time.Hour)
+	target := func(id, typ string, props ...tenant.ModifiedProperty) []tenant.Target {
+		return []tenant.Target{{ID: id, Type: typ, DisplayName: "x", Modified: props}}
+	}
+	keys := tenant.ModifiedProperty{Name: "KeyDescription", Old: "[]", New: `["[KeyIdentifier=k1,KeyType=Password,KeyUsage=Verify,DisplayName=s]"]`}
+	urls := tenant.ModifiedProperty{Name: "AppAddress", Old: "[]", New: `[{"Address":"https://a.example/cb"}]`}
+	other := tenant.ModifiedProperty{Name: "DisplayName", Old: `["a"]`, New: `["b"]`}
+	s := &tenant.Snapshot{CollectedAt: fixedNow, Since: fixedNow.Add(-24 * time.Hour), Audits: []tenant.AuditEvent{
+		{Activity: "Add service principal credentials", Result: "failure", Time: at, Targets: target("sp-failed", "ServicePrincipal", keys)},
+		{Activity: "Update application", Result: "success", Time: at, Targets: target("app-renamed", "Application", other)},
+		{Activity: "Update application", Result: "success", Time: at, Targets: target("app-urls", "Application", urls)},
+		{Activity: "Add service principal credentials", Result: "success", Time: at, Targets: target("sp-keys", "ServicePrincipal", keys)},
+		{Activity: "Add app role assignment to service principal", Result: "failure", Time: at, Targets: target("res", "ServicePrincipal",
+			tenant.ModifiedProperty{Name: "ServicePrincipal.AppId", New: `"app-failed"`})},
+	}}
+	got := detect.Unresolved(s)
+	want := detect.References{ObjectIDs: []string{"app-urls", "sp-keys"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Unresolved (-want +got):\n%s", diff)
 	}
 }
