@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
 
 // AccountKey is Azurite's well-known development account key.
@@ -209,6 +211,36 @@ func ConnectionString(blob, queue, table int) string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"+
 		"BlobEndpoint=http://127.0.0.1:%d/%s;QueueEndpoint=http://127.0.0.1:%d/%s;TableEndpoint=http://127.0.0.1:%d/%s;",
 		AccountName, AccountKey, blob, AccountName, queue, AccountName, table, AccountName)
+}
+
+// SASConnectionString returns a connection string for this emulator that
+// authenticates with an account SAS instead of the account key (a form
+// AzureWebJobsStorage takes): see the package function.
+func (a *Azurite) SASConnectionString(permissions string, expiry time.Time) (string, error) {
+	return SASConnectionString(a.ports["blob"], a.ports["queue"], a.ports["table"], permissions, expiry)
+}
+
+// SASConnectionString returns a connection string for Azurite on the given
+// loopback ports with an account SAS for the blob, queue and table
+// services (all resource types), signed with the development key by the
+// aztables SAS builder: permissions is the sp= letters ("rwdlacu": all
+// that the app needs; "rl": read-only). The SAS's sig= is the secret that
+// must never reach a log.
+func SASConnectionString(blob, queue, table int, permissions string, expiry time.Time) (string, error) {
+	cred, err := aztables.NewSharedKeyCredential(AccountName, AccountKey)
+	if err != nil {
+		return "", err
+	}
+	sas, err := aztables.AccountSASSignatureValues{
+		Protocol: aztables.SASProtocolHTTPSandHTTP, ExpiryTime: expiry.UTC(),
+		Permissions: permissions, Services: "bqt", ResourceTypes: "sco",
+	}.Sign(cred)
+	if err != nil {
+		return "", fmt.Errorf("azuritetest: sign the SAS: %w", err)
+	}
+	return fmt.Sprintf("AccountName=%s;BlobEndpoint=http://127.0.0.1:%d/%s;QueueEndpoint=http://127.0.0.1:%d/%s;"+
+		"TableEndpoint=http://127.0.0.1:%d/%s;SharedAccessSignature=%s",
+		AccountName, blob, AccountName, queue, AccountName, table, AccountName, sas.Encode()), nil
 }
 
 // WaitReady waits until ctx ends or f succeeds, for tests that restart the

@@ -12,12 +12,15 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // Sentinel errors. Callers test with errors.Is; the service's
 // *azcore.ResponseError, when there was one, stays reachable with
-// errors.As.
+// errors.As. The package's errors never show a secret (shared/redact): a
+// cause taken out with errors.As is for deciding, not for printing — its
+// own message quotes the request URL with its SAS.
 var (
 	// ErrConflict: an optimistic-concurrency loss. The row changed (412),
 	// appeared (409) or disappeared since it was read; read it again and
@@ -68,7 +71,9 @@ func (e *opError) Unwrap() []error {
 }
 
 // causeText renders a cause on one line: a service error as its status and
-// error code (its own message spans many lines), anything else flattened.
+// error code (its own message spans many lines and quotes the request URL,
+// SAS included), anything else flattened and redacted (a transport error
+// quotes the URL too).
 func causeText(err error) string {
 	if status, code, ok := batchFailure(err); ok {
 		s := fmt.Sprintf("transaction refused: operation answered %d %s", status, http.StatusText(status))
@@ -85,7 +90,7 @@ func causeText(err error) string {
 		}
 		return s
 	}
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return redact.Text(strings.Join(strings.Fields(err.Error()), " "))
 }
 
 // wrap classifies err from a storage call made for op. It returns nil for

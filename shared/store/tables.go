@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
 
 // Tables is the app's incremental state in Azure Table Storage: cursors,
@@ -69,10 +72,12 @@ func allTables() []string {
 var validPrefix = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,49}$`)
 
 // NewTablesFromConnectionString opens the tables of the account in a full
-// connection string (AccountName, AccountKey and, for Azurite,
-// TableEndpoint). It refuses the UseDevelopmentStorage=true shortcut, which
-// the SDK does not understand: shared/config expands it. It does not touch
-// the network; call Init, then Ping.
+// connection string: AccountName and AccountKey, or a SharedAccessSignature
+// (an account SAS for the table service), and, for Azurite or any other
+// endpoint, TableEndpoint. It refuses the UseDevelopmentStorage=true
+// shortcut, which the SDK does not understand: shared/config expands it. It
+// does not touch the network; call Init, then Ping. Errors never quote the
+// connection string.
 func NewTablesFromConnectionString(conn string, opts *TablesOptions) (*Tables, error) {
 	if strings.Contains(strings.ToLower(strings.Join(strings.Fields(conn), "")), "usedevelopmentstorage=true") {
 		return nil, errors.New("store: UseDevelopmentStorage=true must be expanded to the full development connection string first")
@@ -81,11 +86,45 @@ func NewTablesFromConnectionString(conn string, opts *TablesOptions) (*Tables, e
 	if err != nil {
 		return nil, err
 	}
-	svc, err := aztables.NewServiceClientFromConnectionString(conn, clientOptions(o))
+	svc, err := serviceFromConnectionString(conn, clientOptions(o))
 	if err != nil {
-		return nil, fmt.Errorf("store: malformed connection string: %w", err)
+		return nil, fmt.Errorf("store: malformed connection string: %w", redact.Error(err))
 	}
 	return newTables(svc, o), nil
+}
+
+// serviceFromConnectionString opens the table service of conn. aztables
+// (v1.4.1) sends a SAS connection string to
+// https://<AccountName>.table.core.windows.net whatever its TableEndpoint
+// says, so a string with a SharedAccessSignature and no AccountKey is read
+// here: TableEndpoint, or the account's public endpoint, with the SAS as its
+// query. Account-key strings are left to the SDK.
+func serviceFromConnectionString(conn string, opts *aztables.ClientOptions) (*aztables.ServiceClient, error) {
+	kv := make(map[string]string)
+	for _, part := range strings.Split(strings.TrimRight(strings.TrimSpace(conn), ";"), ";") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, errors.New("not a list of name=value pairs")
+		}
+		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	}
+	sas, hasSAS := kv["sharedaccesssignature"]
+	if _, hasKey := kv["accountkey"]; hasKey || !hasSAS {
+		return aztables.NewServiceClientFromConnectionString(conn, opts)
+	}
+	sas = strings.TrimPrefix(sas, "?")
+	if sas == "" {
+		return nil, errors.New("empty SharedAccessSignature")
+	}
+	endpoint := kv["tableendpoint"]
+	if endpoint == "" {
+		if kv["accountname"] == "" {
+			return nil, errors.New("a SharedAccessSignature needs TableEndpoint or AccountName")
+		}
+		endpoint = cmp.Or(kv["defaultendpointsprotocol"], "https") + "://" + kv["accountname"] + ".table." +
+			cmp.Or(kv["endpointsuffix"], "core.windows.net")
+	}
+	return aztables.NewServiceClientWithNoCredential(strings.TrimRight(endpoint, "/")+"/?"+sas, opts)
 }
 
 // NewTables opens the tables of the account at serviceURL

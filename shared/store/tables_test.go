@@ -31,6 +31,10 @@ func TestNewTablesFromConnectionString(t *testing.T) {
 		{name: "development shortcut", conn: "UseDevelopmentStorage=true", wantErr: "UseDevelopmentStorage=true must be expanded"},
 		{name: "development shortcut spaced", conn: " usedevelopmentstorage = TRUE ;", wantErr: "UseDevelopmentStorage=true must be expanded"},
 		{name: "no account", conn: "TableEndpoint=http://127.0.0.1:1/x", wantErr: "malformed connection string"},
+		{name: "SAS with an endpoint", conn: "TableEndpoint=http://127.0.0.1:1/x;SharedAccessSignature=sv=2019-02-02&sig=S3cr3tSig"},
+		{name: "SAS with an account", conn: "AccountName=acct;SharedAccessSignature=?sv=2019-02-02&sig=S3cr3tSig"},
+		{name: "SAS without endpoint or account", conn: "BlobEndpoint=http://127.0.0.1:1/x;SharedAccessSignature=sv=2019-02-02&sig=S3cr3tSig", wantErr: "needs TableEndpoint or AccountName"},
+		{name: "empty SAS", conn: "TableEndpoint=http://127.0.0.1:1/x;SharedAccessSignature=", wantErr: "empty SharedAccessSignature"},
 		{name: "garbage", conn: "not a connection string", wantErr: "malformed connection string"},
 		{name: "prefix with dash", conn: azuritetest.ConnectionString(1, 2, 3), opts: &store.TablesOptions{Prefix: "tw-x"}, wantErr: "invalid table prefix"},
 		{name: "prefix starting with digit", conn: azuritetest.ConnectionString(1, 2, 3), opts: &store.TablesOptions{Prefix: "1tw"}, wantErr: "invalid table prefix"},
@@ -48,7 +52,7 @@ func TestNewTablesFromConnectionString(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
 			}
-			if strings.Contains(err.Error(), azuritetest.AccountKey) {
+			if strings.Contains(err.Error(), azuritetest.AccountKey) || strings.Contains(err.Error(), "S3cr3tSig") {
 				t.Fatalf("error leaks the account key: %v", err)
 			}
 		})
