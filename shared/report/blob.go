@@ -20,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -60,8 +61,8 @@ type Written struct {
 	// Prefix is the container and folder of the day: "reports/2024/05/01/".
 	Prefix string
 	// URLs maps each file name (JSONFile, CSVFile, HTMLFile) to its blob
-	// URL. Reading it needs the account's credentials: the container is
-	// private.
+	// URL, without query: never the SAS of a SAS connection string. Reading
+	// it needs the account's credentials: the container is private.
 	URLs map[string]string
 }
 
@@ -82,7 +83,7 @@ func NewBlobFromConnectionString(conn, container string, opts *BlobOptions) (*Bl
 	}
 	c, err := azblob.NewClientFromConnectionString(conn, nil)
 	if err != nil {
-		return nil, fmt.Errorf("report: malformed connection string: %w", err)
+		return nil, fmt.Errorf("report: malformed connection string: %w", redact.Error(err))
 	}
 	return newBlob(c, container, opts), nil
 }
@@ -104,7 +105,7 @@ func NewBlob(serviceURL string, cred azcore.TokenCredential, container string, o
 	}
 	c, err := azblob.NewClient(serviceURL, cred, nil)
 	if err != nil {
-		return nil, fmt.Errorf("report: blob service url: %w", err)
+		return nil, fmt.Errorf("report: blob service url: %w", redact.Error(err))
 	}
 	return newBlob(c, container, opts), nil
 }
@@ -168,7 +169,8 @@ func (b *Blob) WriteReports(ctx context.Context, d *Document, day time.Time) (Wr
 	}
 	folder := day.UTC().Format("2006/01/02") + "/"
 	w := Written{Prefix: b.container + "/" + folder, URLs: make(map[string]string, len(files))}
-	cc := b.client.ServiceClient().NewContainerClient(b.container)
+	// The client's URLs carry the SAS of a SAS connection string.
+	containerURL := redact.URL(b.client.ServiceClient().NewContainerClient(b.container).URL())
 	for i := range files {
 		f := &files[i]
 		name := folder + f.name
@@ -178,7 +180,7 @@ func (b *Blob) WriteReports(ctx context.Context, d *Document, day time.Time) (Wr
 		if err != nil {
 			return Written{}, blobErr("upload "+b.container+"/"+name, err)
 		}
-		w.URLs[f.name] = blobURL(cc.URL(), name)
+		w.URLs[f.name] = blobURL(containerURL, name)
 		b.log.Debug("report uploaded", "blob", b.container+"/"+name, "bytes", f.buf.Len())
 	}
 	return w, nil
@@ -226,7 +228,9 @@ func (b *Blob) Get(ctx context.Context, name string) ([]byte, error) {
 
 // blobError is a failed Blob Storage call: one line naming the operation,
 // the condition and the cause, unwrapping to the condition's sentinel and
-// the cause (often an *azcore.ResponseError).
+// the cause (often an *azcore.ResponseError, whose own message quotes the
+// request URL with its SAS: decide with it, never print it). The line is
+// redacted (shared/redact).
 type blobError struct {
 	op   string
 	kind error // tenant.ErrNotFound, tenant.ErrUnreachable or nil
@@ -246,7 +250,7 @@ func (e *blobError) Error() string {
 		}
 		return s
 	}
-	return s + ": " + strings.Join(strings.Fields(e.err.Error()), " ")
+	return s + ": " + redact.Text(strings.Join(strings.Fields(e.err.Error()), " "))
 }
 
 func (e *blobError) Unwrap() []error {

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +241,98 @@ func TestBlobGet(t *testing.T) {
 	cancel()
 	if _, err := b.Get(cctx, "ServiceTags_Public.json"); errors.Is(err, tenant.ErrUnreachable) || err == nil {
 		t.Errorf("Get with a canceled context = %v, want a plain context error", err)
+	}
+}
+
+// TestBlobSAS: with a SAS connection string (a form AzureWebJobsStorage
+// takes), report URLs — which end up on cards — carry no query, and
+// errors never show the SAS.
+func TestBlobSAS(t *testing.T) {
+	t.Parallel()
+	a := azuritetest.Start(t)
+	ctx := t.Context()
+	conn, err := a.SASConnectionString("rwdlacu", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sas, _ := strings.Cut(conn, "SharedAccessSignature=")
+	q, err := url.ParseQuery(sas)
+	if err != nil || q.Get("sig") == "" {
+		t.Fatalf("no sig in %q: %v", sas, err)
+	}
+	secrets := []string{q.Get("sig"), url.QueryEscape(q.Get("sig"))}
+	noSecret := func(what, s string) {
+		t.Helper()
+		for _, sec := range secrets {
+			if strings.Contains(s, sec) {
+				t.Errorf("%s shows the SAS: %s", what, s)
+			}
+		}
+	}
+
+	b, err := report.NewBlobFromConnectionString(conn, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Get(ctx, "missing.json"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("Get before Init = %v, want tenant.ErrNotFound", err)
+	} else {
+		noSecret("Get's error", err.Error())
+	}
+	if err := b.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.WriteReports(ctx, skippedDoc(), time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantURL := "http://127.0.0.1:" + strconv.Itoa(a.Port("blob")) + "/" + azuritetest.AccountName + "/reports/2024/05/01/" + report.HTMLFile
+	if w.URLs[report.HTMLFile] != wantURL {
+		t.Errorf("report URL = %q, want %q", w.URLs[report.HTMLFile], wantURL)
+	}
+	for _, u := range w.URLs {
+		noSecret("a report URL", u)
+	}
+
+	readOnly, err := a.SASConnectionString("rl", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := report.NewBlobFromConnectionString(readOnly, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro.WriteReports(ctx, skippedDoc(), time.Now()); err == nil {
+		t.Error("a read-only SAS wrote reports")
+	} else {
+		noSecret("WriteReports' error", err.Error())
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	unreachable, err := azuritetest.SASConnectionString(dead, dead, dead, "rwdlacu", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sas, _ = strings.Cut(unreachable, "SharedAccessSignature=")
+	q, _ = url.ParseQuery(sas)
+	secrets = append(secrets, q.Get("sig"), url.QueryEscape(q.Get("sig")))
+	gone, err := report.NewBlobFromConnectionString(unreachable, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	err = gone.Init(cctx)
+	if !errors.Is(err, tenant.ErrUnreachable) {
+		t.Fatalf("Init on a closed port = %v, want tenant.ErrUnreachable", err)
+	}
+	noSecret("Init's error", err.Error())
+	if want := "http://127.0.0.1:" + strconv.Itoa(dead) + "/" + azuritetest.AccountName + "/reports"; !strings.Contains(err.Error(), want) {
+		t.Errorf("Init's error %q does not name %s", err, want)
 	}
 }

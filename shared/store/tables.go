@@ -144,7 +144,7 @@ func NewTables(serviceURL string, cred azcore.TokenCredential, opts *TablesOptio
 	}
 	svc, err := aztables.NewServiceClient(serviceURL, cred, clientOptions(o))
 	if err != nil {
-		return nil, fmt.Errorf("store: table service url: %w", err)
+		return nil, fmt.Errorf("store: table service url: %w", redact.Error(err))
 	}
 	return newTables(svc, o), nil
 }
