@@ -3,6 +3,7 @@ package azureip_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -54,5 +55,43 @@ func TestFetchDiscovery(t *testing.T) {
 
 	if _, err := azureip.Fetch(context.Background(), srv.Client(), u, "wrong"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("unauthorised fetch: %v", err)
+	}
+}
+
+// TestFetchErrorsShowNoSecret: an answer that quotes the request (a
+// gateway's error page: the Authorization header, a signed URL) and a
+// transport error are reported without the token or the signature, still
+// naming the endpoint and the status.
+func TestFetchErrorsShowNoSecret(t *testing.T) {
+	const token = "eyJ0eXAiOiJKV1QiPlantedArmToken.eyJhdWQiOiJhcm0i.c2lnbmF0dXJl"
+	const sig = "PlantedArmSig0123456789"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"error":{"code":"AuthorizationFailed","message":"request %s?sig=%s with Authorization: %s; token %s refused"}}`,
+			r.URL.Path, sig, r.Header.Get("Authorization"), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}))
+	defer srv.Close()
+	u := azureip.DiscoveryURL(srv.URL, "00000000-0000-0000-0000-000000000001", "westeurope")
+	_, err := azureip.Fetch(context.Background(), srv.Client(), u, token)
+	if err == nil {
+		t.Fatal("a 403 was accepted")
+	}
+	msg := err.Error()
+	for _, s := range []string{token, sig} {
+		if strings.Contains(msg, s) {
+			t.Errorf("the error shows %q: %s", s, msg)
+		}
+	}
+	for _, want := range []string{"403", "AuthorizationFailed", srv.URL + "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Network/locations/westeurope/serviceTags"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error does not name %q: %s", want, msg)
+		}
+	}
+
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	_, err = azureip.Fetch(context.Background(), nil, gone.URL+"/subscriptions/s/x?api-version=1&sig="+sig, token)
+	if err == nil || strings.Contains(err.Error(), sig) || !strings.Contains(err.Error(), gone.URL+"/subscriptions/s/x") {
+		t.Errorf("unreachable: %v", err)
 	}
 }
