@@ -68,6 +68,17 @@ func URL(raw string) string {
 	return scheme + "://" + auth + cutQuery(path)
 }
 
+// urlInText redacts a URL found in text. Punctuation that ends its query
+// ("…?sig=x)." in prose) is kept: secrets are base64 or hex.
+func urlInText(u string) string {
+	q := strings.IndexAny(u, "?#")
+	if q < 0 {
+		return URL(u)
+	}
+	kept := strings.TrimRight(u[q:], ")]},;.!")
+	return URL(u[:q]+kept) + u[q+len(kept):]
+}
+
 func cutQuery(s string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		return s[:i]
@@ -78,8 +89,9 @@ func cutQuery(s string) string {
 var (
 	// urlPattern finds URLs in text: a scheme, "://" and everything up to
 	// white space, a quote, an angle bracket or a backslash (which a URL
-	// never holds unescaped: they end a quoted or JSON-escaped URL).
-	urlPattern = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'<>`\\\\]*")
+	// never holds unescaped: they end a quoted or JSON-escaped URL); once
+	// the query or fragment has begun, angle brackets no longer end it.
+	urlPattern = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'<>`\\\\?#]*(?:[?#][^\\s\"'`\\\\]*)?")
 
 	// connPattern: connection-string secrets, whose values run to the next
 	// ';' (a SAS holds '&').
@@ -107,7 +119,7 @@ func Text(s string) string {
 		return s
 	}
 	if strings.Contains(s, "://") {
-		s = urlPattern.ReplaceAllStringFunc(s, URL)
+		s = urlPattern.ReplaceAllStringFunc(s, urlInText)
 	}
 	// The patterns have no literal prefix, which makes them slow: run each
 	// only on text that holds one of its names.

@@ -67,6 +67,8 @@ func TestText(t *testing.T) {
 		{"error codes are kept", `ERROR CODE: AuthorizationFailure {"error":{"code":"InvalidAuthenticationToken","message":"m"}}`,
 			`ERROR CODE: AuthorizationFailure {"error":{"code":"InvalidAuthenticationToken","message":"m"}}`},
 		{"words ending in a key name are kept", "statuscode=403 errorcode=x mysig=y", "statuscode=403 errorcode=x mysig=y"},
+		{"punctuation after a query is kept", "(see https://h/p?sig=abc). Then https://h/q?code=k;", "(see https://h/p). Then https://h/q;"},
+		{"angle brackets inside a query", "<https://h/p?x=<y>&sig=abc> next", "<https://h/p next"},
 		{"several URLs", "a https://h/p?sig=1 b http://u:pw@k/q c", "a https://h/p b http://k/q c"},
 		{"nothing to do", "graph: GET /users: 403 Authorization_RequestDenied", "graph: GET /users: 403 Authorization_RequestDenied"},
 	}
