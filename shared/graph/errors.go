@@ -15,17 +15,22 @@ import (
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // Error is a failed Graph read. errors.Is(err, tenant.ErrAccessDenied) and
 // the other tenant.Err* sentinels tell callers what kind of failure it was;
-// the fields carry the detail for messages and logs.
+// the fields carry the detail for messages and logs. Neither Message nor
+// Error's line ever shows a secret (shared/redact): a URL in Graph's
+// message or in a transport error keeps only its scheme, host and path, and
+// a quoted clientState or function key (code=) is replaced. The cause that
+// Unwrap returns is for deciding, not for printing.
 type Error struct {
 	Op         string // "GET /auditLogs/signIns"
 	Status     int    // HTTP status; 0 when there was no HTTP answer
 	Code       string // Graph error code, e.g. "Authorization_RequestDenied"
-	Message    string // Graph's message, or a description of the failure
+	Message    string // Graph's message, or a description of the failure (redacted)
 	Permission string // least application permission the read needs, e.g. "AuditLog.Read.All"
 	Licence    string // licence the read needs, if any, e.g. "an Entra ID P1 or P2 licence"
 	// Err is the tenant sentinel for this failure (tenant.ErrAccessDenied,
@@ -48,8 +53,11 @@ const (
 	kindDecode                       // the answer could not be decoded
 )
 
-// Error returns one line that says what failed and what to do about it.
-func (e *Error) Error() string {
+// Error returns one line that says what failed and what to do about it,
+// redacted.
+func (e *Error) Error() string { return redact.Text(e.line()) }
+
+func (e *Error) line() string {
 	switch e.kind {
 	case kindUnreachable:
 		return fmt.Sprintf("graph: cannot reach %s: %s (check --graph-url)", e.target, e.Message)
@@ -122,7 +130,8 @@ func (c *Client) classify(ctx context.Context, op string, src tenant.Source, x *
 	if errors.As(err, &done) {
 		return err
 	}
-	e := &Error{Op: op, target: c.base}
+	e := &Error{Op: op, target: redact.URL(c.base)}
+	defer func() { e.Message = redact.Text(e.Message) }() // whichever branch returns
 	e.Permission, e.Licence = needs(src)
 	status := 0
 	if x != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,32 @@ func TestSubscriptionErrors(t *testing.T) {
 			},
 			want:     tenant.ErrBadRequest,
 			msg:      "graph: POST /subscriptions: 400 ValidationError: Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.",
+			requests: 1,
+		},
+		{
+			// Graph's messages can quote the request: the function key and
+			// the clientState must not reach the error.
+			name: "create: the answer quotes the request",
+			serve: func(f *fakeGraph, w http.ResponseWriter, r *http.Request, n int) {
+				var req struct{ NotificationURL, LifecycleNotificationURL, ClientState string }
+				_ = json.Unmarshal(f.requests()[n].Body, &req)
+				msg := fmt.Sprintf("Subscription validation request to %s failed (lifecycle %s); clientState: %s", req.NotificationURL, req.LifecycleNotificationURL, req.ClientState)
+				b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "InvalidRequest", "message": msg}})
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write(b)
+			},
+			call: func(ctx context.Context, c *graph.Client) error {
+				_, err := c.CreateSubscription(ctx, newSubscription("users"))
+				var ge *graph.Error
+				if errors.As(err, &ge) && (strings.Contains(ge.Message, "code=") || strings.Contains(ge.Message, "s3cr3t")) {
+					return fmt.Errorf("Message shows a secret: %s", ge.Message)
+				}
+				return err
+			},
+			want: tenant.ErrBadRequest,
+			msg: "graph: POST /subscriptions: 400 InvalidRequest: Subscription validation request to https://tenantwatch.azurewebsites.net/api/GraphNotifications failed " +
+				"(lifecycle https://tenantwatch.azurewebsites.net/api/GraphLifecycle); clientState: [redacted]",
 			requests: 1,
 		},
 		{
