@@ -32,6 +32,7 @@ package redact
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -168,13 +169,15 @@ func containsAny(s string, subs ...string) bool {
 // clobber ordinary words.
 const minSecret = 8
 
-// Values returns s with every occurrence of each secret (as given, and
-// query- and path-escaped) replaced by Mark, after Text. It is for the
-// values an adapter knows are secret (the webhook's sig=, a token it sent)
+// Values returns Text(s) after replacing every occurrence of each secret
+// (as given, and query- and path-escaped) by Mark. It is for the values an
+// adapter knows are secret (the webhook URL and its sig=, a token it sent)
 // in text a server wrote, which may quote them without a name. Secrets
-// shorter than 8 bytes are ignored.
+// shorter than 8 bytes are ignored; longer ones are replaced first, so that
+// a whole URL goes before its parts.
 func Values(s string, secrets ...string) string {
-	s = Text(s)
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	for _, sec := range secrets {
 		if len(sec) < minSecret {
 			continue
@@ -183,7 +186,7 @@ func Values(s string, secrets ...string) string {
 			s = strings.ReplaceAll(s, form, Mark)
 		}
 	}
-	return s
+	return Text(s)
 }
 
 // redacted is an error printed through Text that unwraps to its cause.
@@ -196,15 +199,16 @@ func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
 
 // Error returns nil for nil, and otherwise an error whose message is
-// Text(err.Error()) and which unwraps to err: errors.Is and errors.As see
-// everything err's chain holds. Redacting an error Error returned returns
-// it unchanged.
-func Error(err error) error {
+// Values(err.Error(), secrets...) (Text when no secrets are given) and which
+// unwraps to err: errors.Is and errors.As see everything err's chain holds.
+// Redacting an error Error returned, without further secrets, returns it
+// unchanged.
+func Error(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	if r, ok := err.(*redacted); ok {
+	if r, ok := err.(*redacted); ok && len(secrets) == 0 {
 		return r
 	}
-	return &redacted{msg: Text(err.Error()), err: err}
+	return &redacted{msg: Values(err.Error(), secrets...), err: err}
 }

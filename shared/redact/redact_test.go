@@ -123,6 +123,10 @@ func TestError(t *testing.T) {
 	if got := fmt.Errorf("outer: %w", err).Error(); strings.Contains(got, "SECRET") {
 		t.Errorf("wrapping shows the secret: %q", got)
 	}
+	known := redact.Error(errors.New("the server said: signature PlantedValue1 is wrong"), "PlantedValue1")
+	if got := known.Error(); got != "the server said: signature [redacted] is wrong" {
+		t.Errorf("a known secret value: %q", got)
+	}
 }
 
 type stringer struct{}
