@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -211,7 +212,9 @@ func encode(body []element, reportURL string) ([]byte, error) {
 
 // safeReportURL returns raw normalised when it may be a card action: https
 // with a host, or http on a loopback host; no user information, no
-// control characters or spaces, at most 2 KiB. Otherwise "".
+// control characters or spaces, at most 2 KiB. Otherwise "". The query and
+// fragment are dropped: a card is read by the whole channel, and a SAS
+// there would open the reports to all of it.
 func safeReportURL(raw string) string {
 	if raw == "" || len(raw) > maxReportURLBytes {
 		return ""
@@ -234,7 +237,7 @@ func safeReportURL(raw string) string {
 	default:
 		return ""
 	}
-	return u.String()
+	return redact.URL(u.String())
 }
 
 // severityLabel is the capitalised severity name ("High").

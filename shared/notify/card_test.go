@@ -329,7 +329,8 @@ func TestReportURL(t *testing.T) {
 		want string // "" = no action
 	}{
 		{reportURL, reportURL},
-		{"https://twreports.blob.core.windows.net/reports/r.html?sv=2024&sig=abc%2Bdef", "https://twreports.blob.core.windows.net/reports/r.html?sv=2024&sig=abc%2Bdef"},
+		{"https://twreports.blob.core.windows.net/reports/r.html?sv=2024&sig=abc%2Bdef", "https://twreports.blob.core.windows.net/reports/r.html"}, // no SAS on a card
+		{"https://twreports.blob.core.windows.net/reports/r.html#top", "https://twreports.blob.core.windows.net/reports/r.html"},
 		{"http://127.0.0.1:7071/report.html", "http://127.0.0.1:7071/report.html"},
 		{"http://localhost/report.html", "http://localhost/report.html"},
 		{"http://example.com/report.html", ""},

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -31,6 +32,9 @@ const (
 	maxErrorBody = 64 << 10
 	// maxErrorText is how much of that body the error shows, in runes.
 	maxErrorText = 300
+	// maxRedactedBody is how much of that body is redacted, then cut to
+	// maxErrorText.
+	maxRedactedBody = 4 << 10
 	// maxRetryAfter bounds a Retry-After header.
 	maxRetryAfter      = 24 * time.Hour
 	defaultHTTPTimeout = 30 * time.Second
@@ -63,7 +67,7 @@ type SenderOptions struct {
 type Sender struct {
 	url    string // secret: the sig= query parameter is the credential
 	host   string
-	secret []string // substrings redacted from error text
+	secret []string // values redact.Values removes from error text
 	client *http.Client
 	log    *slog.Logger
 	now    func() time.Time
@@ -188,14 +192,15 @@ func (s *Sender) Send(ctx context.Context, payload []byte) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(payload))
 	if err != nil {
-		return &DeliveryError{Permanent: true, Err: s.scrub(fmt.Errorf("build request: %w", unwrapURLError(err)))}
+		return &DeliveryError{Permanent: true, Err: fmt.Errorf("build request: %w", s.clean(err))}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tenantwatch")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		s.log.Debug("teams webhook unreachable", "err", s.scrub(unwrapURLError(err)))
-		return &DeliveryError{Err: s.scrub(fmt.Errorf("post to %s: %w", s.host, unwrapURLError(err)))}
+		err = s.clean(err)
+		s.log.Debug("teams webhook unreachable", "err", err)
+		return &DeliveryError{Err: fmt.Errorf("post to %s: %w", s.host, err)}
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
@@ -206,7 +211,8 @@ func (s *Sender) Send(ctx context.Context, payload []byte) error {
 	}
 	de := &DeliveryError{Status: code}
 	msg := fmt.Sprintf("%s answered %d %s", s.host, code, http.StatusText(code))
-	if text := s.redact(plain(string(body), maxErrorText)); text != "" {
+	// The answer may quote the request's URL: redacted before it is cut.
+	if text := plain(redact.Values(string(body[:min(len(body), maxRedactedBody)]), s.secret...), maxErrorText); text != "" {
 		msg += ": " + text
 	}
 	de.Err = errors.New(msg)
@@ -220,36 +226,16 @@ func (s *Sender) Send(ctx context.Context, payload []byte) error {
 	return de
 }
 
-// unwrapURLError drops *url.Error's wrapper, whose message quotes the URL.
-func unwrapURLError(err error) error {
+// clean returns err fit for an error or a log line: without *url.Error's
+// wrapper, which quotes the webhook URL (the Sender names its host only),
+// and redacted, the URL's secret values included (shared/redact). It
+// unwraps to err.
+func (s *Sender) clean(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err
+		err = ue.Err
 	}
-	return err
-}
-
-// redact replaces any secret part of the webhook URL in s.
-func (s *Sender) redact(text string) string {
-	for _, sec := range s.secret {
-		if sec != "" && sec != "/" {
-			text = strings.ReplaceAll(text, sec, "[redacted]")
-		}
-	}
-	return text
-}
-
-// scrub returns err, or a plain error with the secret redacted when err's
-// message contains part of the webhook URL.
-func (s *Sender) scrub(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if r := s.redact(msg); r != msg {
-		return errors.New(r)
-	}
-	return err
+	return redact.Error(err, s.secret...)
 }
 
 // parseRetryAfter reads a Retry-After header: delay-seconds (a fraction is
