@@ -186,8 +186,8 @@ func TestHostJSON(t *testing.T) {
 	}
 }
 
-// TestImports: handlers depends on the standard library, shared/graph/webhook
-// and shared/tenant only — never on the Graph SDK (style.md §2).
+// TestImports: handlers depends on the standard library, shared/graph/webhook,
+// shared/tenant and shared/redact only — never on the Graph SDK (style.md §2).
 func TestImports(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
@@ -195,14 +195,14 @@ func TestImports(t *testing.T) {
 		t.Fatalf("go list -deps: %v", err)
 	}
 	const mod = "github.com/tenantwatch/tenantwatch/"
-	allowed := map[string]bool{mod + "handlers": true, mod + "shared/graph/webhook": true, mod + "shared/tenant": true}
+	allowed := map[string]bool{mod + "handlers": true, mod + "shared/graph/webhook": true, mod + "shared/tenant": true, mod + "shared/redact": true}
 	deps := strings.Fields(string(out))
 	if !slices.Contains(deps, mod+"handlers") {
 		t.Fatalf("go list did not list the package itself: %q", out)
 	}
 	for _, d := range deps {
 		if !allowed[d] {
-			t.Errorf("handlers depends on %s; allowed: stdlib, shared/graph/webhook, shared/tenant", d)
+			t.Errorf("handlers depends on %s; allowed: stdlib, shared/graph/webhook, shared/tenant, shared/redact", d)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
 
 // Service is what the functions call; the app (shared/watch) implements it.
@@ -199,8 +200,11 @@ func (s *server) handler(f function) http.Handler {
 
 // fail is the one place an error becomes an invocation result: logged once,
 // answered 500 so the host marks the invocation failed (and retries a queue
-// message). The error also goes to the host's invocation log.
+// message). The error also goes to the host's invocation log, and from
+// there to Application Insights: it is redacted first (shared/redact), in
+// case an adapter let a secret through.
 func fail(w http.ResponseWriter, log *slog.Logger, err error) {
+	err = redact.Error(err)
 	log.Error("invocation failed", "err", err)
 	writeResult(w, log, http.StatusInternalServerError, InvokeResponse{Logs: []string{"invocation failed: " + err.Error()}})
 }

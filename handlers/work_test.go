@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -357,4 +359,53 @@ func TestNewDefaults(t *testing.T) {
 		}
 	}()
 	handlers.New(nil, nil)
+}
+
+// TestFailureRedacted: a Service error that quotes a signed URL, a
+// connection string or a clientState (an adapter that let one through) is
+// redacted before it is logged or put in the invocation result the host
+// forwards to Application Insights; the host and path stay.
+func TestFailureRedacted(t *testing.T) {
+	t.Parallel()
+	const (
+		sig   = "PlantedSasSig0123456789"
+		key   = "PlantedFunctionKey0123"
+		acct  = "UGxhbnRlZEFjY291bnRLZXk="
+		state = "PlantedClientState0123"
+	)
+	leak := fmt.Errorf("store: create table: unreachable: %w", &url.Error{Op: "Post",
+		URL: "https://acct.table.core.windows.net/Tables?sv=2019-02-02&sig=" + sig, Err: errors.New("dial tcp: i/o timeout")})
+	svc := okService()
+	svc.PollDirectoryFunc = func(context.Context) error { return leak }
+	svc.DailySweepFunc = func(context.Context) error {
+		return fmt.Errorf("config: AccountName=acct;AccountKey=%s; notification http://h/api/GraphNotifications?code=%s; {\"clientState\":%q}", acct, key, state)
+	}
+	svc.ClientStateFunc = func(context.Context, string) (string, bool, error) { return "", false, leak }
+	svc.ProcessChangesFunc = func(context.Context, webhook.Notification) error { return leak }
+	h, logs := newHandler(svc)
+	var results []string
+	for _, inv := range []struct {
+		fn   string
+		body []byte
+	}{
+		{"PollDirectory", timerInvoke(t, nil)},
+		{"DailySweep", timerInvoke(t, nil)},
+		{"GraphNotifications", postNotifications(t, notifications(t, change("n1", subA, stateA, "u1")))},
+		{"ProcessChanges", queueInvoke(t, mustJSON(t, notificationOf("n1", subA, "u1")))},
+	} {
+		r := invoke(t, h, inv.fn, inv.body)
+		if r.Status != http.StatusInternalServerError {
+			t.Errorf("%s: status %d, want 500", inv.fn, r.Status)
+		}
+		results = append(results, strings.Join(r.Logs, "\n"))
+	}
+	all := logs.String() + strings.Join(results, "\n")
+	for _, s := range []string{sig, key, acct, state} {
+		if strings.Contains(all, s) {
+			t.Errorf("%q reached a log or an invocation result:\n%s", s, all)
+		}
+	}
+	if !strings.Contains(results[0], `Post "https://acct.table.core.windows.net/Tables": dial tcp: i/o timeout`) {
+		t.Errorf("the invocation log lost the host and path: %q", results[0])
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/watch"
@@ -103,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		opts.ServiceTags = func(ctx context.Context) ([]byte, error) {
 			tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{cfg.ARMURL + "/.default"}})
 			if err != nil {
-				return nil, fmt.Errorf("service tag discovery: token: %w", err)
+				return nil, fmt.Errorf("service tag discovery: token: %w", redact.Error(err))
 			}
 			return azureip.Fetch(ctx, nil, u, tok.Token)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -237,7 +238,7 @@ func (a *App) azureRanges(ctx context.Context) (*azureip.Set, string) {
 			return set, ""
 		}
 	}
-	a.noRanges = "the Service Tags file could not be read: " + err.Error()
+	a.noRanges = "the Service Tags file could not be read: " + redact.Text(err.Error()) // shown on cards
 	a.log.Warn("azure ip ranges unavailable: signin.azure-ip is skipped until they load", "err", err)
 	if a.ranges != nil {
 		return a.ranges, "" // keep yesterday's ranges

@@ -10,6 +10,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -70,7 +71,7 @@ func (a *App) usersRoundLocked(ctx context.Context, trigger string) error {
 		read(s, tenant.SourceUsers)
 		if skus, err := a.g.SubscribedSKUs(ctx); err != nil {
 			a.log.Warn("subscribedSkus unavailable: licence rules skipped this round", "err", err)
-			s.MarkUnavailable(tenant.SourceSubscribedSkus, err.Error())
+			s.MarkUnavailable(tenant.SourceSubscribedSkus, redact.Text(err.Error()))
 		} else {
 			s.SKUs = skus
 			read(s, tenant.SourceSubscribedSkus)
@@ -195,7 +196,7 @@ func (a *App) pollDirectory(ctx context.Context) error {
 	})
 	switch {
 	case errors.Is(err, tenant.ErrAccessDenied):
-		s.MarkUnavailable(tenant.SourceDirectoryAudits, err.Error())
+		s.MarkUnavailable(tenant.SourceDirectoryAudits, redact.Text(err.Error()))
 	case err != nil:
 		return fmt.Errorf("watch: directory audits: %w", err)
 	default:
@@ -265,7 +266,7 @@ func (a *App) directoryContext(ctx context.Context, s *tenant.Snapshot) error {
 				return fmt.Errorf("watch: grants on %s: %w", sp.DisplayName, err)
 			}
 			grantsOK = false
-			s.MarkUnavailable(tenant.SourceResourceGrants, err.Error())
+			s.MarkUnavailable(tenant.SourceResourceGrants, redact.Text(err.Error()))
 		}
 	}
 	if grantsOK {
@@ -279,7 +280,7 @@ func (a *App) directoryContext(ctx context.Context, s *tenant.Snapshot) error {
 		s.NamedLocations = nls
 		read(s, tenant.SourceNamedLocations)
 	} else {
-		s.MarkUnavailable(tenant.SourceNamedLocations, err.Error())
+		s.MarkUnavailable(tenant.SourceNamedLocations, redact.Text(err.Error()))
 	}
 	if org, err := a.g.Organization(ctx); err == nil {
 		s.Organization = org

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -140,7 +141,7 @@ func (a *App) warmUp(ctx context.Context) {
 	start := time.Now()
 	resp, err := a.o.HTTPClient.Do(req)
 	if err != nil {
-		a.log.Warn("notification endpoint warm-up failed", "error", redactURLError(err))
+		a.log.Warn("notification endpoint warm-up failed", "error", redact.Error(err)) // the URL holds the function key
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
@@ -150,16 +151,6 @@ func (a *App) warmUp(ctx context.Context) {
 		return
 	}
 	a.log.Info("notification endpoint warm", "took", time.Since(start))
-}
-
-// redactURLError drops the URL (it holds the function key) from a client
-// error.
-func redactURLError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	return err.Error()
 }
 
 // sameURLs reports whether s delivers to the URLs configured now.
