@@ -96,16 +96,17 @@ var (
 
 	// connPattern: connection-string secrets, whose values run to the next
 	// ';' (a SAS holds '&').
-	connPattern = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])(AccountKey|SharedAccessSignature)(\s*=\s*)[^;\s"'<>\\]*`)
+	connPattern = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])(AccountKey|SharedAccessSignature)(\s*=\s*)[^;\s"'<>\\]+`)
 
 	// paramPattern: query-style secrets, whose values run to the next '&'
-	// or ';'.
-	paramPattern = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])(sig|code|clientState|client_secret|password|access_token|refresh_token)(\s*=\s*)[^&;\s"'<>\\]*`)
+	// or ';' and start right after the '=' ("has no sig= parameter" is
+	// prose).
+	paramPattern = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])(sig|code|clientState|client_secret|password|access_token|refresh_token)([ \t]*=)[^&;\s"'<>\\]+`)
 
 	// fieldPattern: secrets written as "name": "value" (JSON) or name:value
 	// (Go's %+v, YAML-like text). Not sig and code: "code" is also Graph's
 	// and Azure's error code.
-	fieldPattern = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])("?)(clientState|AccountKey|SharedAccessSignature|client_secret|password|access_token|refresh_token)(\\?"?\s*:\s*)(\\"(?:[^"\\]|\\[^"])*(?:\\")?|"(?:[^"\\]|\\.)*"?|[^\s,;}"'&]*)`)
+	fieldPattern = regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_])("?)(clientState|AccountKey|SharedAccessSignature|client_secret|password|access_token|refresh_token)(\\?"?\s*:\s*)(\\"(?:[^"\\]|\\[^"])*(?:\\")?|"(?:[^"\\]|\\.)*"?|[^\s,;}"'&]+)`)
 
 	// bearerPattern: an OAuth bearer token (16 characters at least, so that
 	// prose such as "a bearer token for" is left alone).
