@@ -74,7 +74,7 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(env.Stderr, level)
 	client, err := graph.NewClient(graphURL, a, &graph.ClientOptions{Logger: log, UserAgent: "tenantwatch/" + Version})
 	if err != nil {
 		return fail(env, "doctor", err)

@@ -70,7 +70,7 @@ func runHost(ctx context.Context, args []string, env *Env) int {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(env.Stderr, level)
 
 	app, err := funchost.Load(root)
 	if err != nil {

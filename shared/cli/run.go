@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
 
 // Exit codes.
@@ -113,22 +116,32 @@ func parseFlags(fs *flag.FlagSet, args []string, env *Env) (code int, ok bool) {
 		fs.Usage()
 		return ExitOK, false
 	case err != nil:
-		fmt.Fprintf(env.Stderr, "tenantwatch %s: %v (run 'tenantwatch %s -h')\n", fs.Name(), err, fs.Name())
+		fmt.Fprintln(env.Stderr, redact.Text(fmt.Sprintf("tenantwatch %s: %v (run 'tenantwatch %s -h')", fs.Name(), err, fs.Name())))
 		return ExitUsage, false
 	case fs.NArg() > 0:
-		fmt.Fprintf(env.Stderr, "tenantwatch %s: unexpected argument %q (run 'tenantwatch %s -h')\n", fs.Name(), fs.Arg(0), fs.Name())
+		fmt.Fprintln(env.Stderr, redact.Text(fmt.Sprintf("tenantwatch %s: unexpected argument %q (run 'tenantwatch %s -h')", fs.Name(), fs.Arg(0), fs.Name())))
 		return ExitUsage, false
 	}
 	return 0, true
 }
 
+// usageError prints a usage error (redacted: it may quote a flag's value)
+// and returns ExitUsage.
 func usageError(env *Env, cmd, format string, a ...any) int {
-	fmt.Fprintf(env.Stderr, "tenantwatch %s: %s\n", cmd, fmt.Sprintf(format, a...))
+	fmt.Fprintln(env.Stderr, redact.Text(fmt.Sprintf("tenantwatch %s: %s", cmd, fmt.Sprintf(format, a...))))
 	return ExitUsage
 }
 
+// newLogger returns a command's logger: text lines on w at level and
+// above, every record redacted (shared/redact) as a last line of defence —
+// the adapters return redacted errors already.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(redact.NewHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
+}
+
+// fail prints err, redacted, and returns ExitError.
 func fail(env *Env, cmd string, err error) int {
-	msg := strings.TrimSpace(err.Error())
+	msg := redact.Text(strings.TrimSpace(err.Error()))
 	fmt.Fprintf(env.Stderr, "tenantwatch %s: %s\n", cmd, msg)
 	return ExitError
 }

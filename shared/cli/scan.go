@@ -88,7 +88,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	if f.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(env.Stderr, level)
 
 	var ranges *azureip.Set
 	noAzure := ""

@@ -281,12 +281,18 @@ func TestScanExitCodes(t *testing.T) {
 		{"graph unreachable", []string{"--graph-url", "http://127.0.0.1:1", "--auth", "none"}, cli.ExitError, "127.0.0.1:1"},
 		{"ranges file missing", []string{"--graph-url", url, "--auth", "none", "--azure-ip-ranges", "no-such-file.json"}, cli.ExitError, "no-such-file.json"},
 		{"ranges cover everything", []string{"--graph-url", url, "--auth", "none", "--azure-ip-ranges", everything}, cli.ExitError, "0.0.0.0/0 is shorter than /8"},
+		// Secrets in arguments are not echoed.
+		{"graph url with a password", []string{"--graph-url", "http://user:SECRETPW@127.0.0.1:1", "--auth", "none"}, cli.ExitError, "no user, query or fragment allowed"},
+		{"stray signed url", []string{"--graph-url", url, "--auth", "none", "https://h.example/p?sig=SECRETSIG"}, cli.ExitUsage, "unexpected argument"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, append([]string{"scan"}, tc.args...)...)
 			if r.code != tc.code {
 				t.Fatalf("exit %d, want %d\nstderr:\n%s", r.code, tc.code, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, "SECRET") {
+				t.Errorf("a secret reached the output:\n%s", r.stderr)
 			}
 			if tc.stderr != "" {
 				if !strings.Contains(r.stderr, tc.stderr) {

@@ -15,6 +15,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/handlers"
 	"github.com/tenantwatch/tenantwatch/shared/app"
 	"github.com/tenantwatch/tenantwatch/shared/config"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
 
 func runServe(ctx context.Context, args []string, env *Env) int {
@@ -36,7 +37,7 @@ func runServe(ctx context.Context, args []string, env *Env) int {
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(env.Stderr, "tenantwatch serve: %s\n", line)
+			fmt.Fprintf(env.Stderr, "tenantwatch serve: %s\n", redact.Text(line))
 		}
 		return ExitUsage
 	}
@@ -46,7 +47,7 @@ func runServe(ctx context.Context, args []string, env *Env) int {
 		}
 		addr = "127.0.0.1:" + strconv.Itoa(cfg.Port)
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := newLogger(env.Stderr, slog.LevelInfo)
 
 	// Listen first: the host polls GET / until the handler answers, and
 	// Flex Consumption allows 30 s for start-up. Storage is initialised on

@@ -77,7 +77,7 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(env.Stderr, level)
 	var denied []string
 	for _, d := range strings.Split(deny, ",") {
 		if d = strings.TrimSpace(d); d != "" {

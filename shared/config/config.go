@@ -279,12 +279,16 @@ func parseConnectionString(s string) map[string]string {
 
 // checkURL accepts an absolute https URL, or an http URL on a loopback host
 // (tenant.IsLoopbackHost: localhost, 127.0.0.0/8 or ::1 — an address, not
-// a name that starts like one) when allowHTTP is set. The error never
-// contains the URL.
+// a name that starts like one) when allowHTTP is set, without user
+// information (a password there would travel in every error that quotes the
+// URL). The error never contains the URL.
 func checkURL(raw string, allowHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return nil, errors.New("not an absolute URL")
+	}
+	if u.User != nil {
+		return nil, errors.New("must not hold a user name or password (user@host)")
 	}
 	switch {
 	case u.Scheme == "https":

@@ -73,6 +73,9 @@ func TestLoadErrors(t *testing.T) {
 			"TENANTWATCH_DELIVERY_BACKOFF": "-9223372036854775809ns",
 		}, []string{"TENANTWATCH_SWEEP_WINDOW", "TENANTWATCH_AUDIT_OVERLAP", "TENANTWATCH_DELIVERY_BACKOFF"}},
 		{"webhook without sig", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_TEAMS_WEBHOOK_URL": "https://example.logic.azure.com/x"}, []string{"no sig= parameter"}},
+		{"user information", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_GRAPH_URL": "https://u:SECRETSIG@graph.example",
+			"TENANTWATCH_ARM_URL": "https://SECRETSIG@arm.example", "TENANTWATCH_NOTIFICATION_URL": "https://f:SECRETSIG@app.example/api/GraphNotifications?code=k"},
+			[]string{"TENANTWATCH_GRAPH_URL: must not hold a user name or password", "TENANTWATCH_ARM_URL: must not", "TENANTWATCH_NOTIFICATION_URL: must not"}},
 		{"two service tag sources", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_SERVICE_TAGS_FILE": "/x.json", "TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION": "s"}, []string{"set only one of"}},
 		{"lifecycle without notification", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_LIFECYCLE_URL": "https://a/b"}, []string{"TENANTWATCH_NOTIFICATION_URL is not"}},
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/funchost"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -106,7 +107,9 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if logw == nil {
 		logw = io.Discard
 	}
-	e := &Env{log: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	// Redacted as a deployment's logs are (shared/redact): the demo's own
+	// settings hold a function key and a webhook signature.
+	e := &Env{log: slog.New(redact.NewHandler(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo})))}
 	defer func() {
 		if err != nil {
 			e.Close()
