@@ -223,8 +223,9 @@ func (a *Azurite) SASConnectionString(permissions string, expiry time.Time) (str
 // SASConnectionString returns a connection string for Azurite on the given
 // loopback ports with an account SAS for the blob, queue and table
 // services (all resource types), signed with the development key by the
-// aztables SAS builder: permissions is the sp= letters ("rwdlacu": all
-// that the app needs; "rl": read-only). The SAS's sig= is the secret that
+// aztables SAS builder: permissions is the sp= letters ("rwdlacup": all
+// that the app and the host need, p being queue message processing; "rl":
+// read-only). The SAS's sig= is the secret that
 // must never reach a log.
 func SASConnectionString(blob, queue, table int, permissions string, expiry time.Time) (string, error) {
 	cred, err := aztables.NewSharedKeyCredential(AccountName, AccountKey)

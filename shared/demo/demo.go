@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +47,12 @@ type Options struct {
 	// Sim tweaks the simulated tenant (throttling, duplicates); Clock,
 	// Scenario and AllowHTTPNotificationURL are set by the demo.
 	Sim graphsim.Options
+	// GraphProxy, when set, wraps the simulated tenant's HTTP handler:
+	// tests put a Graph that misbehaves (or records) in front of it.
+	GraphProxy func(http.Handler) http.Handler
+	// FunctionKey is the key the host requires of HTTP functions and the
+	// notification URLs carry in code= (default "demo-function-key").
+	FunctionKey string
 	// TeamsFail makes the webhook receiver fail request n with the status
 	// returned (0 accepts).
 	TeamsFail func(n int) int
@@ -144,7 +152,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		return nil, err
 	}
 	e.SimURL = "http://" + ln.Addr().String()
-	e.simSrv = &http.Server{Handler: e.Sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	graph := e.Sim.Handler()
+	if o.GraphProxy != nil {
+		graph = o.GraphProxy(graph)
+	}
+	e.simSrv = &http.Server{Handler: graph, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = e.simSrv.Serve(ln) }()
 
 	if e.Receiver, err = NewReceiver(o.TeamsFail); err != nil {
@@ -156,6 +168,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		return nil, err
 	}
 	hostURL := "http://127.0.0.1:" + strconv.Itoa(hostPort)
+	key := cmp.Or(o.FunctionKey, "demo-function-key")
 	e.Settings = DefaultSettings()
 	for k, v := range map[string]string{
 		"AzureWebJobsStorage":             e.Azurite.ConnectionString(),
@@ -163,9 +176,9 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		"TENANTWATCH_GRAPH_AUTH":          "none",
 		"TENANTWATCH_TEAMS_WEBHOOK_URL":   e.Receiver.URL(),
 		"TENANTWATCH_ALLOW_HTTP_LOOPBACK": "true",
-		"TENANTWATCH_NOTIFICATION_URL":    hostURL + "/api/GraphNotifications?code=demo-function-key",
-		"TENANTWATCH_LIFECYCLE_URL":       hostURL + "/api/GraphLifecycle?code=demo-function-key",
-		"FUNCTIONS_KEY":                   "demo-function-key",
+		"TENANTWATCH_NOTIFICATION_URL":    hostURL + "/api/GraphNotifications?code=" + url.QueryEscape(key),
+		"TENANTWATCH_LIFECYCLE_URL":       hostURL + "/api/GraphLifecycle?code=" + url.QueryEscape(key),
+		"FUNCTIONS_KEY":                   key,
 	} {
 		e.Settings[k] = v
 	}
@@ -184,9 +197,17 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The host's bindings use the app's AzureWebJobsStorage, as the
+	// Functions host does. An in-process handler reads its settings
+	// directly, so there the host keeps Azurite's development string: tests
+	// give the app a storage the host could not start with.
+	hostStorage := e.Settings["AzureWebJobsStorage"]
+	if o.InProcess {
+		hostStorage = e.Azurite.ConnectionString()
+	}
 	hopts := &funchost.Options{
 		Settings: e.Settings,
-		Storage:  e.Azurite.ConnectionString(),
+		Storage:  hostStorage,
 		HTTPAddr: "127.0.0.1:" + strconv.Itoa(hostPort),
 		Command:  o.Command,
 		Logger:   e.log.With("component", "host"),

@@ -75,6 +75,15 @@ func start(t *testing.T, o demo.Options) *demo.Env {
 	}
 	t.Cleanup(func() {
 		e.Close()
+		// The demo's own secrets never reach a log (TestNoSecretLeaks
+		// plants more).
+		logs.mu.Lock()
+		for _, s := range []string{"demo-function-key", "local-demo-signature"} {
+			if strings.Contains(logs.b.String(), s) {
+				t.Errorf("the logs show the demo's secret %q", s)
+			}
+		}
+		logs.mu.Unlock()
 		if t.Failed() {
 			logs.mu.Lock()
 			t.Logf("component logs:\n%s", tail(logs.b.String(), 400))
