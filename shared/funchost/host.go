@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
 
 // Sentinel errors callers can branch on.
@@ -81,8 +83,9 @@ type Options struct {
 	// StartTimeout bounds the wait for the handler's first answer to GET /
 	// (default 60 s, the host's limit).
 	StartTimeout time.Duration
-	// Logger receives the host's log and the handler's invocation Logs.
-	// Default: discard.
+	// Logger receives the host's log and the handler's invocation Logs,
+	// redacted (shared/redact): a storage error quotes the SAS of a SAS
+	// connection string. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock for schedules and timestamps (default time.Now).
 	// Timers wait in real time for the next occurrence after Now, so a
@@ -237,7 +240,7 @@ func New(app *App, opts *Options) (*Host, error) {
 
 func cmpOrLogger(l *slog.Logger) *slog.Logger {
 	if l != nil {
-		return l
+		return slog.New(redact.NewHandler(l.Handler()))
 	}
 	return slog.New(slog.DiscardHandler)
 }

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -723,4 +725,57 @@ func TestHandlerExitIsReported(t *testing.T) {
 	if resp, _ := post(t, h.HTTPURL()+"/api/Echo", "text/plain", "", nil); resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("invocation without a handler answered %d, want 500", resp.StatusCode)
 	}
+}
+
+// TestLogsAreRedacted: with a SAS connection string, queue polls that fail
+// without an answer (the storage went away) log an error quoting the
+// request URL; the host's log shows the queue's URL without the SAS.
+func TestLogsAreRedacted(t *testing.T) {
+	t.Parallel()
+	az := azuritetest.Start(t)
+	conn, err := az.SASConnectionString("rwdlacup", time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sas, _ := strings.Cut(conn, "SharedAccessSignature=")
+	q, _ := url.ParseQuery(sas)
+	sig := q.Get("sig")
+	root := writeApp(t, map[string]string{
+		"host.json": fastHostJSON,
+		"functions/Take/function.json": `{"bindings": [
+			{"type": "queueTrigger", "direction": "in", "name": "msg", "queueName": "sas-logs"}]}`,
+	})
+	var logs lockedBuffer
+	fh := newFakeHandler(t)
+	startHost(t, root, &funchost.Options{HandlerURL: fh.srv.URL, Storage: conn,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	az.Stop()
+	waitFor(t, "a failed queue poll in the log", func() bool { return strings.Contains(logs.String(), "queue poll failed") })
+	out := logs.String()
+	for _, s := range []string{sig, url.QueryEscape(sig)} {
+		if strings.Contains(out, s) {
+			t.Fatalf("the host's log shows the SAS:\n%s", out)
+		}
+	}
+	if want := "/" + azuritetest.AccountName + "/sas-logs/messages"; !strings.Contains(out, want) {
+		t.Errorf("the log does not name the queue (%s):\n%s", want, out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the host's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
