@@ -48,5 +48,7 @@
 // for a lost optimistic-concurrency race (409, 412), ErrNotFound for a
 // missing row an operation needed, tenant.ErrUnreachable when the storage
 // gave no answer at all, and the service's *azcore.ResponseError, which
-// errors.As still finds.
+// errors.As still finds. No error shows a secret: a service answer is
+// rendered as its status and error code, a transport error through
+// shared/redact (its URL carries the SAS of a SAS connection string).
 package store
