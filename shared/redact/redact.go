@@ -3,8 +3,9 @@
 // every adapter (Table and Blob Storage, Graph, Resource Manager, the Teams
 // webhook, the app's own notification URL) passes the errors it returns
 // through it, the custom handler redacts what it puts in an invocation
-// result, and the loggers of serve, host and demo write through Handler as a
-// last line of defence.
+// result, and the loggers of the commands (serve, host, demo, scan, doctor,
+// sim) and of the host stand-in write through Handler as a last line of
+// defence.
 //
 // The rules:
 //
@@ -12,19 +13,27 @@
 //     information, query and fragment are dropped. SAS signatures (sig=),
 //     function keys (code=), Workflows signatures and delta tokens all live
 //     in the query.
-//   - In text, every URL (scheme://…) is cut that way, and the value of
-//     every secret parameter is replaced by [redacted]: AccountKey= and
+//   - In text, every URL (scheme://…) is cut that way (punctuation that
+//     ends a query in prose is kept), and the value of every secret
+//     parameter is replaced by [redacted]: AccountKey= and
 //     SharedAccessSignature= (connection strings, up to the next ';'); sig=,
 //     code=, clientState=, client_secret=, password=, access_token= and
 //     refresh_token= (query style, up to the next '&' or ';'); the quoted or
-//     bare value after "clientState": (JSON, Go's %+v) and the other names
-//     above except sig and code; and the token after "Bearer ".
-//   - An error keeps its chain: Error(err) prints Text(err.Error()) and
+//     bare value after "clientState": (JSON, also inside a JSON string, and
+//     Go's %+v) and the other names above except sig and code, which are
+//     also Graph's and Azure's words for error codes; and the token after
+//     "Bearer ".
+//   - Values also replaces secrets an adapter knows by value (the webhook
+//     URL, the token it sent), for servers that quote them without a name.
+//   - An error keeps its chain: Error(err) prints the redacted message and
 //     unwraps to err, so errors.Is and errors.As still find the sentinels
 //     and typed causes callers branch on (a *azcore.ResponseError, a
 //     *url.Error). Their own messages are not redacted: take a cause out
 //     with errors.As to decide, never to print it — print the error you
 //     were given. Handler catches a cause that is logged anyway.
+//
+// Text is idempotent and fuzzed (FuzzText): whatever surrounds a planted
+// secret in one of the forms above, it does not come out.
 //
 // The package imports only the standard library.
 package redact
