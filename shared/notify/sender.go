@@ -229,7 +229,7 @@ func (s *Sender) Send(ctx context.Context, payload []byte) error {
 // clean returns err fit for an error or a log line: without *url.Error's
 // wrapper, which quotes the webhook URL (the Sender names its host only),
 // and redacted, the URL's secret values included (shared/redact). It
-// unwraps to err.
+// unwraps to the cause (errors.Is still finds a context error).
 func (s *Sender) clean(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
