@@ -61,6 +61,23 @@ func credentialTimes(in *Input) []credentialTime {
 	return out
 }
 
+// addressesAdded returns the reply URLs an app update adds to target t
+// (AppAddress, ReplyUrls: new minus old), sorted and unique, and the
+// properties that add them.
+func addressesAdded(t tenant.Target) (added, props []string) {
+	for _, name := range []string{"AppAddress", "ReplyUrls"} {
+		p, ok := findProp(t.Modified, name)
+		if !ok {
+			continue
+		}
+		if a := addedAddresses(parseAddresses(p.Old), parseAddresses(p.New)); len(a) > 0 {
+			added = append(added, a...)
+			props = append(props, p.Name)
+		}
+	}
+	return addedAddresses(nil, added), props // sorted, unique
+}
+
 // addressHash is the first 12 hex digits of the SHA-256 of the sorted
 // addresses, one a line.
 func addressHash(sorted []string) string {
@@ -79,21 +96,10 @@ func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 		if !ok {
 			continue
 		}
-		var added, props []string
-		for _, name := range []string{"AppAddress", "ReplyUrls"} {
-			p, ok := findProp(t.Modified, name)
-			if !ok {
-				continue
-			}
-			if a := addedAddresses(parseAddresses(p.Old), parseAddresses(p.New)); len(a) > 0 {
-				added = append(added, a...)
-				props = append(props, p.Name)
-			}
-		}
+		added, props := addressesAdded(t)
 		if len(added) == 0 {
 			continue
 		}
-		added = addedAddresses(nil, added) // sorted, unique
 		fallback := tenant.SubjectApplication
 		if activityIs(e, actUpdateSP) {
 			fallback = tenant.SubjectServicePrincipal

@@ -289,16 +289,6 @@ func clientOf(in *Input, e tenant.AuditEvent) (o appObject, matchedBy string, ok
 	return o, matchedBy, true
 }
 
-// hasAnyProp reports whether target t modified one of the properties.
-func hasAnyProp(t tenant.Target, names ...string) bool {
-	for _, n := range names {
-		if _, ok := findProp(t.Modified, n); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // References are the app objects audit events point to that a snapshot does
 // not hold, by what the records give: object ids (targets of credential,
 // reply-URL and grant events), app ids (grant clients named only by app id,
@@ -343,11 +333,18 @@ func Unresolved(s *tenant.Snapshot) References {
 		}
 		switch {
 		case activityIs(e, actAddSPCredentials, actUpdateAppCredentials, actUpdateSP, actUpdateApplication):
-			// Only the events a rule reads: keys added, reply URLs changed
-			// (every other app update would cost look-ups for nothing).
-			t, ok := appTarget(e)
-			if ok && !hasAnyProp(t, "KeyDescription", "AppAddress", "ReplyUrls") {
-				_, ok = eventProp(e, "KeyDescription")
+			// Only the events a rule reports: keys added by a credential
+			// event, reply URLs added by an app update (every other app
+			// update would cost look-ups for nothing).
+			var t tenant.Target
+			var ok bool
+			if activityIs(e, actAddSPCredentials, actUpdateAppCredentials) {
+				var keys []keyDescription
+				t, keys, ok = keysAdded(e)
+				ok = ok && len(keys) > 0
+			} else if t, ok = appTarget(e); ok {
+				added, _ := addressesAdded(t)
+				ok = len(added) > 0
 			}
 			if ok {
 				if a := x.apps[lowerID(t.ID)]; a == nil {
@@ -394,22 +391,33 @@ func credentialEvents(in *Input) []credentialEvent {
 		if activityIs(e, actAddSPCredentials) {
 			fallback = tenant.SubjectServicePrincipal
 		}
-		t, ok := appTarget(e)
+		t, keys, ok := keysAdded(e)
 		if !ok {
 			continue
 		}
-		p, ok := findProp(t.Modified, "KeyDescription")
-		if !ok {
-			if p, ok = eventProp(e, "KeyDescription"); !ok {
-				continue
-			}
-		}
 		obj := resolveAppObject(in, t, fallback)
-		for _, k := range newKeys(parseKeyDescriptions(p.Old), parseKeyDescriptions(p.New)) {
+		for _, k := range keys {
 			out = append(out, credentialEvent{Obj: obj, Key: k, Event: e})
 		}
 	}
 	return out
+}
+
+// keysAdded reads a credential event: the object it names and the keys its
+// KeyDescription adds (new items minus old ones). ok is false when the
+// event names no object or carries no KeyDescription.
+func keysAdded(e tenant.AuditEvent) (t tenant.Target, keys []keyDescription, ok bool) {
+	t, ok = appTarget(e)
+	if !ok {
+		return t, nil, false
+	}
+	p, ok := findProp(t.Modified, "KeyDescription")
+	if !ok {
+		if p, ok = eventProp(e, "KeyDescription"); !ok {
+			return t, nil, false
+		}
+	}
+	return t, newKeys(parseKeyDescriptions(p.Old), parseKeyDescriptions(p.New)), true
 }
 
 // sortedKeys returns m's keys in order.

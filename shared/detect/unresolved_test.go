@@ -80,8 +80,9 @@ func TestUnresolved(t *testing.T) {
 	}
 }
 
-// TestUnresolvedOnlyWhatRulesRead: events no rule reports (failed, or app
-// updates that change neither keys nor reply URLs) cost no look-ups.
+// TestUnresolvedOnlyWhatRulesRead: events no rule reports (failed; a
+// credential event that adds no key; an app update that adds no reply URL,
+// whatever other property it carries) cost no look-ups.
 func TestUnresolvedOnlyWhatRulesRead(t *testing.T) {
 	at := fixedNow.Add(-time.Hour)
 	target := func(id, typ string, props ...tenant.ModifiedProperty) []tenant.Target {
@@ -97,6 +98,14 @@ func TestUnresolvedOnlyWhatRulesRead(t *testing.T) {
 		{Activity: "Add service principal credentials", Result: "success", Time: at, Targets: target("sp-keys", "ServicePrincipal", keys)},
 		{Activity: "Add app role assignment to service principal", Result: "failure", Time: at, Targets: target("res", "ServicePrincipal",
 			tenant.ModifiedProperty{Name: "ServicePrincipal.AppId", New: `"app-failed"`})},
+		// Properties no rule reads on that activity.
+		{Activity: "Update application", Result: "success", Time: at, Targets: target("app-keys", "Application", keys)},
+		{Activity: "Add service principal credentials", Result: "success", Time: at, Targets: target("sp-urls", "ServicePrincipal", urls)},
+		// Nothing added: the same key, the same address before and after.
+		{Activity: "Add service principal credentials", Result: "success", Time: at, Targets: target("sp-same-key", "ServicePrincipal",
+			tenant.ModifiedProperty{Name: "KeyDescription", Old: keys.New, New: keys.New})},
+		{Activity: "Update service principal", Result: "success", Time: at, Targets: target("sp-url-removed", "ServicePrincipal",
+			tenant.ModifiedProperty{Name: "AppAddress", Old: urls.New, New: "[]"})},
 	}}
 	got := detect.Unresolved(s)
 	want := detect.References{ObjectIDs: []string{"app-urls", "sp-keys"}}
