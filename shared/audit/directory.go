@@ -1,0 +1,122 @@
+package audit
+
+import "github.com/tenantwatch/tenantwatch/shared/tenant"
+
+// Directory-audit activity names (activityDisplayName) as Graph spells
+// them. They are compared after normalisation (normActivity).
+const (
+	actAddSPCredentials       = "Add service principal credentials"
+	actUpdateAppCredentials   = "Update application - Certificates and secrets management"
+	actUpdateSP               = "Update service principal"
+	actUpdateApplication      = "Update application"
+	actAddAppRoleAssignment   = "Add app role assignment to service principal"
+	actChangeUserLicense      = "Change user license"
+	actUpdateUser             = "Update user"
+	actRegisteredSecurityInfo = "User registered security info"
+	actRegisteredAllRequired  = "User registered all required security info"
+	actAddMemberToRole        = "Add member to role"
+	actAddEligibleMember      = "Add eligible member to role"
+)
+
+// directoryActivities is every directory-audit activity the package
+// decodes: its name, the family of events it gives and its decoder. A new
+// activity is a new line here (and, for a new family, the family's file).
+var directoryActivities = []activity{
+	{name: actAddSPCredentials, family: familyCredentials, decode: credentialDecoder(tenant.SubjectServicePrincipal)},
+	{name: actUpdateAppCredentials, family: familyCredentials, decode: credentialDecoder(tenant.SubjectApplication)},
+	{name: actUpdateSP, family: familyReplyURLs, decode: replyURLDecoder(tenant.SubjectServicePrincipal)},
+	{name: actUpdateApplication, family: familyReplyURLs, decode: replyURLDecoder(tenant.SubjectApplication)},
+	{name: actAddAppRoleAssignment, family: familyAppRoleGrants, decode: decodeAppRoleGrant},
+	{name: actChangeUserLicense, family: familyLicences, decode: decodeLicence, split: decodeSplitLicence},
+	{name: actUpdateUser, family: familyLicences, decode: decodeLicence, split: decodeSplitLicence},
+	{name: actRegisteredSecurityInfo, family: familyRegistrations, decode: decodeRegistration},
+	{name: actRegisteredAllRequired, family: familyRegistrations, decode: decodeRegistration},
+	{name: actAddMemberToRole, family: familyRoleMembers, decode: roleMemberDecoder(false)},
+	{name: actAddEligibleMember, family: familyRoleMembers, decode: roleMemberDecoder(true)},
+}
+
+// family groups the activities whose events have one type; an accessor
+// decodes only its family's records.
+type family uint8
+
+const (
+	familyCredentials family = iota + 1
+	familyReplyURLs
+	familyAppRoleGrants
+	familyLicences
+	familyRegistrations
+	familyRoleMembers
+)
+
+// activity is one entry of directoryActivities.
+type activity struct {
+	name   string // as Graph spells it
+	family family
+	decode func(tenant.AuditEvent) []Event
+	// split decodes a record reassembled from split ("sequence") events;
+	// nil when Entra does not split the activity's records (split.go).
+	split func(splitRecord) []Event
+}
+
+// directoryByName finds a table entry by normalised activity name.
+var directoryByName = indexActivities(directoryActivities)
+
+func indexActivities(as []activity) map[string]*activity {
+	m := make(map[string]*activity, len(as))
+	for i := range as {
+		m[normActivity(as[i].name)] = &as[i]
+	}
+	return m
+}
+
+// Event is one decoded audit record: a CredentialChange, ReplyURLChange,
+// AppRoleGrant, LicenceChange, SecurityInfoRegistration or RoleMemberAdded.
+// Only this package's types implement it; use a type switch.
+type Event interface{ isEvent() }
+
+// Decode decodes the records whose activity the package knows, in record
+// order, followed by the records reassembled from split events. Records of
+// other activities, and records that do not hold what their decoder needs
+// (no target object, none of the properties it reads), give no event; one
+// record can give several (a licence change on two users).
+func Decode(records []tenant.AuditEvent) []Event { return decode(records, 0) }
+
+// decode decodes the records of family want (every family when 0).
+func decode(records []tenant.AuditEvent, want family) []Event {
+	var out []Event
+	var chunks []tenant.AuditEvent
+	for _, r := range records {
+		a := directoryByName[normActivity(r.Activity)]
+		if a == nil || (want != 0 && a.family != want) {
+			continue
+		}
+		out = append(out, a.decode(r)...)
+		if a.split != nil {
+			chunks = append(chunks, r)
+		}
+	}
+	for _, g := range reassemble(chunks) {
+		if a := directoryByName[normActivity(g.First.Activity)]; a != nil && a.split != nil {
+			out = append(out, a.split(g)...)
+		}
+	}
+	return out
+}
+
+// decodeAs decodes the records of family f into events of type T.
+func decodeAs[T Event](records []tenant.AuditEvent, f family) []T {
+	var out []T
+	for _, ev := range decode(records, f) {
+		if t, ok := ev.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Change is one modified property, decoded: its name as the record spells
+// it and its items before and after the change.
+type Change[T any] struct {
+	Property string
+	Old, New []T
+}
