@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -27,26 +28,19 @@ func (mailPermissionGranted) Rule() tenant.Rule {
 	}
 }
 
-// grantedMailRole works out which mail role an app-role-assignment event
-// grants, if any. The resource is the event's service principal target;
-// when it is not in the inventory, roles of either resource are accepted.
-func grantedMailRole(in *Input, cat mailCatalogue, e tenant.AuditEvent) (mailRole, tenant.Target, bool) {
-	res, _ := firstTarget(e, "ServicePrincipal")
+// grantedMailRole works out which mail role an app role grant grants, if
+// any. The resource is the grant's service principal target; when it is not
+// in the inventory, roles of either resource are accepted.
+func grantedMailRole(in *Input, cat mailCatalogue, g audit.AppRoleGrant) (mailRole, bool) {
 	resAppID := ""
 	known := false
-	if sp := in.ServicePrincipal(res.ID); sp != nil && strings.TrimSpace(res.ID) != "" {
+	if sp := in.ServicePrincipal(g.ResourceID); sp != nil && g.ResourceID != "" {
 		known, resAppID = true, lowerID(sp.AppID)
 		if resAppID != graphAppID && resAppID != exoAppID {
-			return mailRole{}, res, false
+			return mailRole{}, false
 		}
 	}
-	value, id := "", ""
-	if p, ok := eventProp(e, "AppRole.Value"); ok {
-		value = valueString(p.New)
-	}
-	if p, ok := eventProp(e, "AppRole.Id"); ok {
-		id = valueString(p.New)
-	}
+	value, id := g.RoleValue, g.RoleID
 	if id != "" {
 		var r mailRole
 		var ok bool
@@ -56,13 +50,13 @@ func grantedMailRole(in *Input, cat mailCatalogue, e tenant.AuditEvent) (mailRol
 			r, ok = cat.roleOfEither(id)
 		}
 		if ok {
-			return r, res, true
+			return r, true
 		}
 	}
 	if r, ok := cat.byValue(resAppID, value); ok {
-		return r, res, true
+		return r, true
 	}
-	return mailRole{}, res, false
+	return mailRole{}, false
 }
 
 // nameHash is the first 12 hex digits of the SHA-256 of a normalised
@@ -76,12 +70,12 @@ func (d mailPermissionGranted) Detect(_ context.Context, in *Input) ([]tenant.Fi
 	cat := newMailCatalogue(in)
 	seen := make(map[string]bool)
 	var out []tenant.Finding
-	for _, e := range auditEvents(in, actAddAppRoleAssignment) {
-		role, res, ok := grantedMailRole(in, cat, e)
+	for _, g := range audit.AppRoleGrants(in.audits()) {
+		role, ok := grantedMailRole(in, cat, g)
 		if !ok {
 			continue
 		}
-		client, matchedBy, ok := clientOf(in, e)
+		client, matchedBy, ok := clientOf(in, g.Client)
 		if !ok {
 			continue // the record names no client
 		}
@@ -108,13 +102,13 @@ func (d mailPermissionGranted) Detect(_ context.Context, in *Input) ([]tenant.Fi
 			"resource":      role.Resource(),
 			"resourceAppId": role.ResourceAppID,
 		}
-		putAny(ev, "resourceId", strings.TrimSpace(res.ID))
+		putAny(ev, "resourceId", g.ResourceID)
 		client.putIdentity(ev)
 		if matchedBy == "displayName" && client.resolved() {
 			ev["clientMatchedBy"] = "displayName" // the record gave nothing else
 		}
-		putEvent(ev, e)
-		out = append(out, tenant.Finding{Subject: client.subject(), Evidence: ev, Key: k, ObservedAt: e.Time})
+		putEvent(ev, g.Record)
+		out = append(out, tenant.Finding{Subject: client.subject(), Evidence: ev, Key: k, ObservedAt: g.Record.Time})
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -70,18 +71,18 @@ func userAuditState(u *tenant.User, auditSKUs map[string]tenant.SKU) auditState 
 	return st
 }
 
-// auditDisableChange reads one target's modified properties and reports
-// what disables Advanced Auditing: the SKUs whose AssignedLicense newly lists
-// the plan as disabled, and the properties that show it.
-func auditDisableChange(props []tenant.ModifiedProperty) (skus, via []string) {
-	if p, ok := findProp(props, "AssignedLicense"); ok {
-		olds := parseAssignedLicenses(p.Old)
-		for _, nl := range parseAssignedLicenses(p.New) {
+// auditDisableChange reports what in one user's licence change disables
+// Advanced Auditing: the SKUs whose AssignedLicense newly lists the plan as
+// disabled, and the properties that show it (AssignedLicense; AssignedPlan
+// when the plan goes from enabled to present but not enabled).
+func auditDisableChange(c audit.LicenceChange) (skus, via []string) {
+	if p := c.AssignedLicense; p != nil {
+		for _, nl := range p.New {
 			if !auditPlanDisabledIn(nl.DisabledPlans) {
 				continue
 			}
 			wasOff := false
-			for _, ol := range olds {
+			for _, ol := range p.Old {
 				if sameSKU(ol, nl) && auditPlanDisabledIn(ol.DisabledPlans) {
 					wasOff = true
 				}
@@ -91,38 +92,38 @@ func auditDisableChange(props []tenant.ModifiedProperty) (skus, via []string) {
 			}
 		}
 		if len(skus) > 0 {
-			via = append(via, p.Name)
+			via = append(via, p.Property)
 		}
 	}
-	if p, ok := findProp(props, "AssignedPlan"); ok {
+	if p := c.AssignedPlan; p != nil {
 		oldOn := false
-		for _, ps := range parseAssignedPlans(p.Old) {
-			if strings.EqualFold(ps.PlanID, advancedAuditingPlanID) && ps.Enabled {
+		for _, ps := range p.Old {
+			if strings.EqualFold(ps.ID, advancedAuditingPlanID) && ps.Enabled {
 				oldOn = true
 			}
 		}
 		newSeen, newOn := false, false
-		for _, ps := range parseAssignedPlans(p.New) {
-			if strings.EqualFold(ps.PlanID, advancedAuditingPlanID) {
+		for _, ps := range p.New {
+			if strings.EqualFold(ps.ID, advancedAuditingPlanID) {
 				newSeen = true
 				newOn = newOn || ps.Enabled
 			}
 		}
 		if oldOn && newSeen && !newOn {
-			via = append(via, p.Name)
+			via = append(via, p.Property)
 		}
 	}
 	return skus, via
 }
 
-func sameSKU(a, b licenceText) bool {
+func sameSKU(a, b audit.Licence) bool {
 	if a.SkuID != "" && b.SkuID != "" {
 		return strings.EqualFold(a.SkuID, b.SkuID)
 	}
 	return a.SkuName != "" && strings.EqualFold(a.SkuName, b.SkuName)
 }
 
-func skuLabel(l licenceText) string {
+func skuLabel(l audit.Licence) string {
 	switch {
 	case l.SkuName != "" && l.SkuID != "":
 		return l.SkuName + " (" + l.SkuID + ")"
@@ -172,11 +173,12 @@ func (d advancedAuditingDisabled) Detect(_ context.Context, in *Input) ([]tenant
 		}
 	}
 
-	addEvent := func(e tenant.AuditEvent, t tenant.Target, props []tenant.ModifiedProperty, parts int) {
-		skus, via := auditDisableChange(props)
+	addEvent := func(c audit.LicenceChange) {
+		skus, via := auditDisableChange(c)
 		if len(via) == 0 {
 			return
 		}
+		e, t := c.Record, c.User
 		id := strings.TrimSpace(t.ID)
 		subject, upn := tenant.Subject{Type: tenant.SubjectUser, ID: id, Name: cmp.Or(t.UPN, t.DisplayName, id)}, t.UPN
 		if u := in.User(t.ID); u != nil {
@@ -187,8 +189,8 @@ func (d advancedAuditingDisabled) Detect(_ context.Context, in *Input) ([]tenant
 		rec := eventRecord(e)
 		rec["property"] = strings.Join(via, ", ")
 		putString(rec, "skus", strings.Join(skus, ", "))
-		if parts > 0 {
-			rec["reassembledFrom"] = strconv.Itoa(parts) + " split events"
+		if c.Parts > 0 {
+			rec["reassembledFrom"] = strconv.Itoa(c.Parts) + " split events"
 		}
 		h.events = append(h.events, rec)
 		if h.first.IsZero() || e.Time.Before(h.first) {
@@ -196,18 +198,8 @@ func (d advancedAuditingDisabled) Detect(_ context.Context, in *Input) ([]tenant
 		}
 	}
 	if s.Available(tenant.SourceDirectoryAudits) {
-		events := auditEvents(in, actChangeUserLicense, actUpdateUser)
-		for _, e := range events {
-			for _, t := range e.Targets {
-				if strings.TrimSpace(t.ID) != "" && (typeIs(t, "User") || strings.TrimSpace(t.Type) == "") {
-					addEvent(e, t, t.Modified, 0)
-				}
-			}
-		}
-		for _, g := range reassembleSplit(events) {
-			if t, ok := firstTarget(g.First, "User"); ok && strings.TrimSpace(t.ID) != "" {
-				addEvent(g.First, t, g.Props, g.Parts)
-			}
+		for _, c := range audit.LicenceChanges(in.audits()) {
+			addEvent(c)
 		}
 	}
 

@@ -9,8 +9,9 @@
 // Conventions every detector follows:
 //
 //   - Audit events and sign-ins count when they succeeded and Time >= the
-//     snapshot's Since. Activity names are compared after normalisation
-//     (case, white space, a trailing period, every dash-like rune as '-').
+//     snapshot's Since. Rules read audit records as typed events decoded by
+//     shared/audit (audit.CredentialChanges(in.audits()), …), never
+//     modifiedProperties by name; activity names are matched there.
 //   - Object ids are compared case-insensitively and lower-cased in keys.
 //   - A finding's Key is "<rule>:<subject id>[:<discriminator>]": the same
 //     condition on the same object gives the same key in every run.
@@ -24,7 +25,7 @@
 //   - Evidence keys are camelCase; values are strings, numbers, bools,
 //     []string or lists of maps; times are RFC 3339 in UTC.
 //   - modifiedProperties values are JSON text inside a string and may be
-//     malformed or hostile: auditparse.go decodes them and never panics.
+//     malformed or hostile: shared/audit decodes them and never panics.
 //   - Mail permissions are resolved against the resource service principals'
 //     appRoles, keyed by (resource app id, role id): see mailroles.go.
 //

@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -14,6 +16,7 @@ type index struct {
 	appsByID    map[string]*tenant.Application
 	appsByAppID map[string]*tenant.Application
 	changes     map[changeKey]tenant.Change
+	audits      []tenant.AuditEvent // see Input.audits
 
 	// What the run knows of each app object, full or by reference
 	// (Snapshot.AppRefs), for naming the objects audit records point to.
@@ -89,9 +92,24 @@ func (in *Input) index() *index {
 		}
 	}
 	x.indexApps(s)
+	for _, e := range s.Audits {
+		if e.Succeeded() && inWindow(in, e.Time) {
+			x.audits = append(x.audits, e)
+		}
+	}
+	slices.SortStableFunc(x.audits, func(a, b tenant.AuditEvent) int { return a.Time.Compare(b.Time) })
 	in.idx = x
 	return x
 }
+
+// audits returns the audit records the rules judge: the successful ones in
+// the window, ordered by time (ties keep their input order). Rules read
+// them through the typed events of shared/audit.
+func (in *Input) audits() []tenant.AuditEvent { return in.index().audits }
+
+// inWindow reports whether t is inside the snapshot's audit window
+// (t >= Since).
+func inWindow(in *Input, t time.Time) bool { return !t.Before(in.Snapshot.Since) }
 
 // indexApps builds the app object lookups: full objects first, then the
 // references for objects the snapshot does not hold.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -84,13 +85,13 @@ func (d dormantRegistration) Detect(_ context.Context, in *Input) ([]tenant.Find
 
 	type hit struct {
 		user  *tenant.User
-		regs  []registrationEvent
+		regs  []audit.SecurityInfoRegistration
 		times []time.Time
 	}
 	hits := make(map[string]*hit)
-	for _, r := range registrationEvents(in) {
+	for _, r := range audit.SecurityInfoRegistrations(in.audits()) {
 		u := in.User(r.UserID)
-		if u == nil || isNewAccount(u, r.Event.Time, in.Config) {
+		if u == nil || isNewAccount(u, r.Record.Time, in.Config) {
 			continue
 		}
 		k := lowerID(u.ID)
@@ -98,13 +99,13 @@ func (d dormantRegistration) Detect(_ context.Context, in *Input) ([]tenant.Find
 		if h == nil {
 			h = &hit{user: u, times: signIns.of(u)}
 		}
-		from := r.Event.Time.Add(-look)
-		if anyIn(h.times, from, r.Event.Time) {
+		from := r.Record.Time.Add(-look)
+		if anyIn(h.times, from, r.Record.Time) {
 			continue
 		}
 		// signInActivity's last successful sign-in covers non-interactive
 		// sign-ins, which the v1.0 sign-in log does not list.
-		if activity && !u.LastSuccessfulSignIn.Before(from) && u.LastSuccessfulSignIn.Before(r.Event.Time) {
+		if activity && !u.LastSuccessfulSignIn.Before(from) && u.LastSuccessfulSignIn.Before(r.Record.Time) {
 			continue
 		}
 		h.regs = append(h.regs, r)
@@ -117,10 +118,10 @@ func (d dormantRegistration) Detect(_ context.Context, in *Input) ([]tenant.Find
 		if len(h.regs) == 0 {
 			continue
 		}
-		first := h.regs[0].Event.Time
+		first := h.regs[0].Record.Time
 		regs := make([]map[string]string, 0, len(h.regs))
 		for _, r := range h.regs {
-			regs = append(regs, eventRecord(r.Event))
+			regs = append(regs, eventRecord(r.Record))
 		}
 		days := int(look.Hours() / 24)
 		ev := map[string]any{
@@ -134,7 +135,7 @@ func (d dormantRegistration) Detect(_ context.Context, in *Input) ([]tenant.Find
 			ev["createdDateTime"] = "unknown (treated as old)"
 		}
 		putAny(ev, "userPrincipalName", h.user.UPN)
-		putAny(ev, "ip", h.regs[0].Event.Initiator.IP)
+		putAny(ev, "ip", h.regs[0].Record.Initiator.IP)
 		if last, ok := lastBefore(h.times, first); ok {
 			ev["lastSuccessfulSignInBefore"] = ts(last)
 		} else {

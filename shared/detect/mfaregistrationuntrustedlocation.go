@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -52,14 +53,14 @@ func (d registrationUntrustedLocation) Detect(_ context.Context, in *Input) ([]t
 		return nil, Skip("no trusted IP named location is defined, so no location is known to be trusted")
 	}
 	type hit struct {
-		r     registrationEvent
+		r     audit.SecurityInfoRegistration
 		ip    string
 		regs  []map[string]string
 		first time.Time
 	}
 	hits := make(map[string]*hit)
-	for _, r := range registrationEvents(in) {
-		addr, err := netip.ParseAddr(strings.TrimSpace(r.Event.Initiator.IP))
+	for _, r := range audit.SecurityInfoRegistrations(in.audits()) {
+		addr, err := netip.ParseAddr(strings.TrimSpace(r.Record.Initiator.IP))
 		if err != nil {
 			continue
 		}
@@ -70,10 +71,10 @@ func (d registrationUntrustedLocation) Detect(_ context.Context, in *Input) ([]t
 		k := lowerID(r.UserID) + " " + addr.String()
 		h := hits[k]
 		if h == nil {
-			h = &hit{r: r, ip: addr.String(), first: r.Event.Time}
+			h = &hit{r: r, ip: addr.String(), first: r.Record.Time}
 			hits[k] = h
 		}
-		h.regs = append(h.regs, eventRecord(r.Event))
+		h.regs = append(h.regs, eventRecord(r.Record))
 	}
 
 	var out []tenant.Finding
@@ -91,7 +92,7 @@ func (d registrationUntrustedLocation) Detect(_ context.Context, in *Input) ([]t
 			"ip":                h.ip,
 			"registrations":     h.regs,
 			"firstRegistration": ts(h.first),
-			"activity":          h.r.Event.Activity,
+			"activity":          h.r.Record.Activity,
 		}
 		putAny(ev, "userPrincipalName", upn)
 		f := tenant.Finding{

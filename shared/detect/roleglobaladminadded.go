@@ -3,8 +3,10 @@ package detect
 import (
 	"cmp"
 	"context"
+	"slices"
 	"strings"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -35,29 +37,24 @@ func (globalAdminAdded) Rule() tenant.Rule {
 	}
 }
 
-// globalAdminRole reports whether an event's role is Global Administrator,
+// globalAdminRole reports whether a record's role is Global Administrator,
 // and how it knows: Role.TemplateId, Role.DisplayName (exact, after
 // trimming), Role.WellKnownObjectName, or a target of type Role whose id is
 // the template id.
-func globalAdminRole(e tenant.AuditEvent) (string, bool) {
-	if p, ok := eventProp(e, "Role.TemplateId"); ok && strings.EqualFold(valueString(p.New), globalAdminTemplateID) {
+func globalAdminRole(r audit.Role) (string, bool) {
+	if strings.EqualFold(r.TemplateID, globalAdminTemplateID) {
 		return "Role.TemplateId", true
 	}
-	if p, ok := eventProp(e, "Role.DisplayName"); ok {
-		name := strings.TrimSpace(valueString(p.New))
-		// "Company Administrator" is the role's older name, still seen in
-		// the log and in PowerShell modules.
-		if strings.EqualFold(name, globalAdminName) || strings.EqualFold(name, globalAdminLegacyName) {
-			return "Role.DisplayName", true
-		}
+	// "Company Administrator" is the role's older name, still seen in the
+	// log and in PowerShell modules.
+	if strings.EqualFold(r.DisplayName, globalAdminName) || strings.EqualFold(r.DisplayName, globalAdminLegacyName) {
+		return "Role.DisplayName", true
 	}
-	if p, ok := eventProp(e, "Role.WellKnownObjectName"); ok && strings.EqualFold(valueString(p.New), globalAdminWellKnown) {
+	if strings.EqualFold(r.WellKnownObjectName, globalAdminWellKnown) {
 		return "Role.WellKnownObjectName", true
 	}
-	for _, t := range e.Targets {
-		if typeIs(t, "Role") && strings.EqualFold(strings.TrimSpace(t.ID), globalAdminTemplateID) {
-			return "role target id", true
-		}
+	if slices.ContainsFunc(r.TargetIDs, func(id string) bool { return strings.EqualFold(id, globalAdminTemplateID) }) {
+		return "role target id", true
 	}
 	return "", false
 }
@@ -65,29 +62,32 @@ func globalAdminRole(e tenant.AuditEvent) (string, bool) {
 func (d globalAdminAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, error) {
 	var out []tenant.Finding
 	seen := make(map[string]bool)
-	for _, e := range auditEvents(in, actAddMemberToRole, actAddEligibleMember) {
-		how, ok := globalAdminRole(e)
+	for _, r := range audit.RoleMembersAdded(in.audits()) {
+		how, ok := globalAdminRole(r.Role)
 		if !ok {
 			continue
 		}
 		// The member is a user, a service principal or a role-assignable
 		// group (whose members all gain the role).
-		m, ok := firstTarget(e, "User", "ServicePrincipal", "Group")
-		if !ok || strings.TrimSpace(m.ID) == "" {
+		m, e := r.Member, r.Record
+		if strings.TrimSpace(m.ID) == "" {
 			continue
 		}
 		subject := tenant.Subject{Type: tenant.SubjectUser, ID: strings.TrimSpace(m.ID), Name: cmp.Or(m.UPN, m.DisplayName, m.ID)}
-		if typeIs(m, "Group") {
+		switch r.MemberType {
+		case tenant.SubjectGroup:
 			subject.Type = tenant.SubjectGroup
-		} else if typeIs(m, "ServicePrincipal") {
+		case tenant.SubjectServicePrincipal:
 			subject.Type = tenant.SubjectServicePrincipal
 			// The target carries the member's object id; its name comes
 			// from the record, else from what the run knows of it.
 			if a := in.index().apps[lowerID(m.ID)]; a != nil {
 				subject.Name = cmp.Or(m.DisplayName, a.Name, m.ID)
 			}
-		} else if u := in.User(m.ID); u != nil {
-			subject = userSubject(u)
+		default:
+			if u := in.User(m.ID); u != nil {
+				subject = userSubject(u)
+			}
 		}
 		disc := cmp.Or(strings.TrimSpace(e.ID), strings.TrimSpace(e.CorrelationID), e.Time.UTC().Format("20060102T150405.000000000Z"))
 		k := findingKey(d.Rule().ID, subject.ID, disc)
@@ -99,11 +99,9 @@ func (d globalAdminAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding
 			"role":           globalAdminName,
 			"roleTemplateId": globalAdminTemplateID,
 			"matchedBy":      how,
-			"eligible":       activityIs(e, actAddEligibleMember),
+			"eligible":       r.Eligible,
 		}
-		if p, ok := eventProp(e, "Role.DisplayName"); ok {
-			putAny(ev, "role", valueString(p.New))
-		}
+		putAny(ev, "role", r.Role.DisplayName)
 		putAny(ev, "memberUserPrincipalName", m.UPN)
 		putEvent(ev, e)
 		out = append(out, tenant.Finding{Subject: subject, Evidence: ev, Key: k, ObservedAt: e.Time})

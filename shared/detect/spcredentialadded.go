@@ -72,19 +72,19 @@ func (d credentialAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding,
 	}
 
 	for _, c := range credentialEvents(in) {
-		k := findingKey(d.Rule().ID, c.Obj.ID, c.Key.KeyID)
+		k := findingKey(d.Rule().ID, c.Obj.ID, c.Key.ID)
 		if byKey[k] != nil {
 			continue // the earliest event for this key wins
 		}
 		ev := map[string]any{
-			"keyId":          c.Key.KeyID,
-			"keyType":        c.Key.KeyType,
-			"keyUsage":       c.Key.KeyUsage,
+			"keyId":          c.Key.ID,
+			"keyType":        c.Key.Type,
+			"keyUsage":       c.Key.Usage,
 			"keyDisplayName": c.Key.DisplayName,
 			"sources":        []string{"auditLog"},
 		}
-		putEvent(ev, c.Event)
-		f := &tenant.Finding{Subject: c.Obj.subject(), Evidence: ev, Key: k, ObservedAt: c.Event.Time}
+		putEvent(ev, c.Record)
+		f := &tenant.Finding{Subject: c.Obj.subject(), Evidence: ev, Key: k, ObservedAt: c.Record.Time}
 		finish(f, c.Obj)
 		byKey[k] = f
 		order = append(order, k)

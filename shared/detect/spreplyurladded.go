@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -43,7 +45,7 @@ type credentialTime struct {
 func credentialTimes(in *Input) []credentialTime {
 	var out []credentialTime
 	for _, c := range credentialEvents(in) {
-		out = append(out, credentialTime{obj: c.Obj, keyID: c.Key.KeyID, at: c.Event.Time, source: "auditLog"})
+		out = append(out, credentialTime{obj: c.Obj, keyID: c.Key.ID, at: c.Record.Time, source: "auditLog"})
 	}
 	s := in.Snapshot
 	for i := range s.ServicePrincipals {
@@ -61,21 +63,11 @@ func credentialTimes(in *Input) []credentialTime {
 	return out
 }
 
-// addressesAdded returns the reply URLs an app update adds to target t
-// (AppAddress, ReplyUrls: new minus old), sorted and unique, and the
-// properties that add them.
-func addressesAdded(t tenant.Target) (added, props []string) {
-	for _, name := range []string{"AppAddress", "ReplyUrls"} {
-		p, ok := findProp(t.Modified, name)
-		if !ok {
-			continue
-		}
-		if a := addedAddresses(parseAddresses(p.Old), parseAddresses(p.New)); len(a) > 0 {
-			added = append(added, a...)
-			props = append(props, p.Name)
-		}
-	}
-	return addedAddresses(nil, added), props // sorted, unique
+// sortedUnique returns the distinct elements of ss, sorted.
+func sortedUnique(ss []string) []string {
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // addressHash is the first 12 hex digits of the SHA-256 of the sorted
@@ -91,20 +83,13 @@ func (d replyURLAdded) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 	seen := make(map[string]bool)
 	reported := make(map[string]bool) // lower-case object id + " " + address
 	var out []tenant.Finding
-	for _, e := range auditEvents(in, actUpdateSP, actUpdateApplication) {
-		t, ok := appTarget(e)
-		if !ok {
-			continue
-		}
-		added, props := addressesAdded(t)
+	for _, c := range audit.ReplyURLChanges(in.audits()) {
+		added, props := c.Added()
 		if len(added) == 0 {
 			continue
 		}
-		fallback := tenant.SubjectApplication
-		if activityIs(e, actUpdateSP) {
-			fallback = tenant.SubjectServicePrincipal
-		}
-		obj := resolveAppObject(in, t, fallback)
+		e := c.Record
+		obj := resolveAppObject(in, c.Object)
 		k := findingKey(d.Rule().ID, obj.ID, addressHash(added))
 		if seen[k] {
 			continue
@@ -201,7 +186,7 @@ func (d replyURLAdded) fromChanges(in *Input, reported map[string]bool) []tenant
 	var out []tenant.Finding
 	for _, k := range order {
 		g := groups[k]
-		added := addedAddresses(nil, g.urls) // sorted, unique
+		added := sortedUnique(g.urls)
 		ev := map[string]any{
 			"addedAddresses":       capStrings(added),
 			"addedCount":           len(added),

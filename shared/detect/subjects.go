@@ -6,11 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// Lookups the detectors share: users and their registration rows, service
-// principals and applications named by audit targets, credential events.
+// Lookups the detectors share: users and their registration rows, the
+// service principals and applications audit records name, credential
+// events.
 
 // isNewAccount reports whether u was created NewAccountWithin or less before
 // at. A zero creation time means unknown: very old accounts have a null
@@ -83,34 +85,7 @@ func isDormantUnregistered(u *tenant.User, now time.Time, cfg Config) bool {
 	return !isNewAccount(u, now, cfg) && isDormant(u, now, cfg)
 }
 
-// registrationEvent is a successful security-info registration in the window.
-type registrationEvent struct {
-	UserID   string
-	UserName string
-	Event    tenant.AuditEvent
-}
-
-// registrationEvents returns the successful "User registered security info"
-// and "User registered all required security info" events in the window,
-// with the user registered: the first target of type User, else the
-// initiating user.
-func registrationEvents(in *Input) []registrationEvent {
-	var out []registrationEvent
-	for _, e := range auditEvents(in, actRegisteredSecurityInfo, actRegisteredAllRequired) {
-		r := registrationEvent{Event: e}
-		if t, ok := firstTarget(e, "User"); ok && strings.TrimSpace(t.ID) != "" {
-			r.UserID, r.UserName = strings.TrimSpace(t.ID), cmp.Or(t.UPN, t.DisplayName)
-		} else if id := strings.TrimSpace(e.Initiator.UserID); id != "" {
-			r.UserID, r.UserName = id, cmp.Or(e.Initiator.UPN, e.Initiator.DisplayName)
-		} else {
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// appObject is a service principal or application named by an audit target
+// appObject is a service principal or application named by an audit record
 // or found in the inventory, with what the run knows of the app it belongs
 // to. An application and its service principal are one app to a defender:
 // SPID, Owner and SPType describe the app's service principal whichever of
@@ -198,33 +173,17 @@ func applicationObject(in *Input, a *tenant.Application) appObject {
 	return objectOf(in, &appInfo{Type: tenant.SubjectApplication, ID: a.ID, AppID: a.AppID, Name: a.DisplayName, App: a})
 }
 
-// appTarget returns the first target of type ServicePrincipal or
-// Application, else the first target with an id.
-func appTarget(e tenant.AuditEvent) (tenant.Target, bool) {
-	if t, ok := firstTarget(e, "ServicePrincipal", "Application"); ok && strings.TrimSpace(t.ID) != "" {
-		return t, true
-	}
-	for _, t := range e.Targets {
-		if strings.TrimSpace(t.ID) != "" && strings.TrimSpace(t.Type) == "" {
-			return t, true
-		}
-	}
-	return tenant.Target{}, false
-}
-
-// resolveAppObject describes the object a target names, through the data
-// the run holds (full objects or AppRefs). The type comes from the target;
-// when it is missing, from what the run knows of the id; failing both, it is
-// fallback. The name is the target's, else the known object's.
-func resolveAppObject(in *Input, t tenant.Target, fallback tenant.SubjectType) appObject {
-	id := strings.TrimSpace(t.ID)
+// resolveAppObject describes the object a record names, through the data
+// the run holds (full objects or AppRefs). The type is the record's; when it
+// gives none, what the run knows of the id; failing both, the type the
+// activity implies. The name is the record's, else the known object's.
+func resolveAppObject(in *Input, r audit.AppObject) appObject {
+	id := r.ID
 	known := in.index().apps[lowerID(id)]
-	typ := fallback
+	typ := r.Implied
 	switch {
-	case typeIs(t, "ServicePrincipal"):
-		typ = tenant.SubjectServicePrincipal
-	case typeIs(t, "Application"):
-		typ = tenant.SubjectApplication
+	case r.Type != "":
+		typ = r.Type
 	case known != nil:
 		typ = known.Type
 	}
@@ -233,34 +192,24 @@ func resolveAppObject(in *Input, t tenant.Target, fallback tenant.SubjectType) a
 		o = objectOf(in, known)
 		o.ID = id
 	}
-	if n := strings.TrimSpace(t.DisplayName); n != "" {
-		o.Name = n
+	if r.DisplayName != "" {
+		o.Name = r.DisplayName
 	}
 	return o
 }
 
-// clientOf resolves the service principal an "Add app role assignment to
-// service principal" event grants a role to. The target of such a record is
-// the resource (Microsoft Graph, Exchange Online); the client is only in
-// modified properties: ServicePrincipal.ObjectID in some records, only
-// ServicePrincipal.DisplayName and ServicePrincipal.AppId in others
-// (graph.md, field notes). In that order: the object id as given; the app
-// id, resolved to the service principal's object id through the data the
-// run holds; and, when the record gives nothing but a display name, the one
-// service principal of that name (an ambiguous or unknown name stays
-// unresolved). matchedBy says which property found the object; ok is false
-// when the record names no client at all.
-func clientOf(in *Input, e tenant.AuditEvent) (o appObject, matchedBy string, ok bool) {
-	var objID, appID, name string
-	if p, ok := eventProp(e, "ServicePrincipal.ObjectID"); ok {
-		objID = valueString(p.New)
-	}
-	if p, ok := eventProp(e, "ServicePrincipal.AppId"); ok {
-		appID = valueString(p.New)
-	}
-	if p, ok := eventProp(e, "ServicePrincipal.DisplayName"); ok {
-		name = valueString(p.New)
-	}
+// clientOf resolves the service principal an app role grant grants a role
+// to, as the record names it (audit.GrantClient: ServicePrincipal.ObjectID
+// in some records, only ServicePrincipal.DisplayName and
+// ServicePrincipal.AppId in others; graph.md, field notes). In that order:
+// the object id as given; the app id, resolved to the service principal's
+// object id through the data the run holds; and, when the record gives
+// nothing but a display name, the one service principal of that name (an
+// ambiguous or unknown name stays unresolved). matchedBy says which
+// property found the object; ok is false when the record names no client
+// at all.
+func clientOf(in *Input, c audit.GrantClient) (o appObject, matchedBy string, ok bool) {
+	objID, appID, name := c.ObjectID, c.AppID, c.DisplayName
 	x := in.index()
 	var known *appInfo
 	switch {
@@ -327,34 +276,34 @@ func Unresolved(s *tenant.Snapshot) References {
 			add(&r.AppIDs, "app", lowerID(appID))
 		}
 	}
-	for _, e := range s.Audits {
-		if !e.Succeeded() {
-			continue // no rule reports a failed event
+	wantObject := func(id string) {
+		if a := x.apps[lowerID(id)]; a == nil {
+			add(&r.ObjectIDs, "id", lowerID(id))
+		} else if a.Type == tenant.SubjectApplication {
+			wantApp(a.AppID)
 		}
-		switch {
-		case activityIs(e, actAddSPCredentials, actUpdateAppCredentials, actUpdateSP, actUpdateApplication):
-			// Only the events a rule reports: keys added by a credential
-			// event, reply URLs added by an app update (every other app
-			// update would cost look-ups for nothing).
-			var t tenant.Target
-			var ok bool
-			if activityIs(e, actAddSPCredentials, actUpdateAppCredentials) {
-				var keys []keyDescription
-				t, keys, ok = keysAdded(e)
-				ok = ok && len(keys) > 0
-			} else if t, ok = appTarget(e); ok {
-				added, _ := addressesAdded(t)
-				ok = len(added) > 0
+	}
+	var succeeded []tenant.AuditEvent
+	for _, e := range s.Audits {
+		if e.Succeeded() { // no rule reports a failed event
+			succeeded = append(succeeded, e)
+		}
+	}
+	// Only the events a rule reports: keys added by a credential event,
+	// reply URLs added by an app update (every other app update would cost
+	// look-ups for nothing), and app role grants.
+	for _, ev := range audit.Decode(succeeded) {
+		switch ev := ev.(type) {
+		case audit.CredentialChange:
+			if len(ev.Added()) > 0 {
+				wantObject(ev.Object.ID)
 			}
-			if ok {
-				if a := x.apps[lowerID(t.ID)]; a == nil {
-					add(&r.ObjectIDs, "id", lowerID(t.ID))
-				} else if a.Type == tenant.SubjectApplication {
-					wantApp(a.AppID)
-				}
+		case audit.ReplyURLChange:
+			if added, _ := ev.Added(); len(added) > 0 {
+				wantObject(ev.Object.ID)
 			}
-		case activityIs(e, actAddAppRoleAssignment):
-			o, by, ok := clientOf(in, e)
+		case audit.AppRoleGrant:
+			o, by, ok := clientOf(in, ev.Client)
 			switch {
 			case !ok:
 			case by == "objectId" && x.apps[lowerID(o.ID)] == nil:
@@ -375,49 +324,23 @@ func Unresolved(s *tenant.Snapshot) References {
 
 // credentialEvent is one key added by a credential event.
 type credentialEvent struct {
-	Obj   appObject
-	Key   keyDescription
-	Event tenant.AuditEvent
+	Obj    appObject
+	Key    audit.Key
+	Record tenant.AuditEvent
 }
 
-// credentialEvents returns the keys added by successful "Add service
-// principal credentials" and "Update application – Certificates and
-// secrets management" events in the window: KeyDescription new items minus
-// old items, by key identifier.
+// credentialEvents returns the keys added by the successful credential
+// events in the window (audit.CredentialChanges: KeyDescription new items
+// minus old items, by key identifier), with the object each names.
 func credentialEvents(in *Input) []credentialEvent {
 	var out []credentialEvent
-	for _, e := range auditEvents(in, actAddSPCredentials, actUpdateAppCredentials) {
-		fallback := tenant.SubjectApplication
-		if activityIs(e, actAddSPCredentials) {
-			fallback = tenant.SubjectServicePrincipal
-		}
-		t, keys, ok := keysAdded(e)
-		if !ok {
-			continue
-		}
-		obj := resolveAppObject(in, t, fallback)
-		for _, k := range keys {
-			out = append(out, credentialEvent{Obj: obj, Key: k, Event: e})
+	for _, c := range audit.CredentialChanges(in.audits()) {
+		obj := resolveAppObject(in, c.Object)
+		for _, k := range c.Added() {
+			out = append(out, credentialEvent{Obj: obj, Key: k, Record: c.Record})
 		}
 	}
 	return out
-}
-
-// keysAdded reads a credential event: the object it names and the keys its
-// KeyDescription adds (new items minus old ones). ok is false when the
-// event names no object or carries no KeyDescription.
-func keysAdded(e tenant.AuditEvent) (t tenant.Target, keys []keyDescription, ok bool) {
-	t, ok = appTarget(e)
-	if !ok {
-		return t, nil, false
-	}
-	p, ok := findProp(t.Modified, "KeyDescription")
-	if !ok {
-		if p, ok = eventProp(e, "KeyDescription"); !ok {
-			return t, nil, false
-		}
-	}
-	return t, newKeys(parseKeyDescriptions(p.Old), parseKeyDescriptions(p.New)), true
 }
 
 // sortedKeys returns m's keys in order.
