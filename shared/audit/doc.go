@@ -33,9 +33,10 @@
 //
 // Activity names are compared after normalisation, in one place
 // (normActivity): case, runs of white space, surrounding space, trailing
-// periods (the unified audit log writes "Change user license.") and every
-// dash-like rune (Graph writes "Update application – Certificates…" with a
-// hyphen, an en dash, and with a trailing space) are ignored.
+// periods (the unified audit log writes "Change user license.") and the
+// kind of dash (Entra's reference writes "Update application - Certificates
+// and secrets management" with a hyphen, real logs with an en dash and a
+// trailing space) are ignored.
 //
 // # Other record families
 //
