@@ -9,6 +9,8 @@ BIN       := tenantwatch
 GOFLAGS_P := -p 2
 DEMO_TAGS := shared/azureip/testdata/servicetags-sample.json
 OUT       := out
+# DEPLOY_TAGS build the deployed binary: without the development commands.
+DEPLOY_TAGS := deploy
 
 .PHONY: all build test vet fmt-check demo bench fuzz clean azurite adaptivecards chromium package
 
@@ -37,6 +39,7 @@ build:
 
 vet:
 	$(GO) vet $(GOFLAGS_P) ./...
+	$(GO) vet $(GOFLAGS_P) -tags $(DEPLOY_TAGS) . ./shared/cli/
 
 fmt-check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -72,6 +75,7 @@ chromium:
 
 test: fmt-check vet $(AZURITE_BIN) $(ADAPTIVECARDS_PKG) chromium
 	$(GO) test $(GOFLAGS_P) -timeout 14m ./...
+	$(GO) test $(GOFLAGS_P) -tags $(DEPLOY_TAGS) -run '^TestDeployed' ./shared/cli/
 
 # demo: the deployed app's whole story, locally. `tenantwatch demo` starts
 # Azurite, the simulated tenant (live), a Teams webhook receiver and the
@@ -94,11 +98,14 @@ demo: build $(AZURITE_BIN)
 
 # package: the Functions app for zip deploy. A static Linux binary and dist/
 # laid out as the host expects (host.json, one folder per function, the
-# executable with its run bit), zipped as dist/tenantwatch.zip.
+# executable with its run bit), zipped as dist/tenantwatch.zip. The binary
+# is built with -tags deploy: scan, serve and doctor only, without the
+# development commands (sim, host, demo) and the code only they use
+# (shared/pack's test lists what it links).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 package:
 	@rm -rf dist && mkdir -p dist
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_P) -trimpath \
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_P) -trimpath -tags $(DEPLOY_TAGS) \
 	  -ldflags "-s -w -X github.com/tenantwatch/tenantwatch/shared/cli.Version=$(VERSION)" -o dist/tenantwatch .
 	$(GO) run ./shared/pack/cmd/pack -root . -exe dist/tenantwatch -out dist
 

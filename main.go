@@ -4,7 +4,10 @@
 // self-registered MFA, sign-ins from Azure-hosted machines and certificate
 // backdoors on mail-capable service principals.
 //
-// Subcommands: scan (one-shot), sim (a simulated Graph tenant). Run
+// Subcommands: scan (one-shot), serve (the Azure Functions custom handler)
+// and doctor; a development build also has sim (a simulated Graph tenant),
+// host (a local stand-in for the Functions host) and demo, which the
+// deployed build (make package, -tags deploy) leaves out. Run
 // `tenantwatch help` for usage and exit codes. The work is done in
 // shared/cli; this file only handles the process.
 package main

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,16 +59,22 @@ type command struct {
 	run     func(ctx context.Context, args []string, env *Env) int
 }
 
+// commands are the commands of this build: scan, serve and doctor, and in
+// a development build (without -tags deploy) the development commands
+// between serve and doctor.
 func commands() []command {
-	return []command{
+	cmds := []command{
 		{"scan", "scan a tenant once and write findings.json, findings.csv and report.html", runScan},
 		{"serve", "run the Azure Functions custom handler (started by the Functions host)", runServe},
-		{"sim", "serve a simulated Microsoft Graph tenant (the APT29 scenario) for demos and tests", runSim},
-		{"host", "run the functions locally: a stand-in for the Functions host, driving `tenantwatch serve`", runHost},
-		{"demo", "play the report's attacks against the app on a simulated tenant and show each Teams card", runDemo},
-		{"doctor", "check a tenant or deployment: Graph permissions, licences, named locations, Teams webhook, subscriptions", runDoctor},
 	}
+	cmds = append(cmds, devCommands()...)
+	return append(cmds,
+		command{"doctor", "check a tenant or deployment: Graph permissions, licences, named locations, Teams webhook, subscriptions", runDoctor})
 }
+
+// devCommandNames name the commands devCommands returns in a development
+// build, so that the deployed build can say why it lacks them.
+var devCommandNames = []string{"sim", "host", "demo"}
 
 // Run runs the command in args and returns the process exit code.
 func Run(ctx context.Context, args []string, env *Env) int {
@@ -87,6 +94,10 @@ func Run(ctx context.Context, args []string, env *Env) int {
 		if c.name == args[0] {
 			return c.run(ctx, args[1:], env)
 		}
+	}
+	if slices.Contains(devCommandNames, args[0]) {
+		fmt.Fprintf(env.Stderr, "tenantwatch: %s is a development command, left out of the deployed build (build tenantwatch without -tags deploy: make build)\n", args[0])
+		return ExitUsage
 	}
 	fmt.Fprintf(env.Stderr, "tenantwatch: unknown command %q (run 'tenantwatch help')\n", args[0])
 	return ExitUsage

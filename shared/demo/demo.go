@@ -20,7 +20,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/handlers"
 	"github.com/tenantwatch/tenantwatch/shared/app"
-	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
+	"github.com/tenantwatch/tenantwatch/shared/azurite"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/funchost"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
@@ -58,7 +58,7 @@ type Options struct {
 	TeamsFail func(n int) int
 	// Azurite reuses a running emulator (tests restart it); nil starts one
 	// in DataDir.
-	Azurite *azuritetest.Azurite
+	Azurite *azurite.Azurite
 	// DataDir holds Azurite's data when the demo starts it.
 	DataDir string
 	// Log receives the components' logs (default: discarded).
@@ -95,7 +95,7 @@ func ProductionSchedules() map[string]string {
 
 // Env is a running demo environment.
 type Env struct {
-	Azurite  *azuritetest.Azurite
+	Azurite  *azurite.Azurite
 	Sim      *graphsim.Server
 	SimURL   string
 	Receiver *Receiver
@@ -131,7 +131,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 				return nil, err
 			}
 		}
-		if e.Azurite, err = azuritetest.Launch(dir); err != nil {
+		if e.Azurite, err = azurite.Launch(dir); err != nil {
 			return nil, err
 		}
 		e.ownAzurite = true
