@@ -19,10 +19,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
-	"github.com/microsoft/kiota-abstractions-go/store"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
-	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -89,8 +87,8 @@ type ClientOptions struct {
 // Client reads a tenant through Microsoft Graph v1.0. It is safe for
 // concurrent use.
 type Client struct {
-	sdk     *msgraphsdk.GraphServiceClient
-	adapter *msgraphsdk.GraphRequestAdapter
+	sdk     api // the request builders' root
+	adapter *msgraphcore.GraphRequestAdapterBase
 	base    string // graphURL + "/v1.0", for messages
 	log     *slog.Logger
 }
@@ -161,7 +159,7 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 		retries = maxMaxRetries
 	}
 
-	gopts := msgraphsdk.GetDefaultClientOptions()
+	gopts := clientOptions
 	base := o.Transport
 	if base == nil {
 		base = defaultTransport()
@@ -173,35 +171,21 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 		// No client timeout: it would cut the retry handler's Retry-After
 		// waits. Callers bound a read with its context.
 	}
-	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(provider, nil, nil, hc)
+	parse, serialize := serializers()
+	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		provider, clientOptions, parse, serialize, hc)
 	if err != nil {
 		return nil, fmt.Errorf("graph: request adapter: %w", err)
 	}
-	// The generated client copies the adapter's base URL when it is built:
-	// set it first.
 	adapter.SetBaseUrl(c.base)
 	c.adapter = adapter
-	c.sdk = msgraphsdk.NewGraphServiceClient(readAdapter{adapter})
+	c.sdk = api{adapter: adapter, baseURL: c.base}
 	// msgraph-sdk-go-core creates its error-mapping registry lazily, with an
 	// unsynchronised check, on the first NewPageIterator. Create it here, so
 	// that reads run concurrently on this client do not race to create it.
 	msgraphcore.GetErrorFactoryFromRegistry(msgraphcore.PageIteratorErrorRegistryKey)
 	return c, nil
 }
-
-// readAdapter is the adapter the generated client is built with. Building
-// it calls EnableBackingStore, which assigns the package variable
-// store.BackingStoreFactoryInstance of kiota-abstractions-go every time: a
-// data race when one client is built while another parses a response (model
-// constructors read that variable). The backing-store proxies only make
-// request bodies carry the properties changed since parsing; the only bodies
-// this package sends (subscriptions) are built fresh, with just the
-// properties to send set, so the call is dropped.
-type readAdapter struct {
-	*msgraphsdk.GraphRequestAdapter
-}
-
-func (readAdapter) EnableBackingStore(store.BackingStoreFactory) {}
 
 // defaultTransport is a clone of http.DefaultTransport that gives up on a
 // server that sends no response headers for 100 s.

@@ -6,11 +6,15 @@
 //
 // # Client
 //
-// NewClient builds one request adapter whose base URL (graphURL + "/v1.0")
-// is set before the generated GraphServiceClient is created, and whose HTTP
-// client is the Graph middleware pipeline (msgraphcore default middleware,
-// with a retry handler configured from ClientOptions.MaxRetries that honours
-// Retry-After on 429, 503 and 504) on top of ClientOptions.Transport.
+// NewClient builds one request adapter (msgraph-sdk-go-core's) whose base
+// URL is graphURL + "/v1.0", and whose HTTP client is the Graph middleware
+// pipeline (msgraphcore default middleware, with a retry handler configured
+// from ClientOptions.MaxRetries that honours Retry-After on 429, 503 and
+// 504) on top of ClientOptions.Transport. Requests are built by the
+// generated request builders of msgraph-sdk-go's sub-packages (users,
+// auditlogs, …), started from api, never by the SDK's GraphServiceClient:
+// importing the SDK's root package would link a builder for every Graph
+// API.
 //
 // AuthAzure authenticates with an azcore.TokenCredential
 // (DefaultAzureCredential unless one is given), scope
