@@ -49,15 +49,19 @@
 //
 // # report.html
 //
-// One file built with html/template: inline CSS (its SHA-256 hash is the only
-// source a strict Content-Security-Policy allows), no scripts, fonts or
-// images, printable. It shows the tenant, the generation time and the
+// One file, written by hand (htmlwrite.go; not with html/template, whose
+// reflection would make the linker keep every exported method the binary
+// can reach): inline CSS (its SHA-256 hash is the only source a strict
+// Content-Security-Policy allows), no scripts, fonts or images, printable. It shows the tenant, the generation time and the
 // audit/sign-in window; counts by severity; the skipped checks and
 // unavailable data sources (blind spots) near the top; every rule in the
 // catalogue with its count, including zero; then each finding with its
 // evidence as nested definition lists and tables. MITRE ATT&CK ids matching
 // ^T\d{4}(\.\d{3})?$ link to attack.mitre.org; nothing else is a link, and
-// no tenant data is placed in an attribute.
+// no tenant data is placed in an attribute. Markup is constant; everything
+// else is escaped for the one context it appears in, element text or a
+// double-quoted attribute value, as html/template escapes it there (& < > "
+// ' + become character references, NUL becomes U+FFFD).
 //
 // # Tenant-controlled text
 //

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"io"
 	"regexp"
 	"slices"
@@ -17,10 +16,10 @@ import (
 
 // WriteHTML writes report.html: one self-contained page (inline CSS, no
 // scripts, fonts or images) under a strict Content-Security-Policy. Every
-// string from d reaches the page through html/template's contextual escaping
-// and, for text, display (see the package documentation); only MITRE ids of
-// the form T1234 or T1234.567 become links. It fails, writing nothing, when
-// evidence is not JSON-encodable or w fails.
+// string from d reaches the page through display and then escapeHTML, as
+// element text (see the package documentation and htmlwrite.go); only MITRE
+// ids of the form T1234 or T1234.567 become links. It fails, writing
+// nothing, when evidence is not JSON-encodable or w fails.
 func WriteHTML(w io.Writer, d *Document) error {
 	if err := checkDocument(d); err != nil {
 		return err
@@ -29,24 +28,18 @@ func WriteHTML(w io.Writer, d *Document) error {
 	if err != nil {
 		return err
 	}
-	t, err := template.New("report").Parse(htmlTemplate)
-	if err != nil {
-		return fmt.Errorf("report: parse template: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, v); err != nil {
-		return fmt.Errorf("report: render html: %w", err)
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
+	var page htmlWriter
+	page.page(v)
+	if _, err := w.Write(page.b.Bytes()); err != nil {
 		return fmt.Errorf("report: write html: %w", err)
 	}
 	return nil
 }
 
-// htmlView is what the template sees. Every string in it is plain text that
-// html/template escapes; CSS is the package's constant style sheet.
+// htmlView is what the page shows. Every string in it is plain text that
+// htmlWriter escapes, except CSS, the package's constant style sheet.
 type htmlView struct {
-	CSS         template.CSS // reportCSS, a constant: never tenant data
+	CSS         string // reportCSS, a constant: never tenant data
 	CSP         string
 	TenantName  string
 	TenantID    string
@@ -154,7 +147,7 @@ func newHTMLView(d *Document) (*htmlView, error) {
 	re := mitreID()
 	sum := sha256.Sum256([]byte(reportCSS))
 	v := &htmlView{
-		CSS: template.CSS(reportCSS),
+		CSS: reportCSS,
 		CSP: "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
 			"img-src 'none'; font-src 'none'; base-uri 'none'; form-action 'none'",
 		TenantName: display(d.TenantName),
@@ -230,7 +223,7 @@ func newHTMLView(d *Document) (*htmlView, error) {
 }
 
 // evidenceNode normalises evidence through JSON (what findings.json says)
-// and builds the tree the template renders.
+// and builds the tree htmlWriter.value renders.
 func evidenceNode(ev map[string]any) (node, error) {
 	if ev == nil {
 		ev = map[string]any{}
