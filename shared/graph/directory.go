@@ -2,7 +2,10 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/microsoft/kiota-abstractions-go/serialization"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
@@ -186,17 +189,54 @@ func userFromGraph(u models.Userable) tenant.User {
 
 const registrationFields = "id,userPrincipalName,userDisplayName,userType,isAdmin,isMfaRegistered,isMfaCapable,methodsRegistered"
 
+// topRegistrations is the page size userRegistrationDetails is asked
+// for: its v1.0 page documents no $top, but Graph takes 999 in practice.
+const topRegistrations = 999
+
 // Registrations streams every user's authentication-method registration
 // state to fn (GET /reports/authenticationMethods/userRegistrationDetails;
-// Entra ID P1 or P2). The endpoint takes no $top: Graph picks the page size.
+// Entra ID P1 or P2). It asks for pages of topRegistrations: the v1.0
+// page documents only $filter and $orderby, and Graph's default page for
+// the report can be 100, a tenth of what $top=999 (what scripts and tools
+// send) gets. When Graph answers the first page of such a read 400 and
+// the same read without $top does not, the report is read at Graph's
+// default page for the rest of the process, and that is logged once.
 func (c *Client) Registrations(ctx context.Context, fn func(tenant.Registration) error) error {
+	if _, refused := registrationTopRefused.Load(c.base); !refused {
+		n := 0
+		err := c.registrations(ctx, topRegistrations, func(r tenant.Registration) error { n++; return fn(r) })
+		if n > 0 || !errors.Is(err, tenant.ErrBadRequest) {
+			return err
+		}
+		// 400 before the first row. Read again without $top: unless that
+		// is refused too, it was the $top.
+		again := c.registrations(ctx, 0, fn)
+		if !errors.Is(again, tenant.ErrBadRequest) {
+			if _, logged := registrationTopRefused.LoadOrStore(c.base, true); !logged {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "graph: userRegistrationDetails refused $top; reading it at Graph's default page size from now on",
+					slog.Int("top", topRegistrations), slog.String("answer", err.Error()))
+			}
+		}
+		return again
+	}
+	return c.registrations(ctx, 0, fn)
+}
+
+// registrationTopRefused holds the Graph roots (Client.base) whose
+// userRegistrationDetails refused $top: a property of the service at that
+// root, so it holds for every client of it in this process.
+var registrationTopRefused sync.Map
+
+// registrations reads the report with $top=top (0: none).
+func (c *Client) registrations(ctx context.Context, top int32, fn func(tenant.Registration) error) error {
+	q := &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetQueryParameters{Select: fields(registrationFields)}
+	if top > 0 {
+		q.Top = &top
+	}
 	return stream(ctx, c, "GET /reports/authenticationMethods/userRegistrationDetails", tenant.SourceRegistrations,
 		func(ctx context.Context) (serialization.Parsable, error) {
 			return parsable(c.sdk.Reports().AuthenticationMethods().UserRegistrationDetails().Get(ctx,
-				&reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{
-					QueryParameters: &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetQueryParameters{
-						Select: fields(registrationFields)},
-				}))
+				&reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{QueryParameters: q}))
 		},
 		models.CreateUserRegistrationDetailsCollectionResponseFromDiscriminatorValue,
 		func(r models.UserRegistrationDetailsable) error {

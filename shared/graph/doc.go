@@ -32,6 +32,17 @@
 // returned as slices. A callback error stops the iteration and is returned
 // unchanged.
 //
+// userRegistrationDetails documents no $top; it is asked for 999 a page
+// all the same (Graph's default page for it can be 100). If Graph answers
+// that 400 and the read without $top succeeds, the report is read at
+// Graph's default page for the rest of the process, logged once.
+//
+// signInActivity is served by the identity and access reports service (10
+// requests per minute, pages of at most 500): SignInActivity and
+// SignInActivityByID read it alone (id and signInActivity), for every user
+// or for given ids (15 a request), so that Users can read the directory at
+// 999 a page without it.
+//
 // Conversion rules: a null date and the "never" date 0001-01-01T00:00:00Z
 // both become the zero time.Time; other dates are UTC. GUIDs are lower-case
 // strings. Credentials list keyCredentials, then passwordCredentials.

@@ -78,7 +78,7 @@ func TestReads(t *testing.T) {
 			name:  "registrations",
 			files: []string{"registrations.json"},
 			path:  "/reports/authenticationMethods/userRegistrationDetails",
-			query: map[string]string{"$select": "id,userPrincipalName,userDisplayName,userType,isAdmin,isMfaRegistered,isMfaCapable,methodsRegistered"},
+			query: map[string]string{"$select": "id,userPrincipalName,userDisplayName,userType,isAdmin,isMfaRegistered,isMfaCapable,methodsRegistered", "$top": "999"},
 			read: func(ctx context.Context, c *graph.Client) (any, error) {
 				return collect(func(fn func(tenant.Registration) error) error { return c.Registrations(ctx, fn) })
 			},

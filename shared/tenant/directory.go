@@ -45,6 +45,15 @@ type User struct {
 // Name returns the user principal name, or the display name, or the id.
 func (u User) Name() string { return firstNonEmpty(u.UPN, u.DisplayName, u.ID) }
 
+// SignInActivity is a user's signInActivity, reduced to what detection
+// reads (GET /users?$select=id,signInActivity).
+type SignInActivity struct {
+	UserID string `json:"id"`
+	// LastSuccessfulSignIn is lastSuccessfulSignInDateTime; zero when the
+	// user never signed in (no signInActivity, null, or 0001-01-01).
+	LastSuccessfulSignIn time.Time `json:"lastSuccessfulSignIn"`
+}
+
 // Registration is a user's authentication-method registration state
 // (GET /reports/authenticationMethods/userRegistrationDetails).
 type Registration struct {
