@@ -30,19 +30,23 @@
 //
 // The list endpoints are GET; any other method answers 405, any other path
 // 501 with the message "graphsim: not simulated: METHOD PATH" (in Graph's
-// error body), so a scanner that strays fails loudly.
+// error body), so a scanner that strays fails loudly. Page sizes (default
+// without $top, maximum; above the maximum either 400 "Invalid page size
+// specified" or pages of the maximum):
 //
-//	/organization                                         all, one page
-//	/subscribedSkus                                       all, one page
-//	/users                                                default 100, $top 1–999 (more: 400)
-//	                                                      pages of at most 500 when signInActivity is selected
-//	/reports/authenticationMethods/userRegistrationDetails  fixed pages of 1,000 ($top ignored)
+//	/organization                                         default 100, $top 1–999 (more: 400); one object
+//	/subscribedSkus                                       default 100, $top 1–999 (more: 400); a few objects
+//	/users                                                default 100, $top 1–999 (more: 400);
+//	                                                      at most 500 a page when signInActivity is selected
+//	/groups                                               default 100, $top 1–999 (more: 400)
+//	/reports/authenticationMethods/userRegistrationDetails  default 100, $top 1–999 (more: pages of 999);
+//	                                                      with Options.RejectRegistrationTop any $top: 400
 //	/servicePrincipals, /applications                     default 100, $top 1–999 (more: 400)
 //	/servicePrincipals/{id}/appRoleAssignedTo             default 100, $top 1–999 (more: 400); unknown id: 404
 //	/auditLogs/directoryAudits                            default 1,000, $top capped at 1,000, newest first
 //	/auditLogs/signIns                                    default 1,000, $top capped at 1,000, newest first
-//	/identity/conditionalAccess/policies                  all, one page
-//	/identity/conditionalAccess/namedLocations            all, one page
+//	/identity/conditionalAccess/policies                  default 100, $top 1–999 (more: 400); a few objects
+//	/identity/conditionalAccess/namedLocations            default 100, $top 1–999 (more: 400); a few objects
 //
 // The change endpoints (see "Delta queries" and "Subscriptions" below):
 //
@@ -53,13 +57,35 @@
 //	GET, PATCH, DELETE /subscriptions/{id}
 //	POST /subscriptions/{id}/reauthorize 204
 //
-// Page sizes follow the v1.0 reference where it states them (users: "$top
-// 1–999", "Invalid page size specified" above; signInActivity: "Requests
-// with $top set higher than 500 return pages with up to 500 users" in the
-// current docs, 120 in older ones; signIns: "maximum and default page size
-// is 1,000"). The directoryAudits reference states no size: the simulator
-// uses the sign-in log's. userRegistrationDetails documents only $filter
-// and $orderby, so $top is ignored there and pages are a fixed 1,000.
+// Where the page sizes come from (microsoft-graph-docs-contrib,
+// api-reference/v1.0/api/):
+//
+//   - user-list.md: "The default and maximum page sizes are 100 and 999
+//     user objects respectively, except when you specify
+//     $select=signInActivity or $filter=signInActivity. When signInActivity
+//     is selected or filtered on, the maximum page size is 500" (an older
+//     revision said 120). The simulator caps on a selected
+//     signInActivity: its /users $filter takes id alone.
+//   - group-list.md, application-list.md, serviceprincipal-list.md: "The
+//     default and maximum page sizes are 100 and 999 … objects
+//     respectively".
+//   - signin-list.md: "The maximum and default page size is 1,000 objects".
+//   - directoryaudit-list.md documents $top but no size: the simulator uses
+//     the sign-in log's.
+//   - serviceprincipal-list-approleassignedto.md, organization-list.md,
+//     subscribedsku-list.md, conditionalaccessroot-list-policies.md and
+//     conditionalaccessroot-list-namedlocations.md state no size: the
+//     directory's 100 and 999 apply here (these collections hold a handful
+//     of objects: one page in any tenant).
+//   - authenticationmethodsroot-list-userregistrationdetails.md: "This
+//     method supports only the $filter and $orderBy OData query
+//     parameters", and no page size. In practice the report pages at 100
+//     without $top, and scripts and tools send $top=999 (tenantwatch issue
+//     9 §6); the simulator does both, and RejectRegistrationTop models a
+//     service that enforces the documented options (400 with the ASP.NET
+//     OData validator's "Query option 'Top' is not allowed…").
+//   - Delta pages: Graph documents no size and no $top (see "Delta
+//     queries").
 //
 // # Query options
 //
@@ -94,7 +120,22 @@
 // Options.ThrottleRate answers that fraction of requests to simulated
 // routes (first pages and nextLinks alike) with 429, "Retry-After:
 // <Options.RetryAfter>" and code TooManyRequests; which requests is decided
-// by the seed and the request's sequence number only. Options.Deny makes
+// by the seed and the request's sequence number only.
+//
+// Options.ReportLimits applies the documented limits of the identity and
+// access reports service (reports.go cites them): 5 requests per 10
+// seconds per app and tenant over /auditLogs/* and
+// /reports/authenticationMethods/*, and 10 per minute for /users requests
+// that select or filter signInActivity, which count against both. A
+// request over a limit is answered 429 with Retry-After: the whole seconds
+// until the window admits it (at least 1). ReportLimits.Window shortens
+// both windows in the documented ratio for tests; ReportLimits.Now is the
+// limiter's clock.
+//
+// Every 429 carries the body of the throttling guidance's sample response:
+// {"error":{"code":"TooManyRequests","innerError":{"code":"429","date",
+// "message":"Please retry after","request-id","client-request-id",
+// "status":"429"},"message":"Please retry again later."}}. Options.Deny makes
 // sources answer 403 with the bodies Graph sends:
 //
 //	signIns, userRegistrationDetails, signInActivity (users with it selected; without it /users works):
@@ -113,7 +154,8 @@
 // latter echoes the client's); error bodies are
 // {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}.
 // Stats reports requests and objects served per route, 429s, answers per
-// status and notification POSTs per answer status.
+// status, the /users requests that read signInActivity (and the users
+// they served) and notification POSTs per answer status.
 //
 // # A tenant that changes
 //

@@ -595,6 +595,37 @@ func (c comparison) match(get fieldGetter) bool {
 	return false
 }
 
+// onlyIDs returns the ids a filter of one "id eq" or "id in" comparison
+// names (lower-cased, without repeats, in the order written), or false for
+// any other filter.
+func (f *filterExpr) onlyIDs() ([]string, bool) {
+	if len(f.terms) != 1 || !strings.EqualFold(f.terms[0].prop, "id") {
+		return nil, false
+	}
+	c := f.terms[0]
+	lits := c.list
+	switch c.op {
+	case "in":
+	case "eq":
+		lits = []literal{c.lit}
+	default:
+		return nil, false
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lits {
+		if l.kind != litString && l.kind != litGUID {
+			return nil, false
+		}
+		id := strings.ToLower(l.str)
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, true
+}
+
 // lowerBound returns the latest instant that "prop ge/gt T" clauses on the
 // given time property require (zero if none). Sources ordered newest first
 // use it to stop scanning early.

@@ -59,6 +59,16 @@ type Options struct {
 	RetryAfter int
 	// Seed makes throttling, request ids and synthetic data deterministic.
 	Seed int64
+	// ReportLimits, when set, applies the identity and access reports
+	// service's documented limits (reports.go): 5 requests per 10 seconds
+	// over auditLogs/* and reports/authenticationMethods/*, and 10 per
+	// minute for /users requests that select or filter signInActivity,
+	// which count against both. Over a limit: 429 with Retry-After.
+	ReportLimits *ReportLimits
+	// RejectRegistrationTop makes $top on userRegistrationDetails answer
+	// 400 (its v1.0 page documents only $filter and $orderby); otherwise
+	// the report pages at $top up to 999 (default 100).
+	RejectRegistrationTop bool
 	// Deny lists sources answering 403 (see the Source constants).
 	Deny []string
 	// Permissions are the Microsoft Graph application permissions granted
@@ -112,20 +122,22 @@ type Options struct {
 // concurrent use. Its data changes only through the mutation API (Update,
 // Create, Delete, AppendLog, Attack) and subscriptions.
 type Server struct {
-	granted    map[string]bool // lower-cased granted permissions; nil: all
-	noPremium  bool
-	log        *slog.Logger
-	now        time.Time
-	started    time.Time
-	clockFn    func() time.Time
-	seed       uint64
-	rate       float64
-	retryAfter int
-	deny       map[string]bool
-	routes     []*route
-	deltas     []*deltaRoute
-	store      *store
-	scenario   string
+	granted      map[string]bool // lower-cased granted permissions; nil: all
+	noPremium    bool
+	log          *slog.Logger
+	now          time.Time
+	started      time.Time
+	clockFn      func() time.Time
+	seed         uint64
+	rate         float64
+	retryAfter   int
+	limits       *reportLimiter // nil: Options.ReportLimits off
+	rejectRegTop bool
+	deny         map[string]bool
+	routes       []*route
+	deltas       []*deltaRoute
+	store        *store
+	scenario     string
 
 	deltaTTL     time.Duration
 	deltaSize    int
@@ -170,6 +182,11 @@ type Stats struct {
 	Requests  map[string]int // requests per route ("/users"); "(not simulated)" for 501
 	Items     map[string]int // objects served per route
 	Status    map[int]int    // answers per HTTP status code
+	// SignInActivity counts the /users requests (also in Requests) that
+	// selected or filtered signInActivity, whatever their answer;
+	// SignInActivityItems the users they served.
+	SignInActivity      int
+	SignInActivityItems int
 	// Notifications counts notification POSTs (change and lifecycle) per
 	// answer status; 0 counts transport errors and timeouts.
 	Notifications map[int]int
@@ -246,6 +263,7 @@ func New(opts *Options) (*Server, error) {
 		seed:         uint64(o.Seed),
 		rate:         o.ThrottleRate,
 		retryAfter:   retry,
+		rejectRegTop: o.RejectRegistrationTop,
 		deny:         deny,
 		routes:       routes(),
 		deltas:       deltaRoutes(),
@@ -263,6 +281,9 @@ func New(opts *Options) (*Server, error) {
 		appID:        uuidFrom(uint64(o.Seed), 1, 0x617070),
 		creatorID:    uuidFrom(uint64(o.Seed), 1, 0x737070),
 		subs:         map[string]*subscription{},
+	}
+	if o.ReportLimits != nil {
+		s.limits = newReportLimiter(o.ReportLimits)
 	}
 	if s.deltaSize == 0 {
 		s.deltaSize = defaultDeltaPageSize
@@ -339,6 +360,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := Stats{Total: s.stats.Total, Throttled: s.stats.Throttled,
+		SignInActivity: s.stats.SignInActivity, SignInActivityItems: s.stats.SignInActivityItems,
 		Requests:      make(map[string]int, len(s.stats.Requests)),
 		Items:         make(map[string]int, len(s.stats.Items)),
 		Status:        make(map[int]int, len(s.stats.Status)),

@@ -26,13 +26,19 @@ type route struct {
 	// segment) as of version v, or false when the addressed object does
 	// not exist. The caller holds st.mu (read).
 	coll func(st *store, id string, v uint64) (*collection, bool)
+	// byID, when set, finds one object by id in the current state: a
+	// filter on id alone is then answered by lookups instead of a scan of
+	// the collection (100,000 generated users). The caller holds st.mu.
+	byID func(st *store, id string) (obj, bool)
 }
 
 // pageRule is an endpoint's paging behaviour.
 type pageRule struct {
 	def, max   int
 	rejectOver bool // $top above max: 400 (true) or pages of max (false)
-	ignoreTop  bool // $top is not a supported option here: fixed pages of def
+	// topRefusable: Options.RejectRegistrationTop makes $top here answer
+	// 400, as a service that enforces the documented query options would.
+	topRefusable bool
 	// capWith caps the page size when one of these properties (lower-case)
 	// is selected.
 	capWith map[string]int
@@ -98,6 +104,7 @@ func routes() []*route {
 			// /users; the simulator refuses the rest with Graph's error.
 			filter: newFilterSpec("user", filterField{"id", fieldStringIn}),
 			coll:   named("users"),
+			byID:   func(st *store, id string) (obj, bool) { return st.kinds[KindUser].lookup(id) },
 		},
 		{
 			// Listed so that a caller can check Group.Read.All (the app
@@ -109,7 +116,7 @@ func routes() []*route {
 		{
 			path: "/reports/authenticationMethods/userRegistrationDetails", source: SourceUserRegistrationDetails,
 			entity: "userRegistrationDetails", context: "reports/authenticationMethods/userRegistrationDetails",
-			props: registrationProps(), page: pageRule{def: registrationPageSize, max: registrationPageSize, ignoreTop: true},
+			props: registrationProps(), page: pageRule{def: 100, max: 999, topRefusable: true},
 			filter: newFilterSpec("userRegistrationDetails",
 				filterField{"isMfaRegistered", fieldBool}, filterField{"isMfaCapable", fieldBool},
 				filterField{"isAdmin", fieldBool}, filterField{"isSsprRegistered", fieldBool},
@@ -181,11 +188,6 @@ func routes() []*route {
 	}
 	return rs
 }
-
-// registrationPageSize is the fixed page size of userRegistrationDetails:
-// the endpoint documents only $filter and $orderby, so the simulator
-// ignores $top there and pages at this size.
-const registrationPageSize = 1000
 
 // Property lists of the simulated entity types (Graph v1.0 reference
 // pages). $select of anything else answers 400 as Graph does.

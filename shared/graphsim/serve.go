@@ -20,6 +20,7 @@ type reqInfo struct {
 	requestID   string
 	clientReqID string
 	route       string // Stats key
+	activity    bool   // a /users read that selects or filters signInActivity
 }
 
 // ServeHTTP answers one request as Graph v1.0 would (see the package
@@ -110,18 +111,51 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("graphsim: %s is not allowed on %s; the simulator serves GET only", r.Method, r.URL.Path))
 		return
 	}
+	ri.activity = rt.source == SourceUsers && readsSignInActivity(r.URL.RawQuery)
 	if s.throttled(n) {
 		s.tooMany(w, ri)
+		return
+	}
+	if s.reportThrottled(w, r, ri, rt) {
 		return
 	}
 	s.list(w, r, ri, rt, id, prefix, rest)
 }
 
-// tooMany answers 429 with Retry-After.
+// tooMany answers 429 with Retry-After (Options.ThrottleRate).
 func (s *Server) tooMany(w http.ResponseWriter, ri *reqInfo) {
-	w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter))
-	s.fail(w, ri, http.StatusTooManyRequests, "TooManyRequests",
-		"Too many requests. Retry after the number of seconds in the Retry-After header.")
+	s.throttle(w, ri, strconv.Itoa(s.retryAfter))
+}
+
+// throttle answers 429 as the throttling guidance's sample response shows
+// it (microsoft-graph-docs-contrib concepts/throttling.md, "Sample
+// response"): Retry-After in seconds and
+//
+//	{"error":{"code":"TooManyRequests","innerError":{"code":"429","date":…,
+//	 "message":"Please retry after","request-id":…,"status":"429"},
+//	 "message":"Please retry again later."}}
+//
+// (with client-request-id in innerError, as every error here).
+func (s *Server) throttle(w http.ResponseWriter, ri *reqInfo, retryAfter string) {
+	date := s.Clock().Format("2006-01-02T15:04:05")
+	body := obj{{"error", obj{
+		{"code", "TooManyRequests"},
+		{"innerError", obj{
+			{"code", "429"},
+			{"date", date},
+			{"message", "Please retry after"},
+			{"request-id", ri.requestID},
+			{"client-request-id", ri.clientReqID},
+			{"status", "429"},
+		}},
+		{"message", "Please retry again later."},
+	}}}
+	w.Header().Set("Retry-After", retryAfter)
+	w.Header().Set("Content-Type", contentTypeError)
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(appendJSON(nil, body))
+	s.record(ri, http.StatusTooManyRequests, 0)
+	s.log.Debug("graphsim: throttled", "route", ri.route, "retry_after", retryAfter, "request_id", ri.requestID)
 }
 
 // throttled decides request n's fate from the seed alone, so a run with the
@@ -192,7 +226,20 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 		s.fail(w, ri, http.StatusBadRequest, "BadRequest", "Invalid $skiptoken: it does not belong to this query.")
 		return
 	}
-	recs, next := coll.page(cur, q.top, q.filter)
+	var recs []record
+	var next cursor
+	if ids, ok := idLookup(rt, q, ver, st.version); ok {
+		// A filter on id alone, from the first page of the current state:
+		// look the objects up (the order is the filter's; Graph's is its
+		// own, and no client may rely on it).
+		for _, lid := range ids {
+			if o, found := rt.byID(st, lid); found {
+				recs = append(recs, record{o: o})
+			}
+		}
+	} else {
+		recs, next = coll.page(cur, q.top, q.filter)
+	}
 
 	base := scheme(r) + "://" + r.Host + prefix + "/v1.0/"
 	ctx := base + "$metadata#" + strings.ReplaceAll(rt.context, "{id}", id)
@@ -226,6 +273,20 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 	_, _ = w.Write(b)
 	s.record(ri, http.StatusOK, len(recs))
 	s.log.Debug("graphsim: served", "route", rt.path, "items", len(recs), "more", next != nil, "request_id", ri.requestID)
+}
+
+// idLookup returns the ids of a request that rt can answer by lookups:
+// a filter on id alone, no skip token, the tenant's current version, and
+// a page large enough for every id.
+func idLookup(rt *route, q query, ver, current uint64) ([]string, bool) {
+	if rt.byID == nil || q.filter == nil || q.skip != "" || ver != current {
+		return nil, false
+	}
+	ids, ok := q.filter.onlyIDs()
+	if !ok || len(ids) > q.top {
+		return nil, false
+	}
+	return ids, true
 }
 
 func scheme(r *http.Request) string {
@@ -288,7 +349,14 @@ func (s *Server) parseQuery(r *http.Request, rt *route) (q query, status int, co
 	}
 	// $top
 	q.top = rt.page.def
-	if v, ok := get["$top"]; ok && !rt.page.ignoreTop {
+	if _, ok := get["$top"]; ok && rt.page.topRefusable && s.rejectRegTop {
+		// The message ASP.NET OData's query validator gives for an option
+		// the endpoint does not allow (Graph documents no page size or
+		// $top for this report).
+		return q, http.StatusBadRequest, "BadRequest",
+			"Query option 'Top' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings."
+	}
+	if v, ok := get["$top"]; ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
 			return q, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Invalid $top value '%s'.", v)
@@ -449,6 +517,10 @@ func (s *Server) record(ri *reqInfo, status, items int) {
 	}
 	if status == http.StatusTooManyRequests {
 		s.stats.Throttled++
+	}
+	if ri.activity {
+		s.stats.SignInActivity++
+		s.stats.SignInActivityItems += items
 	}
 }
 

@@ -1,9 +1,11 @@
 package graphsim_test
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 )
@@ -94,5 +96,121 @@ func TestThrottleRetryAfterAndNextLinks(t *testing.T) {
 	}
 	if _, err := graphsim.New(&graphsim.Options{ThrottleRate: 1.5}); err == nil {
 		t.Error("ThrottleRate 1.5 accepted")
+	}
+}
+
+// fakeClock is a settable clock for the report limits.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time          { return c.t }
+func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// TestReportLimits: the identity and access reports service's limits —
+// five requests per ten seconds over the audit logs and the
+// authentication-methods reports, ten per minute for /users reads of
+// signInActivity, which count against both — answered as Graph answers
+// throttling (429, Retry-After in seconds, TooManyRequests), on a clock
+// the test moves.
+func TestReportLimits(t *testing.T) {
+	const (
+		reg      = base + qRegistrations
+		audits   = base + "/v1.0/auditLogs/directoryAudits?%24top=5"
+		signIns  = base + "/v1.0/auditLogs/signIns?%24top=5"
+		activity = base + "/v1.0/users?%24select=id,signInActivity&%24top=5"
+		filtered = base + "/v1.0/users?%24filter=signInActivity/lastSuccessfulSignInDateTime%20le%202026-01-01T00:00:00Z"
+		plain    = base + "/v1.0/users?%24select=id&%24top=5"
+	)
+	type step struct {
+		advance    time.Duration
+		url        string
+		status     int    // 0: not 429 (the route's own answer)
+		retryAfter string // for 429
+	}
+	cases := []struct {
+		name   string
+		window time.Duration
+		steps  []step
+	}{
+		{name: "five report requests per ten seconds, shared by the logs and the report", steps: []step{
+			{0, reg, 0, ""}, {0, audits, 0, ""}, {0, signIns, 0, ""}, {time.Second, reg, 0, ""}, {0, audits, 0, ""},
+			{0, signIns, 429, "9"},
+			{0, plain, 0, ""}, // /users without signInActivity is not a report read
+			{8500 * time.Millisecond, reg, 429, "1"},
+			{500 * time.Millisecond, reg, 0, ""}, // the first three left the window
+			{0, audits, 0, ""},
+			{0, signIns, 0, ""},
+			{0, reg, 429, "1"}, // the two of second 1 are still in it
+			{time.Second, reg, 0, ""},
+		}},
+		{name: "signInActivity reads count against the reports limit", steps: []step{
+			{0, reg, 0, ""}, {0, reg, 0, ""}, {0, reg, 0, ""}, {0, reg, 0, ""}, {0, activity, 0, ""},
+			{0, activity, 429, "10"},
+			{0, filtered, 429, "10"}, // filtering on signInActivity counts too
+			{0, reg, 429, "10"},
+		}},
+		{name: "ten signInActivity reads per minute", steps: []step{
+			{0, activity, 0, ""}, {0, filtered, 0, ""}, {10 * time.Second, activity, 0, ""}, {0, activity, 0, ""},
+			{10 * time.Second, activity, 0, ""}, {0, activity, 0, ""}, {10 * time.Second, activity, 0, ""}, {0, activity, 0, ""},
+			{10 * time.Second, activity, 0, ""}, {0, activity, 0, ""},
+			{10 * time.Second, activity, 429, "10"}, // ten in the minute: the first two leave at 60 s
+			{0, reg, 0, ""},                         // the reports limit still has room
+			{9 * time.Second, activity, 429, "1"},
+			{time.Second, activity, 0, ""},
+		}},
+		{name: "scaled window", window: time.Second, steps: []step{
+			{0, activity, 0, ""}, {0, activity, 0, ""}, {0, activity, 0, ""}, {0, activity, 0, ""}, {0, activity, 0, ""},
+			{0, activity, 429, "1"},
+			{time.Second, activity, 0, ""}, {0, activity, 0, ""}, {0, activity, 0, ""}, {0, activity, 0, ""}, {0, activity, 0, ""},
+			{time.Second, activity, 429, "4"}, // ten in six seconds
+			{4 * time.Second, activity, 0, ""},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+			sim := newSim(t, &graphsim.Options{Users: 20, ReportLimits: &graphsim.ReportLimits{Window: tc.window, Now: clk.Now}})
+			h := sim.Handler()
+			throttled, activities := 0, 0
+			for i, s := range tc.steps {
+				clk.Advance(s.advance)
+				r := get(t, h, s.url)
+				if s.url == activity || s.url == filtered {
+					activities++
+				}
+				if s.status == 0 {
+					if r.status == http.StatusTooManyRequests {
+						t.Fatalf("step %d (%s): throttled (Retry-After %s), want admitted", i, s.url, r.header.Get("Retry-After"))
+					}
+					continue
+				}
+				throttled++
+				if r.status != http.StatusTooManyRequests {
+					t.Fatalf("step %d (%s): status %d, want 429", i, s.url, r.status)
+				}
+				if got := r.header.Get("Retry-After"); got != s.retryAfter {
+					t.Errorf("step %d: Retry-After %q, want %q", i, got, s.retryAfter)
+				}
+				var e struct {
+					Error struct {
+						Code, Message string
+						InnerError    struct{ Code, Status, Message string } `json:"innerError"`
+					} `json:"error"`
+				}
+				if err := json.Unmarshal(r.body, &e); err != nil {
+					t.Fatal(err)
+				}
+				if e.Error.Code != "TooManyRequests" || e.Error.Message != "Please retry again later." ||
+					e.Error.InnerError.Code != "429" || e.Error.InnerError.Status != "429" {
+					t.Errorf("step %d: 429 body %s", i, r.body)
+				}
+			}
+			st := sim.Stats()
+			if st.Throttled != throttled {
+				t.Errorf("Stats.Throttled %d, want %d", st.Throttled, throttled)
+			}
+			if st.SignInActivity != activities {
+				t.Errorf("Stats.SignInActivity %d, want %d", st.SignInActivity, activities)
+			}
+		})
 	}
 }
