@@ -36,6 +36,8 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		deltaTTL        time.Duration
 		deltaPageSize   int
 		emptyDeltaPages bool
+		reportLimits    bool
+		rejectRegTop    bool
 	)
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen `address` (port 0 picks a free port)")
@@ -56,6 +58,9 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	fs.DurationVar(&deltaTTL, "delta-token-ttl", 7*24*time.Hour, "lifetime of delta tokens on the tenant clock (Graph: 7 days for directory objects)")
 	fs.IntVar(&deltaPageSize, "delta-page-size", 200, "objects per delta page")
 	fs.BoolVar(&emptyDeltaPages, "empty-delta-pages", false, "start every delta round with an empty page that has a nextLink, as Graph may")
+	fs.BoolVar(&reportLimits, "report-limits", false, "apply the identity and access reports service's documented limits: 5 requests per 10 s over the audit logs and "+
+		"authentication-method reports, 10 per minute for /users reads of signInActivity (counting against both); 429 with Retry-After above them")
+	fs.BoolVar(&rejectRegTop, "reject-registration-top", false, "answer $top on userRegistrationDetails with 400 (its page documents only $filter and $orderby)")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: tenantwatch sim [flags]")
@@ -100,7 +105,12 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	if live {
 		clock = time.Now
 	}
+	var limits *graphsim.ReportLimits
+	if reportLimits {
+		limits = &graphsim.ReportLimits{}
+	}
 	srv, err := graphsim.New(&graphsim.Options{
+		ReportLimits: limits, RejectRegistrationTop: rejectRegTop,
 		Users: users, ThrottleRate: throttle, RetryAfter: retryAfter, Seed: seed,
 		Deny: denied, Permissions: granted, NoPremium: noPremium, Scenario: scenario, Logger: log,
 		Now: start, Clock: clock, DeltaTokenTTL: deltaTTL, DeltaPageSize: deltaPageSize, EmptyDeltaPages: emptyDeltaPages,

@@ -24,6 +24,11 @@ type Reader interface {
 	Organization(ctx context.Context) (tenant.Organization, error)
 	SubscribedSKUs(ctx context.Context) ([]tenant.SKU, error)
 	Users(ctx context.Context, withSignInActivity bool, fn func(tenant.User) error) error
+	// SignInActivity streams every user's signInActivity; SignInActivityByID
+	// that of the users with the given object ids (users that do not exist
+	// are not reported).
+	SignInActivity(ctx context.Context, fn func(tenant.SignInActivity) error) error
+	SignInActivityByID(ctx context.Context, ids []string, fn func(tenant.SignInActivity) error) error
 	Registrations(ctx context.Context, fn func(tenant.Registration) error) error
 	ServicePrincipals(ctx context.Context, fn func(tenant.ServicePrincipal) error) error
 	Applications(ctx context.Context, fn func(tenant.Application) error) error
@@ -53,10 +58,18 @@ type SnapshotOptions struct {
 }
 
 // Snapshot reads the tenant through r. Three lanes run concurrently —
-// directory objects, Entra reports (audits, sign-ins, registration details,
-// which Graph throttles separately) and Conditional Access — each reading its
-// sources one after the other. It returns an error only for failures other
-// than access denied; the first such failure cancels the other lanes.
+// directory objects, Entra reports (registration details, audits, sign-ins
+// and signInActivity, which Graph throttles separately) and Conditional
+// Access — each reading its sources one after the other. It returns an
+// error only for failures other than access denied; the first such failure
+// cancels the other lanes.
+//
+// Users are read without signInActivity (999 a page); signInActivity is
+// read afterwards for the users the rules judge by it alone — those whose
+// registration row says MFA is not registered, and the subjects of
+// security-info registrations in the audit window — by the cheaper of two
+// reads (see readSignInActivity). User.LastSuccessfulSignIn is filled for
+// those users only.
 func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Snapshot, error) {
 	var o SnapshotOptions
 	if opts != nil {
@@ -73,7 +86,7 @@ func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Sna
 	if since.IsZero() {
 		since = now.Add(-720 * time.Hour)
 	}
-	c := &collector{r: r, o: o, snap: &tenant.Snapshot{CollectedAt: now, Since: since}}
+	c := &collector{r: r, o: o, snap: &tenant.Snapshot{CollectedAt: now, Since: since}, usersDone: make(chan struct{})}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -105,6 +118,10 @@ type collector struct {
 	o    SnapshotOptions
 	mu   sync.Mutex // guards snap.Unavailable and progress calls
 	snap *tenant.Snapshot
+	// usersDone is closed when the directory lane has read the users (or
+	// given up): the report lane's signInActivity read needs them.
+	usersDone chan struct{}
+	usersOnce sync.Once
 }
 
 // read runs one source's read. Access denied marks the source unavailable
@@ -159,6 +176,7 @@ func counted[T any](c *collector, src tenant.Source, n *int, dst *[]T, keep func
 }
 
 func (c *collector) directoryLane(ctx context.Context) error {
+	defer c.usersRead()
 	s := c.snap
 	var n int
 	if err := c.read(tenant.SourceOrganization, &n, func() error {
@@ -179,7 +197,12 @@ func (c *collector) directoryLane(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := c.readUsers(ctx); err != nil {
+	n = 0
+	err := c.read(tenant.SourceUsers, &n, func() error {
+		return c.r.Users(ctx, false, counted(c, tenant.SourceUsers, &n, &s.Users, nil))
+	})
+	c.usersRead()
+	if err != nil {
 		return err
 	}
 	n = 0
@@ -207,27 +230,8 @@ func keepResourceRolesOnly(sp *tenant.ServicePrincipal) bool {
 	return true
 }
 
-// readUsers reads users with signInActivity; when that is denied (no Entra
-// ID P1, or no AuditLog.Read.All) it records signInActivity as unavailable
-// and reads users without it.
-func (c *collector) readUsers(ctx context.Context) error {
-	s := c.snap
-	var n int
-	err := c.r.Users(ctx, true, counted(c, tenant.SourceUsers, &n, &s.Users, nil))
-	if err == nil {
-		c.progress(tenant.SourceUsers, n, true)
-		return nil
-	}
-	if !errors.Is(err, tenant.ErrAccessDenied) {
-		c.progress(tenant.SourceUsers, n, true)
-		return fmt.Errorf("collect: read %s: %w", tenant.SourceUsers, err)
-	}
-	c.unavailable(tenant.SourceSignInActivity, err)
-	s.Users, n = nil, 0
-	return c.read(tenant.SourceUsers, &n, func() error {
-		return c.r.Users(ctx, false, counted(c, tenant.SourceUsers, &n, &s.Users, nil))
-	})
-}
+// usersRead tells the report lane that s.Users is complete.
+func (c *collector) usersRead() { c.usersOnce.Do(func() { close(c.usersDone) }) }
 
 // readResourceGrants lists the application permissions granted on the
 // Microsoft Graph and Exchange Online resource service principals — two
@@ -275,10 +279,18 @@ func (c *collector) reportLane(ctx context.Context) error {
 		return err
 	}
 	n = 0
-	return c.read(tenant.SourceSignIns, &n, func() error {
+	if err := c.read(tenant.SourceSignIns, &n, func() error {
 		keep := func(si *tenant.SignIn) bool { return si.Succeeded() && !si.Time.Before(s.Since) }
 		return c.r.SignIns(ctx, s.Since, counted(c, tenant.SourceSignIns, &n, &s.SignIns, keep))
-	})
+	}); err != nil {
+		return err
+	}
+	select {
+	case <-c.usersDone:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	return c.readSignInActivity(ctx)
 }
 
 func inWindow(since time.Time) func(*tenant.AuditEvent) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,10 @@ type fakeReader struct {
 	audits   []tenant.AuditEvent
 	signIns  []tenant.SignIn
 	sinceArg []time.Time
+	regs     []tenant.Registration
+	activity map[string]time.Time // last successful sign-in by user id; absent: never
+	byIDArg  [][]string           // the ids of each SignInActivityByID call
+	pages    int                  // SignInActivity pages served (500 users each)
 }
 
 func (f *fakeReader) check(src tenant.Source, call string) error {
@@ -75,8 +80,43 @@ func (f *fakeReader) Registrations(_ context.Context, fn func(tenant.Registratio
 	if err := f.check(tenant.SourceRegistrations, "registrations"); err != nil {
 		return err
 	}
+	if f.regs != nil {
+		return each(f.regs, fn)
+	}
 	// u1 has no MFA; u2's row is dropped: no rule reads registered users.
 	return each([]tenant.Registration{{UserID: "u1"}, {UserID: "u2", IsMfaRegistered: true}}, fn)
+}
+func (f *fakeReader) SignInActivity(_ context.Context, fn func(tenant.SignInActivity) error) error {
+	if err := f.check(tenant.SourceSignInActivity, "signInActivity"); err != nil {
+		return err
+	}
+	for i, u := range f.users {
+		if i%500 == 0 {
+			f.mu.Lock()
+			f.pages++
+			f.mu.Unlock()
+		}
+		if err := fn(tenant.SignInActivity{UserID: u.ID, LastSuccessfulSignIn: f.activity[u.ID]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (f *fakeReader) SignInActivityByID(_ context.Context, ids []string, fn func(tenant.SignInActivity) error) error {
+	f.mu.Lock()
+	f.byIDArg = append(f.byIDArg, slices.Sorted(slices.Values(ids)))
+	f.mu.Unlock()
+	if err := f.check(tenant.SourceSignInActivity, "signInActivityByID"); err != nil {
+		return err
+	}
+	for _, u := range f.users {
+		if slices.Contains(ids, u.ID) {
+			if err := fn(tenant.SignInActivity{UserID: u.ID, LastSuccessfulSignIn: f.activity[u.ID]}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 func (f *fakeReader) ServicePrincipals(_ context.Context, fn func(tenant.ServicePrincipal) error) error {
 	if err := f.check(tenant.SourceServicePrincipals, "servicePrincipals"); err != nil {
@@ -204,7 +244,7 @@ func TestSnapshotAccessDenied(t *testing.T) {
 		users       int
 	}{
 		{"sign-in logs without P1", []tenant.Source{tenant.SourceSignIns}, []tenant.Source{tenant.SourceSignIns}, 2},
-		{"signInActivity falls back to users without it", []tenant.Source{tenant.SourceSignInActivity}, []tenant.Source{tenant.SourceSignInActivity}, 2},
+		{"signInActivity denied, users read", []tenant.Source{tenant.SourceSignInActivity}, []tenant.Source{tenant.SourceSignInActivity}, 2},
 		{"no users at all", []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}, []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}, 0},
 		{"service principals denied skips grants", []tenant.Source{tenant.SourceServicePrincipals}, []tenant.Source{tenant.SourceResourceGrants, tenant.SourceServicePrincipals}, 2},
 		{"conditional access", []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}, []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}, 2},
@@ -261,7 +301,7 @@ func TestSnapshotProgressEndsEverySource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, src := range []tenant.Source{tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers,
+	for _, src := range []tenant.Source{tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers, tenant.SourceSignInActivity,
 		tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceRegistrations,
 		tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations} {
 		if done[src] != 1 {
