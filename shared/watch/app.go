@@ -119,6 +119,8 @@ type App struct {
 	statesMu   sync.Mutex
 	states     map[string]cachedState // subscription id → clientState
 
+	cache directoryCache // what the rounds need beside their changes (cache.go)
+
 	rangesMu sync.Mutex
 	ranges   *azureip.Set
 	rangesAt time.Time

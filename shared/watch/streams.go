@@ -69,7 +69,7 @@ func (a *App) usersRoundLocked(ctx context.Context, trigger string) error {
 		s := partial(now, now.Add(-a.o.Config.AuditOverlap), trigger)
 		s.Users, s.Changes = r.Objects, r.Changes
 		read(s, tenant.SourceUsers)
-		if skus, err := a.g.SubscribedSKUs(ctx); err != nil {
+		if skus, err := a.cachedSKUs(ctx); err != nil {
 			a.log.Warn("subscribedSkus unavailable: licence rules skipped this round", "err", err)
 			s.MarkUnavailable(tenant.SourceSubscribedSkus, redact.Text(err.Error()))
 		} else {
@@ -180,6 +180,7 @@ func (a *App) pollDirectory(ctx context.Context) error {
 		return fmt.Errorf("watch: application delta: %w", err)
 	}
 	install := spr.Install || apr.Install || !curAudit.Exists()
+	a.noteServicePrincipals(spr.Full, spr.Objects, spr.Delete)
 
 	since := curAudit.Watermark.Add(-a.o.Config.AuditOverlap)
 	if !curAudit.Exists() {
@@ -201,6 +202,7 @@ func (a *App) pollDirectory(ctx context.Context) error {
 		return fmt.Errorf("watch: directory audits: %w", err)
 	default:
 		read(s, tenant.SourceDirectoryAudits)
+		a.noteAudits(s.Audits)
 	}
 	a.log.Info("directory poll", "sp_items", spr.Items, "app_items", apr.Items, "changes", len(s.Changes), "audits", len(s.Audits), "install", install)
 
@@ -239,50 +241,40 @@ func (a *App) pollDirectory(ctx context.Context) error {
 // directoryContext adds what the rules need to judge the directory round:
 // the Graph and Exchange Online resource service principals and their
 // grants (mail roles), licences, named locations, and the users the audit
-// events name with their sign-in history.
+// events name with their sign-in history. All but the users come from the
+// directory cache (cache.go): a poll reads them only when they changed or
+// an hour has passed.
 func (a *App) directoryContext(ctx context.Context, s *tenant.Snapshot) error {
 	have := make(map[string]bool)
 	for _, sp := range s.ServicePrincipals {
 		have[strings.ToLower(sp.ID)] = true
 	}
-	var resources []tenant.ServicePrincipal
-	err := a.g.ServicePrincipalsByAppID(ctx, []string{graphAppID, exchangeAppID}, func(sp tenant.ServicePrincipal) error {
-		resources = append(resources, sp)
+	resources, grants, err := a.cachedResources(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: resource service principals and their grants: %w", err)
+	}
+	for _, sp := range resources {
 		if !have[strings.ToLower(sp.ID)] {
 			s.ServicePrincipals = append(s.ServicePrincipals, sp)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("watch: resource service principals: %w", err)
 	}
-	grantsOK := true
-	for _, sp := range resources {
-		if err := a.g.AppRoleAssignedTo(ctx, sp.ID, func(g tenant.AppRoleAssignment) error {
-			s.ResourceGrants = append(s.ResourceGrants, g)
-			return nil
-		}); err != nil {
-			if !errors.Is(err, tenant.ErrAccessDenied) {
-				return fmt.Errorf("watch: grants on %s: %w", sp.DisplayName, err)
-			}
-			grantsOK = false
-			s.MarkUnavailable(tenant.SourceResourceGrants, redact.Text(err.Error()))
-		}
-	}
-	if grantsOK {
+	s.ResourceGrants = append(s.ResourceGrants, grants.grants...)
+	if grants.denied != nil {
+		s.MarkUnavailable(tenant.SourceResourceGrants, redact.Text(grants.denied.Error()))
+	} else {
 		read(s, tenant.SourceResourceGrants)
 	}
-	if skus, err := a.g.SubscribedSKUs(ctx); err == nil {
+	if skus, err := a.cachedSKUs(ctx); err == nil {
 		s.SKUs = skus
 		read(s, tenant.SourceSubscribedSkus)
 	}
-	if nls, err := a.g.NamedLocations(ctx); err == nil {
+	if nls, err := a.cachedNamedLocations(ctx); err == nil {
 		s.NamedLocations = nls
 		read(s, tenant.SourceNamedLocations)
 	} else {
 		s.MarkUnavailable(tenant.SourceNamedLocations, redact.Text(err.Error()))
 	}
-	if org, err := a.g.Organization(ctx); err == nil {
+	if org, err := a.cachedOrganization(ctx); err == nil {
 		s.Organization = org
 		read(s, tenant.SourceOrganization)
 	}
