@@ -75,8 +75,11 @@ const (
 // already: the app could not keep up, the sender was held by the in-flight
 // bound).
 //
-// Every timer but RenewSubscriptions (which subscribes at start-up) is
-// set to a schedule that does not fire. consumer=on leaves ProcessChanges
+// Every timer but RenewSubscriptions (six-hourly) is set to a schedule
+// that does not fire; the benchmark runs
+// PollDirectory once through the host's admin API, as the first poll of a
+// new installation runs: it subscribes to users and groups, builds the
+// baselines and runs the first sweep. consumer=on leaves ProcessChanges
 // on: it consumes the queued messages while the benchmark runs (a users
 // delta round against the simulated tenant per message, each reading and
 // writing Azurite), on the same two cores and the same single Azurite, as
@@ -109,6 +112,9 @@ func benchNotifications(b *testing.B, items int, consumer bool) {
 	e := startBench(b, settings)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The installation's first poll subscribes (RenewSubscriptions' own
+	// schedule is six-hourly).
+	runFunction(ctx, b, e, "PollDirectory")
 	if err := e.WaitSubscriptions(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -188,6 +194,27 @@ func benchNotifications(b *testing.B, items int, consumer bool) {
 	}
 	if len(lat) < 1000 && unsent == 0 {
 		b.Logf("only %d requests: use -benchtime 2000x for a meaningful p99", len(lat))
+	}
+}
+
+// runFunction starts one run of the function called name through the
+// host's admin API (POST /admin/functions/<name>, as `curl` does in the
+// README); the host runs it in the background.
+func runFunction(ctx context.Context, b *testing.B, e *demo.Env, name string) {
+	b.Helper()
+	url := e.Host.HTTPURL() + "/admin/functions/" + name + "?code=" + e.Settings["FUNCTIONS_KEY"]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"input":""}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(resp.Body)
+		b.Fatalf("run %s: status %d: %s", name, resp.StatusCode, msg)
 	}
 }
 
