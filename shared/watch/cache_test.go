@@ -3,6 +3,8 @@ package watch_test
 import (
 	"fmt"
 	"maps"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,9 +53,20 @@ func (e *env) pollRequests() map[string]int {
 // audit log, a resource service principal in the delta round. Each change
 // costs one read, though the audit window's overlap reads its event again.
 // The tenant's size does not matter.
+//
+// TENANTWATCH_POLL_USERS=100000 adds a tenant of that many users (slow:
+// installing it takes minutes), for the README's figures.
 func TestPollDirectoryRequestsPerPoll(t *testing.T) {
 	t.Parallel()
-	for _, users := range []int{0, 10000} {
+	sizes := []int{0, 10000}
+	if v := os.Getenv("TENANTWATCH_POLL_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			t.Fatalf("TENANTWATCH_POLL_USERS=%q: want a number of users", v)
+		}
+		sizes = append(sizes, n)
+	}
+	for _, users := range sizes {
 		t.Run(fmt.Sprint("users=", users), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, envOptions{Sim: graphsim.Options{Users: users}})
