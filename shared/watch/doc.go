@@ -15,6 +15,11 @@
 //     repetition harmless.
 //   - Alerts are delivered at least once from the outbox: inline right
 //     after a round, and by DeliverAlerts on its timer with back-off.
+//   - A round reads what changed, not the directory: the organization, the
+//     SKUs, the Graph and Exchange Online resource service principals with
+//     their grants, and the named locations are kept between rounds in the
+//     process and read again when a delta round or an audit event shows
+//     them changed, else hourly (cache.go).
 //   - Graph subscriptions are created only for users and groups, the
 //     directory resources Graph notifies about. Service principals,
 //     applications and the logs are polled.
