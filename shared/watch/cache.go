@@ -17,8 +17,8 @@ import (
 // process (an instance of the app) and read again:
 //
 //   - when it changed: a service principal delta round that returned a
-//     resource service principal (a full round hands them over at once,
-//     without a read), an audit event that grants or removes an app role
+//     resource service principal (the install round hands them over at
+//     once, without a read), an audit event that grants or removes an app role
 //     or consents to an application (the grants), an audit event on a
 //     named location (the named locations);
 //   - otherwise at most hourly (cacheRefresh): SKUs and the organization
@@ -150,15 +150,15 @@ func isResourceApp(appID string) bool {
 }
 
 // noteServicePrincipals takes what a service principal delta round says
-// about the resource service principals: a full round returned every
-// object, so it holds them (with their app roles) at once; an incremental
-// one that changed or removed one makes them, and the grants on them,
-// stale.
-func (a *App) noteServicePrincipals(full bool, objects []tenant.ServicePrincipal, deleted []string) {
+// about the resource service principals: an install round returned every
+// object, so it holds them (with their app roles) at once; any other round
+// (a resync returns only what differs from the baselines) that changed or
+// removed one makes them, and the grants on them, stale.
+func (a *App) noteServicePrincipals(install bool, objects []tenant.ServicePrincipal, deleted []string) {
 	a.cache.mu.Lock()
 	defer a.cache.mu.Unlock()
 	c := &a.cache
-	if full {
+	if install {
 		var res []tenant.ServicePrincipal
 		for _, sp := range objects {
 			if isResourceApp(sp.AppID) {

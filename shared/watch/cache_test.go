@@ -147,3 +147,33 @@ func TestPollDirectoryRequestsPerPoll(t *testing.T) {
 		})
 	}
 }
+
+// TestPollDirectoryCacheAfterResync: a resync (every delta link expired)
+// returns only what differs from the baselines; the resource service
+// principals kept from installation stay, so a backdoor on a mail-reading
+// app found after it is still judged against the grants on them (high).
+func TestPollDirectoryCacheAfterResync(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.install()
+	e.clk.Advance(2 * time.Minute)
+	e.sim.ExpireDeltaTokens()
+	got := e.pollRequests()
+	for _, r := range []string{routeSPs, routeGrants} {
+		if got[r] != 0 {
+			t.Errorf("the resync poll read %s %d times; the install round's resource service principals are still good", r, got[r])
+		}
+	}
+	e.clk.Advance(2 * time.Minute)
+	res := e.attack(graphsim.StepSPBackdoor)
+	e.clk.Advance(2 * time.Minute)
+	e.must("PollDirectory", e.app.PollDirectory(t.Context()))
+	x := expected(t, res, "sp.credential-added")
+	if x.Severity != "high" {
+		t.Fatalf("the scenario expects %s for the backdoor; the test wants a mail-reading app (high)", x.Severity)
+	}
+	rec := e.alerted(x)
+	if rec.Finding.Severity != tenant.SeverityHigh {
+		t.Errorf("sp.credential-added after a resync: %s, want high (the app's mail grants on the cached resources)", rec.Finding.Severity)
+	}
+}

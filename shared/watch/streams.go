@@ -180,7 +180,7 @@ func (a *App) pollDirectory(ctx context.Context) error {
 		return fmt.Errorf("watch: application delta: %w", err)
 	}
 	install := spr.Install || apr.Install || !curAudit.Exists()
-	a.noteServicePrincipals(spr.Full, spr.Objects, spr.Delete)
+	a.noteServicePrincipals(spr.Install, spr.Objects, spr.Delete)
 
 	since := curAudit.Watermark.Add(-a.o.Config.AuditOverlap)
 	if !curAudit.Exists() {
