@@ -37,7 +37,8 @@ type User struct {
 	Created        time.Time `json:"createdDateTime"`
 	// LastSuccessfulSignIn is signInActivity.lastSuccessfulSignInDateTime;
 	// zero when absent, null or the "never" date 0001-01-01. Meaningful only
-	// when the snapshot has SourceSignInActivity.
+	// when the snapshot has SourceSignInActivity, and a scan's snapshot
+	// reads it only for the users a rule judges by it (collect.Snapshot).
 	LastSuccessfulSignIn time.Time `json:"lastSuccessfulSignIn"`
 	Licenses             []License `json:"assignedLicenses"`
 }
