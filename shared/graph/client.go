@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
+	"github.com/tenantwatch/tenantwatch/shared/graph/internal/typednull"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -289,9 +289,11 @@ func rank(m khttp.Middleware) int {
 	return 8
 }
 
-// tracker is the innermost middleware: it sets the User-Agent prefix and
+// tracker is the innermost middleware: it sets the User-Agent prefix,
 // records each attempt's status on the read's exchange, so that classify
-// knows the HTTP status even when the SDK could not parse the error body.
+// knows the HTTP status even when the SDK could not parse the error body,
+// and puts typednull on successful JSON bodies: the SDK reads the page as a
+// stream, never copied whole first.
 type tracker struct{ userAgent string }
 
 func (t tracker) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
@@ -314,39 +316,15 @@ func (t tracker) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Re
 		}
 		x.record(resp, body)
 	}
-	if err == nil {
-		err = nullEmptyDates(resp)
+	if err == nil && resp != nil && resp.Body != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 &&
+		strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		// `"…DateTime": ""` (and empty GUIDs) become null; the length
+		// changes.
+		resp.Body = typednull.NewReader(resp.Body)
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
 	}
 	return resp, err
-}
-
-// emptyTyped matches a property the SDK parses as a date or a GUID (a name
-// ending in DateTime, or one of the GUID properties the reads select) whose
-// value is the empty string. A raw '"' cannot occur inside a JSON string,
-// so the pattern only matches structure, never text inside a display name.
-var emptyTyped = regexp.MustCompile(`("(?:[A-Za-z0-9_]*DateTime|appOwnerOrganizationId|keyId|appRoleId|principalId|resourceId|skuId|servicePlanId)"\s*:\s*)""`)
-
-// nullEmptyDates rewrites `"…DateTime": ""` (and empty GUIDs) to null in a
-// successful JSON response. Graph's own documentation shows empty strings
-// for dates a user never had (signInActivity), and the SDK fails the whole
-// page on one.
-func nullEmptyDates(resp *http.Response) error {
-	if resp == nil || resp.Body == nil || resp.StatusCode < 200 || resp.StatusCode > 299 ||
-		!strings.Contains(resp.Header.Get("Content-Type"), "json") {
-		return nil
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if bytes.Contains(body, []byte(`""`)) {
-		body = emptyTyped.ReplaceAll(body, []byte("${1}null"))
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
-	resp.Header.Del("Content-Length")
-	return nil
 }
 
 // maxErrorBody bounds how much of an error response is kept.
