@@ -33,8 +33,7 @@ const DefaultURL = "https://graph.microsoft.com"
 // permissions granted to the app.
 const Scope = "https://graph.microsoft.com/.default"
 
-// Retry limits. The SDK's retry handler itself never goes beyond 10 retries
-// or 180 s of cumulative delay.
+// Retry limits.
 const (
 	DefaultMaxRetries = 6
 	maxMaxRetries     = 10
@@ -78,6 +77,20 @@ type ClientOptions struct {
 	// 0 means DefaultMaxRetries; more than 10 means 10; negative disables
 	// retries.
 	MaxRetries int
+	// RetryBudget is the total a read (all its pages) may wait before
+	// retries; an answer asking for a longer wait than what is left ends
+	// the read at once. 0 or less means DefaultRetryBudget.
+	RetryBudget time.Duration
+	// AttemptTimeout bounds each attempt of each request, headers and body
+	// together (not the waits between attempts). 0 or less means
+	// DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
+	// IdleTimeout ends a read whose response body sends nothing for that
+	// long. 0 or less means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxPageBytes caps each response body. 0 or less means
+	// DefaultMaxPageBytes.
+	MaxPageBytes int64
 	// Logger receives retry and per-read debug records; nil discards them.
 	Logger *slog.Logger
 	// UserAgent, if set, is put in front of the SDK's User-Agent value.
@@ -151,13 +164,7 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 	}
 
 	c := &Client{base: root + "/v1.0", log: log}
-	retries := o.MaxRetries
-	switch {
-	case retries == 0:
-		retries = DefaultMaxRetries
-	case retries > maxMaxRetries:
-		retries = maxMaxRetries
-	}
+	lim := newLimits(&o)
 
 	gopts := clientOptions
 	base := o.Transport
@@ -165,11 +172,12 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 		base = defaultTransport()
 	}
 	hc := &http.Client{
-		Transport: khttp.NewCustomTransportWithParentTransport(base, c.middleware(&gopts, retries, o.UserAgent)...),
+		Transport: khttp.NewCustomTransportWithParentTransport(base, c.middleware(&gopts, lim, o.UserAgent)...),
 		// The redirect middleware follows redirects; net/http must not.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		// No client timeout: it would cut the retry handler's Retry-After
-		// waits. Callers bound a read with its context.
+		// No client timeout: it would cut the Retry-After waits. Each
+		// attempt has its own deadline (the tracker), the waits a budget
+		// (the retrier), and callers bound a read with its context.
 	}
 	parse, serialize := serializers()
 	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
@@ -195,7 +203,7 @@ func defaultTransport() http.RoundTripper {
 		return http.DefaultTransport
 	}
 	t = t.Clone()
-	t.ResponseHeaderTimeout = 100 * time.Second
+	t.ResponseHeaderTimeout = headerTimeout
 	return t
 }
 
@@ -229,39 +237,18 @@ func isLocalName(host string) bool {
 }
 
 // middleware returns the Graph default middleware with the retry handler
-// replaced by one configured here, in a fixed order (the kiota defaults come
-// out of a map in random order), followed by this package's tracker.
-func (c *Client) middleware(gopts *msgraphcore.GraphClientOptions, retries int, userAgent string) []khttp.Middleware {
-	retry := khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
-		MaxRetries: max(retries, 1), // the handler turns < 1 into its default of 3
-		// ShouldRetry must be set: the handler calls it unconditionally.
-		ShouldRetry: func(waited time.Duration, attempt int, req *http.Request, resp *http.Response) bool {
-			if retries <= 0 {
-				return false
-			}
-			if x := exchangeFrom(req.Context()); x != nil {
-				x.retried()
-			}
-			c.log.LogAttrs(req.Context(), slog.LevelInfo, "graph: retrying",
-				slog.String("method", req.Method),
-				slog.String("path", req.URL.Path),
-				slog.Int("status", resp.StatusCode),
-				slog.String("retryAfter", resp.Header.Get("Retry-After")),
-				slog.Int("retry", attempt+1),
-				slog.Int("maxRetries", retries),
-				slog.Duration("waited", waited))
-			return true
-		},
-	})
+// replaced by this package's retrier, in a fixed order (the kiota defaults
+// come out of a map in random order), followed by this package's tracker.
+func (c *Client) middleware(gopts *msgraphcore.GraphClientOptions, lim limits, userAgent string) []khttp.Middleware {
 	mws := msgraphcore.GetDefaultMiddlewaresWithOptions(gopts)
 	for i, m := range mws {
 		switch m.(type) {
 		case *khttp.RetryHandler, khttp.RetryHandler:
-			mws[i] = retry
+			mws[i] = &retrier{l: lim, log: c.log}
 		}
 	}
 	slices.SortStableFunc(mws, func(a, b khttp.Middleware) int { return cmp.Compare(rank(a), rank(b)) })
-	return append(mws, tracker{userAgent: userAgent})
+	return append(mws, tracker{userAgent: userAgent, l: lim})
 }
 
 // rank orders middleware outermost first: telemetry, URL replacement,
@@ -273,7 +260,7 @@ func rank(m khttp.Middleware) int {
 		return 0
 	case *khttp.UrlReplaceHandler:
 		return 1
-	case *khttp.RetryHandler:
+	case *retrier:
 		return 2
 	case *khttp.RedirectHandler:
 		return 3
@@ -289,12 +276,16 @@ func rank(m khttp.Middleware) int {
 	return 8
 }
 
-// tracker is the innermost middleware: it sets the User-Agent prefix,
+// tracker is the innermost middleware. It runs each attempt under the
+// client's per-attempt bounds (limits.attempt), sets the User-Agent prefix,
 // records each attempt's status on the read's exchange, so that classify
 // knows the HTTP status even when the SDK could not parse the error body,
-// and puts typednull on successful JSON bodies: the SDK reads the page as a
-// stream, never copied whole first.
-type tracker struct{ userAgent string }
+// and puts typednull on successful JSON bodies. Bodies stay streams: the SDK
+// reads them through the bounds and the rewriting.
+type tracker struct {
+	userAgent string
+	l         limits
+}
 
 func (t tracker) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	if t.userAgent != "" {
@@ -302,29 +293,41 @@ func (t tracker) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Re
 			req.Header.Set("User-Agent", strings.TrimSpace(t.userAgent+" "+ua))
 		}
 	}
-	resp, err := p.Next(req, i)
-	if x := exchangeFrom(req.Context()); x != nil {
-		var body []byte
-		if resp != nil && resp.StatusCode >= 400 && resp.Body != nil {
-			// Keep (the start of) an error body: the page iterator has no
-			// error mapping for next pages, and a non-JSON body is not
-			// parsed at all, so classify may have to read it itself.
-			body, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-			resp.Body.Close()
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			resp.ContentLength = int64(len(body))
+	resp, err := t.l.attempt(p, i, req)
+	x := exchangeFrom(req.Context())
+	if err != nil {
+		if x != nil {
+			x.record(nil, nil)
 		}
-		x.record(resp, body)
+		return nil, err
 	}
-	if err == nil && resp != nil && resp.Body != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 &&
-		strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		// A redirect's body is never read (the redirect handler follows
+		// the Location): let go of it and of the attempt now.
+		drain(resp)
+		resp.Body = http.NoBody
+	case resp.StatusCode >= 400 && x != nil:
+		// Keep (the start of) an error body: the page iterator has no
+		// error mapping for next pages, and a non-JSON body is not
+		// parsed at all, so classify may have to read it itself.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		x.record(resp, body)
+		return resp, nil
+	case resp.StatusCode >= 200 && resp.StatusCode <= 299 && strings.Contains(resp.Header.Get("Content-Type"), "json"):
 		// `"…DateTime": ""` (and empty GUIDs) become null; the length
 		// changes.
 		resp.Body = typednull.NewReader(resp.Body)
 		resp.ContentLength = -1
 		resp.Header.Del("Content-Length")
 	}
-	return resp, err
+	if x != nil {
+		x.record(resp, nil)
+	}
+	return resp, nil
 }
 
 // maxErrorBody bounds how much of an error response is kept.
@@ -335,8 +338,9 @@ type exchange struct {
 	mu       sync.Mutex
 	requests int
 	retries  int
-	status   int    // status of the last response; 0 if none
-	body     []byte // body of the last response if it was an error
+	waited   time.Duration // before retries, against the retry budget
+	status   int           // status of the last response; 0 if none
+	body     []byte        // body of the last response if it was an error
 }
 
 type exchangeKey struct{}
@@ -361,10 +365,18 @@ func (x *exchange) record(resp *http.Response, body []byte) {
 	}
 }
 
-func (x *exchange) retried() {
+// retried records a retry after waiting wait.
+func (x *exchange) retried(wait time.Duration) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.retries++
+	x.waited += wait
+}
+
+func (x *exchange) waitedSoFar() time.Duration {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.waited
 }
 
 func (x *exchange) snapshot() (requests, retries, status int) {

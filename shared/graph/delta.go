@@ -170,7 +170,10 @@ func deltaRound[M serialization.Parsable, T any](ctx context.Context, c *Client,
 	if err != nil {
 		return "", c.classify(ctx, d.op, d.src, x, err)
 	}
-	first, err := c.adapter.Send(xctx, ri, page, abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+	// Every page goes through one pager, the first included: a next link
+	// equal to a link already requested ends the round.
+	pg := newPager(c.adapter)
+	first, err := pg.Send(xctx, ri, page, abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
 	if err != nil {
 		return "", c.classify(ctx, d.op, d.src, x, err)
 	}
@@ -178,7 +181,7 @@ func deltaRound[M serialization.Parsable, T any](ctx context.Context, c *Client,
 		return "", &Error{Op: d.op, Message: "empty response", kind: kindDecode, target: c.base}
 	}
 	// Pass the adapter built here, not the client's GetAdapter().
-	it, err := msgraphcore.NewPageIterator[*tracked](first, c.adapter, page)
+	it, err := msgraphcore.NewPageIterator[*tracked](first, pg, page)
 	if err != nil {
 		return "", c.classify(ctx, d.op, d.src, x, err)
 	}

@@ -8,13 +8,33 @@
 //
 // NewClient builds one request adapter (msgraph-sdk-go-core's) whose base
 // URL is graphURL + "/v1.0", and whose HTTP client is the Graph middleware
-// pipeline (msgraphcore default middleware, with a retry handler configured
-// from ClientOptions.MaxRetries that honours Retry-After on 429, 503 and
-// 504) on top of ClientOptions.Transport. Requests are built by the
-// generated request builders of msgraph-sdk-go's sub-packages (users,
-// auditlogs, …), started from api, never by the SDK's GraphServiceClient:
-// importing the SDK's root package would link a builder for every Graph
-// API.
+// pipeline (msgraphcore default middleware, with the SDK's retry handler
+// replaced by this package's) on top of ClientOptions.Transport. Requests
+// are built by the generated request builders of msgraph-sdk-go's
+// sub-packages (users, auditlogs, …), started from api, never by the SDK's
+// GraphServiceClient: importing the SDK's root package would link a builder
+// for every Graph API.
+//
+// # Bounds
+//
+// Every read ends, whatever the server does (bounds.go; each limit is a
+// ClientOptions field, with a Default constant):
+//
+//   - 429, 503 and 504 are retried after Retry-After (seconds or an HTTP
+//     date; exponential back-off without it), at most MaxRetries times, and
+//     the waits of one read share RetryBudget: an answer asking for a longer
+//     wait than what is left ends the read at once.
+//   - Each attempt has a deadline (AttemptTimeout) covering headers and
+//     body, not the waits between attempts; a body that sends nothing for
+//     IdleTimeout, or more than MaxPageBytes, ends the read.
+//   - A page loop that is sent to a link it has already requested ends.
+//   - Bodies are streamed to the SDK through these bounds and through
+//     internal/typednull, which turns "" dates and GUIDs into null on the
+//     way; every body is closed and its attempt's context released on every
+//     path.
+//
+// The caller's context bounds the whole read (a scan's --timeout, a
+// function run's deadline); when it carries a cause, the error says it.
 //
 // AuthAzure authenticates with an azcore.TokenCredential
 // (DefaultAzureCredential unless one is given), scope

@@ -142,13 +142,18 @@ func (c *Client) classify(ctx context.Context, op string, src tenant.Source, x *
 		oe  *odataerrors.ODataError
 		ae  *abstractions.ApiError
 		te  *tokenError
+		le  *limitError
 		ue  *url.Error
 		ne  net.Error
 		msg string
 	)
 	switch {
 	case ctx.Err() != nil:
-		e.kind, e.Message, e.cause = kindPlain, ctx.Err().Error(), ctx.Err()
+		e.kind, e.Message, e.cause = kindPlain, ctxReason(ctx), ctx.Err()
+		return e
+	case errors.As(err, &le):
+		// One of the client's bounds ended the read (bounds.go).
+		e.kind, e.Message, e.cause, e.Status, e.Err = kindPlain, le.msg, le, le.status, le.err
 		return e
 	case errors.As(err, &te):
 		e.kind, e.Message, e.cause = kindToken, oneLine(te.err.Error()), te.err
@@ -186,6 +191,16 @@ func (c *Client) classify(ctx context.Context, op string, src tenant.Source, x *
 	}
 	e.Err = sentinel(status, e.Code)
 	return e
+}
+
+// ctxReason says why the caller's context ended: the cause given to a
+// deadline (a scan's --timeout, a function run's deadline) when there is
+// one, else the context's error.
+func ctxReason(ctx context.Context) string {
+	if cause := context.Cause(ctx); cause != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(cause, context.DeadlineExceeded) {
+		return oneLine(cause.Error())
+	}
+	return ctx.Err().Error()
 }
 
 // graphError reads code and message from the error body the tracker kept,

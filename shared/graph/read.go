@@ -24,7 +24,8 @@ const (
 
 // stream runs one list read: get fetches the first page (with the read's
 // query options) and the SDK page iterator follows @odata.nextLink, calling
-// each for every item. Only one page is held at a time. An error from each
+// each for every item. Only one page is held at a time; a next link the
+// read has already followed ends it (errRepeatedLink). An error from each
 // stops the read and is returned unchanged; every other error goes through
 // classify.
 func stream[T any](ctx context.Context, c *Client, op string, src tenant.Source,
@@ -51,8 +52,9 @@ func stream[T any](ctx context.Context, c *Client, op string, src tenant.Source,
 	if first == nil { // 204 or an empty body: nothing to list
 		return nil
 	}
-	// Pass the adapter built here, not the client's GetAdapter().
-	it, err := msgraphcore.NewPageIterator[T](first, c.adapter, factory)
+	// Pass the adapter built here, not the client's GetAdapter(), through
+	// a pager that ends the read if a next link repeats.
+	it, err := msgraphcore.NewPageIterator[T](first, newPager(c.adapter), factory)
 	if err != nil {
 		return c.classify(ctx, op, src, x, err)
 	}

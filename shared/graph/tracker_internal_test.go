@@ -25,7 +25,7 @@ func TestTrackerStreams(t *testing.T) {
 	}
 	got := make(chan *http.Response, 1)
 	go func() {
-		r, err := tracker{}.Intercept(pipeFrom{resp}, 0, req)
+		r, err := tracker{l: newLimits(&ClientOptions{})}.Intercept(pipeFrom{resp}, 0, req)
 		if err != nil {
 			t.Errorf("Intercept: %v", err)
 		}
