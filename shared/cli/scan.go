@@ -31,6 +31,7 @@ type scanFlags struct {
 	newDays     int64
 	verbose     bool
 	progress    string
+	timeout     time.Duration
 }
 
 func runScan(ctx context.Context, args []string, env *Env) int {
@@ -46,6 +47,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	fs.Int64Var(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
 	fs.BoolVar(&f.verbose, "verbose", false, "log each source read on stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	fs.DurationVar(&f.timeout, "timeout", time.Hour, "give up (exit 1) when the scan has not finished after this `duration`")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: tenantwatch scan [flags]")
@@ -78,6 +80,9 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	auth, err := parseAuth(f.auth, f.graphURL)
 	if err != nil {
 		return usageError(env, "scan", "%v", err)
+	}
+	if f.timeout <= 0 {
+		return usageError(env, "scan", "--timeout: want a positive duration such as 1h or 90m, got %v", f.timeout)
 	}
 	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
 		return usageError(env, "scan", "--progress: want auto, always or never, got %q", f.progress)
@@ -120,7 +125,12 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		prog = newProgressLine(env.Stderr)
 		opts.Progress = prog.update
 	}
-	res, scanErr := pipeline.Scan(ctx, client, opts)
+	// The whole scan has one deadline; a read it cuts names itself and this
+	// cause ("collect: read users: graph: GET /users: …").
+	scanCtx, cancel := context.WithTimeoutCause(ctx, f.timeout,
+		fmt.Errorf("the scan did not finish within --timeout %v (a larger tenant may need more; --verbose shows each read)", f.timeout))
+	defer cancel()
+	res, scanErr := pipeline.Scan(scanCtx, client, opts)
 	if prog != nil {
 		prog.finish()
 	}

@@ -91,23 +91,32 @@ func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Sna
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	lanes := []func(context.Context) error{c.directoryLane, c.reportLane, c.policyLane}
-	var wg sync.WaitGroup
-	errs := make([]error, len(lanes))
-	for i, lane := range lanes {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error // the first lane failure: it names the source being read
+	)
+	for _, lane := range lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := lane(ctx); err != nil {
-				errs[i] = err
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
 				cancel(err)
 			}
 		}()
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, err
+	if first != nil {
+		// Also when the caller's context ended (a deadline): the lane's
+		// error says which read it cut, the context's cause would not.
+		return nil, first
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
 	return c.snap, nil
