@@ -49,7 +49,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (used for durations). Default: time.Now.
 	Now func() time.Time
+	// RunTimeout is the deadline of every function run: its context ends
+	// then, so that a run stuck on Graph or storage fails with an error
+	// (logged, and answered 500) before the host's functionTimeout
+	// (host.json, 10 minutes) kills it silently. 0 or less means
+	// DefaultRunTimeout.
+	RunTimeout time.Duration
 }
+
+// DefaultRunTimeout is a function run's deadline: a minute short of
+// host.json's functionTimeout (00:10:00), to fail and log in time. A test
+// holds it to host.json.
+const DefaultRunTimeout = 9 * time.Minute
 
 // Binding names used by the code; functions/<Name>/function.json must
 // declare them (functions_test.go checks it).
@@ -111,9 +122,10 @@ const maxInvocationBytes = 2*webhook.MaxBody + 64<<10
 
 // server holds what the functions share. It has no mutable state.
 type server struct {
-	svc Service
-	log *slog.Logger
-	now func() time.Time
+	svc        Service
+	log        *slog.Logger
+	now        func() time.Time
+	runTimeout time.Duration
 }
 
 // invocation is one call from the host.
@@ -141,7 +153,10 @@ func New(svc Service, opts *Options) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &server{svc: svc, log: o.Logger, now: o.Now}
+	if o.RunTimeout <= 0 {
+		o.RunTimeout = DefaultRunTimeout
+	}
+	s := &server{svc: svc, log: o.Logger, now: o.Now, runTimeout: o.RunTimeout}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -188,7 +203,12 @@ func (s *server) handler(f function) http.Handler {
 			fail(w, log, fmt.Errorf("decode invocation: %w", err))
 			return
 		}
-		resp, err := f.run(s, r.Context(), inv)
+		// Every run has a deadline; its cause names it in the errors of
+		// the reads it cuts.
+		ctx, cancel := context.WithTimeoutCause(r.Context(), s.runTimeout,
+			fmt.Errorf("%s ran past its %v deadline (the run is cut before the host's functionTimeout)", f.name, s.runTimeout))
+		defer cancel()
+		resp, err := f.run(s, ctx, inv)
 		if err != nil {
 			fail(w, log, err)
 			return

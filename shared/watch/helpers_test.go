@@ -173,6 +173,9 @@ type envOptions struct {
 	Settings   map[string]string // app settings added to (or replacing) the test's
 	NoWebhooks bool              // no TENANTWATCH_NOTIFICATION_URL: PollDirectory polls users
 	NoTeams    bool              // no TENANTWATCH_TEAMS_WEBHOOK_URL: alerts wait in the outbox
+	// Graph, when set, wraps the simulated tenant's handler (a Graph that
+	// misbehaves at times).
+	Graph func(http.Handler) http.Handler
 }
 
 // env is one app under test: the simulated tenant served over HTTP, the
@@ -224,7 +227,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e.sim = sim
-	simSrv := httptest.NewServer(sim.Handler())
+	var graphHandler http.Handler = sim.Handler()
+	if o.Graph != nil {
+		graphHandler = o.Graph(graphHandler)
+	}
+	simSrv := httptest.NewServer(graphHandler)
 	t.Cleanup(simSrv.Close)
 	e.teams = newReceiver(t)
 	e.endpoint = newEndpoint(t)
