@@ -50,3 +50,28 @@ func TestREADMERuleCatalogue(t *testing.T) {
 		t.Errorf("README lists %s, which is not a registered rule", id)
 	}
 }
+
+// TestREADMEScanFlags keeps the README's scan flag table in step with the
+// flags scan accepts: every flag `scan -h` lists is in the table.
+func TestREADMEScanFlags(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "## Scan a real tenant")
+	if !ok {
+		t.Fatal("README has no '## Scan a real tenant' section")
+	}
+	section, _, _ := strings.Cut(after, "\n## ")
+	r := runCLI(t, "scan", "-h")
+	flags := regexp.MustCompile(`(?m)^\s+-([a-z][a-z-]*)`).FindAllStringSubmatch(r.stdout, -1)
+	if len(flags) < 10 {
+		t.Fatalf("scan -h lists %d flags:\n%s", len(flags), r.stdout)
+	}
+	for _, m := range flags {
+		row := regexp.MustCompile("(?m)^\\| [^|]*`--" + regexp.QuoteMeta(m[1]) + "`[^|]*\\|") // in a row's first cell
+		if !row.MatchString(section) {
+			t.Errorf("scan flag --%s is not in the README's flag table", m[1])
+		}
+	}
+}
