@@ -24,9 +24,13 @@ import (
 // Bounds of every read. Each is a field of ClientOptions; these are the
 // defaults.
 const (
-	// DefaultRetryBudget is how long one read (all its pages) may wait, in
-	// total, on Retry-After and back-off before retrying throttled
-	// requests. A wait longer than what is left ends the read at once.
+	// DefaultRetryBudget is how long one request (one page and its
+	// retries) may wait, in total, on Retry-After and back-off before
+	// retrying. A wait longer than what is left ends the read at once. It
+	// is the page's, not the read's: a long read behind Graph's reports
+	// limits (5 requests per 10 s) waits a little on many pages, and the
+	// whole read is bounded by the caller's context (scan --timeout, a
+	// function run's deadline).
 	DefaultRetryBudget = 3 * time.Minute
 	// DefaultAttemptTimeout bounds one attempt of one request, from
 	// sending it to the last byte of its body; the waits between attempts
@@ -249,9 +253,9 @@ func (l limits) attempt(p khttp.Pipeline, i int, req *http.Request) (*http.Respo
 // retrier is the retry middleware: a request answered 429, 503 or 504 is
 // sent again after the Retry-After the answer carries (seconds or an HTTP
 // date), or after an exponential back-off without one, at most
-// limits.retries times. The waits of one read (all its pages) share
-// limits.retryBudget: an answer asking for a longer wait than what is left
-// ends the read at once with a limitError. It replaces kiota-http-go's
+// limits.retries times. The waits of one request (a page and its retries)
+// share limits.retryBudget: an answer asking for a longer wait than what is
+// left ends the read at once with a limitError. It replaces kiota-http-go's
 // retry handler, which checks its cumulative delay only before adding the
 // next one and never caps a single wait.
 type retrier struct {
@@ -267,12 +271,13 @@ func (r *retrier) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.R
 		req = req.WithContext(ctx)
 	}
 	resp, err := p.Next(req, i)
+	var waited time.Duration // this request's waits, against the budget
 	for attempt := 1; ; attempt++ {
 		if err != nil || !retriable(req, resp) || attempt > r.l.retries {
 			return resp, err
 		}
 		wait, asked, header := retryDelay(resp, attempt, time.Now())
-		left := r.l.retryBudget - x.waitedSoFar()
+		left := r.l.retryBudget - waited
 		if asked && wait > left {
 			drain(resp)
 			return nil, &limitError{
@@ -284,7 +289,8 @@ func (r *retrier) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.R
 		if wait > left { // our own back-off would overrun the budget: give up with Graph's answer
 			return resp, nil
 		}
-		x.retried(wait)
+		waited += wait
+		x.retried()
 		r.log.LogAttrs(ctx, slog.LevelInfo, "graph: retrying",
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),

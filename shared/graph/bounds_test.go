@@ -101,25 +101,17 @@ func TestRetryAfterBeyondBudget(t *testing.T) {
 			requests: 1,
 		},
 		{
-			// The budget is the read's, not the page's: the second page's
-			// wait is refused because the first page's used most of it.
-			name:   "budget spent by an earlier page",
+			// A request's retries share the budget: the second wait is
+			// refused because the first used most of it.
+			name:   "budget spent by the same page's earlier wait",
 			budget: 1500 * time.Millisecond,
 			serve: func(f *fakeGraph, w http.ResponseWriter, r *http.Request, n int) {
-				switch n {
-				case 0:
-					w.Header().Set("Retry-After", "1")
-					f.file(w, http.StatusTooManyRequests, "error-429.json")
-				case 1:
-					writeJSON(w, http.StatusOK, userPage(f, "/users?$skiptoken=2"))
-				default:
-					w.Header().Set("Retry-After", "1")
-					f.file(w, http.StatusTooManyRequests, "error-429.json")
-				}
+				w.Header().Set("Retry-After", "1")
+				f.file(w, http.StatusTooManyRequests, "error-429.json")
 			},
 			want:     "graph: GET /users: Graph asked to wait 1s (Retry-After: 1), more than the 0s left of the retry budget; try again later",
 			exact:    true,
-			requests: 3,
+			requests: 2,
 		},
 	}
 	for _, tc := range tests {
@@ -139,6 +131,30 @@ func TestRetryAfterBeyondBudget(t *testing.T) {
 				t.Errorf("server saw %d requests, want %d", n, tc.requests)
 			}
 		})
+	}
+}
+
+// TestRetryBudgetPerPage: the budget is a page's, not the read's. A read
+// whose pages each wait less than the budget, but more than it in all —
+// as a long read behind Graph's reports limits does — completes.
+func TestRetryBudgetPerPage(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, func(f *fakeGraph, w http.ResponseWriter, r *http.Request, n int) {
+		switch n {
+		case 0, 2: // each page is throttled once, for 1 s
+			w.Header().Set("Retry-After", "1")
+			f.file(w, http.StatusTooManyRequests, "error-429.json")
+		case 1:
+			writeJSON(w, http.StatusOK, userPage(f, "/users?$skiptoken=2"))
+		default:
+			writeJSON(w, http.StatusOK, userPage(f, ""))
+		}
+	})
+	if err := readUsers(boundedCtx(t), newClient(t, f, &graph.ClientOptions{RetryBudget: 1500 * time.Millisecond})); err != nil {
+		t.Fatalf("a read that waited 2 s over two pages, each under the 1.5 s budget: %v", err)
+	}
+	if n := len(f.requests()); n != 4 {
+		t.Errorf("server saw %d requests, want 4 (two pages, each retried once)", n)
 	}
 }
 

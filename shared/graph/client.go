@@ -77,7 +77,7 @@ type ClientOptions struct {
 	// 0 means DefaultMaxRetries; more than 10 means 10; negative disables
 	// retries.
 	MaxRetries int
-	// RetryBudget is the total a read (all its pages) may wait before
+	// RetryBudget is the total one request (a page and its retries) may wait before
 	// retries; an answer asking for a longer wait than what is left ends
 	// the read at once. 0 or less means DefaultRetryBudget.
 	RetryBudget time.Duration
@@ -338,9 +338,8 @@ type exchange struct {
 	mu       sync.Mutex
 	requests int
 	retries  int
-	waited   time.Duration // before retries, against the retry budget
-	status   int           // status of the last response; 0 if none
-	body     []byte        // body of the last response if it was an error
+	status   int    // status of the last response; 0 if none
+	body     []byte // body of the last response if it was an error
 }
 
 type exchangeKey struct{}
@@ -365,18 +364,11 @@ func (x *exchange) record(resp *http.Response, body []byte) {
 	}
 }
 
-// retried records a retry after waiting wait.
-func (x *exchange) retried(wait time.Duration) {
+// retried records a retry.
+func (x *exchange) retried() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.retries++
-	x.waited += wait
-}
-
-func (x *exchange) waitedSoFar() time.Duration {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.waited
 }
 
 func (x *exchange) snapshot() (requests, retries, status int) {

@@ -22,8 +22,9 @@
 //
 //   - 429, 503 and 504 are retried after Retry-After (seconds or an HTTP
 //     date; exponential back-off without it), at most MaxRetries times, and
-//     the waits of one read share RetryBudget: an answer asking for a longer
-//     wait than what is left ends the read at once.
+//     the waits of one request (a page and its retries) share RetryBudget:
+//     an answer asking for a longer wait than what is left ends the read at
+//     once.
 //   - Each attempt has a deadline (AttemptTimeout) covering headers and
 //     body, not the waits between attempts; a body that sends nothing for
 //     IdleTimeout, or more than MaxPageBytes, ends the read.
