@@ -294,10 +294,14 @@ func (c *collector) reportLane(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	select {
-	case <-c.usersDone:
-	case <-ctx.Done():
-		return context.Cause(ctx)
+	// The users are read by the directory lane, which closes usersDone on
+	// every path. Wait for that, not for the context: when the scan is
+	// ending (a deadline, or another lane's failure), the directory lane's
+	// error names the read that was cut, and this lane must not get there
+	// first with a bare "context canceled".
+	<-c.usersDone
+	if ctx.Err() != nil {
+		return nil
 	}
 	return c.readSignInActivity(ctx)
 }
