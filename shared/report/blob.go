@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,13 +30,6 @@ const DefaultContainer = "reports"
 // DefaultMaxGet is the largest blob Blob.Get reads (64 MiB).
 const DefaultMaxGet = 64 << 20
 
-// Content types of the report files as stored in Blob Storage.
-const (
-	contentTypeJSON = "application/json"
-	contentTypeCSV  = "text/csv; charset=utf-8"
-	contentTypeHTML = "text/html; charset=utf-8"
-)
-
 // Blob writes dated reports into one Blob Storage container (private: the
 // reports describe the tenant's weaknesses) and reads blobs from it. It is
 // safe for concurrent use.
@@ -54,16 +46,6 @@ type BlobOptions struct {
 	Logger *slog.Logger
 	// MaxGet is the largest blob Get reads (default DefaultMaxGet).
 	MaxGet int64
-}
-
-// Written says where WriteReports put a day's reports.
-type Written struct {
-	// Prefix is the container and folder of the day: "reports/2024/05/01/".
-	Prefix string
-	// URLs maps each file name (JSONFile, CSVFile, HTMLFile) to its blob
-	// URL, without query: never the SAS of a SAS connection string. Reading
-	// it needs the account's credentials: the container is private.
-	URLs map[string]string
 }
 
 // validContainer matches Blob Storage container names.
@@ -150,38 +132,24 @@ func (b *Blob) Init(ctx context.Context) error {
 // rendered; an upload failure can leave the day with a mix of old and new
 // files, which the next write replaces.
 func (b *Blob) WriteReports(ctx context.Context, d *Document, day time.Time) (Written, error) {
-	if err := checkDocument(d); err != nil {
+	files, err := Render(d)
+	if err != nil {
 		return Written{}, err
-	}
-	files := []struct {
-		name, contentType string
-		write             func(io.Writer, *Document) error
-		buf               bytes.Buffer
-	}{
-		{name: JSONFile, contentType: contentTypeJSON, write: WriteJSON},
-		{name: CSVFile, contentType: contentTypeCSV, write: WriteCSV},
-		{name: HTMLFile, contentType: contentTypeHTML, write: WriteHTML},
-	}
-	for i := range files {
-		if err := files[i].write(&files[i].buf, d); err != nil {
-			return Written{}, err
-		}
 	}
 	folder := day.UTC().Format("2006/01/02") + "/"
 	w := Written{Prefix: b.container + "/" + folder, URLs: make(map[string]string, len(files))}
 	// The client's URLs carry the SAS of a SAS connection string.
 	containerURL := redact.URL(b.client.ServiceClient().NewContainerClient(b.container).URL())
-	for i := range files {
-		f := &files[i]
-		name := folder + f.name
-		_, err := b.client.UploadBuffer(ctx, b.container, name, f.buf.Bytes(), &azblob.UploadBufferOptions{
-			HTTPHeaders: &blob.HTTPHeaders{BlobContentType: &f.contentType, BlobCacheControl: ptr("no-store")},
+	for _, f := range files {
+		name := folder + f.Name
+		_, err := b.client.UploadBuffer(ctx, b.container, name, f.Data, &azblob.UploadBufferOptions{
+			HTTPHeaders: &blob.HTTPHeaders{BlobContentType: &f.ContentType, BlobCacheControl: ptr("no-store")},
 		})
 		if err != nil {
 			return Written{}, blobErr("upload "+b.container+"/"+name, err)
 		}
-		w.URLs[f.name] = blobURL(containerURL, name)
-		b.log.Debug("report uploaded", "blob", b.container+"/"+name, "bytes", f.buf.Len())
+		w.URLs[f.Name] = blobURL(containerURL, name)
+		b.log.Debug("report uploaded", "blob", b.container+"/"+name, "bytes", len(f.Data))
 	}
 	return w, nil
 }

@@ -44,12 +44,73 @@ func NewDocument(s *tenant.Snapshot, rules []tenant.Rule, findings []tenant.Find
 	}
 }
 
-// File names written by WriteDir.
+// File names written by WriteDir and Render.
 const (
 	JSONFile = "findings.json"
 	CSVFile  = "findings.csv"
 	HTMLFile = "report.html"
 )
+
+// Media types of the report files, as a server or Blob Storage serves them.
+const (
+	JSONType = "application/json"
+	CSVType  = "text/csv; charset=utf-8"
+	HTMLType = "text/html; charset=utf-8"
+)
+
+// format is one of the report files: its name, its media type and the
+// function that renders it.
+type format struct {
+	name, contentType string
+	write             func(io.Writer, *Document) error
+}
+
+// formats lists the report files in the order they are written.
+func formats() []format {
+	return []format{
+		{JSONFile, JSONType, WriteJSON},
+		{CSVFile, CSVType, WriteCSV},
+		{HTMLFile, HTMLType, WriteHTML},
+	}
+}
+
+// File is one rendered report file.
+type File struct {
+	Name        string // JSONFile, CSVFile or HTMLFile
+	ContentType string // JSONType, CSVType or HTMLType
+	Data        []byte
+}
+
+// Render renders d in memory as findings.json, findings.csv and
+// report.html, in that order, byte for byte as WriteJSON, WriteCSV and
+// WriteHTML write them. It returns no file when one cannot be rendered, so
+// a caller that stores them (shared/blobstore) stores all three or none.
+func Render(d *Document) ([]File, error) {
+	if err := checkDocument(d); err != nil {
+		return nil, err
+	}
+	fs := formats()
+	out := make([]File, len(fs))
+	for i, f := range fs {
+		var b bytes.Buffer
+		if err := f.write(&b, d); err != nil {
+			return nil, err
+		}
+		out[i] = File{Name: f.name, ContentType: f.contentType, Data: b.Bytes()}
+	}
+	return out, nil
+}
+
+// Written says where a writer of dated reports (the Blob adapter) put a
+// day's reports.
+type Written struct {
+	// Prefix is the container and folder of the day: "reports/2024/05/01/".
+	Prefix string
+	// URLs maps each file name (JSONFile, CSVFile, HTMLFile) to its blob
+	// URL, without query: never the SAS of a SAS connection string. Reading
+	// it needs the account's credentials: the container is private.
+	URLs map[string]string
+}
 
 // checkDocument rejects a nil document.
 func checkDocument(d *Document) error {
@@ -78,14 +139,7 @@ func WriteDir(dir string, d *Document) (err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	files := []struct {
-		name  string
-		write func(io.Writer, *Document) error
-	}{
-		{JSONFile, WriteJSON},
-		{CSVFile, WriteCSV},
-		{HTMLFile, WriteHTML},
-	}
+	files := formats()
 	slots := make([]slot, len(files))
 	defer func() {
 		for _, s := range slots {

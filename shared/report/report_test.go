@@ -247,6 +247,45 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestRender: Render gives the three files in order, each with its media
+// type and the golden bytes of its writer; a nil document gives none.
+func TestRender(t *testing.T) {
+	t.Parallel()
+	type file struct{ Name, ContentType, Golden string }
+	want := []file{
+		{report.JSONFile, "application/json", "json"},
+		{report.CSVFile, "text/csv; charset=utf-8", "csv"},
+		{report.HTMLFile, "text/html; charset=utf-8", "html"},
+	}
+	for _, d := range docs() {
+		t.Run(d.name, func(t *testing.T) {
+			files, err := report.Render(d.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) != len(want) {
+				t.Fatalf("Render gave %d files, want %d", len(files), len(want))
+			}
+			for i, w := range want {
+				got := files[i]
+				if got.Name != w.Name || got.ContentType != w.ContentType {
+					t.Errorf("file %d = %s (%s), want %s (%s)", i, got.Name, got.ContentType, w.Name, w.ContentType)
+				}
+				golden, err := os.ReadFile(filepath.Join("testdata", d.name+".golden."+w.Golden))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Data, golden) {
+					t.Errorf("%s differs from testdata/%s.golden.%s", got.Name, d.name, w.Golden)
+				}
+			}
+		})
+	}
+	if files, err := report.Render(nil); err == nil || files != nil {
+		t.Errorf("Render(nil) = %d files, %v; want none and an error", len(files), err)
+	}
+}
+
 func TestWritersRejectNil(t *testing.T) {
 	t.Parallel()
 	for _, f := range formats() {
