@@ -16,13 +16,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/tenantwatch/tenantwatch/handlers"
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
+	"github.com/tenantwatch/tenantwatch/shared/blobstore"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/doctor"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
-	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/watch"
 )
@@ -41,8 +41,8 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	}
 	var (
 		tables  *store.Tables
-		reports *report.Blob
-		tags    *report.Blob
+		reports *blobstore.Container
+		tags    *blobstore.Container
 	)
 	topts := &store.TablesOptions{Prefix: cfg.TablePrefix, Logger: log}
 	tagContainer, tagName, _ := strings.Cut(cfg.ServiceTagsBlob, "/")
@@ -54,11 +54,11 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		if tables, err = store.NewTables(cfg.Storage.TableURL, cred, topts); err != nil {
 			return nil, err
 		}
-		if reports, err = report.NewBlob(cfg.Storage.BlobURL, cred, cfg.ReportContainer, &report.BlobOptions{Logger: log}); err != nil {
+		if reports, err = blobstore.NewContainer(cfg.Storage.BlobURL, cred, cfg.ReportContainer, &blobstore.ContainerOptions{Logger: log}); err != nil {
 			return nil, err
 		}
 		if tagContainer != "" {
-			if tags, err = report.NewBlob(cfg.Storage.BlobURL, cred, tagContainer, &report.BlobOptions{Logger: log}); err != nil {
+			if tags, err = blobstore.NewContainer(cfg.Storage.BlobURL, cred, tagContainer, &blobstore.ContainerOptions{Logger: log}); err != nil {
 				return nil, err
 			}
 		}
@@ -66,11 +66,11 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		if tables, err = store.NewTablesFromConnectionString(cfg.Storage.ConnectionString, topts); err != nil {
 			return nil, err
 		}
-		if reports, err = report.NewBlobFromConnectionString(cfg.Storage.ConnectionString, cfg.ReportContainer, &report.BlobOptions{Logger: log}); err != nil {
+		if reports, err = blobstore.NewContainerFromConnectionString(cfg.Storage.ConnectionString, cfg.ReportContainer, &blobstore.ContainerOptions{Logger: log}); err != nil {
 			return nil, err
 		}
 		if tagContainer != "" {
-			if tags, err = report.NewBlobFromConnectionString(cfg.Storage.ConnectionString, tagContainer, &report.BlobOptions{Logger: log}); err != nil {
+			if tags, err = blobstore.NewContainerFromConnectionString(cfg.Storage.ConnectionString, tagContainer, &blobstore.ContainerOptions{Logger: log}); err != nil {
 				return nil, err
 			}
 		}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/blobstore"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
-	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -90,7 +90,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		fmt.Fprintf(out, "  %-17s %-36s %-40s %-8s %s\n", r.step, r.rule, r.subject, r.how, r.latency.Round(100*time.Millisecond))
 	}
 	if names, err := e.Reports(ctx); err == nil && len(names) > 0 {
-		fmt.Fprintf(out, "demo: the daily report landed in Azurite (container %q): %s\n", report.DefaultContainer, strings.Join(names, ", "))
+		fmt.Fprintf(out, "demo: the daily report landed in Azurite (container %q): %s\n", blobstore.DefaultContainer, strings.Join(names, ", "))
 	} else {
 		return fmt.Errorf("demo: the report did not land in Azurite: %v", err)
 	}
@@ -160,7 +160,7 @@ func (e *Env) tablePrefix() string {
 
 // Reports lists the report blobs in Azurite.
 func (e *Env) Reports(ctx context.Context) ([]string, error) {
-	b, err := report.NewBlobFromConnectionString(e.Azurite.ConnectionString(), report.DefaultContainer, nil)
+	b, err := blobstore.NewContainerFromConnectionString(e.Azurite.ConnectionString(), blobstore.DefaultContainer, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,10 @@
 // mix and never a half-written file.
 // The files are created with mode 0600: they describe the tenant's
 // weaknesses.
+// Render returns the same three files in memory, with their media types,
+// for a caller that stores them elsewhere (shared/blobstore uploads them
+// to Blob Storage). The package renders only: it does no network I/O and
+// imports no Azure SDK.
 //
 // # findings.json
 //

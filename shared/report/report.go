@@ -101,7 +101,7 @@ func Render(d *Document) ([]File, error) {
 	return out, nil
 }
 
-// Written says where a writer of dated reports (the Blob adapter) put a
+// Written says where a writer of dated reports (shared/blobstore) put a
 // day's reports.
 type Written struct {
 	// Prefix is the container and folder of the day: "reports/2024/05/01/".

@@ -62,7 +62,7 @@ type Store interface {
 	AddSignIns(ctx context.Context, byUser map[string][]time.Time, keepAfter time.Time, max int) error
 }
 
-// Reports writes the daily sweep's dated reports. *report.Blob satisfies it.
+// Reports writes the daily sweep's dated reports. *blobstore.Container satisfies it.
 type Reports interface {
 	WriteReports(ctx context.Context, d *report.Document, day time.Time) (report.Written, error)
 }

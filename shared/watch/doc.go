@@ -26,5 +26,5 @@
 //
 // watch never imports msgraph-sdk-go or the storage SDKs: it declares what
 // it needs (Graph, Store, Reports) and the command wires *graph.Client,
-// *store.Tables and *report.Blob in.
+// *store.Tables and *blobstore.Container in.
 package watch

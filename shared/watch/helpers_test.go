@@ -18,12 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/blobstore"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
-	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 	"github.com/tenantwatch/tenantwatch/shared/watch"
@@ -188,7 +188,7 @@ type env struct {
 	sim      *graphsim.Server
 	gc       *graph.Client
 	st       *store.Tables
-	rep      *report.Blob
+	rep      *blobstore.Container
 	teams    *receiver
 	endpoint *endpoint
 	cfg      config.Config
@@ -276,7 +276,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err := e.st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if e.rep, err = report.NewBlobFromConnectionString(cfg.Storage.ConnectionString, cfg.ReportContainer, nil); err != nil {
+	if e.rep, err = blobstore.NewContainerFromConnectionString(cfg.Storage.ConnectionString, cfg.ReportContainer, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.rep.Init(ctx); err != nil {

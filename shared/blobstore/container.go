@@ -1,4 +1,4 @@
-package report
+package blobstore
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/tenantwatch/tenantwatch/shared/redact"
+	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -27,21 +28,22 @@ import (
 // named (TENANTWATCH_REPORT_CONTAINER's default).
 const DefaultContainer = "reports"
 
-// DefaultMaxGet is the largest blob Blob.Get reads (64 MiB).
+// DefaultMaxGet is the largest blob Container.Get reads (64 MiB).
 const DefaultMaxGet = 64 << 20
 
-// Blob writes dated reports into one Blob Storage container (private: the
-// reports describe the tenant's weaknesses) and reads blobs from it. It is
-// safe for concurrent use.
-type Blob struct {
+// Container is one private Blob Storage container: the app writes dated
+// reports into one (they describe the tenant's weaknesses) and reads blobs,
+// such as a Service Tags file, from another. It is safe for concurrent use.
+type Container struct {
 	client    *azblob.Client
 	container string
 	log       *slog.Logger
 	maxGet    int64
 }
 
-// BlobOptions tune a Blob. Nil or the zero value gives the defaults.
-type BlobOptions struct {
+// ContainerOptions tune a Container. Nil or the zero value gives the
+// defaults.
+type ContainerOptions struct {
 	// Logger receives one debug line per upload (default: discard).
 	Logger *slog.Logger
 	// MaxGet is the largest blob Get reads (default DefaultMaxGet).
@@ -51,13 +53,13 @@ type BlobOptions struct {
 // validContainer matches Blob Storage container names.
 var validContainer = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
 
-// NewBlobFromConnectionString opens container ("" = DefaultContainer) in
+// NewContainerFromConnectionString opens container ("" = DefaultContainer) in
 // the account of a full connection string (Azurite's has BlobEndpoint). It
 // refuses the UseDevelopmentStorage=true shortcut, which the SDK does not
 // understand (shared/config expands it). It does not touch the network.
-func NewBlobFromConnectionString(conn, container string, opts *BlobOptions) (*Blob, error) {
+func NewContainerFromConnectionString(conn, container string, opts *ContainerOptions) (*Container, error) {
 	if strings.Contains(strings.ToLower(strings.Join(strings.Fields(conn), "")), "usedevelopmentstorage=true") {
-		return nil, errors.New("report: UseDevelopmentStorage=true must be expanded to the full development connection string first")
+		return nil, errors.New("blobstore: UseDevelopmentStorage=true must be expanded to the full development connection string first")
 	}
 	container, err := containerName(container)
 	if err != nil {
@@ -65,21 +67,21 @@ func NewBlobFromConnectionString(conn, container string, opts *BlobOptions) (*Bl
 	}
 	c, err := azblob.NewClientFromConnectionString(conn, nil)
 	if err != nil {
-		return nil, fmt.Errorf("report: malformed connection string: %w", redact.Error(err))
+		return nil, fmt.Errorf("blobstore: malformed connection string: %w", redact.Error(err))
 	}
-	return newBlob(c, container, opts), nil
+	return newContainer(c, container, opts), nil
 }
 
-// NewBlob opens container ("" = DefaultContainer) of the account at
+// NewContainer opens container ("" = DefaultContainer) of the account at
 // serviceURL (https://<account>.blob.core.windows.net) with an Entra ID
 // credential, such as the Function App's managed identity, which needs the
 // Storage Blob Data Contributor role. It does not touch the network.
-func NewBlob(serviceURL string, cred azcore.TokenCredential, container string, opts *BlobOptions) (*Blob, error) {
+func NewContainer(serviceURL string, cred azcore.TokenCredential, container string, opts *ContainerOptions) (*Container, error) {
 	if serviceURL == "" {
-		return nil, errors.New("report: empty blob service url")
+		return nil, errors.New("blobstore: empty blob service url")
 	}
 	if cred == nil {
-		return nil, errors.New("report: nil credential")
+		return nil, errors.New("blobstore: nil credential")
 	}
 	container, err := containerName(container)
 	if err != nil {
@@ -87,9 +89,9 @@ func NewBlob(serviceURL string, cred azcore.TokenCredential, container string, o
 	}
 	c, err := azblob.NewClient(serviceURL, cred, nil)
 	if err != nil {
-		return nil, fmt.Errorf("report: blob service url: %w", redact.Error(err))
+		return nil, fmt.Errorf("blobstore: blob service url: %w", redact.Error(err))
 	}
-	return newBlob(c, container, opts), nil
+	return newContainer(c, container, opts), nil
 }
 
 func containerName(name string) (string, error) {
@@ -97,13 +99,13 @@ func containerName(name string) (string, error) {
 		return DefaultContainer, nil
 	}
 	if !validContainer.MatchString(name) {
-		return "", fmt.Errorf("report: invalid container name %q (3 to 63 lower-case letters, digits and single hyphens)", name)
+		return "", fmt.Errorf("blobstore: invalid container name %q (3 to 63 lower-case letters, digits and single hyphens)", name)
 	}
 	return name, nil
 }
 
-func newBlob(c *azblob.Client, container string, opts *BlobOptions) *Blob {
-	b := &Blob{client: c, container: container, log: slog.New(slog.DiscardHandler), maxGet: DefaultMaxGet}
+func newContainer(c *azblob.Client, container string, opts *ContainerOptions) *Container {
+	b := &Container{client: c, container: container, log: slog.New(slog.DiscardHandler), maxGet: DefaultMaxGet}
 	if opts != nil {
 		if opts.Logger != nil {
 			b.log = opts.Logger
@@ -116,7 +118,7 @@ func newBlob(c *azblob.Client, container string, opts *BlobOptions) *Blob {
 }
 
 // Init creates the container, without public access, unless it exists.
-func (b *Blob) Init(ctx context.Context) error {
+func (b *Container) Init(ctx context.Context) error {
 	_, err := b.client.CreateContainer(ctx, b.container, nil)
 	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
 		return blobErr("create container "+b.container, err)
@@ -131,13 +133,13 @@ func (b *Blob) Init(ctx context.Context) error {
 // Cache-Control no-store. Nothing is uploaded when a file cannot be
 // rendered; an upload failure can leave the day with a mix of old and new
 // files, which the next write replaces.
-func (b *Blob) WriteReports(ctx context.Context, d *Document, day time.Time) (Written, error) {
-	files, err := Render(d)
+func (b *Container) WriteReports(ctx context.Context, d *report.Document, day time.Time) (report.Written, error) {
+	files, err := report.Render(d)
 	if err != nil {
-		return Written{}, err
+		return report.Written{}, err
 	}
 	folder := day.UTC().Format("2006/01/02") + "/"
-	w := Written{Prefix: b.container + "/" + folder, URLs: make(map[string]string, len(files))}
+	w := report.Written{Prefix: b.container + "/" + folder, URLs: make(map[string]string, len(files))}
 	// The client's URLs carry the SAS of a SAS connection string.
 	containerURL := redact.URL(b.client.ServiceClient().NewContainerClient(b.container).URL())
 	for _, f := range files {
@@ -146,7 +148,7 @@ func (b *Blob) WriteReports(ctx context.Context, d *Document, day time.Time) (Wr
 			HTTPHeaders: &blob.HTTPHeaders{BlobContentType: &f.ContentType, BlobCacheControl: ptr("no-store")},
 		})
 		if err != nil {
-			return Written{}, blobErr("upload "+b.container+"/"+name, err)
+			return report.Written{}, blobErr("upload "+b.container+"/"+name, err)
 		}
 		w.URLs[f.Name] = blobURL(containerURL, name)
 		b.log.Debug("report uploaded", "blob", b.container+"/"+name, "bytes", len(f.Data))
@@ -169,12 +171,12 @@ func blobURL(containerURL, name string) string {
 
 // Get reads the blob name from the container (for instance a Service
 // Tags file uploaded there). A missing blob or container is an error
-// wrapping tenant.ErrNotFound; a blob over the size cap (BlobOptions.MaxGet)
+// wrapping tenant.ErrNotFound; a blob over the size cap (ContainerOptions.MaxGet)
 // is refused.
-func (b *Blob) Get(ctx context.Context, name string) ([]byte, error) {
+func (b *Container) Get(ctx context.Context, name string) ([]byte, error) {
 	what := "read " + b.container + "/" + name
 	if name == "" {
-		return nil, errors.New("report: read blob: empty name")
+		return nil, errors.New("blobstore: read blob: empty name")
 	}
 	resp, err := b.client.DownloadStream(ctx, b.container, name, nil)
 	if err != nil {
@@ -182,14 +184,14 @@ func (b *Blob) Get(ctx context.Context, name string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength != nil && *resp.ContentLength > b.maxGet {
-		return nil, fmt.Errorf("report: %s: %d bytes, over the %d bytes allowed", what, *resp.ContentLength, b.maxGet)
+		return nil, fmt.Errorf("blobstore: %s: %d bytes, over the %d bytes allowed", what, *resp.ContentLength, b.maxGet)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, b.maxGet+1))
 	if err != nil {
 		return nil, blobErr(what, err)
 	}
 	if int64(len(data)) > b.maxGet {
-		return nil, fmt.Errorf("report: %s: over the %d bytes allowed", what, b.maxGet)
+		return nil, fmt.Errorf("blobstore: %s: over the %d bytes allowed", what, b.maxGet)
 	}
 	return data, nil
 }
@@ -206,7 +208,7 @@ type blobError struct {
 }
 
 func (e *blobError) Error() string {
-	s := "report: " + e.op
+	s := "blobstore: " + e.op
 	if e.kind != nil {
 		s += ": " + e.kind.Error()
 	}
@@ -249,7 +251,7 @@ func blobErr(op string, err error) error {
 
 // List returns the names of the blobs under prefix in the container, in
 // name order.
-func (b *Blob) List(ctx context.Context, prefix string) ([]string, error) {
+func (b *Container) List(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
 	pager := b.client.NewListBlobsFlatPager(b.container, &azblob.ListBlobsFlatOptions{Prefix: &prefix})
 	for pager.More() {

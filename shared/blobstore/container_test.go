@@ -1,4 +1,4 @@
-package report_test
+package blobstore_test
 
 import (
 	"bytes"
@@ -16,11 +16,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
+	"github.com/tenantwatch/tenantwatch/shared/blobstore"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-func TestNewBlob(t *testing.T) {
+func TestNewContainer(t *testing.T) {
 	t.Parallel()
 	conn := azuritetest.ConnectionString(10000, 10001, 10002)
 	tests := []struct {
@@ -37,7 +38,7 @@ func TestNewBlob(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := report.NewBlobFromConnectionString(tc.conn, tc.container, nil)
+			_, err := blobstore.NewContainerFromConnectionString(tc.conn, tc.container, nil)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -49,8 +50,8 @@ func TestNewBlob(t *testing.T) {
 			}
 		})
 	}
-	if _, err := report.NewBlob("", nil, "", nil); err == nil {
-		t.Error("NewBlob without URL and credential succeeded")
+	if _, err := blobstore.NewContainer("", nil, "", nil); err == nil {
+		t.Error("NewContainer without URL and credential succeeded")
 	}
 }
 
@@ -89,14 +90,14 @@ func rendered(t *testing.T, d *report.Document, write func(io.Writer, *report.Do
 	return b.Bytes()
 }
 
-// TestBlobWriteReports uploads reports to a private Azurite and reads them
+// TestWriteReports uploads reports to a private Azurite and reads them
 // back: same bytes as the file writers, content types, the UTC day's
 // folder, and a second write on the same day replacing the first.
-func TestBlobWriteReports(t *testing.T) {
+func TestWriteReports(t *testing.T) {
 	t.Parallel()
 	a := azuritetest.Start(t)
 	ctx := t.Context()
-	b, err := report.NewBlobFromConnectionString(a.ConnectionString(), "", nil)
+	b, err := blobstore.NewContainerFromConnectionString(a.ConnectionString(), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestBlobWriteReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	props, err := raw.ServiceClient().NewContainerClient(report.DefaultContainer).GetProperties(ctx, nil)
+	props, err := raw.ServiceClient().NewContainerClient(blobstore.DefaultContainer).GetProperties(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestBlobWriteReports(t *testing.T) {
 		}
 		got := make(map[string]blobProps)
 		for name := range want {
-			got[name] = download(t, raw, report.DefaultContainer, "2024/05/01/"+name)
+			got[name] = download(t, raw, blobstore.DefaultContainer, "2024/05/01/"+name)
 			wantURL := a.ConnectionString()[strings.Index(a.ConnectionString(), "BlobEndpoint=")+len("BlobEndpoint="):]
 			wantURL = wantURL[:strings.Index(wantURL, ";")] + "/reports/2024/05/01/" + name
 			if w.URLs[name] != wantURL {
@@ -160,7 +161,7 @@ func TestBlobWriteReports(t *testing.T) {
 	if _, err := b.WriteReports(ctx, nil, day.AddDate(0, 0, 5)); err == nil {
 		t.Error("WriteReports(nil) succeeded")
 	}
-	pager := raw.NewListBlobsFlatPager(report.DefaultContainer, nil)
+	pager := raw.NewListBlobsFlatPager(blobstore.DefaultContainer, nil)
 	n := 0
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
@@ -174,11 +175,11 @@ func TestBlobWriteReports(t *testing.T) {
 	}
 }
 
-func TestBlobGet(t *testing.T) {
+func TestGet(t *testing.T) {
 	t.Parallel()
 	a := azuritetest.Start(t)
 	ctx := t.Context()
-	b, err := report.NewBlobFromConnectionString(a.ConnectionString(), "config", &report.BlobOptions{MaxGet: 1024})
+	b, err := blobstore.NewContainerFromConnectionString(a.ConnectionString(), "config", &blobstore.ContainerOptions{MaxGet: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,10 +245,10 @@ func TestBlobGet(t *testing.T) {
 	}
 }
 
-// TestBlobSAS: with a SAS connection string (a form AzureWebJobsStorage
+// TestSAS: with a SAS connection string (a form AzureWebJobsStorage
 // takes), report URLs — which end up on cards — carry no query, and
 // errors never show the SAS.
-func TestBlobSAS(t *testing.T) {
+func TestSAS(t *testing.T) {
 	t.Parallel()
 	a := azuritetest.Start(t)
 	ctx := t.Context()
@@ -270,7 +271,7 @@ func TestBlobSAS(t *testing.T) {
 		}
 	}
 
-	b, err := report.NewBlobFromConnectionString(conn, "", nil)
+	b, err := blobstore.NewContainerFromConnectionString(conn, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func TestBlobSAS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro, err := report.NewBlobFromConnectionString(readOnly, "", nil)
+	ro, err := blobstore.NewContainerFromConnectionString(readOnly, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +322,7 @@ func TestBlobSAS(t *testing.T) {
 	_, sas, _ = strings.Cut(unreachable, "SharedAccessSignature=")
 	q, _ = url.ParseQuery(sas)
 	secrets = append(secrets, q.Get("sig"), url.QueryEscape(q.Get("sig")))
-	gone, err := report.NewBlobFromConnectionString(unreachable, "", nil)
+	gone, err := blobstore.NewContainerFromConnectionString(unreachable, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,5 +335,40 @@ func TestBlobSAS(t *testing.T) {
 	noSecret("Init's error", err.Error())
 	if want := "http://127.0.0.1:" + strconv.Itoa(dead) + "/" + azuritetest.AccountName + "/reports"; !strings.Contains(err.Error(), want) {
 		t.Errorf("Init's error %q does not name %s", err, want)
+	}
+}
+
+// hostileDoc is a report on tenant-controlled names: markup, a formula,
+// a terminal escape and a bidirectional override.
+func hostileDoc() *report.Document {
+	return &report.Document{
+		GeneratedAt: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
+		TenantID:    "11111111-2222-3333-4444-555555555555",
+		TenantName:  "Contoso <script>alert(1)</script>",
+		Since:       time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC),
+		Version:     "1.0.0-test",
+		Rules: []tenant.Rule{{ID: "sp.credential-added", Title: "Credential added to a service principal",
+			Severity: tenant.SeverityHigh, MITRE: []string{"T1098.001"}, Sources: []tenant.Source{tenant.SourceServicePrincipals}}},
+		Findings: []tenant.Finding{{
+			Rule: "sp.credential-added", Severity: tenant.SeverityHigh, Title: "Credential added to a service principal",
+			Subject:    tenant.Subject{Type: tenant.SubjectServicePrincipal, ID: "aaaaaaaa-0000-0000-0000-000000000001", Name: `"><img src=x onerror=alert(1)>`},
+			MITRE:      []string{"T1098.001"},
+			ObservedAt: time.Date(2024, 4, 30, 8, 15, 0, 0, time.UTC),
+			Key:        "sp.credential-added:aaaaaaaa-0000-0000-0000-000000000001:key-1",
+			Evidence:   map[string]any{"credentialName": "=HYPERLINK(\"https://evil.example\",\"x\")", "actor": "\x1b[2Jroot invoice\u202Efdp.exe"},
+		}},
+	}
+}
+
+// skippedDoc is a report with nothing found and a rule skipped.
+func skippedDoc() *report.Document {
+	return &report.Document{
+		GeneratedAt: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
+		TenantID:    "11111111-2222-3333-4444-555555555555",
+		TenantName:  "Fabrikam",
+		Version:     "1.0.0-test",
+		Rules:       []tenant.Rule{{ID: "signin.azure-ip", Title: "Sign-in from Azure address space", Severity: tenant.SeverityLow}},
+		Skipped:     []tenant.Skipped{{Rule: "signin.azure-ip", Reason: "azureIpRanges: no Service Tags file given"}},
+		Unavailable: map[tenant.Source]string{tenant.SourceAzureRanges: "no Service Tags file given"},
 	}
 }
