@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
@@ -333,45 +333,29 @@ func listErr(op string, err error) error {
 }
 
 // each runs fn(ctx, i) for i in [0, n) on at most t.parallel goroutines.
-// The first error cancels the others' context and is returned.
+// The first error cancels the others' context, no further call starts,
+// and that error is returned. When ctx ends before every call started, the
+// calls not started are skipped and ctx's error is returned.
 func (t *Tables) each(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	if n == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		next int
-		errs error
-	)
-	workers := min(t.parallel, n)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if errs != nil || next >= n {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				if err := fn(ctx, i); err != nil {
-					mu.Lock()
-					if errs == nil {
-						errs = err
-						cancel(err)
-					}
-					mu.Unlock()
-					return
-				}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(t.parallel)
+	var stopped error
+	for i := range n {
+		if gctx.Err() != nil {
+			stopped = ctx.Err() // nil when a call failed: Wait returns its error
+			break
+		}
+		g.Go(func() error {
+			// A call that failed, or ctx's end, while this one waited
+			// for a slot: do not start it.
+			if gctx.Err() != nil {
+				return context.Cause(gctx)
 			}
-		}()
+			return fn(gctx, i)
+		})
 	}
-	wg.Wait()
-	return errs
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return stopped
 }
