@@ -5,13 +5,17 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/tenantwatch/tenantwatch/handlers"
@@ -27,9 +31,10 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/watch"
 )
 
-// NewApp wires the deployed app from its configuration: the Graph client,
+// New wires the deployed app from its configuration: the Graph client,
 // Table and Blob Storage, the Teams sender. It creates the tables and the
-// report container if they are missing.
+// report container if they are missing, on ctx: Lazy gives it a context of
+// its own.
 func New(ctx context.Context, cfg config.Config, version string, log *slog.Logger) (*Service, error) {
 	auth := graph.AuthAzure
 	if cfg.GraphAuth == "none" {
@@ -139,27 +144,160 @@ func (s *Service) Doctor(ctx context.Context) ([]byte, error) {
 	return json.Marshal(s.doc.Run(ctx))
 }
 
+// Start-up defaults of Lazy.
+const (
+	// DefaultStartTimeout bounds one start-up attempt.
+	DefaultStartTimeout = 2 * time.Minute
+	// DefaultRetryAfter is the wait after a failed start-up before the
+	// next attempt; it doubles with each further failure.
+	DefaultRetryAfter = time.Second
+	// DefaultMaxRetryAfter caps the wait between attempts.
+	DefaultMaxRetryAfter = time.Minute
+)
+
 // Lazy builds the app on first use, so that the handler answers the
-// host's readiness probe at once. A failed build is retried on the next
-// invocation.
+// host's readiness probe at once, before storage is touched.
+//
+// One build runs at a time, however many invocations arrive meanwhile. It
+// runs on a context of its own: the values of the invocation that started
+// it, not its cancellation or deadline, and a deadline of StartTimeout. An
+// invocation waits for the build with its own context and, when that ends
+// first (a notification POST within Graph's 3 s budget, say), fails alone
+// while the build goes on for the next one. A failed build fails the
+// invocations that waited for it; the next one starts with the first
+// invocation RetryAfter later, a wait doubled after each further failure
+// up to MaxRetryAfter, and the invocations in between fail at once with
+// the failed build's error. A successful build is kept for the life of the
+// process. Init is required; the other fields have defaults.
 type Lazy struct {
+	// Init builds the service (app.New).
 	Init func(ctx context.Context) (handlers.Service, error)
-	mu   sync.Mutex
-	svc  handlers.Service
+	// StartTimeout bounds one build (default DefaultStartTimeout).
+	StartTimeout time.Duration
+	// RetryAfter is the wait after a failed build before the next one
+	// (default DefaultRetryAfter), doubled after each further failure up
+	// to MaxRetryAfter (default DefaultMaxRetryAfter).
+	RetryAfter, MaxRetryAfter time.Duration
+	// Now is the clock of the waits (default time.Now).
+	Now func() time.Time
+	// Logger receives a line per build: started, failed, panicked
+	// (default: discard).
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	svc      handlers.Service // the built service, once a build succeeded
+	building *build           // the build running, or nil
+	failed   *build           // the last failed build until one succeeds
+	failures int              // builds failed in a row
+	next     time.Time        // no build starts before this after a failure
+	waiting  func()           // test hook: an invocation waits for a build
 }
 
+// build is one start-up attempt; done is closed when svc or err is set.
+type build struct {
+	done chan struct{}
+	svc  handlers.Service
+	err  error
+}
+
+func (l *Lazy) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *Lazy) log() *slog.Logger {
+	if l.Logger != nil {
+		return l.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// get returns the service, building it first if needed. Errors start with
+// "start-up:".
 func (l *Lazy) get(ctx context.Context) (handlers.Service, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.svc != nil {
-		return l.svc, nil
+		svc := l.svc
+		l.mu.Unlock()
+		return svc, nil
 	}
-	svc, err := l.Init(ctx)
+	b := l.building
+	if b == nil {
+		if now := l.now(); l.failed != nil && now.Before(l.next) {
+			err := fmt.Errorf("%w (next attempt in %s)", l.failed.err, l.next.Sub(now).Round(time.Millisecond))
+			l.mu.Unlock()
+			return nil, err
+		}
+		b = &build{done: make(chan struct{})}
+		l.building = b
+		go l.run(context.WithoutCancel(ctx), b)
+	}
+	waiting := l.waiting
+	l.mu.Unlock()
+	if waiting != nil {
+		waiting()
+	}
+	select {
+	case <-b.done:
+		return b.svc, b.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("start-up: not finished when the invocation ended: %w", context.Cause(ctx))
+	}
+}
+
+// run is one build: Init on ctx with the start-up deadline, its outcome
+// recorded for the waiting invocations and the next ones.
+func (l *Lazy) run(ctx context.Context, b *build) {
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(l.StartTimeout, DefaultStartTimeout))
+	defer cancel()
+	log := l.log()
+	start := l.now()
+	svc, err := l.init(ctx, log)
+	l.mu.Lock()
+	l.building = nil
 	if err != nil {
-		return nil, fmt.Errorf("start-up: %w", err)
+		b.err = fmt.Errorf("start-up: %w", err)
+		l.failed = b
+		l.failures++
+		wait := l.retryAfter(l.failures)
+		l.next = l.now().Add(wait)
+		log.Warn("start-up failed", "err", b.err, "failures", l.failures, "retry_after", wait.String())
+	} else {
+		b.svc, l.svc = svc, svc
+		l.failed, l.failures = nil, 0
+		log.Info("started", "duration", l.now().Sub(start).Round(time.Millisecond).String())
 	}
-	l.svc = svc
-	return svc, nil
+	l.mu.Unlock()
+	close(b.done)
+}
+
+// retryAfter is the wait after the n-th failed build in a row:
+// RetryAfter doubled n-1 times, at most MaxRetryAfter.
+func (l *Lazy) retryAfter(n int) time.Duration {
+	limit := cmp.Or(l.MaxRetryAfter, DefaultMaxRetryAfter)
+	wait := cmp.Or(l.RetryAfter, DefaultRetryAfter)
+	for i := 1; i < n && wait < limit; i++ {
+		wait *= 2
+	}
+	return min(wait, limit)
+}
+
+// init calls Init, turning a panic (the build runs on a goroutine of its
+// own, outside the handler's recovery) and a nil service into errors.
+func (l *Lazy) init(ctx context.Context, log *slog.Logger) (svc handlers.Service, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("start-up panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			svc, err = nil, fmt.Errorf("panic: %v", p)
+		}
+	}()
+	svc, err = l.Init(ctx)
+	if err == nil && svc == nil {
+		err = errors.New("no service built")
+	}
+	return svc, err
 }
 
 func (l *Lazy) ClientState(ctx context.Context, id string) (string, bool, error) {

@@ -56,7 +56,7 @@ func runServe(ctx context.Context, args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "serve", err)
 	}
-	svc := &app.Lazy{Init: func(ctx context.Context) (handlers.Service, error) {
+	svc := &app.Lazy{Logger: log, Init: func(ctx context.Context) (handlers.Service, error) {
 		a, err := app.New(ctx, cfg, Version, log)
 		if err != nil {
 			return nil, err

@@ -220,7 +220,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return nil, err
 		}
 		handlerLog := e.log.With("component", "handler")
-		svc := &app.Lazy{Init: func(ctx context.Context) (handlers.Service, error) {
+		svc := &app.Lazy{Logger: handlerLog, Init: func(ctx context.Context) (handlers.Service, error) {
 			return app.New(ctx, cfg, o.Version, handlerLog)
 		}}
 		e.inproc = httptest.NewServer(handlers.New(svc, &handlers.Options{Logger: handlerLog}))
