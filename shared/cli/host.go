@@ -43,7 +43,7 @@ func runHost(ctx context.Context, args []string, env *Env) int {
 	fs := flag.NewFlagSet("host", flag.ContinueOnError)
 	fs.StringVar(&root, "root", ".", "app `folder`: host.json plus functions/<Name>/function.json (repository) or <Name>/function.json (dist/)")
 	fs.StringVar(&httpAddr, "http", "127.0.0.1:7071", "serve HTTP triggers at `address`/api/<Name> (port 0 picks a free port)")
-	fs.StringVar(&storage, "storage", "", "storage connection `string` for queue, blob and table bindings (default: the AzureWebJobsStorage setting from --set, local.settings.json or the environment; UseDevelopmentStorage=true means Azurite on 127.0.0.1:10000-10002)")
+	fs.StringVar(&storage, "storage", "", "storage connection `string` for queue bindings and triggers (default: the AzureWebJobsStorage setting from --set, local.settings.json or the environment; UseDevelopmentStorage=true means Azurite on 127.0.0.1:10000-10002)")
 	fs.Var(settings, "set", "app setting `KEY=VALUE` for the handler and %KEY% references (repeatable; overrides local.settings.json)")
 	fs.StringVar(&handlerURL, "handler-url", "", "use the custom handler already listening at `URL` instead of starting one")
 	fs.StringVar(&urlFile, "url-file", "", "write the HTTP base URL to `file` once listening (for scripts)")

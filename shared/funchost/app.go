@@ -28,8 +28,6 @@ const (
 	TypeQueueTrigger = "queueTrigger"
 	TypeQueue        = "queue"
 	TypeTimerTrigger = "timerTrigger"
-	TypeBlob         = "blob"
-	TypeTable        = "table"
 
 	DirectionIn  = "in"
 	DirectionOut = "out"
@@ -89,9 +87,9 @@ type Function struct {
 	Bindings []Binding
 }
 
-// Binding is one entry of function.json's bindings. Schedule, QueueName,
-// Path, TableName, PartitionKey, RowKey and Route may hold %SETTING%
-// references, expanded by New (Load keeps them as written).
+// Binding is one entry of function.json's bindings. Schedule, QueueName
+// and Route may hold %SETTING% references, expanded by New (Load keeps
+// them as written).
 type Binding struct {
 	Type      string   `json:"type"`
 	Direction string   `json:"direction"`
@@ -107,11 +105,6 @@ type Binding struct {
 	Schedule     string `json:"schedule,omitempty"`
 	RunOnStartup bool   `json:"runOnStartup,omitempty"`
 	UseMonitor   *bool  `json:"useMonitor,omitempty"`
-
-	Path         string `json:"path,omitempty"`
-	TableName    string `json:"tableName,omitempty"`
-	PartitionKey string `json:"partitionKey,omitempty"`
-	RowKey       string `json:"rowKey,omitempty"`
 }
 
 // Trigger returns the function's trigger binding (Load guarantees one).
@@ -154,8 +147,6 @@ var knownTypes = map[string]struct{ canonical, direction string }{
 	"queuetrigger": {TypeQueueTrigger, DirectionIn},
 	"queue":        {TypeQueue, DirectionOut},
 	"timertrigger": {TypeTimerTrigger, DirectionIn},
-	"blob":         {TypeBlob, DirectionOut},
-	"table":        {TypeTable, DirectionOut},
 }
 
 // functionName is the host's rule for function names.
@@ -314,7 +305,7 @@ func parseBoolish(raw json.RawMessage) (bool, error) {
 func checkBinding(b *Binding) error {
 	kt, ok := knownTypes[strings.ToLower(b.Type)]
 	if !ok {
-		return fmt.Errorf("binding type %q is not supported (want httpTrigger, http, queueTrigger, queue, timerTrigger, blob or table)", b.Type)
+		return fmt.Errorf("binding type %q is not supported (want httpTrigger, http, queueTrigger, queue or timerTrigger)", b.Type)
 	}
 	b.Type = kt.canonical
 	b.Direction = strings.ToLower(b.Direction)
@@ -356,10 +347,6 @@ func checkBinding(b *Binding) error {
 				return err
 			}
 		}
-	case TypeBlob:
-		return need("path", b.Path)
-	case TypeTable:
-		return need("tableName", b.TableName)
 	}
 	return nil
 }

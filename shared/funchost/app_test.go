@@ -116,9 +116,22 @@ func TestLoad(t *testing.T) {
 			err:   `binding type "serviceBusTrigger" is not supported`,
 		},
 		{
-			name:  "blob input",
-			files: map[string]string{"host.json": minimalHostJSON, "Read/function.json": `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 * * * * *"}, {"type": "blob", "direction": "in", "name": "b", "path": "c/x"}]}`},
-			err:   `blob binding must have direction "out"`,
+			name:  "queue input",
+			files: map[string]string{"host.json": minimalHostJSON, "Read/function.json": `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 * * * * *"}, {"type": "queue", "direction": "in", "name": "q", "queueName": "q1"}]}`},
+			err:   `queue binding must have direction "out"`,
+		},
+		{
+			// No function of the app writes a blob or a table row through
+			// a binding (the report and the state use the SDKs), so
+			// funchost implements neither output.
+			name:  "blob output",
+			files: map[string]string{"host.json": minimalHostJSON, "Write/function.json": `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 * * * * *"}, {"type": "blob", "direction": "out", "name": "b", "path": "c/x"}]}`},
+			err:   `binding type "blob" is not supported`,
+		},
+		{
+			name:  "table output",
+			files: map[string]string{"host.json": minimalHostJSON, "Write/function.json": `{"bindings": [{"type": "timerTrigger", "direction": "in", "name": "timer", "schedule": "0 * * * * *"}, {"type": "table", "direction": "out", "name": "t", "tableName": "findings"}]}`},
+			err:   `binding type "table" is not supported`,
 		},
 		{
 			name: "duplicate binding names",
@@ -269,7 +282,7 @@ func TestNewErrors(t *testing.T) {
 			files:    map[string]string{"host.json": minimalHostJSON, "Notify/function.json": httpFunction},
 			settings: map[string]string{"AzureWebJobsStorage": ""},
 			sentinel: funchost.ErrNoStorage,
-			want:     "Notify use queue, blob or table bindings",
+			want:     "Notify use queue bindings",
 		},
 	}
 	for _, tc := range tests {

@@ -22,8 +22,9 @@
 // "connection" names are not looked up); function keys are one optional
 // FUNCTIONS_KEY setting (without it any non-empty key is accepted);
 // schedule status lives in memory, so IsPastDue is always false; route
-// templates, input bindings, blob triggers and HTTP forwarding are not
-// implemented and are rejected by Load. Metadata values are sent as plain
+// templates, input bindings, blob and table bindings (no function of the
+// app uses them: the report and the state are written with the SDKs) and
+// HTTP forwarding are not implemented and are rejected by Load. Metadata values are sent as plain
 // JSON values, while string trigger values (queue messages) are
 // JSON-serialised once more, as the host's source does: decode them
 // loosely.

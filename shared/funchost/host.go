@@ -63,8 +63,8 @@ type Options struct {
 	// function or admin and the /admin endpoints require.
 	// AzureWebJobs.<Name>.Disabled=true disables a function.
 	Settings map[string]string
-	// Storage is the full storage connection string the queue, blob and
-	// table bindings and queue triggers use (the bindings' "connection"
+	// Storage is the full storage connection string the queue output
+	// bindings and queue triggers use (the bindings' "connection"
 	// names are not looked up). Default: the AzureWebJobsStorage setting;
 	// "UseDevelopmentStorage=true" means DevelopmentStorage. Required only
 	// when a function has such a binding. The handler receives it as
@@ -167,8 +167,8 @@ type hostFunction struct {
 }
 
 // New prepares a host for app: it merges settings, expands %SETTING%
-// references in the bindings (schedule, queueName, path, tableName,
-// partitionKey, rowKey, route and the handler arguments), parses the
+// references in the bindings (schedule, queueName, route and the handler
+// arguments), parses the
 // schedules and connects the storage clients (without network calls).
 // Errors wrap ErrSetting, ErrSchedule or ErrNoStorage.
 func New(app *App, opts *Options) (*Host, error) {
@@ -228,7 +228,7 @@ func New(app *App, opts *Options) (*Host, error) {
 			return nil, err
 		}
 	} else if len(needStorage) > 0 {
-		return nil, fmt.Errorf("%w: %s use queue, blob or table bindings: set Options.Storage or the AzureWebJobsStorage setting", ErrNoStorage, strings.Join(needStorage, ", "))
+		return nil, fmt.Errorf("%w: %s use queue bindings: set Options.Storage or the AzureWebJobsStorage setting", ErrNoStorage, strings.Join(needStorage, ", "))
 	}
 	h.client = &http.Client{Transport: &http.Transport{
 		Proxy:               nil, // the handler is local
@@ -299,8 +299,7 @@ func (h *Host) prepare(f Function) (*hostFunction, bool, error) {
 			name string
 			p    *string
 		}{
-			{"schedule", &b.Schedule}, {"queueName", &b.QueueName}, {"path", &b.Path},
-			{"tableName", &b.TableName}, {"partitionKey", &b.PartitionKey}, {"rowKey", &b.RowKey}, {"route", &b.Route},
+			{"schedule", &b.Schedule}, {"queueName", &b.QueueName}, {"route", &b.Route},
 		}
 		for _, fl := range fields {
 			if *fl.p == "" {
@@ -316,13 +315,6 @@ func (h *Host) prepare(f Function) (*hostFunction, bool, error) {
 			if !validQueueName(b.QueueName) {
 				return nil, false, fmt.Errorf("%w: %s.queueName %q is not a valid queue name (3-63 lower-case letters, digits and single hyphens)", ErrSetting, b.Name, b.QueueName)
 			}
-		case TypeBlob:
-			needs = true
-			if c, _, ok := strings.Cut(b.Path, "/"); !ok || c == "" {
-				return nil, false, fmt.Errorf("%w: %s.path %q: want <container>/<blob name>", ErrSetting, b.Name, b.Path)
-			}
-		case TypeTable:
-			needs = true
 		case TypeTimerTrigger:
 			s, err := ParseSchedule(b.Schedule)
 			if err != nil {

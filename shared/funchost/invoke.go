@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -51,7 +50,7 @@ type invokeResponse struct {
 // version and user agent headers. Values are marshalled to JSON as given
 // (trigger strings are sent JSON-serialised once more by the listeners, as
 // the host does). The handler's Logs are logged with the invocation id, and
-// the queue, blob and table outputs it returns are written; HTTP outputs
+// the queue outputs it returns are written; HTTP outputs
 // are left to the caller in Result.Outputs. A non-2xx answer, an
 // unreachable handler, an answer that is not the protocol and an output
 // that cannot be written fail the invocation: the error wraps
@@ -92,7 +91,7 @@ func (h *Host) invoke(ctx context.Context, f *hostFunction, data, metadata map[s
 	start := time.Now()
 	err = h.call(ctx, f, id, body, res, log)
 	if err == nil {
-		err = h.applyOutputs(ctx, f, res, md, log)
+		err = h.applyOutputs(ctx, f, res, log)
 	}
 	res.Duration = time.Since(start)
 	if err != nil {
@@ -156,10 +155,10 @@ func snippet(b []byte) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// applyOutputs writes the queue, blob and table outputs. As in the host,
-// only output bindings declared in function.json are applied, matched by
-// exact name; other keys are logged and ignored.
-func (h *Host) applyOutputs(ctx context.Context, f *hostFunction, res *Result, md map[string]any, log *slog.Logger) error {
+// applyOutputs writes the queue outputs. As in the host, only output
+// bindings declared in function.json are applied, matched by exact name;
+// other keys are logged and ignored.
+func (h *Host) applyOutputs(ctx context.Context, f *hostFunction, res *Result, log *slog.Logger) error {
 	var errs []error
 	for _, b := range f.Bindings {
 		if b.Direction != DirectionOut || b.Type == TypeHTTP {
@@ -172,16 +171,7 @@ func (h *Host) applyOutputs(ctx context.Context, f *hostFunction, res *Result, m
 		if !ok || isNullJSON(raw) {
 			continue
 		}
-		var err error
-		switch b.Type {
-		case TypeQueue:
-			err = h.writeQueue(ctx, b, raw, log)
-		case TypeBlob:
-			err = h.writeBlob(ctx, b, raw, md, log)
-		case TypeTable:
-			err = h.writeTable(ctx, b, raw, md, log)
-		}
-		if err != nil {
+		if err := h.writeQueue(ctx, b, raw, log); err != nil {
 			errs = append(errs, fmt.Errorf("output %s: %w", b.Name, err))
 		}
 	}
@@ -330,109 +320,6 @@ func (h *Host) decodeMessage(content string) (string, error) {
 		return "", fmt.Errorf("message is not base64 (messageEncoding base64): %w", err)
 	}
 	return string(b), nil
-}
-
-func (h *Host) writeBlob(ctx context.Context, b Binding, raw json.RawMessage, md map[string]any, log *slog.Logger) error {
-	p, err := h.expandExpr(b.Path, md)
-	if err != nil {
-		return err
-	}
-	container, name, _ := strings.Cut(p, "/")
-	if name == "" {
-		return fmt.Errorf("path %q has no blob name", p)
-	}
-	data, err := bindingValue(b, raw, log)
-	if err != nil {
-		return err
-	}
-	return h.storage.upload(ctx, container, name, data)
-}
-
-// writeTable inserts an entity or an array of entities. PartitionKey and
-// RowKey come from the entity or else the binding's partitionKey/rowKey.
-func (h *Host) writeTable(ctx context.Context, b Binding, raw json.RawMessage, md map[string]any, log *slog.Logger) error {
-	v, err := bindingValue(b, raw, log)
-	if err != nil {
-		return err
-	}
-	v = bytes.TrimSpace(v)
-	var entities []map[string]json.RawMessage
-	if len(v) > 0 && v[0] == '[' {
-		err = json.Unmarshal(v, &entities)
-	} else {
-		var e map[string]json.RawMessage
-		err = json.Unmarshal(v, &e)
-		entities = append(entities, e)
-	}
-	if err != nil {
-		return fmt.Errorf("want an entity object or an array of them: %v", err)
-	}
-	table, err := h.expandExpr(b.TableName, md)
-	if err != nil {
-		return err
-	}
-	for i, e := range entities {
-		if e == nil {
-			return fmt.Errorf("entity %d is null", i)
-		}
-		for _, key := range []struct{ prop, def string }{{"PartitionKey", b.PartitionKey}, {"RowKey", b.RowKey}} {
-			if val, ok := e[key.prop]; ok && !isNullJSON(val) {
-				continue
-			}
-			if key.def == "" {
-				return fmt.Errorf("entity %d has no %s", i, key.prop)
-			}
-			d, err := h.expandExpr(key.def, md)
-			if err != nil {
-				return err
-			}
-			e[key.prop], _ = json.Marshal(d)
-		}
-		body, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		if err := h.storage.insert(ctx, table, body); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-var bindingExpr = regexp.MustCompile(`\{([^{}]*)\}`)
-
-// expandExpr resolves binding expressions: {rand-guid}, {DateTime}
-// (yyyy-MM-ddTHH-mm-ssZ, UTC), {sys.randguid}, {sys.utcnow}, {sys.methodname}
-// and the trigger metadata ({Id}, {DequeueCount}…).
-func (h *Host) expandExpr(s string, md map[string]any) (string, error) {
-	var errs []error
-	out := bindingExpr.ReplaceAllStringFunc(s, func(m string) string {
-		key := m[1 : len(m)-1]
-		sys, _ := md["sys"].(map[string]any)
-		switch strings.ToLower(key) {
-		case "rand-guid":
-			return newUUID()
-		case "datetime":
-			return h.now().UTC().Format("2006-01-02T15-04-05Z")
-		case "sys.randguid":
-			return fmt.Sprint(sys["RandGuid"])
-		case "sys.utcnow":
-			return fmt.Sprint(sys["UtcNow"])
-		case "sys.methodname":
-			return fmt.Sprint(sys["MethodName"])
-		}
-		for k, v := range md {
-			if strings.EqualFold(k, key) {
-				switch v.(type) {
-				case string, int, int64, float64, bool:
-					return fmt.Sprint(v)
-				}
-			}
-		}
-		errs = append(errs, fmt.Errorf("binding expression %s has no value", m))
-		return ""
-	})
-	return out, errors.Join(errs...)
 }
 
 // newUUID returns a random (version 4) UUID.

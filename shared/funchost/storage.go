@@ -2,17 +2,12 @@ package funchost
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
 )
@@ -35,14 +30,12 @@ func ExpandStorage(conn string) string {
 	return conn
 }
 
-// storage holds the clients of the storage account the bindings use.
+// storage holds the queue client of the storage account the bindings use.
 type storage struct {
 	queues *azqueue.ServiceClient
-	blobs  *azblob.Client
-	tables *aztables.ServiceClient
 
 	mu      sync.Mutex
-	created map[string]bool // "queue/x", "container/x", "table/x" known to exist
+	created map[string]bool // "queue/x" known to exist
 }
 
 // retry keeps the SDKs' retries short: a poll that fails is retried by the
@@ -54,15 +47,7 @@ func newStorage(conn string) (*storage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("funchost: storage connection string: queue: %w", err)
 	}
-	b, err := azblob.NewClientFromConnectionString(conn, &azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: retry}})
-	if err != nil {
-		return nil, fmt.Errorf("funchost: storage connection string: blob: %w", err)
-	}
-	t, err := aztables.NewServiceClientFromConnectionString(conn, &aztables.ClientOptions{ClientOptions: policy.ClientOptions{Retry: retry}})
-	if err != nil {
-		return nil, fmt.Errorf("funchost: storage connection string: table: %w", err)
-	}
-	return &storage{queues: q, blobs: b, tables: t, created: map[string]bool{}}, nil
+	return &storage{queues: q, created: map[string]bool{}}, nil
 }
 
 func (s *storage) known(key string) bool {
@@ -112,45 +97,4 @@ func (s *storage) enqueue(ctx context.Context, queue, content string) error {
 		return fmt.Errorf("enqueue to %s: %w", queue, err)
 	}
 	return nil
-}
-
-// upload writes a block blob, creating the container when it is missing.
-func (s *storage) upload(ctx context.Context, container, name string, data []byte) error {
-	_, err := s.blobs.UploadBuffer(ctx, container, name, data, nil)
-	if bloberror.HasCode(err, bloberror.ContainerNotFound) {
-		if _, cerr := s.blobs.CreateContainer(ctx, container, nil); cerr != nil && !bloberror.HasCode(cerr, bloberror.ContainerAlreadyExists) {
-			return fmt.Errorf("create container %s: %w", container, cerr)
-		}
-		_, err = s.blobs.UploadBuffer(ctx, container, name, data, nil)
-	}
-	if err != nil {
-		return fmt.Errorf("write blob %s/%s: %w", container, name, err)
-	}
-	return nil
-}
-
-// insert adds an entity (JSON), creating the table when it is missing.
-// An existing entity is an error, as with the Functions table output.
-func (s *storage) insert(ctx context.Context, table string, entity []byte) error {
-	c := s.tables.NewClient(table)
-	_, err := c.AddEntity(ctx, entity, nil)
-	if isTableNotFound(err) {
-		if _, cerr := s.tables.CreateTable(ctx, table, nil); cerr != nil && !hasTableCode(cerr, aztables.TableAlreadyExists) {
-			return fmt.Errorf("create table %s: %w", table, cerr)
-		}
-		_, err = c.AddEntity(ctx, entity, nil)
-	}
-	if err != nil {
-		return fmt.Errorf("insert into table %s: %w", table, err)
-	}
-	return nil
-}
-
-func isTableNotFound(err error) bool {
-	return hasTableCode(err, aztables.TableNotFound) || hasTableCode(err, aztables.ResourceNotFound)
-}
-
-func hasTableCode(err error, code aztables.TableErrorCode) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.ErrorCode == string(code)
 }
