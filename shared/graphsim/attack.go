@@ -188,25 +188,25 @@ func (a *attackCtx) expect(rule, subjectType, id, name, severity, why string) {
 		SubjectID: id, SubjectName: name, Severity: severity, Why: why})
 }
 
-func (a *attackCtx) update(kind ObjectKind, id string, props obj) error {
+func (a *attackCtx) update(kind ObjectKind, id string, props Object) error {
 	changed, err := a.st.update(kind, id, props)
 	if err != nil {
 		return err
 	}
 	o, _ := a.st.kinds[kind].lookup(id)
-	name := o.str("displayName")
+	name := o.Str("displayName")
 	if kind == KindUser || kind == KindRegistration {
-		name = o.str("userPrincipalName")
+		name = o.Str("userPrincipalName")
 	}
 	a.change(string(kind), id, name, "updated", changed...)
 	return nil
 }
 
-func (a *attackCtx) log(name string, o obj, what string) error {
+func (a *attackCtx) log(name string, o Object, what string) error {
 	if _, err := a.st.appendLog(name, o); err != nil {
 		return err
 	}
-	a.change(name, o.str("id"), o.str("activityDisplayName"), what)
+	a.change(name, o.Str("id"), o.Str("activityDisplayName"), what)
 	return nil
 }
 
@@ -217,20 +217,20 @@ func (a *attackCtx) log(name string, o obj, what string) error {
 func (a *attackCtx) attacker() actor {
 	if id := a.s.takenOver; id != "" {
 		if u, ok := a.st.kinds[KindUser].lookup(id); ok {
-			return actor{id: u.str("id"), name: u.str("displayName"), upn: u.str("userPrincipalName"), ip: attackIP}
+			return actor{id: u.Str("id"), name: u.Str("displayName"), upn: u.Str("userPrincipalName"), ip: attackIP}
 		}
 	}
-	var best obj
+	var best Object
 	var bestT time.Time
 	a.eachAudit(func(r record) {
-		if r.o.str("activityDisplayName") == "Add service principal credentials" && r.o.str("result") == "success" && r.t.After(bestT) {
+		if r.o.Str("activityDisplayName") == "Add service principal credentials" && r.o.Str("result") == "success" && r.t.After(bestT) {
 			best, bestT = r.o, r.t
 		}
 	})
 	if best != nil {
-		if by, _ := best.path("initiatedBy/user"); by != nil {
-			if u, ok := by.(obj); ok && u.str("id") != "" {
-				return actor{id: u.str("id"), name: u.str("displayName"), upn: u.str("userPrincipalName"), ip: u.str("ipAddress")}
+		if by, _ := best.Path("initiatedBy/user"); by != nil {
+			if u, ok := by.(Object); ok && u.Str("id") != "" {
+				return actor{id: u.Str("id"), name: u.Str("displayName"), upn: u.Str("userPrincipalName"), ip: u.Str("ipAddress")}
 			}
 		}
 	}
@@ -254,7 +254,7 @@ func (a *attackCtx) eachAudit(f func(record)) {
 
 // auditEvent builds a directory audit record shaped like the scenario's.
 func (a *attackCtx) auditEvent(t time.Time, activity, category, service, opType, prefix, resultReason, agent string,
-	by actor, target obj, details ...obj) obj {
+	by actor, target Object, details ...Object) Object {
 	corr := a.id()
 	h := splitmix64(hash64(corr))
 	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -264,14 +264,14 @@ func (a *attackCtx) auditEvent(t time.Time, activity, category, service, opType,
 	}
 	var user any
 	if by.id != "" {
-		user = obj{{"id", by.id}, {"displayName", by.name}, {"userPrincipalName", by.upn}, {"ipAddress", by.ip},
+		user = Object{{"id", by.id}, {"displayName", by.name}, {"userPrincipalName", by.upn}, {"ipAddress", by.ip},
 			{"userType", nil}, {"homeTenantId", nil}, {"homeTenantName", nil}}
 	}
-	add := []any{obj{{"key", "User-Agent"}, {"value", agent}}}
+	add := []any{Object{{"key", "User-Agent"}, {"value", agent}}}
 	for _, d := range details {
 		add = append(add, d)
 	}
-	return obj{
+	return Object{
 		{"id", fmt.Sprintf("%s_%s_%s_%09d", prefix, corr, tag[:], (h>>32)%1_000_000_000)},
 		{"category", category},
 		{"correlationId", corr},
@@ -281,39 +281,39 @@ func (a *attackCtx) auditEvent(t time.Time, activity, category, service, opType,
 		{"activityDateTime", t.UTC().Format("2006-01-02T15:04:05.0000000Z")},
 		{"loggedByService", service},
 		{"operationType", opType},
-		{"initiatedBy", obj{{"app", nil}, {"user", user}}},
+		{"initiatedBy", Object{{"app", nil}, {"user", user}}},
 		{"targetResources", []any{target}},
 		{"additionalDetails", add},
 	}
 }
 
-func target(id string, name any, typ string, upn any, props ...obj) obj {
+func target(id string, name any, typ string, upn any, props ...Object) Object {
 	mp := make([]any, len(props))
 	for i, p := range props {
 		mp[i] = p
 	}
-	return obj{{"id", id}, {"displayName", name}, {"type", typ}, {"userPrincipalName", upn}, {"groupType", nil},
+	return Object{{"id", id}, {"displayName", name}, {"type", typ}, {"userPrincipalName", upn}, {"groupType", nil},
 		{"modifiedProperties", mp}}
 }
 
 // modified is a modifiedProperties entry: old and new are encoded as the
 // JSON text Graph returns inside the strings.
-func modified(name string, old, new any) obj {
-	return obj{{"displayName", name}, {"oldValue", encodeJSONText(old)}, {"newValue", encodeJSONText(new)}}
+func modified(name string, old, new any) Object {
+	return Object{{"displayName", name}, {"oldValue", JSONText(old)}, {"newValue", JSONText(new)}}
 }
 
 // included is the "Included Updated Properties" entry.
-func included(props string) obj {
-	return obj{{"displayName", "Included Updated Properties"}, {"oldValue", ""}, {"newValue", encodeJSONText(props)}}
+func included(props string) Object {
+	return Object{{"displayName", "Included Updated Properties"}, {"oldValue", ""}, {"newValue", JSONText(props)}}
 }
 
 const browserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
 
-func objs(v any) []obj {
+func objs(v any) []Object {
 	arr, _ := v.([]any)
-	var out []obj
+	var out []Object
 	for _, e := range arr {
-		if o, ok := e.(obj); ok {
+		if o, ok := e.(Object); ok {
 			out = append(out, o)
 		}
 	}
@@ -357,9 +357,9 @@ func parseTime(v any) time.Time {
 	return t.UTC()
 }
 
-func activeMember(u obj) bool {
-	en, _ := u.get("accountEnabled")
-	return en == true && strings.EqualFold(u.str("userType"), "Member")
+func activeMember(u Object) bool {
+	en, _ := u.Get("accountEnabled")
+	return en == true && strings.EqualFold(u.Str("userType"), "Member")
 }
 
 // disableAudit: an enabled member licensed for Advanced Auditing loses
@@ -373,53 +373,53 @@ func (a *attackCtx) disableAudit() error {
 	for _, r := range a.st.collection("subscribedSkus", a.st.version).sources[0].(staticSource) {
 		has := false
 		for _, p := range objs(pick(r.o, "servicePlans", nil)) {
-			if strings.EqualFold(p.str("servicePlanId"), planAdvancedAuditing) {
+			if strings.EqualFold(p.Str("servicePlanId"), planAdvancedAuditing) {
 				has = true
 			}
 		}
-		skus[strings.ToLower(r.o.str("skuId"))] = sku{r.o.str("skuPartNumber"), has}
+		skus[strings.ToLower(r.o.Str("skuId"))] = sku{r.o.Str("skuPartNumber"), has}
 	}
 	const rule = "audit.advanced-auditing-disabled"
 	for _, u := range a.st.kinds[KindUser].staticObjects() {
-		uid := u.str("id")
+		uid := u.Str("id")
 		if !activeMember(u) || a.excluded(uid, rule) {
 			continue
 		}
 		lics := objs(pick(u, "assignedLicenses", nil))
 		enabled := false
 		for _, l := range lics {
-			if skus[strings.ToLower(l.str("skuId"))].hasPlan && !containsFold(strs(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
+			if skus[strings.ToLower(l.Str("skuId"))].hasPlan && !containsFold(strs(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
 				enabled = true
 			}
 		}
 		if !enabled {
 			continue
 		}
-		text := func(l obj) string {
-			return fmt.Sprintf("[SkuName=%s, AccountId=%s, SkuId=%s, DisabledPlans=[%s]]", skus[strings.ToLower(l.str("skuId"))].part,
-				a.st.tenantID, l.str("skuId"), strings.Join(strs(pick(l, "disabledPlans", nil)), ","))
+		text := func(l Object) string {
+			return fmt.Sprintf("[SkuName=%s, AccountId=%s, SkuId=%s, DisabledPlans=[%s]]", skus[strings.ToLower(l.Str("skuId"))].part,
+				a.st.tenantID, l.Str("skuId"), strings.Join(strs(pick(l, "disabledPlans", nil)), ","))
 		}
 		var oldAll, newAll, oldChanged, newChanged []any
 		var next []any
 		for _, l := range lics {
 			nl := copyObj(l)
 			oldAll = append(oldAll, text(l))
-			if skus[strings.ToLower(l.str("skuId"))].hasPlan && !containsFold(strs(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
-				nl.set("disabledPlans", append(anys(strs(pick(l, "disabledPlans", nil))), planAdvancedAuditing))
+			if skus[strings.ToLower(l.Str("skuId"))].hasPlan && !containsFold(strs(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
+				nl.Set("disabledPlans", append(anys(strs(pick(l, "disabledPlans", nil))), planAdvancedAuditing))
 				oldChanged = append(oldChanged, text(l))
 				newChanged = append(newChanged, text(nl))
 			}
 			newAll = append(newAll, text(nl))
 			next = append(next, nl)
 		}
-		if err := a.update(KindUser, uid, obj{{"assignedLicenses", next}}); err != nil {
+		if err := a.update(KindUser, uid, Object{{"assignedLicenses", next}}); err != nil {
 			return err
 		}
 		by := a.attacker()
-		upn := u.str("userPrincipalName")
-		plan := func(status string) obj {
-			return obj{{"SubscribedPlanId", a.id()}, {"ServiceInstance", "ExchangeAuditing/" + u.str("usageLocation")},
-				{"CapabilityStatus", status}, {"AssignedTimestamp", u.str("createdDateTime")},
+		upn := u.Str("userPrincipalName")
+		plan := func(status string) Object {
+			return Object{{"SubscribedPlanId", a.id()}, {"ServiceInstance", "ExchangeAuditing/" + u.Str("usageLocation")},
+				{"CapabilityStatus", status}, {"AssignedTimestamp", u.Str("createdDateTime")},
 				{"InitialState", nil}, {"Capability", nil}, {"ServicePlanId", planAdvancedAuditing}}
 		}
 		lic := a.auditEvent(a.t, "Change user license", "UserManagement", "Core Directory", "Update", "Directory", "", browserAgent, by,
@@ -452,8 +452,8 @@ func (a *attackCtx) successfulSignIns() map[string][]time.Time {
 	for {
 		recs, next := coll.page(cur, 1000, nil)
 		for _, r := range recs {
-			if code, _ := r.o.path("status/errorCode"); fmt.Sprint(code) == "0" {
-				k := strings.ToLower(r.o.str("userId"))
+			if code, _ := r.o.Path("status/errorCode"); fmt.Sprint(code) == "0" {
+				k := strings.ToLower(r.o.Str("userId"))
 				out[k] = append(out[k], r.t)
 			}
 		}
@@ -470,7 +470,7 @@ func (a *attackCtx) dormantTakeover() error {
 	rules := []string{"mfa.dormant-registration", "signin.azure-ip", "mfa.registration-untrusted-location"}
 	signIns := a.successfulSignIns()
 	for _, u := range a.st.kinds[KindUser].staticObjects() {
-		uid := u.str("id")
+		uid := u.Str("id")
 		if !activeMember(u) || a.excluded(uid, rules...) {
 			continue
 		}
@@ -478,7 +478,7 @@ func (a *attackCtx) dormantTakeover() error {
 		if created.IsZero() || a.t.Sub(created) <= newAccountFor {
 			continue
 		}
-		last, _ := u.path("signInActivity/lastSuccessfulSignInDateTime")
+		last, _ := u.Path("signInActivity/lastSuccessfulSignInDateTime")
 		if lt := parseTime(last); !lt.IsZero() && a.t.Sub(lt) < dormantAfter {
 			continue
 		}
@@ -500,8 +500,8 @@ func (a *attackCtx) dormantTakeover() error {
 	return fmt.Errorf("%w: %s: no dormant, unregistered, long-existing member account", ErrNoCandidate, StepDormantTakeover)
 }
 
-func (a *attackCtx) takeOver(u obj) error {
-	uid, upn, name := u.str("id"), u.str("userPrincipalName"), u.str("displayName")
+func (a *attackCtx) takeOver(u Object) error {
+	uid, upn, name := u.Str("id"), u.Str("userPrincipalName"), u.Str("displayName")
 	self := actor{id: uid, name: name, upn: upn, ip: attackIP}
 	regAt, signAt := a.t.Add(-6*time.Second), a.t
 	tgt := target(uid, name, "User", upn)
@@ -517,7 +517,7 @@ func (a *attackCtx) takeOver(u obj) error {
 		}
 	}
 	sid := a.id()
-	signIn := obj{
+	signIn := Object{
 		{"id", sid},
 		{"createdDateTime", signAt.UTC().Format("2006-01-02T15:04:05.0000000Z")},
 		{"userId", uid},
@@ -526,15 +526,15 @@ func (a *attackCtx) takeOver(u obj) error {
 		{"ipAddress", attackIP},
 		{"clientAppUsed", "Browser"},
 		{"isInteractive", true},
-		{"status", obj{{"errorCode", 0}}},
-		{"location", obj{{"city", "Dublin"}, {"state", "Dublin"}, {"countryOrRegion", "IE"},
-			{"geoCoordinates", obj{{"altitude", nil}, {"latitude", 53.3498}, {"longitude", -6.2603}}}}},
+		{"status", Object{{"errorCode", 0}}},
+		{"location", Object{{"city", "Dublin"}, {"state", "Dublin"}, {"countryOrRegion", "IE"},
+			{"geoCoordinates", Object{{"altitude", nil}, {"latitude", 53.3498}, {"longitude", -6.2603}}}}},
 	}
 	if _, err := a.st.appendLog(LogSignIns, signIn); err != nil {
 		return err
 	}
 	a.change(LogSignIns, sid, upn, "successful interactive sign-in from "+attackIP)
-	sia := obj{
+	sia := Object{
 		{"lastSignInDateTime", formatTime(signAt)},
 		{"lastSignInRequestId", sid},
 		{"lastNonInteractiveSignInDateTime", nil},
@@ -542,16 +542,16 @@ func (a *attackCtx) takeOver(u obj) error {
 		{"lastSuccessfulSignInDateTime", formatTime(signAt)},
 		{"lastSuccessfulSignInRequestId", sid},
 	}
-	if old, ok := u.get("signInActivity"); ok {
-		if oo, ok := old.(obj); ok {
-			sia.set("lastNonInteractiveSignInDateTime", pick(oo, "lastNonInteractiveSignInDateTime", nil))
-			sia.set("lastNonInteractiveSignInRequestId", pick(oo, "lastNonInteractiveSignInRequestId", nil))
+	if old, ok := u.Get("signInActivity"); ok {
+		if oo, ok := old.(Object); ok {
+			sia.Set("lastNonInteractiveSignInDateTime", pick(oo, "lastNonInteractiveSignInDateTime", nil))
+			sia.Set("lastNonInteractiveSignInRequestId", pick(oo, "lastNonInteractiveSignInRequestId", nil))
 		}
 	}
-	if err := a.update(KindUser, uid, obj{{"signInActivity", sia}}); err != nil {
+	if err := a.update(KindUser, uid, Object{{"signInActivity", sia}}); err != nil {
 		return err
 	}
-	if err := a.update(KindRegistration, uid, obj{
+	if err := a.update(KindRegistration, uid, Object{
 		{"isMfaRegistered", true}, {"isMfaCapable", true}, {"isSsprRegistered", true}, {"isSsprCapable", true},
 		{"methodsRegistered", []any{"microsoftAuthenticatorPush", "softwareOneTimePasscode"}},
 		{"lastUpdatedDateTime", formatTime(regAt)},
@@ -583,11 +583,11 @@ func (a *attackCtx) takeOver(u obj) error {
 func (a *attackCtx) trustedRanges() []netip.Prefix {
 	var out []netip.Prefix
 	for _, r := range a.st.collection("namedLocations", a.st.version).sources[0].(staticSource) {
-		if r.o.str("@odata.type") != "#microsoft.graph.ipNamedLocation" || pick(r.o, "isTrusted", false) != true {
+		if r.o.Str("@odata.type") != "#microsoft.graph.ipNamedLocation" || pick(r.o, "isTrusted", false) != true {
 			continue
 		}
 		for _, rg := range objs(pick(r.o, "ipRanges", nil)) {
-			if p, err := netip.ParsePrefix(rg.str("cidrAddress")); err == nil {
+			if p, err := netip.ParsePrefix(rg.Str("cidrAddress")); err == nil {
 				out = append(out, p)
 			}
 		}
@@ -616,18 +616,18 @@ func (a *attackCtx) mailHolders() map[string][]string {
 	sps := a.st.kinds[KindServicePrincipal]
 	for res, coll := range a.st.grants {
 		rsp, ok := sps.lookup(res)
-		if !ok || (rsp.str("appId") != appGraph && rsp.str("appId") != appExchangeOnline) {
+		if !ok || (rsp.Str("appId") != appGraph && rsp.Str("appId") != appExchangeOnline) {
 			continue
 		}
 		roles := map[string]string{}
 		for _, r := range objs(pick(rsp, "appRoles", nil)) {
-			roles[strings.ToLower(r.str("id"))] = r.str("value")
+			roles[strings.ToLower(r.Str("id"))] = r.Str("value")
 		}
 		for _, src := range coll.sources {
 			for i := 0; i < src.Len(); i++ {
 				g := src.Record(i).o
-				if v := roles[strings.ToLower(g.str("appRoleId"))]; validProp(mailRoleValues(), v) {
-					k := strings.ToLower(g.str("principalId"))
+				if v := roles[strings.ToLower(g.Str("appRoleId"))]; validProp(mailRoleValues(), v) {
+					k := strings.ToLower(g.Str("principalId"))
 					out[k] = append(out[k], v)
 				}
 			}
@@ -646,12 +646,12 @@ func credentialRules() []string {
 // mail-reading role, not a managed identity, without credentials, and
 // without a planted or decoy credential finding. fresh=false accepts one
 // that already holds credentials (reply-url without a prior sp-backdoor).
-func (a *attackCtx) backdoorTarget(fresh bool) (obj, []string, bool) {
+func (a *attackCtx) backdoorTarget(fresh bool) (Object, []string, bool) {
 	holders := a.mailHolders()
 	for _, sp := range a.st.kinds[KindServicePrincipal].staticObjects() {
-		id := sp.str("id")
+		id := sp.Str("id")
 		roles := holders[strings.ToLower(id)]
-		if len(roles) == 0 || sp.str("servicePrincipalType") == "ManagedIdentity" || a.excluded(id, credentialRules()...) {
+		if len(roles) == 0 || sp.Str("servicePrincipalType") == "ManagedIdentity" || a.excluded(id, credentialRules()...) {
 			continue
 		}
 		if fresh && len(objs(pick(sp, "keyCredentials", nil)))+len(objs(pick(sp, "passwordCredentials", nil))) > 0 {
@@ -663,15 +663,15 @@ func (a *attackCtx) backdoorTarget(fresh bool) (obj, []string, bool) {
 }
 
 // keyDescription renders credentials as the audit log's KeyDescription.
-func keyDescription(keys, passwords []obj) []any {
+func keyDescription(keys, passwords []Object) []any {
 	out := []any{}
 	for _, k := range keys {
 		out = append(out, fmt.Sprintf("[KeyIdentifier=%s,KeyType=%s,KeyUsage=%s,DisplayName=%s]",
-			k.str("keyId"), k.str("type"), k.str("usage"), k.str("displayName")))
+			k.Str("keyId"), k.Str("type"), k.Str("usage"), k.Str("displayName")))
 	}
 	for _, p := range passwords {
 		out = append(out, fmt.Sprintf("[KeyIdentifier=%s,KeyType=Password,KeyUsage=Verify,DisplayName=%s]",
-			p.str("keyId"), p.str("displayName")))
+			p.Str("keyId"), p.Str("displayName")))
 	}
 	return out
 }
@@ -683,7 +683,7 @@ func (a *attackCtx) spBackdoor() error {
 	if !ok {
 		return fmt.Errorf("%w: %s: no service principal with a mail-reading role and no credential", ErrNoCandidate, StepSPBackdoor)
 	}
-	id, name, appID := sp.str("id"), sp.str("displayName"), sp.str("appId")
+	id, name, appID := sp.Str("id"), sp.Str("displayName"), sp.Str("appId")
 	keys := objs(pick(sp, "keyCredentials", nil))
 	passwords := objs(pick(sp, "passwordCredentials", nil))
 	start := a.t.Add(-attackBackdate).Truncate(time.Second)
@@ -691,7 +691,7 @@ func (a *attackCtx) spBackdoor() error {
 	thumb := binary.BigEndian.AppendUint64(nil, splitmix64(hash64(keyID)))
 	thumb = binary.BigEndian.AppendUint64(thumb, splitmix64(hash64(keyID)^1))
 	thumb = binary.BigEndian.AppendUint32(thumb, uint32(splitmix64(hash64(keyID)^2)))
-	key := obj{
+	key := Object{
 		{"customKeyIdentifier", base64.StdEncoding.EncodeToString(thumb)},
 		{"displayName", "CN=" + name},
 		{"endDateTime", formatTime(start.AddDate(2, 0, 0))},
@@ -703,7 +703,7 @@ func (a *attackCtx) spBackdoor() error {
 	}
 	next := append(make([]any, 0, len(keys)+1), anyObjs(keys)...)
 	next = append(next, key)
-	if err := a.update(KindServicePrincipal, id, obj{{"keyCredentials", next}}); err != nil {
+	if err := a.update(KindServicePrincipal, id, Object{{"keyCredentials", next}}); err != nil {
 		return err
 	}
 	by := a.attacker()
@@ -712,22 +712,22 @@ func (a *attackCtx) spBackdoor() error {
 		target(id, name, "ServicePrincipal", nil,
 			modified("KeyDescription", keyDescription(keys, passwords), keyDescription(append(keys, key), passwords)),
 			included("KeyDescription"),
-			obj{{"displayName", "TargetId.ServicePrincipalNames"}, {"oldValue", ""}, {"newValue", encodeJSONText(appID)}}),
-		obj{{"key", "AppId"}, {"value", appID}})
+			Object{{"displayName", "TargetId.ServicePrincipalNames"}, {"oldValue", ""}, {"newValue", JSONText(appID)}}),
+		Object{{"key", "AppId"}, {"value", appID}})
 	if err := a.log(LogDirectoryAudits, ev, "audit event"); err != nil {
 		return err
 	}
 	a.expect("sp.credential-added", "servicePrincipal", id, name, "high",
 		"attack step sp-backdoor: 'Add service principal credentials' added key "+keyID+" (startDateTime backdated 30 days); the service principal holds "+strings.Join(roles, ", "))
-	if strings.EqualFold(key.str("displayName"), "CN="+name) {
+	if strings.EqualFold(key.Str("displayName"), "CN="+name) {
 		a.expect("sp.credential-name-mimicry", "servicePrincipal", id, name, "medium",
-			"attack step sp-backdoor: key credential "+key.str("displayName")+" on the service principal of that name")
+			"attack step sp-backdoor: key credential "+key.Str("displayName")+" on the service principal of that name")
 	}
 	a.s.backdoorSP = id
 	return nil
 }
 
-func anyObjs(os []obj) []any {
+func anyObjs(os []Object) []any {
 	out := make([]any, len(os))
 	for i, o := range os {
 		out[i] = o
@@ -739,7 +739,7 @@ func anyObjs(os []obj) []any {
 func appAddresses(urls []string) []any {
 	out := []any{}
 	for i, u := range urls {
-		out = append(out, obj{{"AddressType", 0}, {"Address", u}, {"ReplyAddressClientType", 1},
+		out = append(out, Object{{"AddressType", 0}, {"Address", u}, {"ReplyAddressClientType", 1},
 			{"ReplyAddressIndex", nil}, {"IsReplyAddressDefault", i == 0}})
 	}
 	return out
@@ -747,7 +747,7 @@ func appAddresses(urls []string) []any {
 
 // credentialNearby reports whether object id got a credential within 24
 // hours of t: by an audit event, or by a credential's startDateTime.
-func (a *attackCtx) credentialNearby(id string, o obj) bool {
+func (a *attackCtx) credentialNearby(id string, o Object) bool {
 	near := func(t time.Time) bool {
 		d := t.Sub(a.t)
 		return !t.IsZero() && d <= credentialNear && d >= -credentialNear
@@ -759,15 +759,15 @@ func (a *attackCtx) credentialNearby(id string, o obj) bool {
 	}
 	found := false
 	a.eachAudit(func(r record) {
-		act := strings.TrimSpace(strings.NewReplacer("–", "-", "—", "-").Replace(r.o.str("activityDisplayName")))
+		act := strings.TrimSpace(strings.NewReplacer("–", "-", "—", "-").Replace(r.o.Str("activityDisplayName")))
 		if act != "Add service principal credentials" && act != "Update application - Certificates and secrets management" {
 			return
 		}
-		if r.o.str("result") != "success" || !near(r.t) {
+		if r.o.Str("result") != "success" || !near(r.t) {
 			return
 		}
 		for _, tr := range objs(pick(r.o, "targetResources", nil)) {
-			if strings.EqualFold(tr.str("id"), id) {
+			if strings.EqualFold(tr.Str("id"), id) {
 				found = true
 			}
 		}
@@ -784,11 +784,11 @@ func (a *attackCtx) replyURL() error {
 			return fmt.Errorf("%w: %s: no service principal with a mail-reading role", ErrNoCandidate, StepReplyURL)
 		}
 	}
-	id, name, appID := sp.str("id"), sp.str("displayName"), sp.str("appId")
+	id, name, appID := sp.Str("id"), sp.Str("displayName"), sp.Str("appId")
 	u := fmt.Sprintf("https://login-%010x.azurewebsites.net/signin", splitmix64(a.s.seed^a.n^0x75726c^uint64(a.t.UnixNano()))>>24)
 	by := a.attacker()
 	old := strs(pick(sp, "replyUrls", nil))
-	if err := a.update(KindServicePrincipal, id, obj{{"replyUrls", append(anys(old), u)}}); err != nil {
+	if err := a.update(KindServicePrincipal, id, Object{{"replyUrls", append(anys(old), u)}}); err != nil {
 		return err
 	}
 	ev := a.auditEvent(a.t, "Update service principal", "ApplicationManagement", "Core Directory", "Update", "Directory", "", browserAgent, by,
@@ -796,7 +796,7 @@ func (a *attackCtx) replyURL() error {
 	if err := a.log(LogDirectoryAudits, ev, "audit event"); err != nil {
 		return err
 	}
-	sev := func(objID string, o obj) string {
+	sev := func(objID string, o Object) string {
 		if a.credentialNearby(objID, o) {
 			return "medium"
 		}
@@ -806,15 +806,15 @@ func (a *attackCtx) replyURL() error {
 	a.expect("sp.reply-url-added", "servicePrincipal", id, name, sev(id, spNow),
 		"attack step reply-url: 'Update service principal' AppAddress gained "+u)
 	for _, app := range a.st.kinds[KindApplication].staticObjects() {
-		if !strings.EqualFold(app.str("appId"), appID) {
+		if !strings.EqualFold(app.Str("appId"), appID) {
 			continue
 		}
-		aid, aname := app.str("id"), app.str("displayName")
-		web, _ := pick(app, "web", obj{}).(obj)
+		aid, aname := app.Str("id"), app.Str("displayName")
+		web, _ := pick(app, "web", Object{}).(Object)
 		web = copyObj(web)
 		oldApp := strs(pick(web, "redirectUris", nil))
-		web.set("redirectUris", append(anys(oldApp), u))
-		if err := a.update(KindApplication, aid, obj{{"web", web}}); err != nil {
+		web.Set("redirectUris", append(anys(oldApp), u))
+		if err := a.update(KindApplication, aid, Object{{"web", web}}); err != nil {
 			return err
 		}
 		ev := a.auditEvent(a.t, "Update application", "ApplicationManagement", "Core Directory", "Update", "Directory", "", browserAgent, by,

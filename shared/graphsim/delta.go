@@ -467,7 +467,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ri *reqInfo, d *d
 		t.kind, t.route, t.epoch, t.issued = kind, d.id, s.epoch.Load(), now.Unix()
 		return s.encodeDeltaToken(t)
 	}
-	var items []obj
+	var items []Object
 	next, deltaLink := "", ""
 	switch {
 	case latest:
@@ -517,7 +517,7 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, ri *reqInfo, d *d
 
 // deltaPage builds one page of a round and returns the positions after it
 // and whether more pages follow. The caller holds st.mu (read).
-func (s *Server) deltaPage(ks *kindState, d *deltaRoute, tok deltaToken, r *http.Request) ([]obj, []int, bool) {
+func (s *Server) deltaPage(ks *kindState, d *deltaRoute, tok deltaToken, r *http.Request) ([]Object, []int, bool) {
 	want := d.want(tok.sel)
 	if tok.phase == phaseInitial {
 		coll := ks.view(tok.ver)
@@ -526,7 +526,7 @@ func (s *Server) deltaPage(ks *kindState, d *deltaRoute, tok deltaToken, r *http
 			cur = make(cursor, len(coll.sources))
 		}
 		recs, next := coll.page(cur, s.deltaSize, nil)
-		items := make([]obj, len(recs))
+		items := make([]Object, len(recs))
 		for i, rec := range recs {
 			items[i] = projectDelta(rec.o, want)
 		}
@@ -548,7 +548,7 @@ func (s *Server) deltaPage(ks *kindState, d *deltaRoute, tok deltaToken, r *http
 		pos = min(tok.pos[0], len(changes))
 	}
 	end := min(pos+s.deltaSize, len(changes))
-	items := make([]obj, 0, end-pos)
+	items := make([]Object, 0, end-pos)
 	for _, c := range changes[pos:end] {
 		switch {
 		case c.removed:
@@ -556,14 +556,14 @@ func (s *Server) deltaPage(ks *kindState, d *deltaRoute, tok deltaToken, r *http
 			if c.os.permanent {
 				reason = "deleted"
 			}
-			items = append(items, obj{{"id", c.os.id}, {"@removed", obj{{"reason", reason}}}})
+			items = append(items, Object{{"id", c.os.id}, {"@removed", Object{{"reason", reason}}}})
 		case c.created || full:
 			items = append(items, projectDelta(c.os.o, want))
 		default:
-			it := obj{{"id", c.os.id}}
+			it := Object{{"id", c.os.id}}
 			for _, p := range c.props {
-				v, _ := c.os.o.get(p)
-				it = append(it, member{p, v})
+				v, _ := c.os.o.Get(p)
+				it = append(it, Member{p, v})
 			}
 			items = append(items, it)
 		}
@@ -573,11 +573,11 @@ func (s *Server) deltaPage(ks *kindState, d *deltaRoute, tok deltaToken, r *http
 
 // projectDelta keeps id, @odata.type and the wanted properties (nil: all)
 // that o carries, in o's order.
-func projectDelta(o obj, want []string) obj {
+func projectDelta(o Object, want []string) Object {
 	if want == nil {
 		return copyObj(o)
 	}
-	out := make(obj, 0, len(want)+1)
+	out := make(Object, 0, len(want)+1)
 	for _, m := range o {
 		if m.Key == "id" || m.Key == "@odata.type" || validProp(want, m.Key) {
 			out = append(out, m)

@@ -88,14 +88,14 @@ func TestParseFilter(t *testing.T) {
 }
 
 func TestFilterMatch(t *testing.T) {
-	rec := obj{
+	rec := Object{
 		{"activityDateTime", "2026-11-20T10:00:00.5000000Z"},
 		{"activityDisplayName", "Add member to role"},
 		{"result", "failure"},
-		{"status", obj{{"errorCode", 50126}}},
-		{"initiatedBy", obj{{"user", obj{{"id", "U1"}}}}},
+		{"status", Object{{"errorCode", 50126}}},
+		{"initiatedBy", Object{{"user", Object{{"id", "U1"}}}}},
 	}
-	get := func(p string) (any, bool) { return rec.path(p) }
+	get := func(p string) (any, bool) { return rec.Path(p) }
 	cases := []struct {
 		f    string
 		spec *filterSpec

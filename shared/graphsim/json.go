@@ -11,18 +11,22 @@ import (
 	"unicode/utf8"
 )
 
-// obj is a JSON object that keeps its members in order, so responses list
-// properties the way the scenario files (and Graph's documentation) do.
-// Values are nil, bool, json.Number, string, []any or obj.
-type obj []member
+// Object is a JSON object that keeps its members in order, so responses list
+// properties the way the scenario files (and Graph's documentation) do. It
+// is how the mutation API (Tx) and scenario steps read and write tenant
+// objects. Values read from the tenant are nil, bool, json.Number, string,
+// []any or Object; values written may also be int, int64, float64 or
+// []string.
+type Object []Member
 
-type member struct {
+// Member is one property of an Object.
+type Member struct {
 	Key string
 	Val any
 }
 
-// get returns the value of key (exact match) and whether it is present.
-func (o obj) get(key string) (any, bool) {
+// Get returns the value of key (exact match) and whether it is present.
+func (o Object) Get(key string) (any, bool) {
 	for _, m := range o {
 		if m.Key == key {
 			return m.Val, true
@@ -31,27 +35,27 @@ func (o obj) get(key string) (any, bool) {
 	return nil, false
 }
 
-// str returns the string value of key, or "".
-func (o obj) str(key string) string {
-	v, _ := o.get(key)
+// Str returns the string value of key, or "".
+func (o Object) Str(key string) string {
+	v, _ := o.Get(key)
 	s, _ := v.(string)
 	return s
 }
 
-// set replaces key's value or appends the member.
-func (o *obj) set(key string, v any) {
+// Set replaces key's value or appends the member.
+func (o *Object) Set(key string, v any) {
 	for i := range *o {
 		if (*o)[i].Key == key {
 			(*o)[i].Val = v
 			return
 		}
 	}
-	*o = append(*o, member{key, v})
+	*o = append(*o, Member{key, v})
 }
 
-// path walks "a/b/c" through nested objects, matching keys
+// Path walks "a/b/c" through nested objects, matching keys
 // case-insensitively (OData property paths are written with '/').
-func (o obj) path(p string) (any, bool) {
+func (o Object) Path(p string) (any, bool) {
 	var cur any = o
 	for p != "" {
 		seg := p
@@ -59,7 +63,7 @@ func (o obj) path(p string) (any, bool) {
 		if i := strings.IndexByte(p, '/'); i >= 0 {
 			seg, rest = p[:i], p[i+1:]
 		}
-		co, ok := cur.(obj)
+		co, ok := cur.(Object)
 		if !ok {
 			return nil, false
 		}
@@ -101,7 +105,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 	case json.Delim:
 		switch t {
 		case '{':
-			o := obj{}
+			o := Object{}
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
@@ -115,7 +119,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				o = append(o, member{k, v})
+				o = append(o, Member{k, v})
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, err
@@ -177,7 +181,7 @@ func appendJSON(b []byte, v any) []byte {
 			b = appendJSON(b, e)
 		}
 		return append(b, ']')
-	case obj:
+	case Object:
 		b = append(b, '{')
 		for i, m := range x {
 			if i > 0 {
@@ -188,7 +192,7 @@ func appendJSON(b []byte, v any) []byte {
 			b = appendJSON(b, m.Val)
 		}
 		return append(b, '}')
-	case []obj:
+	case []Object:
 		b = append(b, '[')
 		for i, e := range x {
 			if i > 0 {
@@ -245,6 +249,13 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// encodeJSONText returns v as compact JSON text, used for audit
-// modifiedProperties whose values Graph returns as JSON inside a string.
-func encodeJSONText(v any) string { return string(appendJSON(nil, v)) }
+// JSONText returns v (an Object, []any or scalar) as compact JSON text, as
+// Graph writes the values of audit modifiedProperties inside strings.
+// HTML characters are not escaped.
+func JSONText(v any) string { return string(appendJSON(nil, v)) }
+
+// MarshalJSON encodes o with its members in order.
+func (o Object) MarshalJSON() ([]byte, error) { return appendJSON(nil, o), nil }
+
+// Clone returns a deep copy of o: changing one never reaches the other.
+func (o Object) Clone() Object { return copyObj(o) }

@@ -13,13 +13,13 @@ import (
 
 // toObj converts a Go map of JSON-compatible values (anything
 // encoding/json marshals) into an ordered object, keys sorted.
-func toObj(m map[string]any) (obj, error) {
+func toObj(m map[string]any) (Object, error) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := make(obj, 0, len(m))
+	out := make(Object, 0, len(m))
 	for _, k := range keys {
 		raw, err := json.Marshal(m[k])
 		if err != nil {
@@ -29,13 +29,13 @@ func toObj(m map[string]any) (obj, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: property %q: %v", ErrInvalid, k, err)
 		}
-		out = append(out, member{k, v})
+		out = append(out, Member{k, v})
 	}
 	return out, nil
 }
 
 // fromObj converts an ordered object to a generic map.
-func fromObj(o obj) map[string]any {
+func fromObj(o Object) map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal(appendJSON(nil, o), &m)
 	return m
@@ -89,18 +89,18 @@ func (s *Server) Create(kind ObjectKind, object map[string]any) (string, error) 
 		return "", err
 	}
 	s.store.mu.Lock()
-	if o.str("id") == "" {
-		o = append(obj{{"id", uuidFrom(s.seed, s.store.version+1, 0x6e6577)}}, o...)
+	if o.Str("id") == "" {
+		o = append(Object{{"id", uuidFrom(s.seed, s.store.version+1, 0x6e6577)}}, o...)
 	} else {
 		// id first, as Graph's representation starts with it for most types.
-		id := o.str("id")
-		rest := make(obj, 0, len(o))
+		id := o.Str("id")
+		rest := make(Object, 0, len(o))
 		for _, m := range o {
 			if m.Key != "id" {
 				rest = append(rest, m)
 			}
 		}
-		o = append(obj{{"id", id}}, rest...)
+		o = append(Object{{"id", id}}, rest...)
 	}
 	id, err := s.store.create(kind, o)
 	s.store.mu.Unlock()

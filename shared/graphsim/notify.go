@@ -191,12 +191,12 @@ func (s *Server) notify(kind ObjectKind, id, changeType string) []string {
 		if sub.clientState != "" {
 			cs = sub.clientState
 		}
-		body := appendJSON(nil, obj{{"value", []any{obj{
+		body := appendJSON(nil, Object{{"value", []any{Object{
 			{"subscriptionId", sub.id},
 			{"subscriptionExpirationDateTime", formatTime(sub.expires)},
 			{"changeType", changeType},
 			{"resource", res},
-			{"resourceData", obj{
+			{"resourceData", Object{
 				{"@odata.type", typ},
 				{"@odata.id", res},
 				{"id", id},
@@ -241,7 +241,7 @@ func (s *Server) SendLifecycle(subscriptionID, event string) error {
 	if sub.clientState != "" {
 		cs = sub.clientState
 	}
-	body := appendJSON(nil, obj{{"value", []any{obj{
+	body := appendJSON(nil, Object{{"value", []any{Object{
 		{"lifecycleEvent", event},
 		{"subscriptionId", sub.id},
 		{"subscriptionExpirationDateTime", formatTime(sub.expires)},

@@ -136,27 +136,27 @@ func stripPremium(st *store) {
 	}
 	var kept staticSource
 	for _, r := range src {
-		plans, _ := r.o.get("servicePlans")
+		plans, _ := r.o.Get("servicePlans")
 		arr, _ := plans.([]any)
 		var rest []any
 		only := len(arr) > 0
 		for _, p := range arr {
-			if po, ok := p.(obj); ok && premiumPlans[strings.ToLower(po.str("servicePlanId"))] {
+			if po, ok := p.(Object); ok && premiumPlans[strings.ToLower(po.Str("servicePlanId"))] {
 				continue
 			}
-			if po, ok := p.(obj); ok && !strings.HasPrefix(po.str("servicePlanName"), "AAD_") {
+			if po, ok := p.(Object); ok && !strings.HasPrefix(po.Str("servicePlanName"), "AAD_") {
 				only = false
 			}
 			rest = append(rest, p)
 		}
-		if only || strings.HasPrefix(r.o.str("skuPartNumber"), "AAD_PREMIUM") {
+		if only || strings.HasPrefix(r.o.Str("skuPartNumber"), "AAD_PREMIUM") {
 			continue
 		}
-		o := append(obj{}, r.o...)
+		o := append(Object{}, r.o...)
 		if rest == nil {
 			rest = []any{}
 		}
-		o.set("servicePlans", rest)
+		o.Set("servicePlans", rest)
 		kept = append(kept, record{o: o, t: r.t})
 	}
 	st.colls["subscribedSkus"] = &collection{sources: []source{kept}}

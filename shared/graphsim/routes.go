@@ -29,7 +29,7 @@ type route struct {
 	// byID, when set, finds one object by id in the current state: a
 	// filter on id alone is then answered by lookups instead of a scan of
 	// the collection (100,000 generated users). The caller holds st.mu.
-	byID func(st *store, id string) (obj, bool)
+	byID func(st *store, id string) (Object, bool)
 }
 
 // pageRule is an endpoint's paging behaviour.
@@ -104,7 +104,7 @@ func routes() []*route {
 			// /users; the simulator refuses the rest with Graph's error.
 			filter: newFilterSpec("user", filterField{"id", fieldStringIn}),
 			coll:   named("users"),
-			byID:   func(st *store, id string) (obj, bool) { return st.kinds[KindUser].lookup(id) },
+			byID:   func(st *store, id string) (Object, bool) { return st.kinds[KindUser].lookup(id) },
 		},
 		{
 			// Listed so that a caller can check Group.Read.All (the app

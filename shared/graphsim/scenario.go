@@ -106,7 +106,7 @@ type loader struct {
 
 // objects reads one scenario file as resolved objects. A missing file is
 // an empty list.
-func (l *loader) objects(file string) ([]obj, error) {
+func (l *loader) objects(file string) ([]Object, error) {
 	b, err := scenarioFS.ReadFile(l.dir + "/" + file)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -122,13 +122,13 @@ func (l *loader) objects(file string) ([]obj, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: want a JSON array of objects", file)
 	}
-	out := make([]obj, 0, len(arr))
+	out := make([]Object, 0, len(arr))
 	for i, e := range arr {
 		r, err := l.resolve(e, "")
 		if err != nil {
 			return nil, fmt.Errorf("%s: item %d: %w", file, i, err)
 		}
-		o, ok := r.(obj)
+		o, ok := r.(Object)
 		if !ok {
 			return nil, fmt.Errorf("%s: item %d is not an object", file, i)
 		}
@@ -139,15 +139,15 @@ func (l *loader) objects(file string) ([]obj, error) {
 
 func (l *loader) resolve(v any, key string) (any, error) {
 	switch x := v.(type) {
-	case obj:
+	case Object:
 		if key == "oldValue" || key == "newValue" {
 			r, err := l.resolve(x, "")
 			if err != nil {
 				return nil, err
 			}
-			return encodeJSONText(r), nil
+			return JSONText(r), nil
 		}
-		out := make(obj, 0, len(x))
+		out := make(Object, 0, len(x))
 		for _, m := range x {
 			if m.Key == "//" {
 				continue
@@ -156,7 +156,7 @@ func (l *loader) resolve(v any, key string) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", m.Key, err)
 			}
-			out = append(out, member{m.Key, r})
+			out = append(out, Member{m.Key, r})
 		}
 		return out, nil
 	case []any:
@@ -169,7 +169,7 @@ func (l *loader) resolve(v any, key string) (any, error) {
 			out[i] = r
 		}
 		if key == "oldValue" || key == "newValue" {
-			return encodeJSONText(out), nil
+			return JSONText(out), nil
 		}
 		return out, nil
 	case string:
@@ -251,7 +251,7 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 		return nil, fmt.Errorf("unknown scenario (want %q or %q)", ScenarioAPT29, ScenarioEmpty)
 	}
 	l := &loader{dir: "scenarios/" + name, now: now}
-	files := map[string][]obj{}
+	files := map[string][]Object{}
 	for _, f := range []string{fileOrganization, fileSkus, fileUsers, fileRegistrations, fileSPs, fileApps,
 		fileGrants, fileAudits, fileSignIns, filePolicies, fileLocations, fileGroups} {
 		objs, err := l.objects(f)
@@ -265,15 +265,15 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	if len(files[fileOrganization]) == 0 {
 		return nil, fmt.Errorf("%s: no organization", fileOrganization)
 	}
-	st.tenantID = files[fileOrganization][0].str("id")
+	st.tenantID = files[fileOrganization][0].Str("id")
 
-	usersByID := map[string]obj{}
+	usersByID := map[string]Object{}
 	for _, u := range files[fileUsers] {
-		usersByID[strings.ToLower(u.str("id"))] = u
+		usersByID[strings.ToLower(u.Str("id"))] = u
 	}
-	spsByID := map[string]obj{}
+	spsByID := map[string]Object{}
 	for _, sp := range files[fileSPs] {
-		id := strings.ToLower(sp.str("id"))
+		id := strings.ToLower(sp.Str("id"))
 		spsByID[id] = sp
 		st.sps[id] = true
 	}
@@ -283,25 +283,25 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	// SKUs: consumedUnits from assignments.
 	consumed := map[string]int{}
 	for _, u := range files[fileUsers] {
-		lic, _ := u.get("assignedLicenses")
+		lic, _ := u.Get("assignedLicenses")
 		arr, _ := lic.([]any)
 		for _, a := range arr {
-			if ao, ok := a.(obj); ok {
-				consumed[strings.ToLower(ao.str("skuId"))]++
+			if ao, ok := a.(Object); ok {
+				consumed[strings.ToLower(ao.Str("skuId"))]++
 			}
 		}
 	}
 	consumed[synthSkuE3] += users
 	skus := files[fileSkus]
 	for i := range skus {
-		n := consumed[strings.ToLower(skus[i].str("skuId"))]
-		skus[i].set("consumedUnits", json.Number(strconv.Itoa(n)))
-		if pu, ok := skus[i].get("prepaidUnits"); ok {
-			if puo, ok := pu.(obj); ok {
-				if en, _ := puo.get("enabled"); en != nil {
+		n := consumed[strings.ToLower(skus[i].Str("skuId"))]
+		skus[i].Set("consumedUnits", json.Number(strconv.Itoa(n)))
+		if pu, ok := skus[i].Get("prepaidUnits"); ok {
+			if puo, ok := pu.(Object); ok {
+				if en, _ := puo.Get("enabled"); en != nil {
 					if v, err := strconv.Atoi(fmt.Sprint(en)); err == nil && v < n {
-						puo.set("enabled", json.Number(strconv.Itoa(roundUp(n, 25))))
-						skus[i].set("prepaidUnits", puo)
+						puo.Set("enabled", json.Number(strconv.Itoa(roundUp(n, 25))))
+						skus[i].Set("prepaidUnits", puo)
 					}
 				}
 			}
@@ -317,7 +317,7 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	st.kinds[KindGroup] = newKindState(KindGroup, groupProps(), static(files[fileGroups]))
 
 	uk := newKindState(KindUser, userProps(), static(files[fileUsers]), lazySource{n: users, gen: g.user})
-	uk.synth = func(lid string) (obj, bool) {
+	uk.synth = func(lid string) (Object, bool) {
 		i, ok := g.index(lid)
 		if !ok {
 			return nil, false
@@ -326,7 +326,7 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	}
 	st.kinds[KindUser] = uk
 
-	regs := make([]obj, 0, len(files[fileRegistrations]))
+	regs := make([]Object, 0, len(files[fileRegistrations]))
 	for _, r := range files[fileRegistrations] {
 		row, err := completeRegistration(r, usersByID, now)
 		if err != nil {
@@ -335,7 +335,7 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 		regs = append(regs, row)
 	}
 	rk := newKindState(KindRegistration, registrationProps(), static(regs), lazySource{n: users, gen: g.registration})
-	rk.synth = func(lid string) (obj, bool) {
+	rk.synth = func(lid string) (Object, bool) {
 		i, ok := g.index(lid)
 		if !ok {
 			return nil, false
@@ -345,14 +345,14 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 	st.kinds[KindRegistration] = rk
 
 	// App role assignments, grouped by resource.
-	byResource := map[string][]obj{}
+	byResource := map[string][]Object{}
 	var resOrder []string
 	for _, a := range files[fileGrants] {
 		row, err := completeGrant(a, spsByID)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", fileGrants, err)
 		}
-		res := strings.ToLower(row.str("resourceId"))
+		res := strings.ToLower(row.Str("resourceId"))
 		if _, ok := byResource[res]; !ok {
 			resOrder = append(resOrder, res)
 		}
@@ -362,14 +362,14 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 		st.grants[res] = &collection{sources: []source{static(byResource[res])}}
 	}
 
-	audits, err := logRecords(files[fileAudits], "activityDateTime", func(o obj) (obj, error) { return o, nil })
+	audits, err := logRecords(files[fileAudits], "activityDateTime", func(o Object) (Object, error) { return o, nil })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fileAudits, err)
 	}
 	st.logs[LogDirectoryAudits] = &logState{name: LogDirectoryAudits, timeKey: "activityDateTime",
 		base: []source{audits}, ids: ids(audits)}
 
-	signIns, err := logRecords(files[fileSignIns], "createdDateTime", func(o obj) (obj, error) {
+	signIns, err := logRecords(files[fileSignIns], "createdDateTime", func(o Object) (Object, error) {
 		return completeSignIn(o, usersByID)
 	})
 	if err != nil {
@@ -386,14 +386,14 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 func ids(s staticSource) map[string]bool {
 	m := make(map[string]bool, len(s))
 	for _, r := range s {
-		m[strings.ToLower(r.o.str("id"))] = true
+		m[strings.ToLower(r.o.Str("id"))] = true
 	}
 	return m
 }
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
 
-func static(objs []obj) staticSource {
+func static(objs []Object) staticSource {
 	s := make(staticSource, len(objs))
 	for i, o := range objs {
 		s[i] = record{o: o}
@@ -402,16 +402,16 @@ func static(objs []obj) staticSource {
 }
 
 // logRecords completes, timestamps and sorts log entries newest first.
-func logRecords(objs []obj, timeKey string, complete func(obj) (obj, error)) (staticSource, error) {
+func logRecords(objs []Object, timeKey string, complete func(Object) (Object, error)) (staticSource, error) {
 	out := make(staticSource, 0, len(objs))
 	ids := map[string]bool{}
 	for i, o := range objs {
-		id := o.str("id")
+		id := o.Str("id")
 		if id == "" || ids[id] {
 			return nil, fmt.Errorf("item %d: missing or duplicate id %q", i, id)
 		}
 		ids[id] = true
-		ts := o.str(timeKey)
+		ts := o.Str(timeKey)
 		t, err := time.Parse(time.RFC3339Nano, ts)
 		if err != nil {
 			return nil, fmt.Errorf("item %d (%s): %s: %w", i, id, timeKey, err)
@@ -420,7 +420,7 @@ func logRecords(objs []obj, timeKey string, complete func(obj) (obj, error)) (st
 			// Graph's log timestamps carry seven fractional digits.
 			t = t.Add(time.Duration(hash64(id)%10_000_000) * 100)
 		}
-		o.set(timeKey, t.UTC().Format("2006-01-02T15:04:05.0000000Z"))
+		o.Set(timeKey, t.UTC().Format("2006-01-02T15:04:05.0000000Z"))
 		c, err := complete(o)
 		if err != nil {
 			return nil, fmt.Errorf("item %d (%s): %w", i, id, err)
@@ -432,15 +432,15 @@ func logRecords(objs []obj, timeKey string, complete func(obj) (obj, error)) (st
 }
 
 // pick returns o's value for key, or def.
-func pick(o obj, key string, def any) any {
-	if v, ok := o.get(key); ok {
+func pick(o Object, key string, def any) any {
+	if v, ok := o.Get(key); ok {
 		return v
 	}
 	return def
 }
 
-func completeRegistration(r obj, users map[string]obj, now time.Time) (obj, error) {
-	id := r.str("id")
+func completeRegistration(r Object, users map[string]Object, now time.Time) (Object, error) {
+	id := r.Str("id")
 	u, ok := users[strings.ToLower(id)]
 	if !ok {
 		return nil, fmt.Errorf("registration row for unknown user %q", id)
@@ -453,11 +453,11 @@ func completeRegistration(r obj, users map[string]obj, now time.Time) (obj, erro
 		sysPref = []any{"push"}
 		pref = "push"
 	}
-	return obj{
+	return Object{
 		{"id", id},
-		{"userPrincipalName", pick(r, "userPrincipalName", u.str("userPrincipalName"))},
-		{"userDisplayName", pick(r, "userDisplayName", u.str("displayName"))},
-		{"userType", pick(r, "userType", strings.ToLower(u.str("userType")))},
+		{"userPrincipalName", pick(r, "userPrincipalName", u.Str("userPrincipalName"))},
+		{"userDisplayName", pick(r, "userDisplayName", u.Str("displayName"))},
+		{"userType", pick(r, "userType", strings.ToLower(u.Str("userType")))},
 		{"isAdmin", pick(r, "isAdmin", false)},
 		{"isSsprRegistered", pick(r, "isSsprRegistered", reg)},
 		{"isSsprEnabled", pick(r, "isSsprEnabled", true)},
@@ -473,25 +473,25 @@ func completeRegistration(r obj, users map[string]obj, now time.Time) (obj, erro
 	}, nil
 }
 
-func completeGrant(a obj, sps map[string]obj) (obj, error) {
-	res, ok := sps[strings.ToLower(a.str("resourceId"))]
+func completeGrant(a Object, sps map[string]Object) (Object, error) {
+	res, ok := sps[strings.ToLower(a.Str("resourceId"))]
 	if !ok {
-		return nil, fmt.Errorf("assignment %q: unknown resource %q", a.str("id"), a.str("resourceId"))
+		return nil, fmt.Errorf("assignment %q: unknown resource %q", a.Str("id"), a.Str("resourceId"))
 	}
-	pr, ok := sps[strings.ToLower(a.str("principalId"))]
+	pr, ok := sps[strings.ToLower(a.Str("principalId"))]
 	if !ok {
-		return nil, fmt.Errorf("assignment %q: unknown principal %q", a.str("id"), a.str("principalId"))
+		return nil, fmt.Errorf("assignment %q: unknown principal %q", a.Str("id"), a.Str("principalId"))
 	}
-	return obj{
-		{"id", a.str("id")},
+	return Object{
+		{"id", a.Str("id")},
 		{"deletedDateTime", nil},
-		{"appRoleId", a.str("appRoleId")},
+		{"appRoleId", a.Str("appRoleId")},
 		{"createdDateTime", pick(a, "createdDateTime", nil)},
-		{"principalDisplayName", pick(a, "principalDisplayName", pr.str("displayName"))},
-		{"principalId", a.str("principalId")},
+		{"principalDisplayName", pick(a, "principalDisplayName", pr.Str("displayName"))},
+		{"principalId", a.Str("principalId")},
 		{"principalType", pick(a, "principalType", "ServicePrincipal")},
-		{"resourceDisplayName", pick(a, "resourceDisplayName", res.str("displayName"))},
-		{"resourceId", a.str("resourceId")},
+		{"resourceDisplayName", pick(a, "resourceDisplayName", res.Str("displayName"))},
+		{"resourceId", a.Str("resourceId")},
 	}, nil
 }
 
@@ -516,35 +516,35 @@ func failureReason(code string) any {
 	}
 }
 
-func completeSignIn(s obj, users map[string]obj) (obj, error) {
-	uid := s.str("userId")
+func completeSignIn(s Object, users map[string]Object) (Object, error) {
+	uid := s.Str("userId")
 	u, ok := users[strings.ToLower(uid)]
 	if !ok {
 		return nil, fmt.Errorf("sign-in for unknown user %q", uid)
 	}
-	st, _ := pick(s, "status", obj{}).(obj)
+	st, _ := pick(s, "status", Object{}).(Object)
 	code := "0"
-	if c, ok := st.get("errorCode"); ok {
+	if c, ok := st.Get("errorCode"); ok {
 		code = fmt.Sprint(c)
 	} else {
-		st = append(obj{{"errorCode", json.Number("0")}}, st...)
+		st = append(Object{{"errorCode", json.Number("0")}}, st...)
 	}
-	if _, ok := st.get("failureReason"); !ok {
-		st = append(st, member{"failureReason", failureReason(code)})
+	if _, ok := st.Get("failureReason"); !ok {
+		st = append(st, Member{"failureReason", failureReason(code)})
 	}
-	if _, ok := st.get("additionalDetails"); !ok {
-		st = append(st, member{"additionalDetails", nil})
+	if _, ok := st.Get("additionalDetails"); !ok {
+		st = append(st, Member{"additionalDetails", nil})
 	}
 	caStatus := "notApplied"
 	if code == "0" {
 		caStatus = "success"
 	}
-	id := s.str("id")
-	return obj{
+	id := s.Str("id")
+	return Object{
 		{"id", id},
-		{"createdDateTime", s.str("createdDateTime")},
-		{"userDisplayName", pick(s, "userDisplayName", u.str("displayName"))},
-		{"userPrincipalName", pick(s, "userPrincipalName", u.str("userPrincipalName"))},
+		{"createdDateTime", s.Str("createdDateTime")},
+		{"userDisplayName", pick(s, "userDisplayName", u.Str("displayName"))},
+		{"userPrincipalName", pick(s, "userPrincipalName", u.Str("userPrincipalName"))},
 		{"userId", uid},
 		{"appId", pick(s, "appId", appOffice)},
 		{"appDisplayName", pick(s, "appDisplayName", "Microsoft Office")},
@@ -562,12 +562,12 @@ func completeSignIn(s obj, users map[string]obj) (obj, error) {
 		{"resourceDisplayName", pick(s, "resourceDisplayName", "Office 365 Exchange Online")},
 		{"resourceId", pick(s, "resourceId", appExchangeOnline)},
 		{"status", st},
-		{"deviceDetail", pick(s, "deviceDetail", obj{
+		{"deviceDetail", pick(s, "deviceDetail", Object{
 			{"deviceId", ""}, {"displayName", ""}, {"operatingSystem", "Windows10"},
 			{"browser", "Edge 131.0.0"}, {"isCompliant", false}, {"isManaged", false}, {"trustType", ""}})},
-		{"location", pick(s, "location", obj{
+		{"location", pick(s, "location", Object{
 			{"city", nil}, {"state", nil}, {"countryOrRegion", nil},
-			{"geoCoordinates", obj{{"altitude", nil}, {"latitude", nil}, {"longitude", nil}}}})},
+			{"geoCoordinates", Object{{"altitude", nil}, {"latitude", nil}, {"longitude", nil}}}})},
 		{"appliedConditionalAccessPolicies", pick(s, "appliedConditionalAccessPolicies", []any{})},
 	}, nil
 }

@@ -138,9 +138,9 @@ func (s *Server) tooMany(w http.ResponseWriter, ri *reqInfo) {
 // (with client-request-id in innerError, as every error here).
 func (s *Server) throttle(w http.ResponseWriter, ri *reqInfo, retryAfter string) {
 	date := s.Clock().Format("2006-01-02T15:04:05")
-	body := obj{{"error", obj{
+	body := Object{{"error", Object{
 		{"code", "TooManyRequests"},
-		{"innerError", obj{
+		{"innerError", Object{
 			{"code", "429"},
 			{"date", date},
 			{"message", "Please retry after"},
@@ -446,7 +446,7 @@ func (s *Server) denied(rt *route, q query) (int, string, string) {
 // (null when absent, unless the route omits them), or the default set.
 // "@odata.type" (derived types) and, on directory objects, "id" always go
 // along.
-func (rt *route) project(o obj, sel []string) obj {
+func (rt *route) project(o Object, sel []string) Object {
 	want := sel
 	if want == nil {
 		if rt.defaultSelect == nil {
@@ -454,7 +454,7 @@ func (rt *route) project(o obj, sel []string) obj {
 		}
 		want = rt.defaultSelect
 	}
-	out := make(obj, 0, len(want)+2)
+	out := make(Object, 0, len(want)+2)
 	has := func(k string) bool {
 		for _, w := range want {
 			if w == k {
@@ -469,7 +469,7 @@ func (rt *route) project(o obj, sel []string) obj {
 		}
 	}
 	for _, w := range want {
-		if _, ok := o.get(w); ok {
+		if _, ok := o.Get(w); ok {
 			continue
 		}
 		omit := false
@@ -479,7 +479,7 @@ func (rt *route) project(o obj, sel []string) obj {
 			}
 		}
 		if !omit {
-			out = append(out, member{w, nil})
+			out = append(out, Member{w, nil})
 		}
 	}
 	return out
@@ -488,10 +488,10 @@ func (rt *route) project(o obj, sel []string) obj {
 // fail writes Graph's error body.
 func (s *Server) fail(w http.ResponseWriter, ri *reqInfo, status int, code, msg string) {
 	date := s.Clock().Format("2006-01-02T15:04:05")
-	body := obj{{"error", obj{
+	body := Object{{"error", Object{
 		{"code", code},
 		{"message", msg},
-		{"innerError", obj{
+		{"innerError", Object{
 			{"date", date},
 			{"request-id", ri.requestID},
 			{"client-request-id", ri.clientReqID},

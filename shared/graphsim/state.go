@@ -70,7 +70,7 @@ type objEvent struct {
 // objState is a touched object: its current value and its history.
 type objState struct {
 	id        string
-	o         obj
+	o         Object
 	deleted   bool
 	permanent bool   // deleted for good (not restorable)
 	created   uint64 // version that created it; 0 for scenario objects
@@ -81,12 +81,12 @@ type objState struct {
 // lazily generated) and the overlay.
 type kindState struct {
 	kind   ObjectKind
-	props  []string                         // property names Update accepts
-	base   []source                         // base[0] is the static source
-	static map[string]int                   // lower-case id → index in base[0]
-	synth  func(lowerID string) (obj, bool) // generated objects by id
-	objs   map[string]*objState             // lower-case id → touched object
-	create []*objState                      // created objects, in creation order
+	props  []string                            // property names Update accepts
+	base   []source                            // base[0] is the static source
+	static map[string]int                      // lower-case id → index in base[0]
+	synth  func(lowerID string) (Object, bool) // generated objects by id
+	objs   map[string]*objState                // lower-case id → touched object
+	create []*objState                         // created objects, in creation order
 }
 
 // logState is one mutable log: the scenario's sources and the entries
@@ -109,14 +109,14 @@ func newKindState(kind ObjectKind, props []string, base ...source) *kindState {
 	if len(base) > 0 {
 		s := base[0]
 		for i := 0; i < s.Len(); i++ {
-			ks.static[strings.ToLower(s.Record(i).o.str("id"))] = i
+			ks.static[strings.ToLower(s.Record(i).o.Str("id"))] = i
 		}
 	}
 	return ks
 }
 
 // lookup returns the current value of object id and whether it exists.
-func (ks *kindState) lookup(id string) (obj, bool) {
+func (ks *kindState) lookup(id string) (Object, bool) {
 	lid := strings.ToLower(id)
 	if os := ks.objs[lid]; os != nil {
 		return os.o, !os.deleted
@@ -141,18 +141,18 @@ func (ks *kindState) touch(id string) (*objState, bool) {
 	if !ok {
 		return nil, false
 	}
-	os := &objState{id: o.str("id"), o: copyObj(o)}
+	os := &objState{id: o.Str("id"), o: copyObj(o)}
 	ks.objs[lid] = os
 	return os, true
 }
 
 // staticObjects returns the current value of every scenario and created
 // object that exists (not the generated ones), in serving order.
-func (ks *kindState) staticObjects() []obj {
-	var out []obj
+func (ks *kindState) staticObjects() []Object {
+	var out []Object
 	if len(ks.base) > 0 {
 		for i := 0; i < ks.base[0].Len(); i++ {
-			if o, ok := ks.lookup(ks.base[0].Record(i).o.str("id")); ok {
+			if o, ok := ks.lookup(ks.base[0].Record(i).o.Str("id")); ok {
 				out = append(out, o)
 			}
 		}
@@ -193,7 +193,7 @@ func (s overlaySource) Record(i int) record {
 	if len(s.ks.objs) == 0 {
 		return r
 	}
-	if os := s.ks.objs[strings.ToLower(r.o.str("id"))]; os != nil {
+	if os := s.ks.objs[strings.ToLower(r.o.Str("id"))]; os != nil {
 		if os.deleted {
 			return record{}
 		}
@@ -243,7 +243,7 @@ func (st *store) bump() uint64 {
 
 // update sets properties of object id and returns the names of those whose
 // value changed (sorted). No change, no new version.
-func (st *store) update(kind ObjectKind, id string, props obj) ([]string, error) {
+func (st *store) update(kind ObjectKind, id string, props Object) ([]string, error) {
 	ks := st.kinds[kind]
 	if ks == nil {
 		return nil, fmt.Errorf("%w: unknown object kind %q", ErrInvalid, kind)
@@ -269,11 +269,11 @@ func (st *store) update(kind ObjectKind, id string, props obj) ([]string, error)
 		if m.Key == "id" {
 			continue
 		}
-		old, had := next.get(m.Key)
+		old, had := next.Get(m.Key)
 		if had && string(appendJSON(nil, old)) == string(appendJSON(nil, m.Val)) {
 			continue
 		}
-		next.set(m.Key, copyValue(m.Val))
+		next.Set(m.Key, copyValue(m.Val))
 		changed = append(changed, m.Key)
 	}
 	if len(changed) == 0 {
@@ -286,12 +286,12 @@ func (st *store) update(kind ObjectKind, id string, props obj) ([]string, error)
 }
 
 // create adds an object; it must carry an id not in use.
-func (st *store) create(kind ObjectKind, o obj) (string, error) {
+func (st *store) create(kind ObjectKind, o Object) (string, error) {
 	ks := st.kinds[kind]
 	if ks == nil {
 		return "", fmt.Errorf("%w: unknown object kind %q", ErrInvalid, kind)
 	}
-	id := o.str("id")
+	id := o.Str("id")
 	if id == "" {
 		return "", fmt.Errorf("%w: a new %s needs an id", ErrInvalid, kind)
 	}
@@ -329,27 +329,27 @@ func (st *store) remove(kind ObjectKind, id string, permanent bool) error {
 
 // appendLog adds one log entry. Its time key must be a timestamp; it is
 // given Graph's seven fractional digits.
-func (st *store) appendLog(name string, o obj) (obj, error) {
+func (st *store) appendLog(name string, o Object) (Object, error) {
 	ls := st.logs[name]
 	if ls == nil {
 		return nil, fmt.Errorf("%w: unknown log %q", ErrInvalid, name)
 	}
-	id := o.str("id")
+	id := o.Str("id")
 	if id == "" || ls.ids[strings.ToLower(id)] {
 		return nil, fmt.Errorf("%w: %s entry needs a new id (got %q)", ErrInvalid, name, id)
 	}
-	t, err := time.Parse(time.RFC3339Nano, o.str(ls.timeKey))
+	t, err := time.Parse(time.RFC3339Nano, o.Str(ls.timeKey))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s entry %s: %s: %v", ErrInvalid, name, id, ls.timeKey, err)
 	}
 	o = copyObj(o)
-	o.set(ls.timeKey, t.UTC().Format("2006-01-02T15:04:05.0000000Z"))
+	o.Set(ls.timeKey, t.UTC().Format("2006-01-02T15:04:05.0000000Z"))
 	if name == LogSignIns {
-		u, ok := st.kinds[KindUser].lookup(o.str("userId"))
+		u, ok := st.kinds[KindUser].lookup(o.Str("userId"))
 		if !ok {
-			return nil, fmt.Errorf("%w: sign-in %s: unknown user %q", ErrInvalid, id, o.str("userId"))
+			return nil, fmt.Errorf("%w: sign-in %s: unknown user %q", ErrInvalid, id, o.Str("userId"))
 		}
-		if o, err = completeSignIn(o, map[string]obj{strings.ToLower(o.str("userId")): u}); err != nil {
+		if o, err = completeSignIn(o, map[string]Object{strings.ToLower(o.Str("userId")): u}); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
@@ -414,21 +414,21 @@ func validProp(props []string, p string) bool {
 	return false
 }
 
-func copyObj(o obj) obj {
+func copyObj(o Object) Object {
 	if o == nil {
 		return nil
 	}
-	return copyValue(o).(obj)
+	return copyValue(o).(Object)
 }
 
 // copyValue deep-copies a JSON value so that later changes never reach a
 // value a reader already holds.
 func copyValue(v any) any {
 	switch x := v.(type) {
-	case obj:
-		out := make(obj, len(x))
+	case Object:
+		out := make(Object, len(x))
 		for i, m := range x {
-			out[i] = member{m.Key, copyValue(m.Val)}
+			out[i] = Member{m.Key, copyValue(m.Val)}
 		}
 		return out
 	case []any:

@@ -13,7 +13,7 @@ import (
 // elsewhere. A record with a nil o is a deleted object: pages skip it, so
 // positions (and skip tokens) stay valid when objects are deleted.
 type record struct {
-	o obj
+	o Object
 	t time.Time
 }
 
@@ -126,7 +126,7 @@ func (c *collection) getter(r record) fieldGetter {
 		if c.timeKey != "" && strings.EqualFold(p, c.timeKey) && !r.t.IsZero() {
 			return r.t, true
 		}
-		return r.o.path(p)
+		return r.o.Path(p)
 	}
 }
 

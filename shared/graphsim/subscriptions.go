@@ -191,14 +191,14 @@ func subscriptionRoute(segs []string) string {
 	return ""
 }
 
-func (s *Server) subJSON(sub *subscription) obj {
+func (s *Server) subJSON(sub *subscription) Object {
 	str := func(v string) any {
 		if v == "" {
 			return nil
 		}
 		return v
 	}
-	return obj{
+	return Object{
 		{"id", sub.id},
 		{"resource", sub.resource},
 		{"applicationId", s.appID},
@@ -235,7 +235,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, ri *reqInfo, base stri
 	if items == nil {
 		items = []any{}
 	}
-	s.writeJSON(w, ri, http.StatusOK, obj{{"@odata.context", base + "$metadata#subscriptions"}, {"value", items}})
+	s.writeJSON(w, ri, http.StatusOK, Object{{"@odata.context", base + "$metadata#subscriptions"}, {"value", items}})
 }
 
 func (s *Server) notFoundSub(w http.ResponseWriter, ri *reqInfo, id string) {
@@ -247,9 +247,9 @@ func (s *Server) getSubscription(w http.ResponseWriter, ri *reqInfo, base, id st
 	s.subMu.Lock()
 	s.pruneLocked(s.Clock())
 	sub := s.subs[strings.ToLower(id)]
-	var body obj
+	var body Object
 	if sub != nil {
-		body = append(obj{{"@odata.context", base + "$metadata#subscriptions/$entity"}}, s.subJSON(sub)...)
+		body = append(Object{{"@odata.context", base + "$metadata#subscriptions/$entity"}}, s.subJSON(sub)...)
 	}
 	s.subMu.Unlock()
 	if sub == nil {
@@ -337,11 +337,11 @@ func (s *Server) renewSubscription(w http.ResponseWriter, r *http.Request, ri *r
 	s.subMu.Lock()
 	s.pruneLocked(now)
 	sub := s.subs[strings.ToLower(id)]
-	var out obj
+	var out Object
 	if sub != nil {
 		sub.expires = exp
 		s.resumeLocked(sub, now) // renewing also reauthorizes
-		out = append(obj{{"@odata.context", base + "$metadata#subscriptions/$entity"}}, s.subJSON(sub)...)
+		out = append(Object{{"@odata.context", base + "$metadata#subscriptions/$entity"}}, s.subJSON(sub)...)
 	}
 	s.subMu.Unlock()
 	if sub == nil {
@@ -504,7 +504,7 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, ri *
 		tls: tls, kind: kind, types: types, expires: exp,
 	}
 	s.subs[sub.id] = sub
-	body := append(obj{{"@odata.context", base + "$metadata#subscriptions/$entity"}}, s.subJSON(sub)...)
+	body := append(Object{{"@odata.context", base + "$metadata#subscriptions/$entity"}}, s.subJSON(sub)...)
 	s.subMu.Unlock()
 	s.log.Debug("graphsim: subscription created", "subscription", sub.id, "resource", sub.resource, "expires", exp)
 	s.writeJSON(w, ri, http.StatusCreated, body)

@@ -32,14 +32,14 @@ type synth struct {
 	depts   []string
 }
 
-func newSynth(now time.Time, n int, seed uint64, org obj) synth {
+func newSynth(now time.Time, n int, seed uint64, org Object) synth {
 	domain := "example.org"
-	if vd, ok := org.get("verifiedDomains"); ok {
+	if vd, ok := org.Get("verifiedDomains"); ok {
 		if arr, ok := vd.([]any); ok {
 			for _, d := range arr {
-				if do, ok := d.(obj); ok {
-					if def, _ := do.get("isDefault"); def == true {
-						domain = do.str("name")
+				if do, ok := d.(Object); ok {
+					if def, _ := do.Get("isDefault"); def == true {
+						domain = do.Str("name")
 					}
 				}
 			}
@@ -99,7 +99,7 @@ func (g synth) user(i int) record {
 	created := g.now.Add(-time.Duration(400+h%1500) * 24 * time.Hour).Truncate(time.Second)
 	last := g.lastSignIn(i)
 	nonInteractive := last.Add(-time.Duration(h%600) * time.Minute)
-	return record{o: obj{
+	return record{o: Object{
 		{"id", g.userID(i)},
 		{"businessPhones", []any{}},
 		{"displayName", given + " " + sur},
@@ -116,8 +116,8 @@ func (g synth) user(i int) record {
 		{"createdDateTime", formatTime(created)},
 		{"department", g.depts[(h>>24)%uint64(len(g.depts))]},
 		{"usageLocation", "BE"},
-		{"assignedLicenses", []any{obj{{"disabledPlans", []any{}}, {"skuId", synthSkuE3}}}},
-		{"signInActivity", obj{
+		{"assignedLicenses", []any{Object{{"disabledPlans", []any{}}, {"skuId", synthSkuE3}}}},
+		{"signInActivity", Object{
 			{"lastSignInDateTime", formatTime(last)},
 			{"lastSignInRequestId", uuidFrom(g.seed, uint64(i), 0x73726571)},
 			{"lastNonInteractiveSignInDateTime", formatTime(nonInteractive)},
@@ -130,7 +130,7 @@ func (g synth) user(i int) record {
 
 func (g synth) registration(i int) record {
 	given, sur, upn := g.names(i)
-	return record{o: obj{
+	return record{o: Object{
 		{"id", g.userID(i)},
 		{"userPrincipalName", upn},
 		{"userDisplayName", given + " " + sur},
@@ -172,7 +172,7 @@ func (g synth) signIn(j int) record {
 	apps := [][2]string{{appOffice, "Microsoft Office"}, {appTeams, "Microsoft Teams"}, {appExchangeOnline, "Office 365 Exchange Online"}}
 	app := apps[(h>>32)%3]
 	id := uuidFrom(g.seed, uint64(j), 0x73696e)
-	return record{t: t, o: obj{
+	return record{t: t, o: Object{
 		{"id", id},
 		{"createdDateTime", t.UTC().Format("2006-01-02T15:04:05.0000000Z")},
 		{"userDisplayName", given + " " + sur},
@@ -193,11 +193,11 @@ func (g synth) signIn(j int) record {
 		{"riskEventTypes_v2", []any{}},
 		{"resourceDisplayName", "Office 365 Exchange Online"},
 		{"resourceId", appExchangeOnline},
-		{"status", obj{{"errorCode", 0}, {"failureReason", nil}, {"additionalDetails", nil}}},
-		{"deviceDetail", obj{{"deviceId", ""}, {"displayName", ""}, {"operatingSystem", "Windows10"},
+		{"status", Object{{"errorCode", 0}, {"failureReason", nil}, {"additionalDetails", nil}}},
+		{"deviceDetail", Object{{"deviceId", ""}, {"displayName", ""}, {"operatingSystem", "Windows10"},
 			{"browser", "Edge 131.0.0"}, {"isCompliant", false}, {"isManaged", false}, {"trustType", ""}}},
-		{"location", obj{{"city", "Brussels"}, {"state", "Brussels"}, {"countryOrRegion", "BE"},
-			{"geoCoordinates", obj{{"altitude", nil}, {"latitude", 50.8503}, {"longitude", 4.3517}}}}},
+		{"location", Object{{"city", "Brussels"}, {"state", "Brussels"}, {"countryOrRegion", "BE"},
+			{"geoCoordinates", Object{{"altitude", nil}, {"latitude", 50.8503}, {"longitude", 4.3517}}}}},
 		{"appliedConditionalAccessPolicies", []any{}},
 	}}
 }
