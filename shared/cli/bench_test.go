@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // maxPage is the largest page each route serves, from Microsoft's
-// documentation (graphsim's doc cites it): /users at 999 without
+// documentation (graphsim's README cites it): /users at 999 without
 // signInActivity, userRegistrationDetails at the 999 Graph takes although
 // its page documents no $top. The organization, SKUs and Conditional
 // Access collections are small and unpaged in practice: one request each.

@@ -16,16 +16,25 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/cli"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 )
 
 // serviceTags is real Service Tags data (see shared/azureip/testdata).
 const serviceTags = "../azureip/testdata/servicetags-sample.json"
 
-// startSim serves a simulated tenant and returns its Graph root. The root
-// carries a path prefix so that an absolute-URL bug in the client shows.
+// startSim serves a simulated tenant (apt29 unless opts names a scenario)
+// and returns its Graph root. The root carries a path prefix so that an
+// absolute-URL bug in the client shows.
 func startSim(t testing.TB, opts *graphsim.Options) (string, *graphsim.Server) {
 	t.Helper()
-	sim, err := graphsim.New(opts)
+	o := graphsim.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Scenario == nil {
+		o.Scenario = apt29.Scenario()
+	}
+	sim, err := graphsim.New(&o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +100,7 @@ func (f findingsFile) triples() []string {
 
 func expectedTriples(t *testing.T) []string {
 	t.Helper()
-	exp, err := graphsim.Expected()
+	exp, err := apt29.Expected()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +114,7 @@ func expectedTriples(t *testing.T) []string {
 
 func assertNoDecoy(t *testing.T, f findingsFile) {
 	t.Helper()
-	decoys, err := graphsim.Decoys()
+	decoys, err := apt29.Decoys()
 	if err != nil {
 		t.Fatal(err)
 	}

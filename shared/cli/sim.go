@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	simscenario "github.com/tenantwatch/tenantwatch/shared/graphsim/scenario"
 )
 
 func runSim(ctx context.Context, args []string, env *Env) int {
@@ -48,7 +49,7 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&deny, "deny", "", "comma-separated `sources` answering 403 (signIns, signInActivity, userRegistrationDetails, directoryAudits, conditionalAccess, …)")
 	fs.StringVar(&grant, "permissions", "", "comma-separated Graph application `permissions` granted to callers (default: all); other reads answer 403 as Graph does")
 	fs.BoolVar(&noPremium, "no-premium", false, "a tenant without Entra ID P1/P2: no AAD_PREMIUM plans; sign-ins, signInActivity, registration details and Conditional Access answer Graph's non-premium 403")
-	fs.StringVar(&scenario, "scenario", "apt29", "`name` of the seeded scenario: apt29 or empty")
+	fs.StringVar(&scenario, "scenario", simscenario.Default, "`name` of the seeded scenario: "+strings.Join(simscenario.Names(), " or "))
 	fs.StringVar(&urlFile, "url-file", "", "write the Graph root URL to `file` once listening (for scripts)")
 	fs.BoolVar(&verbose, "verbose", false, "log every request on stderr")
 	fs.BoolVar(&live, "live", false, "run the tenant clock in real time (subscriptions and delta tokens expire, attack events carry the time they happen); "+
@@ -105,6 +106,10 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	if live {
 		clock = time.Now
 	}
+	sc, err := simscenario.Get(scenario)
+	if err != nil {
+		return usageError(env, "sim", "--scenario: %v", err)
+	}
 	var limits *graphsim.ReportLimits
 	if reportLimits {
 		limits = &graphsim.ReportLimits{}
@@ -112,7 +117,7 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	srv, err := graphsim.New(&graphsim.Options{
 		ReportLimits: limits, RejectRegistrationTop: rejectRegTop,
 		Users: users, ThrottleRate: throttle, RetryAfter: retryAfter, Seed: seed,
-		Deny: denied, Permissions: granted, NoPremium: noPremium, Scenario: scenario, Logger: log,
+		Deny: denied, Permissions: granted, NoPremium: noPremium, Scenario: sc, Logger: log,
 		Now: start, Clock: clock, DeltaTokenTTL: deltaTTL, DeltaPageSize: deltaPageSize, EmptyDeltaPages: emptyDeltaPages,
 		AllowHTTPNotificationURL: allowHTTP, DuplicateNotifications: dupNotes,
 	})
@@ -131,8 +136,11 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		}
 	}
 	fmt.Fprintf(env.Stderr, "tenantwatch sim: simulated tenant (%s) at %s\n  scan it: tenantwatch scan --graph-url %s --auth none\n", scenario, root, root)
-	fmt.Fprintf(env.Stderr, "  attack it: curl -X POST %s%s<step>  (steps: %s)\n  admin: %s/_graphsim/{stats,subscriptions,deliveries}, POST %s%s?subscription=<id>&event=<event>, POST %s%s\n",
-		root, graphsim.AdminAttackPath, strings.Join(graphsim.AttackSteps(), ", "), root, root, graphsim.AdminLifecyclePath, root, graphsim.AdminExpireDeltaPath)
+	if steps := srv.AttackSteps(); len(steps) > 0 {
+		fmt.Fprintf(env.Stderr, "  attack it: curl -X POST %s%s<step>  (steps: %s)\n", root, graphsim.AdminAttackPath, strings.Join(steps, ", "))
+	}
+	fmt.Fprintf(env.Stderr, "  admin: %s/_graphsim/{stats,subscriptions,deliveries}, POST %s%s?subscription=<id>&event=<event>, POST %s%s\n",
+		root, root, graphsim.AdminLifecyclePath, root, graphsim.AdminExpireDeltaPath)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return serveUntilDone(ctx, env, "sim", hs, ln)
 }

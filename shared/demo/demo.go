@@ -24,6 +24,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/funchost"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -140,8 +141,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	simOpts := o.Sim
 	simOpts.Clock = time.Now
 	simOpts.AllowHTTPNotificationURL = true
-	if simOpts.Scenario == "" {
-		simOpts.Scenario = "apt29"
+	if simOpts.Scenario == nil {
+		simOpts.Scenario = apt29.Scenario()
 	}
 	simOpts.Logger = e.log.With("component", "graphsim")
 	if e.Sim, err = graphsim.New(&simOpts); err != nil {

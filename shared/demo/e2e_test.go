@@ -15,6 +15,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/cli"
 	"github.com/tenantwatch/tenantwatch/shared/demo"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -186,7 +187,7 @@ func exactlyOnce(t *testing.T, e *demo.Env, results []demo.StepResult) {
 func TestStory(t *testing.T) {
 	e := start(t, demo.Options{Sim: graphsim.Options{DuplicateNotifications: true}})
 	install(t, e)
-	res := play(t, e, graphsim.AttackSteps()...)
+	res := play(t, e, apt29.Steps()...)
 	exactlyOnce(t, e, res)
 	for _, r := range res {
 		if len(r.Cards) == 0 {
@@ -276,7 +277,7 @@ func TestTeamsFailures(t *testing.T) {
 	mu.Lock()
 	failing = true
 	mu.Unlock()
-	res := play(t, e, graphsim.StepDisableAudit, graphsim.StepSPBackdoor)
+	res := play(t, e, apt29.StepDisableAudit, apt29.StepSPBackdoor)
 	exactlyOnce(t, e, res)
 	mu.Lock()
 	defer mu.Unlock()
@@ -292,7 +293,7 @@ func TestDeltaExpired(t *testing.T) {
 	e := start(t, demo.Options{})
 	install(t, e)
 	e.Sim.ExpireDeltaTokens()
-	res := play(t, e, graphsim.StepSPBackdoor, graphsim.StepDisableAudit)
+	res := play(t, e, apt29.StepSPBackdoor, apt29.StepDisableAudit)
 	exactlyOnce(t, e, res)
 	if e.Sim.Stats().Status[http.StatusGone] == 0 {
 		t.Error("no delta request was answered 410: the test did not exercise the resync")
@@ -307,7 +308,7 @@ func TestAzuriteRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	from := len(e.Receiver.Cards())
-	res, err := e.Sim.Attack(ctx, graphsim.StepSPBackdoor)
+	res, err := e.Sim.Attack(ctx, apt29.StepSPBackdoor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +350,7 @@ func expectedCards(res graphsim.AttackResult) []demo.StepCard {
 func TestGraphThrottleStorm(t *testing.T) {
 	e := start(t, demo.Options{Sim: graphsim.Options{ThrottleRate: 0.33, RetryAfter: -1, Seed: 7}})
 	install(t, e)
-	res := play(t, e, graphsim.StepDormantTakeover, graphsim.StepSPBackdoor)
+	res := play(t, e, apt29.StepDormantTakeover, apt29.StepSPBackdoor)
 	exactlyOnce(t, e, res)
 	if e.Sim.Stats().Throttled == 0 {
 		t.Error("nothing was throttled")

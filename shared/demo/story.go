@@ -8,22 +8,22 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/blobstore"
-	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // stepStory says what each attack step is, in the report's words.
 var stepStory = map[string]string{
-	graphsim.StepDisableAudit:    "the attacker disables Advanced Auditing on a user through licensing (MailItemsAccessed stops)",
-	graphsim.StepDormantTakeover: "the attacker takes over a dormant account and registers MFA from an Azure virtual machine",
-	graphsim.StepSPBackdoor:      "the attacker adds a backdated certificate named after a mail-reading service principal",
-	graphsim.StepReplyURL:        "the attacker adds a reply URL to the same application",
+	apt29.StepDisableAudit:    "the attacker disables Advanced Auditing on a user through licensing (MailItemsAccessed stops)",
+	apt29.StepDormantTakeover: "the attacker takes over a dormant account and registers MFA from an Azure virtual machine",
+	apt29.StepSPBackdoor:      "the attacker adds a backdated certificate named after a mail-reading service principal",
+	apt29.StepReplyURL:        "the attacker adds a reply URL to the same application",
 }
 
 // webhookDriven says which steps reach the app through a Graph change
 // notification (users) rather than a poll.
-var webhookDriven = map[string]bool{graphsim.StepDisableAudit: true}
+var webhookDriven = map[string]bool{apt29.StepDisableAudit: true}
 
 // Run plays the whole story and prints it to out: installation (one posture
 // digest), then each attack step with the time from attack to card.
@@ -62,7 +62,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		latency                  time.Duration
 	}
 	var rows []row
-	for i, step := range graphsim.AttackSteps() {
+	for i, step := range e.Sim.AttackSteps() {
 		fmt.Fprintf(out, "step %d: %s\n", i+1, stepStory[step])
 		stepCtx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 		res, err := e.Play(stepCtx, step, threshold)

@@ -21,6 +21,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -38,6 +39,9 @@ func sim(t *testing.T, o graphsim.Options) (*graph.Client, *requests) {
 	o.Now = t0
 	o.Clock = func() time.Time { return t0 }
 	o.AllowHTTPNotificationURL = true
+	if o.Scenario == nil {
+		o.Scenario = apt29.Scenario()
+	}
 	s, err := graphsim.New(&o)
 	if err != nil {
 		t.Fatal(err)

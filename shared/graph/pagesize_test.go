@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -61,6 +62,9 @@ func simClient(t *testing.T, o *graphsim.Options, log *lockedLog) (*graph.Client
 	t.Helper()
 	if o.Now.IsZero() {
 		o.Now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	}
+	if o.Scenario == nil {
+		o.Scenario = apt29.Scenario()
 	}
 	s, err := graphsim.New(o)
 	if err != nil {

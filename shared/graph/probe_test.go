@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -24,6 +25,9 @@ func TestProbe(t *testing.T) {
 		tenant.SourceApplications, tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies,
 		tenant.SourceNamedLocations}
 	client := func(o *graphsim.Options) (*graph.Client, *graphsim.Server) {
+		if o.Scenario == nil {
+			o.Scenario = apt29.Scenario()
+		}
 		s, err := graphsim.New(o)
 		if err != nil {
 			t.Fatal(err)
@@ -77,6 +81,9 @@ func TestProbe(t *testing.T) {
 func TestActiveSKUs(t *testing.T) {
 	t.Parallel()
 	premium := func(o *graphsim.Options) (skus []string, plans []string) {
+		if o.Scenario == nil {
+			o.Scenario = apt29.Scenario()
+		}
 		s, err := graphsim.New(o)
 		if err != nil {
 			t.Fatal(err)

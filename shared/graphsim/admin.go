@@ -68,7 +68,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, rest string)
 		}
 	case rest == "attack":
 		if method(http.MethodGet) {
-			adminJSON(w, http.StatusOK, AttackSteps())
+			adminJSON(w, http.StatusOK, s.AttackSteps())
 		}
 	case strings.HasPrefix(rest, "attack/"):
 		if !method(http.MethodPost) {

@@ -3,6 +3,7 @@ package graphsim
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func usersSpec() *filterSpec {
@@ -88,9 +89,16 @@ func FuzzFilterIn(f *testing.F) {
 	})
 }
 
+// bareTenant is a scenario of nothing but an organization.
+func bareTenant() *Scenario {
+	return &Scenario{Name: "bare", Data: fstest.MapFS{
+		"organization.json": {Data: []byte(`[{"id": "9b3c2f4e-1d6a-4c8b-9e7f-0a1b2c3d4e5f", "displayName": "Bare"}]`)},
+	}}
+}
+
 func testServer(t testing.TB) *Server {
 	t.Helper()
-	s, err := New(&Options{Scenario: ScenarioEmpty, Seed: 3})
+	s, err := New(&Options{Scenario: bareTenant(), Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +131,7 @@ func TestDeltaTokenRoundTrip(t *testing.T) {
 			}
 		}
 		// Another tenant (seed) does not accept it.
-		other, _ := New(&Options{Scenario: ScenarioEmpty, Seed: 4})
+		other, _ := New(&Options{Scenario: bareTenant(), Seed: 4})
 		if _, err := other.decodeDeltaToken(enc, 40); err == nil {
 			t.Error("token accepted by another tenant")
 		}

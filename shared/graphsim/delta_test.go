@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/golden"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 )
 
 func TestDeltaFirstRoundReturnsEveryObjectOnce(t *testing.T) {
@@ -241,7 +242,7 @@ func TestDeltaGolden(t *testing.T) {
 	first := send(t, h, http.MethodGet, base+"/v1.0/users/delta?$select=displayName,accountEnabled", "", nil)
 	golden.Check(t, filepath.Join("testdata", "golden", "delta-users-first-page.json"), normalise(t, first.body))
 	_, link, _ := deltaRound(t, h, base+"/v1.0/servicePrincipals/delta?$select=displayName,keyCredentials", nil)
-	if _, err := sim.Attack(t.Context(), graphsim.StepSPBackdoor); err != nil {
+	if _, err := sim.Attack(t.Context(), apt29.StepSPBackdoor); err != nil {
 		t.Fatal(err)
 	}
 	changed := send(t, h, http.MethodGet, link, "", nil)

@@ -3,6 +3,7 @@ package graphsim
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,15 +32,12 @@ const (
 	SourceSubscriptions           = "subscriptions"     // every /subscriptions request
 )
 
-// Scenario names accepted in Options.Scenario.
-const (
-	ScenarioAPT29 = "apt29" // the seeded attack story (default)
-	ScenarioEmpty = "empty" // a clean baseline tenant: no cast, no findings
-)
-
-// Options configure a simulated tenant. The zero value (or nil) serves the
-// apt29 scenario at the current time.
+// Options configure a simulated tenant. Scenario is required; the other
+// fields' zero values are the defaults.
 type Options struct {
+	// Scenario is the tenant's data and attack story (packages under
+	// shared/graphsim/scenario; scenario.Get finds one by name).
+	Scenario *Scenario
 	// Now is the scenario anchor: every relative time in the scenario is
 	// resolved against it (truncated to the second). Zero: Clock() at New.
 	Now time.Time
@@ -81,8 +79,6 @@ type Options struct {
 	// registration details and Conditional Access answer Graph's
 	// non-premium 403 (after the permission check).
 	NoPremium bool
-	// Scenario is ScenarioAPT29 (default) or ScenarioEmpty.
-	Scenario string
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
 
@@ -91,7 +87,7 @@ type Options struct {
 	// 0: Graph's seven days for directory objects.
 	DeltaTokenTTL time.Duration
 	// DeltaPageSize is the number of objects per delta page. 0: 200 (Graph
-	// documents no size and no $top for delta; see doc.go).
+	// documents no size and no $top for delta; see README.md).
 	DeltaPageSize int
 	// EmptyDeltaPages starts every delta round with an empty page that
 	// carries only a nextLink, as Graph may ("even if the current response
@@ -137,7 +133,8 @@ type Server struct {
 	routes       []*route
 	deltas       []*deltaRoute
 	store        *store
-	scenario     string
+	scenario     string // its name
+	story        Story  // nil: the scenario has no attack steps
 
 	deltaTTL     time.Duration
 	deltaSize    int
@@ -169,10 +166,7 @@ type Server struct {
 	inflightN  int
 	idle       chan struct{} // closed when inflightN drops to 0
 
-	attackMu   sync.Mutex
-	attackN    uint64
-	takenOver  string // user id of the last dormant-takeover
-	backdoorSP string // SP id of the last sp-backdoor
+	attackMu sync.Mutex // one attack step at a time
 }
 
 // Stats counts what a server answered.
@@ -192,13 +186,16 @@ type Stats struct {
 	Notifications map[int]int
 }
 
-// New builds a server for opts (nil: defaults). It fails on an unknown
-// scenario or Deny name, a negative Users count or a ThrottleRate outside
-// 0..1, and if the embedded scenario data is malformed.
+// New builds a server for opts. It fails without a scenario, on an unknown
+// Deny name, a negative Users count or a ThrottleRate outside 0..1, and if
+// the scenario's data is malformed or its story fails to start.
 func New(opts *Options) (*Server, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
+	}
+	if o.Scenario == nil {
+		return nil, errors.New("graphsim: Options.Scenario is nil (shared/graphsim/scenario.Get returns one by name)")
 	}
 	if o.Users < 0 {
 		return nil, fmt.Errorf("graphsim: Users is negative (%d)", o.Users)
@@ -212,9 +209,6 @@ func New(opts *Options) (*Server, error) {
 			return nil, fmt.Errorf("graphsim: unknown Deny source %q (want one of %s)", d, strings.Join(sourceNames(), ", "))
 		}
 		deny[d] = true
-	}
-	if o.Scenario == "" {
-		o.Scenario = ScenarioAPT29
 	}
 	now := o.Now
 	if now.IsZero() {
@@ -241,7 +235,7 @@ func New(opts *Options) (*Server, error) {
 	}
 	st, err := loadScenario(o.Scenario, now, o.Users, uint64(o.Seed))
 	if err != nil {
-		return nil, fmt.Errorf("graphsim: scenario %q: %w", o.Scenario, err)
+		return nil, fmt.Errorf("graphsim: scenario %q: %w", o.Scenario.Name, err)
 	}
 	if o.NoPremium {
 		stripPremium(st)
@@ -268,7 +262,7 @@ func New(opts *Options) (*Server, error) {
 		routes:       routes(),
 		deltas:       deltaRoutes(),
 		store:        st,
-		scenario:     o.Scenario,
+		scenario:     o.Scenario.Name,
 		deltaTTL:     orDefault(o.DeltaTokenTTL, 7*24*time.Hour),
 		deltaSize:    o.DeltaPageSize,
 		emptyDelta:   o.EmptyDeltaPages,
@@ -278,8 +272,8 @@ func New(opts *Options) (*Server, error) {
 		client:       o.NotificationClient,
 		validateTTL:  orDefault(o.ValidationTimeout, 10*time.Second),
 		deliverTTL:   orDefault(o.DeliveryTimeout, 3*time.Second),
-		appID:        uuidFrom(uint64(o.Seed), 1, 0x617070),
-		creatorID:    uuidFrom(uint64(o.Seed), 1, 0x737070),
+		appID:        UUIDFrom(uint64(o.Seed), 1, 0x617070),
+		creatorID:    UUIDFrom(uint64(o.Seed), 1, 0x737070),
 		subs:         map[string]*subscription{},
 	}
 	if o.ReportLimits != nil {
@@ -296,7 +290,12 @@ func New(opts *Options) (*Server, error) {
 	key.Write(binary.BigEndian.AppendUint64(nil, uint64(o.Seed)))
 	s.tokenKey = key.Sum(nil)
 	s.stats = newStats()
-	log.Debug("graphsim: tenant ready", "scenario", o.Scenario, "now", now, "synthetic_users", o.Users,
+	if o.Scenario.Story != nil {
+		if s.story, err = o.Scenario.Story(s); err != nil {
+			return nil, fmt.Errorf("graphsim: scenario %q: story: %w", o.Scenario.Name, err)
+		}
+	}
+	log.Debug("graphsim: tenant ready", "scenario", o.Scenario.Name, "now", now, "synthetic_users", o.Users,
 		"throttle_rate", o.ThrottleRate, "deny", o.Deny)
 	return s, nil
 }
@@ -331,6 +330,9 @@ func validSource(name string) bool {
 // Handler returns the HTTP handler serving Graph v1.0 paths. The base URL
 // may carry any path prefix: routing uses what follows "/v1.0/".
 func (s *Server) Handler() http.Handler { return s }
+
+// Seed returns Options.Seed: scenario steps derive their ids from it.
+func (s *Server) Seed() int64 { return int64(s.seed) }
 
 // Now returns the scenario anchor the data was resolved against.
 func (s *Server) Now() time.Time { return s.now }
@@ -400,46 +402,6 @@ func (s *Server) ChangeRoutes() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// ExpectedFinding is one finding the scanner must report for the built-in
-// apt29 scenario (matched on Rule, SubjectID and Severity).
-type ExpectedFinding struct {
-	Rule        string `json:"rule"`
-	SubjectType string `json:"subjectType"` // user, servicePrincipal, application, tenant
-	SubjectID   string `json:"subjectId"`
-	SubjectName string `json:"subjectName"`
-	Severity    string `json:"severity"` // low, medium, high
-	Why         string `json:"why"`
-}
-
-// Decoy is a subject that imitates Rule: the scanner must not report
-// SubjectID for Rule.
-type Decoy struct {
-	Rule      string `json:"rule"`
-	SubjectID string `json:"subjectId"`
-	Why       string `json:"why"`
-}
-
-// Expected returns every finding planted in the apt29 scenario, including
-// those that its benign noise legitimately produces. It fails only if the
-// embedded data is malformed.
-func Expected() ([]ExpectedFinding, error) {
-	var out []ExpectedFinding
-	if err := readEmbeddedJSON("scenarios/apt29/expected.json", &out); err != nil {
-		return nil, fmt.Errorf("graphsim: expected findings: %w", err)
-	}
-	return out, nil
-}
-
-// Decoys returns the apt29 scenario's look-alikes. It fails only if the
-// embedded data is malformed.
-func Decoys() ([]Decoy, error) {
-	var out []Decoy
-	if err := readEmbeddedJSON("scenarios/apt29/decoys.json", &out); err != nil {
-		return nil, fmt.Errorf("graphsim: decoys: %w", err)
-	}
-	return out, nil
 }
 
 // constError is an error that can be a constant (the package keeps no

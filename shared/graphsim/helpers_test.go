@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 )
 
 // testNow is the scenario clock of every test: goldens are stable.
@@ -23,6 +24,9 @@ func newSim(t testing.TB, o *graphsim.Options) *graphsim.Server {
 	t.Helper()
 	if o == nil {
 		o = &graphsim.Options{}
+	}
+	if o.Scenario == nil {
+		o.Scenario = apt29.Scenario() // the emulator's tests use its data as their fixture
 	}
 	if o.Now.IsZero() {
 		o.Now = testNow
@@ -146,3 +150,41 @@ const (
 	qPolicies      = "/v1.0/identity/conditionalAccess/policies?%24select=id,displayName,state,conditions"
 	qLocations     = "/v1.0/identity/conditionalAccess/namedLocations"
 )
+
+// tenantData is every object a tenant serves, by route.
+type tenantData struct {
+	org                                   map[string]any
+	users, regs, sps, apps, audits, signs []map[string]any
+	grants                                []map[string]any
+	policies, locations                   []map[string]any
+}
+
+func load(t *testing.T, sim *graphsim.Server) tenantData {
+	t.Helper()
+	h := sim.Handler()
+	all := func(path string) []map[string]any {
+		items, _ := collect(t, h, base+path)
+		out := make([]map[string]any, len(items))
+		for i, raw := range items {
+			if err := json.Unmarshal(raw, &out[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	var d tenantData
+	d.org = all("/v1.0/organization")[0]
+	d.users = all("/v1.0/users?%24select=" + strings.Join([]string{"id", "userPrincipalName", "displayName", "userType",
+		"accountEnabled", "createdDateTime", "assignedLicenses", "signInActivity"}, ","))
+	d.regs = all("/v1.0/reports/authenticationMethods/userRegistrationDetails")
+	d.sps = all("/v1.0/servicePrincipals")
+	d.apps = all("/v1.0/applications")
+	d.audits = all("/v1.0/auditLogs/directoryAudits")
+	d.signs = all("/v1.0/auditLogs/signIns")
+	d.policies = all("/v1.0/identity/conditionalAccess/policies")
+	d.locations = all("/v1.0/identity/conditionalAccess/namedLocations")
+	for _, sp := range d.sps {
+		d.grants = append(d.grants, all("/v1.0/servicePrincipals/"+sp["id"].(string)+"/appRoleAssignedTo")...)
+	}
+	return d
+}

@@ -19,8 +19,10 @@ import (
 // []string.
 type Object []Member
 
-// Member is one property of an Object.
-type Member struct {
+// Member is one property of an Object. It is an unnamed struct type so
+// that other packages write objects as this one does, Object{{"id", id}}
+// (vet flags unkeyed literals of imported named struct types).
+type Member = struct {
 	Key string
 	Val any
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 )
 
 func TestMutationErrors(t *testing.T) {
@@ -204,14 +205,14 @@ func TestClock(t *testing.T) {
 	if !sim.Clock().Equal(testNow.Add(time.Hour)) || !sim.Now().Equal(testNow) {
 		t.Errorf("Clock %v Now %v", sim.Clock(), sim.Now())
 	}
-	sim, err := graphsim.New(&graphsim.Options{Clock: c.Now})
+	sim, err := graphsim.New(&graphsim.Options{Scenario: apt29.Scenario(), Clock: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !sim.Now().Equal(testNow.Add(time.Hour)) {
 		t.Errorf("Now without Options.Now: %v, want the clock at New", sim.Now())
 	}
-	if _, err := graphsim.New(&graphsim.Options{DeltaTokenTTL: -time.Second}); err == nil {
+	if _, err := graphsim.New(&graphsim.Options{Scenario: apt29.Scenario(), DeltaTokenTTL: -time.Second}); err == nil {
 		t.Error("negative DeltaTokenTTL accepted")
 	}
 }

@@ -193,7 +193,7 @@ func (s *Server) notify(kind ObjectKind, id, changeType string) []string {
 		}
 		body := appendJSON(nil, Object{{"value", []any{Object{
 			{"subscriptionId", sub.id},
-			{"subscriptionExpirationDateTime", formatTime(sub.expires)},
+			{"subscriptionExpirationDateTime", FormatTime(sub.expires)},
 			{"changeType", changeType},
 			{"resource", res},
 			{"resourceData", Object{
@@ -244,7 +244,7 @@ func (s *Server) SendLifecycle(subscriptionID, event string) error {
 	body := appendJSON(nil, Object{{"value", []any{Object{
 		{"lifecycleEvent", event},
 		{"subscriptionId", sub.id},
-		{"subscriptionExpirationDateTime", formatTime(sub.expires)},
+		{"subscriptionExpirationDateTime", FormatTime(sub.expires)},
 		{"clientState", cs},
 		{"tenantId", s.store.tenantID},
 	}}}})

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 )
 
 func TestSelectProjection(t *testing.T) {
@@ -190,7 +191,7 @@ func TestDeny(t *testing.T) {
 	if r := get(t, sim.Handler(), base+qUsersNoSIA); r.status != 200 {
 		t.Errorf("users without signInActivity: status %d", r.status)
 	}
-	if _, err := graphsim.New(&graphsim.Options{Deny: []string{"mail"}}); err == nil {
+	if _, err := graphsim.New(&graphsim.Options{Scenario: apt29.Scenario(), Deny: []string{"mail"}}); err == nil {
 		t.Error("unknown Deny name accepted")
 	}
 }

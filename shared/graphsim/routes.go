@@ -170,7 +170,7 @@ func routes() []*route {
 		{
 			path: "/identity/conditionalAccess/policies", source: SourceConditionalAccess, entity: "conditionalAccessPolicy",
 			context: "conditionalAccess/policies", props: conditionalAccessPolicyProps(), page: list(100, 999, true),
-			coll: named("policies"),
+			coll: named(collConditionalAccessPolicies),
 		},
 		{
 			path: "/identity/conditionalAccess/namedLocations", source: SourceConditionalAccess, entity: "namedLocation",

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
 )
 
 // TestHundredThousandUsers pages 100,000 synthetic users completely and
@@ -19,7 +20,7 @@ func TestHundredThousandUsers(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	sim := newSim(t, &graphsim.Options{Users: n, Scenario: graphsim.ScenarioEmpty, Seed: 5})
+	sim := newSim(t, &graphsim.Options{Users: n, Scenario: empty.Scenario(), Seed: 5})
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	retained := int64(after.HeapAlloc) - int64(before.HeapAlloc)
@@ -74,7 +75,7 @@ func TestHundredThousandUsers(t *testing.T) {
 }
 
 func BenchmarkUsersPage(b *testing.B) {
-	sim := newSim(b, &graphsim.Options{Users: 100_000, Scenario: graphsim.ScenarioEmpty})
+	sim := newSim(b, &graphsim.Options{Users: 100_000, Scenario: empty.Scenario()})
 	h := sim.Handler()
 	p := decodePage(b, get(b, h, base+qUsers))
 	next := p.NextLink

@@ -38,7 +38,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.reqs.Add(1)
-	ri := &reqInfo{requestID: uuidFrom(s.seed, n, 0x72657175657374)}
+	ri := &reqInfo{requestID: UUIDFrom(s.seed, n, 0x72657175657374)}
 	ri.clientReqID = r.Header.Get("client-request-id")
 	if ri.clientReqID == "" {
 		ri.clientReqID = ri.requestID
@@ -532,8 +532,9 @@ func splitmix64(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// uuidFrom derives a version-4-shaped UUID from seed, n and a salt.
-func uuidFrom(seed, n, salt uint64) string {
+// UUIDFrom derives a version-4-shaped UUID from seed, n and a salt: how the
+// tenant, its synthetic users and scenario steps make reproducible ids.
+func UUIDFrom(seed, n, salt uint64) string {
 	a := splitmix64(seed ^ salt ^ (n * 0xd1b54a32d192ed03))
 	b := splitmix64(a ^ n)
 	var buf [36]byte

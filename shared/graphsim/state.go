@@ -345,11 +345,10 @@ func (st *store) appendLog(name string, o Object) (Object, error) {
 	o = copyObj(o)
 	o.Set(ls.timeKey, t.UTC().Format("2006-01-02T15:04:05.0000000Z"))
 	if name == LogSignIns {
-		u, ok := st.kinds[KindUser].lookup(o.Str("userId"))
-		if !ok {
+		if _, ok := st.kinds[KindUser].lookup(o.Str("userId")); !ok {
 			return nil, fmt.Errorf("%w: sign-in %s: unknown user %q", ErrInvalid, id, o.Str("userId"))
 		}
-		if o, err = completeSignIn(o, map[string]Object{strings.ToLower(o.Str("userId")): u}); err != nil {
+		if o, err = completeSignIn(o, st.kinds[KindUser].lookup); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}

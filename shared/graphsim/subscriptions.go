@@ -207,7 +207,7 @@ func (s *Server) subJSON(sub *subscription) Object {
 		{"notificationUrl", sub.notificationURL},
 		{"notificationQueryOptions", nil},
 		{"lifecycleNotificationUrl", str(sub.lifecycleURL)},
-		{"expirationDateTime", formatTime(sub.expires)},
+		{"expirationDateTime", FormatTime(sub.expires)},
 		{"creatorId", s.creatorID},
 		{"includeResourceData", false},
 		{"latestSupportedTlsVersion", sub.tls},
@@ -498,7 +498,7 @@ func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request, ri *
 	}
 	s.subN++
 	sub := &subscription{
-		id:       uuidFrom(s.seed, s.subN, 0x737562),
+		id:       UUIDFrom(s.seed, s.subN, 0x737562),
 		resource: req.Resource, changeType: strings.Join(typesInOrder(req.ChangeType), ","),
 		clientState: clientState, notificationURL: req.NotificationURL, lifecycleURL: lifecycle,
 		tls: tls, kind: kind, types: types, expires: exp,
@@ -555,7 +555,7 @@ const validationTokenPrefix = "Validation: Testing client application reachabili
 // returns Graph's error code and message, or "" when it succeeded.
 func (s *Server) validateEndpoint(ctx context.Context, target string) (string, string) {
 	n := s.valN.Add(1)
-	token := validationTokenPrefix + uuidFrom(s.seed, n, 0x76616c)
+	token := validationTokenPrefix + UUIDFrom(s.seed, n, 0x76616c)
 	sep := "?"
 	if strings.Contains(target, "?") {
 		sep = "&"

@@ -60,7 +60,7 @@ func (g synth) h(i int, salt uint64) uint64 {
 
 // userID is unique per index: the last group is the index itself.
 func (g synth) userID(i int) string {
-	u := uuidFrom(g.seed, uint64(i), 0x75736572)
+	u := UUIDFrom(g.seed, uint64(i), 0x75736572)
 	return u[:24] + fmt.Sprintf("%012x", i)
 }
 
@@ -113,17 +113,17 @@ func (g synth) user(i int) record {
 		{"userPrincipalName", upn},
 		{"accountEnabled", true},
 		{"userType", "Member"},
-		{"createdDateTime", formatTime(created)},
+		{"createdDateTime", FormatTime(created)},
 		{"department", g.depts[(h>>24)%uint64(len(g.depts))]},
 		{"usageLocation", "BE"},
 		{"assignedLicenses", []any{Object{{"disabledPlans", []any{}}, {"skuId", synthSkuE3}}}},
 		{"signInActivity", Object{
-			{"lastSignInDateTime", formatTime(last)},
-			{"lastSignInRequestId", uuidFrom(g.seed, uint64(i), 0x73726571)},
-			{"lastNonInteractiveSignInDateTime", formatTime(nonInteractive)},
-			{"lastNonInteractiveSignInRequestId", uuidFrom(g.seed, uint64(i), 0x6e726571)},
-			{"lastSuccessfulSignInDateTime", formatTime(last)},
-			{"lastSuccessfulSignInRequestId", uuidFrom(g.seed, uint64(i), 0x73726571)},
+			{"lastSignInDateTime", FormatTime(last)},
+			{"lastSignInRequestId", UUIDFrom(g.seed, uint64(i), 0x73726571)},
+			{"lastNonInteractiveSignInDateTime", FormatTime(nonInteractive)},
+			{"lastNonInteractiveSignInRequestId", UUIDFrom(g.seed, uint64(i), 0x6e726571)},
+			{"lastSuccessfulSignInDateTime", FormatTime(last)},
+			{"lastSuccessfulSignInRequestId", UUIDFrom(g.seed, uint64(i), 0x73726571)},
 		}},
 	}}
 }
@@ -142,7 +142,7 @@ func (g synth) registration(i int) record {
 		{"isMfaRegistered", true},
 		{"isMfaCapable", true},
 		{"isPasswordlessCapable", false},
-		{"lastUpdatedDateTime", formatTime(g.now.Add(-20 * time.Hour))},
+		{"lastUpdatedDateTime", FormatTime(g.now.Add(-20 * time.Hour))},
 		{"methodsRegistered", []any{"microsoftAuthenticatorPush", "softwareOneTimePasscode"}},
 		{"isSystemPreferredAuthenticationMethodEnabled", true},
 		{"systemPreferredAuthenticationMethods", []any{"push"}},
@@ -171,7 +171,7 @@ func (g synth) signIn(j int) record {
 	}
 	apps := [][2]string{{appOffice, "Microsoft Office"}, {appTeams, "Microsoft Teams"}, {appExchangeOnline, "Office 365 Exchange Online"}}
 	app := apps[(h>>32)%3]
-	id := uuidFrom(g.seed, uint64(j), 0x73696e)
+	id := UUIDFrom(g.seed, uint64(j), 0x73696e)
 	return record{t: t, o: Object{
 		{"id", id},
 		{"createdDateTime", t.UTC().Format("2006-01-02T15:04:05.0000000Z")},
@@ -182,7 +182,7 @@ func (g synth) signIn(j int) record {
 		{"appDisplayName", app[1]},
 		{"ipAddress", ip},
 		{"clientAppUsed", "Browser"},
-		{"correlationId", uuidFrom(g.seed, uint64(j), 0x636f7272)},
+		{"correlationId", UUIDFrom(g.seed, uint64(j), 0x636f7272)},
 		{"conditionalAccessStatus", "success"},
 		{"isInteractive", true},
 		{"riskDetail", "none"},

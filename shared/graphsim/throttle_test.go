@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 )
 
 func throttlePattern(t *testing.T, rate float64, seed int64, n int, retry int) ([]bool, *graphsim.Server) {
@@ -94,7 +95,7 @@ func TestThrottleRetryAfterAndNextLinks(t *testing.T) {
 	if total != 36+300 || throttled == 0 {
 		t.Errorf("collected %d users with %d retries", total, throttled)
 	}
-	if _, err := graphsim.New(&graphsim.Options{ThrottleRate: 1.5}); err == nil {
+	if _, err := graphsim.New(&graphsim.Options{Scenario: apt29.Scenario(), ThrottleRate: 1.5}); err == nil {
 		t.Error("ThrottleRate 1.5 accepted")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -165,7 +166,7 @@ func TestPollDirectoryCacheAfterResync(t *testing.T) {
 		}
 	}
 	e.clk.Advance(2 * time.Minute)
-	res := e.attack(graphsim.StepSPBackdoor)
+	res := e.attack(apt29.StepSPBackdoor)
 	e.clk.Advance(2 * time.Minute)
 	e.must("PollDirectory", e.app.PollDirectory(t.Context()))
 	x := expected(t, res, "sp.credential-added")

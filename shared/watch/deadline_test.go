@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/handlers"
-	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/watch"
 )
 
@@ -70,7 +70,7 @@ func TestStuckGraphReadEndsTheRun(t *testing.T) {
 	}
 
 	e.clk.Advance(2 * time.Minute)
-	res := e.attack(graphsim.StepSPBackdoor)
+	res := e.attack(apt29.StepSPBackdoor)
 	e.clk.Advance(2 * time.Minute)
 
 	stuck.Store(true)

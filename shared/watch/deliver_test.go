@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -51,7 +52,7 @@ func TestDeliverAlertsReconciles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOptions{NoTeams: tt.noTeams, Sim: graphsim.Options{Scenario: graphsim.ScenarioEmpty}})
+			e := newEnv(t, envOptions{NoTeams: tt.noTeams, Sim: graphsim.Options{Scenario: empty.Scenario()}})
 			ctx := t.Context()
 			f := backdoorFinding(tt.severity)
 			fresh, err := e.st.RecordFindings(ctx, []tenant.Finding{f}, tenant.FindingQueued, e.clk.Now())

@@ -23,6 +23,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -219,6 +220,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	})
 
 	simOpts := o.Sim
+	if simOpts.Scenario == nil {
+		simOpts.Scenario = apt29.Scenario()
+	}
 	simOpts.Clock = e.clk.Now
 	simOpts.AllowHTTPNotificationURL = true
 	simOpts.Logger = log.With("component", "graphsim")

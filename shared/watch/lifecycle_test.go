@@ -8,6 +8,8 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
 )
 
 // lifecycleNotification waits for the lifecycle notification Graph posted
@@ -75,7 +77,7 @@ func TestLifecycle(t *testing.T) {
 			var x graphsim.ExpectedFinding
 			if tt.want != kept {
 				// A change while notifications may have been lost.
-				x = expected(t, e.attack(graphsim.StepDisableAudit), "audit.advanced-auditing-disabled")
+				x = expected(t, e.attack(apt29.StepDisableAudit), "audit.advanced-auditing-disabled")
 			}
 			if err := e.app.Lifecycle(ctx, n); err != nil {
 				t.Errorf("Lifecycle: %v", err)
@@ -133,7 +135,7 @@ func TestLifecycle(t *testing.T) {
 // nothing and are not errors (the queue would retry them).
 func TestLifecycleIgnored(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{Sim: graphsim.Options{Scenario: graphsim.ScenarioEmpty}})
+	e := newEnv(t, envOptions{Sim: graphsim.Options{Scenario: empty.Scenario()}})
 	ctx := t.Context()
 	e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
 	users := e.stored()["users"].ID

@@ -11,7 +11,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// Objects of the simulated tenant (shared/graphsim/scenarios/apt29) the
+// Objects of the simulated tenant (shared/graphsim/scenario/apt29) the
 // tests below point audit records at. None of them changes in the tests'
 // directory round, so none is in the round's partial snapshot: the app
 // must find them through the data it holds.

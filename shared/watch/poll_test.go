@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -47,7 +48,7 @@ func TestPollDirectoryWithoutWebhooks(t *testing.T) {
 				t.Fatalf("PollDirectory did not run the users round: cursor %+v", c)
 			}
 			e.clk.Advance(2 * time.Minute)
-			x := expected(t, e.attack(graphsim.StepDisableAudit), "audit.advanced-auditing-disabled")
+			x := expected(t, e.attack(apt29.StepDisableAudit), "audit.advanced-auditing-disabled")
 			e.clk.Advance(2 * time.Minute)
 			e.must("PollDirectory", e.app.PollDirectory(ctx))
 			e.alerted(x)
@@ -79,7 +80,7 @@ func TestPollDirectoryAuditDenied(t *testing.T) {
 			}
 
 			e.clk.Advance(2 * time.Minute)
-			res := e.attack(graphsim.StepSPBackdoor)
+			res := e.attack(apt29.StepSPBackdoor)
 			e.clk.Advance(2 * time.Minute)
 			if err := e.app.PollDirectory(ctx); err != nil {
 				t.Fatalf("PollDirectory with %v denied: %v", tt.deny, err)
@@ -118,9 +119,9 @@ func TestPollDirectoryRepeatedRound(t *testing.T) {
 		step       string
 		noWebhooks bool // the users round runs in PollDirectory
 	}{
-		{step: graphsim.StepSPBackdoor},
-		{step: graphsim.StepReplyURL},
-		{step: graphsim.StepDisableAudit, noWebhooks: true},
+		{step: apt29.StepSPBackdoor},
+		{step: apt29.StepReplyURL},
+		{step: apt29.StepDisableAudit, noWebhooks: true},
 	}
 	kinds := map[string]tenant.SubjectType{
 		string(graphsim.KindUser): tenant.SubjectUser, string(graphsim.KindServicePrincipal): tenant.SubjectServicePrincipal,

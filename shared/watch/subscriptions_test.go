@@ -8,6 +8,8 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -144,7 +146,7 @@ func TestRenewSubscriptionsRenewal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOptions{Settings: tt.settings, Sim: graphsim.Options{Scenario: graphsim.ScenarioEmpty}})
+			e := newEnv(t, envOptions{Settings: tt.settings, Sim: graphsim.Options{Scenario: empty.Scenario()}})
 			ctx := t.Context()
 			e.must("first RenewSubscriptions", e.app.RenewSubscriptions(ctx))
 			before, liveBefore := e.stored(), e.live()
@@ -226,7 +228,7 @@ func TestRenewSubscriptionsRecreatesVanished(t *testing.T) {
 				t.Fatal("no subscription vanished: the test exercises nothing")
 			}
 			// A change while a subscription was gone: no notification.
-			x := expected(t, e.attack(graphsim.StepDisableAudit), "audit.advanced-auditing-disabled")
+			x := expected(t, e.attack(apt29.StepDisableAudit), "audit.advanced-auditing-disabled")
 
 			e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
 			after, live := e.stored(), e.live()
@@ -266,7 +268,7 @@ func TestRenewSubscriptionsRecreatesVanished(t *testing.T) {
 // the app must not stay without webhooks.
 func TestRenewSubscriptionsAdoptsOrphan(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{Sim: graphsim.Options{Scenario: graphsim.ScenarioEmpty}})
+	e := newEnv(t, envOptions{Sim: graphsim.Options{Scenario: empty.Scenario()}})
 	ctx := t.Context()
 	orphan, err := e.gc.CreateSubscription(ctx, tenant.Subscription{
 		Resource: "users", ChangeType: "updated,deleted", NotificationURL: e.cfg.NotificationURL,
@@ -314,7 +316,7 @@ func TestRenewSubscriptionsURLChanged(t *testing.T) {
 	cfg.NotificationURL = strings.Replace(cfg.NotificationURL, "test-function-key", "rotated-key", 1)
 	cfg.LifecycleURL = strings.Replace(cfg.LifecycleURL, "test-function-key", "rotated-key", 1)
 	e.app = e.newApp(cfg)
-	x := expected(t, e.attack(graphsim.StepDisableAudit), "audit.advanced-auditing-disabled")
+	x := expected(t, e.attack(apt29.StepDisableAudit), "audit.advanced-auditing-disabled")
 	e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
 
 	after, live := e.stored(), e.live()

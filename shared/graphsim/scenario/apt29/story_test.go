@@ -1,4 +1,4 @@
-package graphsim_test
+package apt29_test
 
 import (
 	"encoding/json"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/golden"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
 )
 
 // attackWindow is the audit and sign-in filter for events at or after the
@@ -58,7 +60,7 @@ func TestAttackSteps(t *testing.T) {
 		deltaIDs  []string
 	}{
 		{
-			step:      graphsim.StepDisableAudit,
+			step:      apt29.StepDisableAudit,
 			wantKinds: map[string]int{"users": 1, "directoryAudits": 2},
 			wantPairs: []pair{{"audit.advanced-auditing-disabled", sarah}},
 			wantSev:   map[string]string{"audit.advanced-auditing-disabled": "high"},
@@ -82,7 +84,7 @@ func TestAttackSteps(t *testing.T) {
 			deltaPath: "/v1.0/users/delta?$select=assignedLicenses", deltaIDs: []string{sarah},
 		},
 		{
-			step:      graphsim.StepDormantTakeover,
+			step:      apt29.StepDormantTakeover,
 			wantKinds: map[string]int{"users": 1, "userRegistrationDetails": 1, "directoryAudits": 2, "signIns": 1},
 			wantPairs: []pair{{"mfa.dormant-registration", liWei}, {"mfa.registration-untrusted-location", liWei}, {"signin.azure-ip", liWei}},
 			wantSev:   map[string]string{"mfa.dormant-registration": "high", "signin.azure-ip": "medium", "mfa.registration-untrusted-location": "high"},
@@ -115,7 +117,7 @@ func TestAttackSteps(t *testing.T) {
 			deltaPath: "/v1.0/users/delta?$select=displayName,accountEnabled", deltaIDs: nil,
 		},
 		{
-			step:      graphsim.StepSPBackdoor,
+			step:      apt29.StepSPBackdoor,
 			wantKinds: map[string]int{"servicePrincipals": 1, "directoryAudits": 1},
 			wantPairs: []pair{{"sp.credential-added", crm}, {"sp.credential-name-mimicry", crm}},
 			wantSev:   map[string]string{"sp.credential-added": "high", "sp.credential-name-mimicry": "medium"},
@@ -141,8 +143,8 @@ func TestAttackSteps(t *testing.T) {
 			deltaPath: spDelta, deltaIDs: []string{crm},
 		},
 		{
-			step:      graphsim.StepReplyURL,
-			before:    []string{graphsim.StepSPBackdoor},
+			step:      apt29.StepReplyURL,
+			before:    []string{apt29.StepSPBackdoor},
 			wantKinds: map[string]int{"servicePrincipals": 1, "applications": 1, "directoryAudits": 2},
 			wantPairs: []pair{{"sp.reply-url-added", crmApp}, {"sp.reply-url-added", crm}},
 			wantSev:   map[string]string{"sp.reply-url-added": ""}, // checked below: medium on the SP, low on the app
@@ -175,7 +177,7 @@ func TestAttackSteps(t *testing.T) {
 		t.Run(tc.step, func(t *testing.T) {
 			sim, _ := newClockedSim(t, &graphsim.Options{Seed: 1, AllowHTTPNotificationURL: true, Users: 20})
 			h := sim.Handler()
-			rc := newReceiver(t, "echo")
+			rc := newReceiver(t)
 			if r, _ := createSub(t, h, subscriptionBody(rc, "users", nil)); r.status != 201 {
 				t.Fatal(r.status)
 			}
@@ -248,8 +250,8 @@ func mustJSON(t testing.TB, v any) string {
 // finding or repeats a planted one.
 func TestAttackExpectationsAgreeWithScenario(t *testing.T) {
 	sim, _ := newClockedSim(t, nil)
-	exp, _ := graphsim.Expected()
-	decoys, _ := graphsim.Decoys()
+	exp, _ := apt29.Expected()
+	decoys, _ := apt29.Decoys()
 	planted := map[pair]bool{}
 	for _, e := range exp {
 		planted[pair{e.Rule, strings.ToLower(e.SubjectID)}] = true
@@ -257,7 +259,7 @@ func TestAttackExpectationsAgreeWithScenario(t *testing.T) {
 	for _, d := range decoys {
 		planted[pair{d.Rule, strings.ToLower(d.SubjectID)}] = true
 	}
-	for _, step := range graphsim.AttackSteps() {
+	for _, step := range apt29.Steps() {
 		res, err := sim.Attack(t.Context(), step)
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
@@ -274,8 +276,8 @@ func TestAttackExpectationsAgreeWithScenario(t *testing.T) {
 	}
 	// All four ran against their only candidates; running them again finds
 	// none left (reply-url keeps targeting the backdoored principal).
-	for _, step := range []string{graphsim.StepDisableAudit, graphsim.StepDormantTakeover, graphsim.StepSPBackdoor} {
-		if _, err := sim.Attack(t.Context(), step); step == graphsim.StepDisableAudit {
+	for _, step := range []string{apt29.StepDisableAudit, apt29.StepDormantTakeover, apt29.StepSPBackdoor} {
+		if _, err := sim.Attack(t.Context(), step); step == apt29.StepDisableAudit {
 			// Other Advanced Auditing holders may remain.
 			_ = err
 		} else if !errors.Is(err, graphsim.ErrNoCandidate) {
@@ -284,9 +286,12 @@ func TestAttackExpectationsAgreeWithScenario(t *testing.T) {
 	}
 }
 
+// TestAttackErrors plays the story on the empty scenario's clean tenant:
+// no step finds a candidate, and none changes anything.
 func TestAttackErrors(t *testing.T) {
-	sim := newSim(t, &graphsim.Options{Scenario: graphsim.ScenarioEmpty, Users: 10})
-	for _, step := range graphsim.AttackSteps() {
+	clean := &graphsim.Scenario{Name: "empty with the apt29 story", Data: empty.Scenario().Data, Story: apt29.Scenario().Story}
+	sim := newSim(t, &graphsim.Options{Scenario: clean, Users: 10})
+	for _, step := range apt29.Steps() {
 		if _, err := sim.Attack(t.Context(), step); !errors.Is(err, graphsim.ErrNoCandidate) {
 			t.Errorf("%s on the empty tenant: %v", step, err)
 		}
@@ -305,7 +310,7 @@ func TestAttackErrors(t *testing.T) {
 func TestAttackIPIsAzure(t *testing.T) {
 	azure, _ := azureRanges(t)
 	sim, _ := newClockedSim(t, nil)
-	if _, err := sim.Attack(t.Context(), graphsim.StepDormantTakeover); err != nil {
+	if _, err := sim.Attack(t.Context(), apt29.StepDormantTakeover); err != nil {
 		t.Fatal(err)
 	}
 	h := sim.Handler()
@@ -325,18 +330,18 @@ func TestAttackIPIsAzure(t *testing.T) {
 func TestAttackAdminEndpoint(t *testing.T) {
 	sim, _ := newClockedSim(t, nil)
 	h := sim.Handler()
-	r := send(t, h, http.MethodPost, base+graphsim.AdminAttackPath+graphsim.StepSPBackdoor, "", nil)
+	r := send(t, h, http.MethodPost, base+graphsim.AdminAttackPath+apt29.StepSPBackdoor, "", nil)
 	var res graphsim.AttackResult
-	if err := json.Unmarshal(r.body, &res); err != nil || r.status != 200 || res.Step != graphsim.StepSPBackdoor || len(res.Expected) != 2 {
+	if err := json.Unmarshal(r.body, &res); err != nil || r.status != 200 || res.Step != apt29.StepSPBackdoor || len(res.Expected) != 2 {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	cases := []struct {
 		method, path string
 		status       int
 	}{
-		{http.MethodPost, graphsim.AdminAttackPath + graphsim.StepSPBackdoor, 409}, // no candidate left
+		{http.MethodPost, graphsim.AdminAttackPath + apt29.StepSPBackdoor, 409}, // no candidate left
 		{http.MethodPost, graphsim.AdminAttackPath + "exfiltrate", 404},
-		{http.MethodGet, graphsim.AdminAttackPath + graphsim.StepReplyURL, 405},
+		{http.MethodGet, graphsim.AdminAttackPath + apt29.StepReplyURL, 405},
 		{http.MethodGet, "/_graphsim/attack", 200},
 		{http.MethodPost, graphsim.AdminExpireDeltaPath, 204},
 		{http.MethodGet, "/_graphsim/nothing", 404},

@@ -1,7 +1,7 @@
 package graphsim
 
 import (
-	"embed"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,19 +14,17 @@ import (
 	"time"
 )
 
-//go:embed scenarios
-var scenarioFS embed.FS
-
 // store is the simulated tenant's data: one collection per list endpoint
 // and the app role grants per resource service principal, built by
 // loadScenario. The directory objects that can change (users, groups,
 // service principals, applications, registration rows) and the two logs
 // carry an overlay (state.go) guarded by mu; the rest is read-only.
 type store struct {
-	tenantID string
-	colls    map[string]*collection // read-only collections
-	grants   map[string]*collection // lower-case resource SP id
-	sps      map[string]bool        // lower-case SP ids
+	tenantID   string
+	colls      map[string]*collection // read-only collections
+	grants     map[string]*collection // lower-case resource SP id
+	grantOrder []string               // the resources in load order
+	sps        map[string]bool        // lower-case SP ids
 
 	mu      sync.RWMutex
 	version uint64
@@ -60,36 +58,71 @@ func (st *store) grantsOn(id string) (*collection, bool) {
 	return &collection{}, true
 }
 
-// Scenario files (one JSON array per file under scenarios/<name>/) hold
-// Graph-shaped objects. The loader
-//   - drops members named "//" (comments for readers),
-//   - turns relative times "now", "now-6d2h15m", "now+65d" into UTC
-//     timestamps against the scenario clock,
-//   - encodes modifiedProperties oldValue/newValue written as JSON arrays or
-//     objects into the JSON text Graph returns inside the string,
-//   - completes sign-ins, registration rows and app role assignments with
-//     the properties Graph always returns (names from the user or service
-//     principal they reference, defaults for the rest),
-//   - adds sub-second digits to log timestamps (Graph's have seven) and
-//     sorts logs newest first,
-//   - counts consumedUnits of each SKU from the users holding it.
-const (
-	fileOrganization  = "organization.json"
-	fileSkus          = "subscribedSkus.json"
-	fileUsers         = "users.json"
-	fileRegistrations = "userRegistrationDetails.json"
-	fileSPs           = "servicePrincipals.json"
-	fileApps          = "applications.json"
-	fileGrants        = "appRoleAssignments.json"
-	fileAudits        = "directoryAudits.json"
-	fileSignIns       = "signIns.json"
-	filePolicies      = "conditionalAccessPolicies.json"
-	fileLocations     = "namedLocations.json"
-	fileGroups        = "groups.json"
-)
+// Scenario is what a simulated tenant serves and how it can be attacked:
+// data, and optionally a story of attack steps that change it. Packages
+// under shared/graphsim/scenario build them; shared/graphsim/scenario.Get
+// finds one by name.
+type Scenario struct {
+	// Name identifies the scenario (logs, `tenantwatch sim --scenario`).
+	Name string
+	// Data holds the tenant: one JSON array of Graph-shaped objects per
+	// collection, in a file named after it ("users.json"; see Collections).
+	// A missing file is an empty collection; organization.json must hold
+	// the organization. Beside them, expected.json and decoys.json hold
+	// the findings a scan must and must not report (Expected, Decoys).
+	// The loader drops members named "//" (notes for readers), resolves
+	// relative times ("now", "now-6d2h15m", "now+65d") against
+	// Options.Now, encodes modifiedProperties oldValue/newValue written as
+	// JSON into the text Graph returns, completes sign-ins, registration
+	// rows and app role assignments with what Graph always returns, gives
+	// log timestamps seven fractional digits and counts each SKU's
+	// consumedUnits.
+	Data fs.FS
+	// Story, when set, returns the scenario's attack steps bound to one
+	// tenant; New calls it once, after loading Data. Nil: no attack steps.
+	Story func(*Server) (Story, error)
+}
 
-func readEmbeddedJSON(name string, v any) error {
-	b, err := scenarioFS.ReadFile(name)
+// Story is a scenario's attack steps, bound to one tenant. Server.Attack
+// runs one step at a time.
+type Story interface {
+	// Steps lists the step names in story order.
+	Steps() []string
+	// Run runs one of Steps and returns what it changed and the findings
+	// it should produce; ErrNoCandidate when nothing in the tenant fits.
+	Run(ctx context.Context, step string) (AttackResult, error)
+}
+
+// Expected returns the findings a scan of the scenario must report (the
+// scenario's expected.json; none when it has none). It fails only if the
+// file is malformed.
+func (sc *Scenario) Expected() ([]ExpectedFinding, error) {
+	out := []ExpectedFinding{}
+	if err := readJSONFile(sc.Data, "expected.json", &out); err != nil {
+		return nil, fmt.Errorf("graphsim: scenario %s: expected findings: %w", sc.Name, err)
+	}
+	return out, nil
+}
+
+// Decoys returns the scenario's look-alikes: subjects a scan must not
+// report for the rule (decoys.json; none when it has none). It fails only
+// if the file is malformed.
+func (sc *Scenario) Decoys() ([]Decoy, error) {
+	out := []Decoy{}
+	if err := readJSONFile(sc.Data, "decoys.json", &out); err != nil {
+		return nil, fmt.Errorf("graphsim: scenario %s: decoys: %w", sc.Name, err)
+	}
+	return out, nil
+}
+
+func readJSONFile(fsys fs.FS, name string, v any) error {
+	if fsys == nil {
+		return nil
+	}
+	b, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -99,15 +132,94 @@ func readEmbeddedJSON(name string, v any) error {
 	return nil
 }
 
+// collectionSpec says what one scenario file holds and how it is loaded.
+type collectionSpec struct {
+	name string // file name without ".json"; the name Tx.Objects takes
+	// kind, when set, makes the objects changeable (Tx.Update, Create,
+	// Delete; delta rounds), accepting the properties props lists.
+	kind  ObjectKind
+	props func() []string
+	// timeKey, when set, makes a log: entries sorted newest first on this
+	// property, served merged with generated and appended ones.
+	timeKey string
+	// complete fills in what Graph always returns (the loaded data is
+	// complete by then except for completion itself).
+	complete func(d *loaded, o Object) (Object, error)
+}
+
+// collections is the table of scenario files. A new read-only collection
+// is a row here and a route serving it (routes.go); a changeable one also
+// names its ObjectKind.
+func collections() []collectionSpec {
+	return []collectionSpec{
+		{name: "organization"},
+		{name: "subscribedSkus"},
+		{name: string(KindUser), kind: KindUser, props: userProps},
+		{name: string(KindRegistration), kind: KindRegistration, props: registrationProps,
+			complete: func(d *loaded, o Object) (Object, error) { return completeRegistration(o, d.lookup(KindUser), d.now) }},
+		{name: string(KindServicePrincipal), kind: KindServicePrincipal, props: servicePrincipalProps},
+		{name: string(KindApplication), kind: KindApplication, props: applicationProps},
+		{name: string(KindGroup), kind: KindGroup, props: groupProps},
+		{name: collAppRoleAssignments, // served per resource: appRoleAssignedTo
+			complete: func(d *loaded, o Object) (Object, error) { return completeGrant(o, d.lookup(KindServicePrincipal)) }},
+		{name: LogDirectoryAudits, timeKey: "activityDateTime"},
+		{name: LogSignIns, timeKey: "createdDateTime",
+			complete: func(d *loaded, o Object) (Object, error) { return completeSignIn(o, d.lookup(KindUser)) }},
+		{name: collConditionalAccessPolicies},
+		{name: collNamedLocations},
+	}
+}
+
+// Collections lists the names of the collections a scenario's Data may
+// hold (each as <name>.json) and Tx.Objects reads.
+func Collections() []string {
+	var out []string
+	for _, c := range collections() {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// Collection names that are not an ObjectKind or a log.
+const (
+	collAppRoleAssignments        = "appRoleAssignments"
+	collConditionalAccessPolicies = "conditionalAccessPolicies"
+	collNamedLocations            = "namedLocations"
+)
+
+// loaded is the scenario's resolved data by collection, before the store
+// is built.
+type loaded struct {
+	now   time.Time
+	files map[string][]Object
+	index map[string]map[string]Object // collection → lower-case id → object
+}
+
+// lookup finds a loaded object of kind by id (case-insensitive).
+func (d *loaded) lookup(kind ObjectKind) func(id string) (Object, bool) {
+	return func(id string) (Object, bool) {
+		m := d.index[string(kind)]
+		if m == nil {
+			m = map[string]Object{}
+			for _, o := range d.files[string(kind)] {
+				m[strings.ToLower(o.Str("id"))] = o
+			}
+			d.index[string(kind)] = m
+		}
+		o, ok := m[strings.ToLower(id)]
+		return o, ok
+	}
+}
+
 type loader struct {
-	dir string
-	now time.Time
+	fsys fs.FS
+	now  time.Time
 }
 
 // objects reads one scenario file as resolved objects. A missing file is
 // an empty list.
 func (l *loader) objects(file string) ([]Object, error) {
-	b, err := scenarioFS.ReadFile(l.dir + "/" + file)
+	b, err := fs.ReadFile(l.fsys, file)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
@@ -176,7 +288,7 @@ func (l *loader) resolve(v any, key string) (any, error) {
 		if t, ok, err := relativeTime(x, l.now); err != nil {
 			return nil, err
 		} else if ok {
-			return formatTime(t), nil
+			return FormatTime(t), nil
 		}
 		return x, nil
 	default:
@@ -228,9 +340,9 @@ func relativeTime(s string, now time.Time) (time.Time, bool, error) {
 	return now.Add(sign * d), true, nil
 }
 
-// formatTime prints a UTC timestamp as Graph does: whole seconds without a
+// FormatTime prints a time in UTC as Graph does: whole seconds without a
 // fraction, otherwise seven fractional digits.
-func formatTime(t time.Time) string {
+func FormatTime(t time.Time) string {
 	t = t.UTC()
 	if t.Nanosecond() == 0 {
 		return t.Format("2006-01-02T15:04:05Z")
@@ -244,45 +356,127 @@ func hash64(s string) uint64 {
 	return h.Sum64()
 }
 
-func loadScenario(name string, now time.Time, users int, seed uint64) (*store, error) {
-	switch name {
-	case ScenarioAPT29, ScenarioEmpty:
-	default:
-		return nil, fmt.Errorf("unknown scenario (want %q or %q)", ScenarioAPT29, ScenarioEmpty)
+// loadScenario reads sc.Data into a store: every collection of the table,
+// completed, with users' registrations and sign-ins generated for the
+// synthetic users behind the scenario's.
+func loadScenario(sc *Scenario, now time.Time, users int, seed uint64) (*store, error) {
+	if sc.Data == nil {
+		return nil, errors.New("no data")
 	}
-	l := &loader{dir: "scenarios/" + name, now: now}
-	files := map[string][]Object{}
-	for _, f := range []string{fileOrganization, fileSkus, fileUsers, fileRegistrations, fileSPs, fileApps,
-		fileGrants, fileAudits, fileSignIns, filePolicies, fileLocations, fileGroups} {
-		objs, err := l.objects(f)
+	specs := collections()
+	known := map[string]bool{"expected.json": true, "decoys.json": true}
+	for _, c := range specs {
+		known[c.name+".json"] = true
+	}
+	entries, err := fs.ReadDir(sc.Data, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".json") && !known[e.Name()] {
+			return nil, fmt.Errorf("%s: not a collection (want one of %s)", e.Name(), strings.Join(Collections(), ", "))
+		}
+	}
+	l := &loader{fsys: sc.Data, now: now}
+	d := &loaded{now: now, files: map[string][]Object{}, index: map[string]map[string]Object{}}
+	for _, c := range specs {
+		objs, err := l.objects(c.name + ".json")
 		if err != nil {
 			return nil, err
 		}
-		files[f] = objs
+		d.files[c.name] = objs
 	}
-	st := &store{colls: map[string]*collection{}, grants: map[string]*collection{}, sps: map[string]bool{},
-		kinds: map[ObjectKind]*kindState{}, logs: map[string]*logState{}}
-	if len(files[fileOrganization]) == 0 {
-		return nil, fmt.Errorf("%s: no organization", fileOrganization)
+	if len(d.files["organization"]) == 0 {
+		return nil, errors.New("organization.json: no organization")
 	}
-	st.tenantID = files[fileOrganization][0].Str("id")
+	st := &store{tenantID: d.files["organization"][0].Str("id"), colls: map[string]*collection{}, grants: map[string]*collection{},
+		sps: map[string]bool{}, kinds: map[ObjectKind]*kindState{}, logs: map[string]*logState{}}
+	g := newSynth(now, users, seed, d.files["organization"][0])
 
-	usersByID := map[string]Object{}
-	for _, u := range files[fileUsers] {
-		usersByID[strings.ToLower(u.Str("id"))] = u
+	for _, c := range specs {
+		objs := d.files[c.name]
+		file := c.name + ".json"
+		if c.timeKey != "" {
+			complete := func(o Object) (Object, error) { return o, nil }
+			if c.complete != nil {
+				complete = func(o Object) (Object, error) { return c.complete(d, o) }
+			}
+			recs, err := logRecords(objs, c.timeKey, complete)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			ls := &logState{name: c.name, timeKey: c.timeKey, base: []source{recs}, ids: ids(recs)}
+			if c.name == LogSignIns {
+				ls.base = append(ls.base, lazySource{n: g.signInCount(), time: g.signInTime, gen: g.signIn})
+			}
+			st.logs[c.name] = ls
+			continue
+		}
+		if c.complete != nil {
+			done := make([]Object, 0, len(objs))
+			for _, o := range objs {
+				row, err := c.complete(d, o)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", file, err)
+				}
+				done = append(done, row)
+			}
+			objs = done
+		}
+		switch {
+		case c.kind != "":
+			var gen func(int) record
+			var genByID func(int) Object
+			switch c.kind {
+			case KindUser:
+				gen, genByID = g.user, func(i int) Object { return g.user(i).o }
+			case KindRegistration:
+				gen, genByID = g.registration, func(i int) Object { return g.registration(i).o }
+			}
+			if gen == nil {
+				st.kinds[c.kind] = newKindState(c.kind, c.props(), static(objs))
+				break
+			}
+			ks := newKindState(c.kind, c.props(), static(objs), lazySource{n: users, gen: gen})
+			ks.synth = func(lid string) (Object, bool) {
+				i, ok := g.index(lid)
+				if !ok {
+					return nil, false
+				}
+				return genByID(i), true
+			}
+			st.kinds[c.kind] = ks
+		case c.name == collAppRoleAssignments:
+			// Grouped by resource, for appRoleAssignedTo.
+			byResource := map[string][]Object{}
+			for _, row := range objs {
+				res := strings.ToLower(row.Str("resourceId"))
+				if _, ok := byResource[res]; !ok {
+					st.grantOrder = append(st.grantOrder, res)
+				}
+				byResource[res] = append(byResource[res], row)
+			}
+			for res, rows := range byResource {
+				st.grants[res] = &collection{sources: []source{static(rows)}}
+			}
+		case c.name == "subscribedSkus":
+			st.colls[c.name] = &collection{sources: []source{static(countConsumedUnits(objs, d.files[string(KindUser)], users))}}
+		default:
+			st.colls[c.name] = &collection{sources: []source{static(objs)}}
+		}
 	}
-	spsByID := map[string]Object{}
-	for _, sp := range files[fileSPs] {
-		id := strings.ToLower(sp.Str("id"))
-		spsByID[id] = sp
-		st.sps[id] = true
+	for _, sp := range d.files[string(KindServicePrincipal)] {
+		st.sps[strings.ToLower(sp.Str("id"))] = true
 	}
+	return st, nil
+}
 
-	g := newSynth(now, users, seed, files[fileOrganization][0])
-
-	// SKUs: consumedUnits from assignments.
+// countConsumedUnits sets each SKU's consumedUnits from the users holding
+// it (synthetic users hold E3) and raises prepaidUnits.enabled to cover
+// them.
+func countConsumedUnits(skus, users []Object, synthetic int) []Object {
 	consumed := map[string]int{}
-	for _, u := range files[fileUsers] {
+	for _, u := range users {
 		lic, _ := u.Get("assignedLicenses")
 		arr, _ := lic.([]any)
 		for _, a := range arr {
@@ -291,8 +485,7 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 			}
 		}
 	}
-	consumed[synthSkuE3] += users
-	skus := files[fileSkus]
+	consumed[synthSkuE3] += synthetic
 	for i := range skus {
 		n := consumed[strings.ToLower(skus[i].Str("skuId"))]
 		skus[i].Set("consumedUnits", json.Number(strconv.Itoa(n)))
@@ -307,78 +500,53 @@ func loadScenario(name string, now time.Time, users int, seed uint64) (*store, e
 			}
 		}
 	}
+	return skus
+}
 
-	st.colls["organization"] = &collection{sources: []source{static(files[fileOrganization])}}
-	st.colls["subscribedSkus"] = &collection{sources: []source{static(skus)}}
-	st.colls["policies"] = &collection{sources: []source{static(files[filePolicies])}}
-	st.colls["namedLocations"] = &collection{sources: []source{static(files[fileLocations])}}
-	st.kinds[KindServicePrincipal] = newKindState(KindServicePrincipal, servicePrincipalProps(), static(files[fileSPs]))
-	st.kinds[KindApplication] = newKindState(KindApplication, applicationProps(), static(files[fileApps]))
-	st.kinds[KindGroup] = newKindState(KindGroup, groupProps(), static(files[fileGroups]))
-
-	uk := newKindState(KindUser, userProps(), static(files[fileUsers]), lazySource{n: users, gen: g.user})
-	uk.synth = func(lid string) (Object, bool) {
-		i, ok := g.index(lid)
-		if !ok {
-			return nil, false
+// objects returns copies of the current objects of a collection, without
+// the generated ones (Tx.Objects). The caller holds st.mu.
+func (st *store) objects(name string) []Object {
+	var out []Object
+	add := func(src source) {
+		for i := 0; i < src.Len(); i++ {
+			if r := src.Record(i); r.o != nil {
+				out = append(out, copyObj(r.o))
+			}
 		}
-		return g.user(i).o, true
 	}
-	st.kinds[KindUser] = uk
-
-	regs := make([]Object, 0, len(files[fileRegistrations]))
-	for _, r := range files[fileRegistrations] {
-		row, err := completeRegistration(r, usersByID, now)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", fileRegistrations, err)
+	switch {
+	case st.kinds[ObjectKind(name)] != nil:
+		for _, o := range st.kinds[ObjectKind(name)].staticObjects() {
+			out = append(out, copyObj(o))
 		}
-		regs = append(regs, row)
-	}
-	rk := newKindState(KindRegistration, registrationProps(), static(regs), lazySource{n: users, gen: g.registration})
-	rk.synth = func(lid string) (Object, bool) {
-		i, ok := g.index(lid)
-		if !ok {
-			return nil, false
+	case st.logs[name] != nil:
+		ls := st.logs[name]
+		// The scenario's entries and those appended, newest first: the
+		// view without its generated sources.
+		view := (&logState{name: ls.name, timeKey: ls.timeKey, base: ls.base[:1], entries: ls.entries}).view(st.version)
+		cur := make(cursor, len(view.sources))
+		for {
+			recs, next := view.page(cur, 1000, nil)
+			for _, r := range recs {
+				out = append(out, copyObj(r.o))
+			}
+			if next == nil {
+				break
+			}
+			cur = next
 		}
-		return g.registration(i).o, true
-	}
-	st.kinds[KindRegistration] = rk
-
-	// App role assignments, grouped by resource.
-	byResource := map[string][]Object{}
-	var resOrder []string
-	for _, a := range files[fileGrants] {
-		row, err := completeGrant(a, spsByID)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", fileGrants, err)
+	case name == collAppRoleAssignments:
+		for _, res := range st.grantOrder {
+			for _, src := range st.grants[res].sources {
+				add(src)
+			}
 		}
-		res := strings.ToLower(row.Str("resourceId"))
-		if _, ok := byResource[res]; !ok {
-			resOrder = append(resOrder, res)
+	case st.colls[name] != nil:
+		for _, src := range st.colls[name].sources {
+			add(src)
 		}
-		byResource[res] = append(byResource[res], row)
 	}
-	for _, res := range resOrder {
-		st.grants[res] = &collection{sources: []source{static(byResource[res])}}
-	}
-
-	audits, err := logRecords(files[fileAudits], "activityDateTime", func(o Object) (Object, error) { return o, nil })
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fileAudits, err)
-	}
-	st.logs[LogDirectoryAudits] = &logState{name: LogDirectoryAudits, timeKey: "activityDateTime",
-		base: []source{audits}, ids: ids(audits)}
-
-	signIns, err := logRecords(files[fileSignIns], "createdDateTime", func(o Object) (Object, error) {
-		return completeSignIn(o, usersByID)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fileSignIns, err)
-	}
-	st.logs[LogSignIns] = &logState{name: LogSignIns, timeKey: "createdDateTime",
-		base: []source{signIns, lazySource{n: g.signInCount(), time: g.signInTime, gen: g.signIn}},
-		ids:  ids(signIns)}
-	return st, nil
+	return out
 }
 
 // ids returns the lower-case ids of a static log, so that appended entries
@@ -439,9 +607,9 @@ func pick(o Object, key string, def any) any {
 	return def
 }
 
-func completeRegistration(r Object, users map[string]Object, now time.Time) (Object, error) {
+func completeRegistration(r Object, user func(string) (Object, bool), now time.Time) (Object, error) {
 	id := r.Str("id")
-	u, ok := users[strings.ToLower(id)]
+	u, ok := user(id)
 	if !ok {
 		return nil, fmt.Errorf("registration row for unknown user %q", id)
 	}
@@ -465,7 +633,7 @@ func completeRegistration(r Object, users map[string]Object, now time.Time) (Obj
 		{"isMfaRegistered", reg},
 		{"isMfaCapable", pick(r, "isMfaCapable", reg)},
 		{"isPasswordlessCapable", pick(r, "isPasswordlessCapable", false)},
-		{"lastUpdatedDateTime", pick(r, "lastUpdatedDateTime", formatTime(now.Add(-20*time.Hour)))},
+		{"lastUpdatedDateTime", pick(r, "lastUpdatedDateTime", FormatTime(now.Add(-20*time.Hour)))},
 		{"methodsRegistered", methods},
 		{"isSystemPreferredAuthenticationMethodEnabled", pick(r, "isSystemPreferredAuthenticationMethodEnabled", true)},
 		{"systemPreferredAuthenticationMethods", pick(r, "systemPreferredAuthenticationMethods", sysPref)},
@@ -473,12 +641,12 @@ func completeRegistration(r Object, users map[string]Object, now time.Time) (Obj
 	}, nil
 }
 
-func completeGrant(a Object, sps map[string]Object) (Object, error) {
-	res, ok := sps[strings.ToLower(a.Str("resourceId"))]
+func completeGrant(a Object, sp func(string) (Object, bool)) (Object, error) {
+	res, ok := sp(a.Str("resourceId"))
 	if !ok {
 		return nil, fmt.Errorf("assignment %q: unknown resource %q", a.Str("id"), a.Str("resourceId"))
 	}
-	pr, ok := sps[strings.ToLower(a.Str("principalId"))]
+	pr, ok := sp(a.Str("principalId"))
 	if !ok {
 		return nil, fmt.Errorf("assignment %q: unknown principal %q", a.Str("id"), a.Str("principalId"))
 	}
@@ -516,9 +684,9 @@ func failureReason(code string) any {
 	}
 }
 
-func completeSignIn(s Object, users map[string]Object) (Object, error) {
+func completeSignIn(s Object, user func(string) (Object, bool)) (Object, error) {
 	uid := s.Str("userId")
-	u, ok := users[strings.ToLower(uid)]
+	u, ok := user(uid)
 	if !ok {
 		return nil, fmt.Errorf("sign-in for unknown user %q", uid)
 	}
@@ -550,7 +718,7 @@ func completeSignIn(s Object, users map[string]Object) (Object, error) {
 		{"appDisplayName", pick(s, "appDisplayName", "Microsoft Office")},
 		{"ipAddress", pick(s, "ipAddress", nil)},
 		{"clientAppUsed", pick(s, "clientAppUsed", "Browser")},
-		{"correlationId", pick(s, "correlationId", uuidFrom(hash64(id), 1, 0x636f7272))},
+		{"correlationId", pick(s, "correlationId", UUIDFrom(hash64(id), 1, 0x636f7272))},
 		{"conditionalAccessStatus", pick(s, "conditionalAccessStatus", caStatus)},
 		{"isInteractive", pick(s, "isInteractive", true)},
 		{"riskDetail", pick(s, "riskDetail", "none")},

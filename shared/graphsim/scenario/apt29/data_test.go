@@ -1,4 +1,4 @@
-package graphsim_test
+package apt29_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 )
 
 // The rules the scanner implements (the brief's table).
@@ -69,11 +70,11 @@ func TestExpectedAndDecoysReferenceTheScenario(t *testing.T) {
 	sim := newSim(t, nil)
 	d := load(t, sim)
 	users, sps, apps := byID(d.users), byID(d.sps), byID(d.apps)
-	exp, err := graphsim.Expected()
+	exp, err := apt29.Expected()
 	if err != nil {
 		t.Fatal(err)
 	}
-	decoys, err := graphsim.Decoys()
+	decoys, err := apt29.Decoys()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +203,8 @@ func azureRanges(t *testing.T) (azure, any []netip.Prefix) {
 	var b []byte
 	var err error
 	for _, path := range []string{
-		filepath.Join("..", "azureip", "testdata", "servicetags-sample.json"),
-		filepath.Join("..", "..", "..", "shared", "data", "servicetags-sample.json"),
+		filepath.Join("..", "..", "..", "azureip", "testdata", "servicetags-sample.json"),
+		filepath.Join("..", "..", "..", "..", "..", "shared", "data", "servicetags-sample.json"),
 	} {
 		if b, err = os.ReadFile(path); err == nil {
 			break
@@ -256,7 +257,7 @@ func TestAzureAddresses(t *testing.T) {
 	azure, anyRange := azureRanges(t)
 	sim := newSim(t, nil)
 	d := load(t, sim)
-	exp, _ := graphsim.Expected()
+	exp, _ := apt29.Expected()
 	want := map[string]bool{}
 	for _, e := range exp {
 		if e.Rule == "signin.azure-ip" {
