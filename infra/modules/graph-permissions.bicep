@@ -18,8 +18,9 @@ extension microsoftGraphV1
 @description('principalId (service principal object id) of the user-assigned identity.')
 param uamiPrincipalId string
 
-// Exactly graph.RequiredPermissions() (shared/graph/errors.go); the test in
-// shared/deploy fails when they differ.
+// Exactly the catalogue's Microsoft Graph permissions (shared/permission:
+// permission.Required(permission.Graph)); the test in shared/deploy fails
+// when they differ.
 var graphPermissions = [
   'Application.Read.All' // /servicePrincipals, /applications, appRoleAssignedTo of Graph and Exchange Online: every sp.* rule, app.mail-permission-granted
   'AuditLog.Read.All' // directory audits, sign-ins, signInActivity, registration details: every mfa.* rule, signin.azure-ip and the audit side of the others

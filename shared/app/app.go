@@ -122,8 +122,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	if sender != nil {
 		teams = sender
 	}
-	doc, err := doctor.New(gc, doctor.Facts{Permissions: graph.RequiredPermissions(),
-		PermissionSources: graph.PermissionSources, LicenceMissing: graph.LicenceMissing},
+	doc, err := doctor.New(gc, doctor.Facts{LicenceMissing: graph.LicenceMissing},
 		&doctor.Options{Target: cfg.GraphURL, Teams: teams, NotificationURL: cfg.NotificationURL, Logger: log})
 	if err != nil {
 		return nil, err

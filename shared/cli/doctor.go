@@ -95,8 +95,7 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	doc, err := doctor.New(client, doctor.Facts{Permissions: graph.RequiredPermissions(),
-		PermissionSources: graph.PermissionSources, LicenceMissing: graph.LicenceMissing}, opts)
+	doc, err := doctor.New(client, doctor.Facts{LicenceMissing: graph.LicenceMissing}, opts)
 	if err != nil {
 		return fail(env, "doctor", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/funchost"
 	"github.com/tenantwatch/tenantwatch/shared/pack"
+	"github.com/tenantwatch/tenantwatch/shared/permission"
 )
 
 // notSet lists the settings the code reads that Azure deliberately does
@@ -72,7 +73,6 @@ const (
 	testClientID    = "11111111-2222-3333-4444-555555555555"
 	testHostName    = "func-test.azurewebsites.net"
 	testWebhook     = "https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?api-version=2016-06-01&sig=c2lnbmF0dXJl"
-	graphAppID      = "00000003-0000-0000-c000-000000000000"
 	expectedGraphV1 = "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0"
 )
 
@@ -700,7 +700,7 @@ func checkStorageNames(in *infra, c *codeFacts) errs {
 // ---------------------------------------------------------------- Graph
 
 // checkGraphPermissions: the Graph module grants exactly
-// graph.RequiredPermissions(), read-only, as app role assignments to the
+// permission.Required(permission.Graph), read-only, as app role assignments to the
 // Microsoft Graph service principal, and nothing else touches Graph.
 func checkGraphPermissions(in *infra, c *codeFacts) errs {
 	var e errs
@@ -710,7 +710,7 @@ func checkGraphPermissions(in *infra, c *codeFacts) errs {
 		e.add("%v", err)
 	}
 	if got, want := sortedCopy(perms), sortedCopy(c.Permissions); !slices.Equal(got, want) {
-		e.add("graph-permissions.bicep grants %v; graph.RequiredPermissions() is %v", got, want)
+		e.add("graph-permissions.bicep grants %v; permission.Required(permission.Graph) is %v", got, want)
 	}
 	seen := map[string]bool{}
 	for _, p := range perms {
@@ -747,8 +747,8 @@ func checkGraphPermissions(in *infra, c *codeFacts) errs {
 		switch {
 		case r.Type == "Microsoft.Graph/servicePrincipals@v1.0" && r.Existing:
 			sp++
-			if v, _ := b.get("appId"); v != "'"+graphAppID+"'" {
-				e.add("graph-permissions.bicep: %s is appId %s, want Microsoft Graph %s", r.Name, v, graphAppID)
+			if v, _ := b.get("appId"); v != "'"+permission.Graph.AppID+"'" {
+				e.add("graph-permissions.bicep: %s is appId %s, want Microsoft Graph %s", r.Name, v, permission.Graph.AppID)
 			}
 		case r.Type == "Microsoft.Graph/appRoleAssignedTo@v1.0":
 			grants++

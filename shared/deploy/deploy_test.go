@@ -47,7 +47,7 @@ func TestSchedules(t *testing.T) { realRun(t, checkSchedules) }
 // TestStorageNames: queues, tables and containers are those the code uses.
 func TestStorageNames(t *testing.T) { realRun(t, checkStorageNames) }
 
-// TestGraphPermissions: exactly graph.RequiredPermissions(), read-only,
+// TestGraphPermissions: exactly permission.Required(permission.Graph), read-only,
 // as app role assignments only.
 func TestGraphPermissions(t *testing.T) { realRun(t, checkGraphPermissions) }
 
@@ -138,7 +138,7 @@ var mutations = []mutation{
 	// Graph
 	{"add Mail.Send", graphModule, "  'User.Read.All' //", "  'Mail.Send' // no\n  'User.Read.All' //", checkGraphPermissions, "Mail.Send"},
 	{"add Directory.ReadWrite.All", graphModule, "  'User.Read.All' //", "  'Directory.ReadWrite.All' // no\n  'User.Read.All' //", checkGraphPermissions, "not a .Read.All permission"},
-	{"drop a permission", graphModule, "  'Policy.Read.All' // Conditional", "  // Conditional", checkGraphPermissions, "graph.RequiredPermissions()"},
+	{"drop a permission", graphModule, "  'Policy.Read.All' // Conditional", "  // Conditional", checkGraphPermissions, "permission.Required(permission.Graph)"},
 	{"permission without comment", graphModule, "  'Group.Read.All' // the groups change-notification subscription (group-based licence changes)", "  'Group.Read.All'", checkGraphPermissions, "has no comment"},
 	{"delegated grant", graphModule, "output grantedPermissions", "resource consent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = {\n  clientId: uamiPrincipalId\n}\n\noutput grantedPermissions", checkGraphPermissions, "oauth2permissiongrant"},
 	{"app registration", graphModule, "output grantedPermissions", "resource reg 'Microsoft.Graph/applications@v1.0' = {\n  uniqueName: 'tw'\n}\n\noutput grantedPermissions", checkGraphPermissions, "microsoft.graph/applications"},

@@ -18,7 +18,8 @@
 //   - the queues, tables and containers are those the functions and
 //     shared/store use, and azure.yaml deploys the dist/ folder shared/pack
 //     lays out;
-//   - the Graph permissions are exactly graph.RequiredPermissions(), all
+//   - the Graph permissions are exactly those of the catalogue
+//     (permission.Required(permission.Graph), shared/permission), all
 //     read-only, granted as app role assignments only;
 //   - the Azure role assignments are exactly the data roles the identity
 //     needs, no storage key is ever read, and the files are well formed;

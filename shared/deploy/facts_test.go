@@ -22,8 +22,8 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
 	"github.com/tenantwatch/tenantwatch/shared/demo"
-	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/pack"
+	"github.com/tenantwatch/tenantwatch/shared/permission"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 )
 
@@ -129,7 +129,7 @@ type codeFacts struct {
 	Settings      map[string]bool      // app settings shared/config reads, and %Name% of function.json
 	Schedules     map[string]string    // %Name% of timer triggers → function
 	Functions     map[string]*function // functions/<Name>
-	Permissions   []string             // graph.RequiredPermissions()
+	Permissions   []string             // permission.Required(permission.Graph)
 	Tables        func(prefix string) ([]string, error)
 	Production    map[string]string // demo.ProductionSchedules()
 	README        string
@@ -202,7 +202,7 @@ func readFacts() (*codeFacts, error) {
 		}
 	}
 	sort.Strings(c.FunctionNames)
-	c.Permissions = graph.RequiredPermissions()
+	c.Permissions = permission.Required(permission.Graph)
 	c.Tables = func(prefix string) ([]string, error) {
 		st, err := store.NewTablesFromConnectionString(azuritetest.ConnectionString(1, 2, 3), &store.TablesOptions{Prefix: prefix})
 		if err != nil {

@@ -10,24 +10,24 @@ import (
 	"testing"
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
-	"github.com/tenantwatch/tenantwatch/shared/graph"
+	"github.com/tenantwatch/tenantwatch/shared/permission"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// permissionRules returns, for each permission the code needs, the rules
-// that are skipped without it: those with a source whose read needs it.
+// permissionRules returns, for each permission of the catalogue
+// (shared/permission), the rules that are skipped without it: those with
+// a source whose read needs it (each rule lists its sources).
 func permissionRules() map[string][]string {
 	out := make(map[string][]string)
-	for _, p := range graph.RequiredPermissions() {
-		srcs := graph.PermissionSources(p)
-		out[p] = []string{}
+	for _, e := range permission.All() {
+		out[e.Name] = []string{}
 		for _, d := range detect.All() {
 			r := d.Rule()
-			if slices.ContainsFunc(r.Sources, func(s tenant.Source) bool { return slices.Contains(srcs, s) }) {
-				out[p] = append(out[p], r.ID)
+			if slices.ContainsFunc(r.Sources, func(s tenant.Source) bool { return slices.Contains(e.Sources, s) }) {
+				out[e.Name] = append(out[e.Name], r.ID)
 			}
 		}
-		slices.Sort(out[p])
+		slices.Sort(out[e.Name])
 	}
 	return out
 }

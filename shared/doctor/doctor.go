@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
+	"github.com/tenantwatch/tenantwatch/shared/permission"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -70,15 +71,11 @@ type Graph interface {
 	ListSubscriptions(ctx context.Context) ([]tenant.Subscription, error)
 }
 
-// Facts is what the Graph client knows about permissions and answers
-// (shared/graph: RequiredPermissions, PermissionSources, LicenceMissing);
-// doctor stays free of the SDK.
+// Facts is what the Graph client knows about its answers
+// (shared/graph.LicenceMissing); doctor stays free of the SDK. The
+// permissions it checks, and the sources each gates, are the catalogue's
+// (shared/permission).
 type Facts struct {
-	// Permissions are the application permissions to check, in report
-	// order.
-	Permissions []string
-	// PermissionSources returns the sources whose reads need permission.
-	PermissionSources func(permission string) []tenant.Source
 	// LicenceMissing reports whether err is Graph's answer for data the
 	// tenant's licences do not include (no Entra ID P1/P2).
 	LicenceMissing func(err error) bool
@@ -120,11 +117,14 @@ type Doctor struct {
 	g Graph
 	f Facts
 	o Options
+	// permissions are the Microsoft Graph permissions to check, in report
+	// order (sorted).
+	permissions []string
 }
 
 // New returns a Doctor that reads through g. facts must be complete.
 func New(g Graph, facts Facts, opts *Options) (*Doctor, error) {
-	if g == nil || len(facts.Permissions) == 0 || facts.PermissionSources == nil || facts.LicenceMissing == nil {
+	if g == nil || facts.LicenceMissing == nil {
 		return nil, errors.New("doctor: a Graph and complete Facts are required")
 	}
 	var o Options
@@ -143,7 +143,7 @@ func New(g Graph, facts Facts, opts *Options) (*Doctor, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Doctor{g: g, f: facts, o: o}, nil
+	return &Doctor{g: g, f: facts, o: o, permissions: permission.Required(permission.Graph)}, nil
 }
 
 // probeFor is the read each permission is tried with: one that needs it
@@ -161,9 +161,17 @@ var probeFor = map[string]tenant.Source{
 	"Policy.Read.All":       tenant.SourceNamedLocations,
 }
 
-// premiumSources are the data an Entra ID Free tenant does not get.
-var premiumSources = []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInActivity,
-	tenant.SourceRegistrations, tenant.SourceCAPolicies, tenant.SourceNamedLocations}
+// premiumSources returns the data an Entra ID Free tenant does not get:
+// the sources that need an Entra ID licence.
+func premiumSources() []tenant.Source {
+	var out []tenant.Source
+	for _, src := range permission.Sources() {
+		if _, l := permission.Needs(src); l != permission.NoLicence {
+			out = append(out, src)
+		}
+	}
+	return out
+}
 
 // premiumPlans are the service plans of Entra ID P1 and P2.
 var premiumPlans = map[string]string{
@@ -191,7 +199,7 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	// One probe per source, in permission order, then the sign-in log
 	// (the licence and the AuditLog.Read.All / Directory.Read.All split).
 	var order []tenant.Source
-	for _, p := range d.f.Permissions {
+	for _, p := range d.permissions {
 		if src, ok := probeFor[p]; ok && !slices.Contains(order, src) {
 			order = append(order, src)
 		}
@@ -212,7 +220,7 @@ func (d *Doctor) Run(ctx context.Context) Report {
 		results[src] = err
 	}
 
-	for _, p := range d.f.Permissions {
+	for _, p := range d.permissions {
 		add(d.permission(p, results))
 	}
 	add(d.licence(ctx, results[tenant.SourceSignIns]))
@@ -256,7 +264,8 @@ func (d *Doctor) permission(p string, results map[tenant.Source]error) Check {
 	c.Status = StatusFail
 	c.Detail = "not granted: " + what + " answered " + graphAnswer(err)
 	c.Fix = "grant " + p + " (application) with admin consent"
-	if rules := d.rulesNeeding(d.f.PermissionSources(p)); len(rules) > 0 {
+	e, _ := permission.Lookup(permission.Graph, p)
+	if rules := d.rulesNeeding(e.Sources); len(rules) > 0 {
 		c.Fix += "; needed by rules " + strings.Join(rules, ", ")
 	} else {
 		c.Fix += "; no rule needs it, but the deployed app's change-notification subscriptions do"
@@ -278,7 +287,7 @@ func (d *Doctor) licence(ctx context.Context, signIns error) Check {
 	slices.Sort(found)
 	found = slices.Compact(found)
 	plans := strings.Join(found, ", ")
-	skipped := strings.Join(d.rulesNeeding(premiumSources), ", ")
+	skipped := strings.Join(d.rulesNeeding(premiumSources()), ", ")
 	fix := "license Entra ID P1 or P2 (Microsoft 365 E3/E5, EMS, or Entra ID P1/P2 on its own)"
 	switch {
 	case d.f.LicenceMissing(signIns):

@@ -23,13 +23,14 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/permission"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 // allPermissions is what the deployment grants.
-var allPermissions = graph.RequiredPermissions()
+var allPermissions = permission.Required(permission.Graph)
 
 // sim serves a simulated tenant over HTTP and returns the real Graph
 // client pointed at it, as production is pointed at Graph, and the log of
@@ -85,8 +86,7 @@ func (r *requests) count() int {
 	return len(r.all)
 }
 
-var facts = doctor.Facts{Permissions: graph.RequiredPermissions(),
-	PermissionSources: graph.PermissionSources, LicenceMissing: graph.LicenceMissing}
+var facts = doctor.Facts{LicenceMissing: graph.LicenceMissing}
 
 func newDoctor(t *testing.T, g doctor.Graph, o *doctor.Options) *doctor.Doctor {
 	t.Helper()
@@ -551,7 +551,7 @@ func TestNew(t *testing.T) {
 		t.Error("New without a Graph succeeded")
 	}
 	c, _ := sim(t, graphsim.Options{})
-	if _, err := doctor.New(c, doctor.Facts{Permissions: allPermissions}, nil); err == nil {
+	if _, err := doctor.New(c, doctor.Facts{}, nil); err == nil {
 		t.Error("New with incomplete Facts succeeded")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -265,48 +264,6 @@ func reason(err error) string {
 	return oneLine(err.Error())
 }
 
-// needs returns the least application permission and the licence a source
-// needs.
-func needs(src tenant.Source) (permission, licence string) {
-	const p1p2 = "an Entra ID P1 or P2 licence"
-	switch src {
-	case tenant.SourceOrganization, tenant.SourceSubscribedSkus:
-		return "Organization.Read.All", ""
-	case tenant.SourceUsers:
-		return "User.Read.All", ""
-	case tenant.SourceGroups:
-		return "Group.Read.All", ""
-	case tenant.SourceSignInActivity:
-		return "User.Read.All and AuditLog.Read.All", p1p2
-	case tenant.SourceRegistrations:
-		return "AuditLog.Read.All", p1p2
-	case tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants:
-		return "Application.Read.All", ""
-	case tenant.SourceDirectoryAudits:
-		// Microsoft's permission table for List directoryAudits requires
-		// both (Directory.Read.All since 2021, against licence-check
-		// failures); List signIns no longer does.
-		return "AuditLog.Read.All and Directory.Read.All", ""
-	case tenant.SourceSignIns:
-		return "AuditLog.Read.All", p1p2
-	case tenant.SourceCAPolicies, tenant.SourceNamedLocations:
-		return "Policy.Read.All", "an Entra ID P1 licence"
-	}
-	return "", ""
-}
-
-// Permission returns the least application permission (and licence, if
-// any) that reading src needs, for messages: for example
-// "AuditLog.Read.All (and an Entra ID P1 or P2 licence)" for
-// tenant.SourceSignIns. It returns "" for sources that are not Graph reads.
-func (c *Client) Permission(src tenant.Source) string {
-	p, l := needs(src)
-	if l == "" {
-		return p
-	}
-	return p + " (and " + l + ")"
-}
-
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func deref[T any](p *T) T {
@@ -315,55 +272,4 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// graphSources are the tenant sources the client reads from Graph.
-var graphSources = []tenant.Source{
-	tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers,
-	tenant.SourceSignInActivity, tenant.SourceRegistrations, tenant.SourceServicePrincipals,
-	tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceDirectoryAudits,
-	tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations, tenant.SourceGroups,
-}
-
-// RequiredPermissions returns every Microsoft Graph application permission
-// the client needs, sorted: those of its reads (see Permission) and those
-// Graph checks when it subscribes to users and groups. All are read-only.
-// Deployment grants exactly this set; a test holds infra/ to it.
-func RequiredPermissions() []string {
-	set := map[string]bool{}
-	add := func(list string) {
-		for _, p := range strings.Split(list, " and ") {
-			if p = strings.TrimSpace(p); p != "" {
-				set[p] = true
-			}
-		}
-	}
-	for _, src := range graphSources {
-		p, _ := needs(src)
-		add(p)
-	}
-	for _, r := range tenant.WatchedResources() {
-		add(subscriptionPermission(r))
-	}
-	out := make([]string, 0, len(set))
-	for p := range set {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// PermissionSources returns the sources whose reads need permission, so
-// that a caller can say which rules depend on it.
-func PermissionSources(permission string) []tenant.Source {
-	var out []tenant.Source
-	for _, src := range graphSources {
-		p, _ := needs(src)
-		for _, q := range strings.Split(p, " and ") {
-			if strings.TrimSpace(q) == permission {
-				out = append(out, src)
-			}
-		}
-	}
-	return out
 }

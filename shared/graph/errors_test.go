@@ -434,19 +434,3 @@ func TestPermission(t *testing.T) {
 		}
 	}
 }
-
-func TestRequiredPermissions(t *testing.T) {
-	got := strings.Join(graph.RequiredPermissions(), " ")
-	want := "Application.Read.All AuditLog.Read.All Directory.Read.All Group.Read.All Organization.Read.All Policy.Read.All User.Read.All"
-	if got != want {
-		t.Errorf("RequiredPermissions = %q, want %q", got, want)
-	}
-	for _, p := range graph.RequiredPermissions() {
-		if !strings.HasSuffix(p, ".Read.All") {
-			t.Errorf("%s is not a read permission", p)
-		}
-	}
-	if got := graph.PermissionSources("Policy.Read.All"); len(got) != 2 {
-		t.Errorf("PermissionSources(Policy.Read.All) = %v, want CA policies and named locations", got)
-	}
-}

@@ -178,21 +178,6 @@ func (c *Client) subscriptionOp(before, id, after string) (string, error) {
 	return before + id + after, nil
 }
 
-// subscriptionPermission is the application permission Graph checks for a
-// subscription on resource; for "" (an operation on an id) both candidates.
-func subscriptionPermission(resource string) string {
-	r := strings.ToLower(strings.Trim(strings.TrimSpace(resource), "/"))
-	switch {
-	case r == "":
-		return "User.Read.All (users) or Group.Read.All (groups)"
-	case r == "users" || strings.HasPrefix(r, "users/"):
-		return "User.Read.All"
-	case r == "groups" || strings.HasPrefix(r, "groups/"):
-		return "Group.Read.All"
-	}
-	return ""
-}
-
 // call runs one request that is not a list read (do gets a context that
 // records the exchange), logs it at debug level and classifies its error,
 // naming permission.
