@@ -263,7 +263,9 @@ var baseAppSettings = {
   AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
   AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
   AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
-  // azidentity's DefaultAzureCredential picks the user-assigned identity (Graph).
+  // The default chain's user-assigned identity (azidentity's DefaultAzureCredential);
+  // the app signs in to Graph, storage and Resource Manager as
+  // AzureWebJobsStorage__clientId, the same identity.
   AZURE_CLIENT_ID: identity.outputs.clientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/tenantwatch/tenantwatch/handlers"
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
@@ -25,6 +26,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/doctor"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
+	"github.com/tenantwatch/tenantwatch/shared/identity"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/store"
@@ -35,12 +37,34 @@ import (
 // Table and Blob Storage, the Teams sender. It creates the tables and the
 // report container if they are missing, on ctx: Lazy gives it a context of
 // its own.
+//
+// The app signs in with one credential (shared/identity), built once, and
+// only when something needs it: Graph with TENANTWATCH_GRAPH_AUTH=azure,
+// identity-based storage, the Service Tag Discovery API. It is the
+// user-assigned identity of AzureWebJobsStorage__clientId, or the default
+// chain without one.
 func New(ctx context.Context, cfg config.Config, version string, log *slog.Logger) (*Service, error) {
+	return newService(ctx, cfg, version, log, identity.New)
+}
+
+// newService is New with the credential built by newCredential.
+func newService(ctx context.Context, cfg config.Config, version string, log *slog.Logger, newCredential identity.Factory) (*Service, error) {
 	auth := graph.AuthAzure
 	if cfg.GraphAuth == "none" {
 		auth = graph.AuthNone
 	}
-	gc, err := graph.NewClient(cfg.GraphURL, auth, &graph.ClientOptions{Logger: log, UserAgent: "tenantwatch/" + version})
+	// The Service Tags come from a file, else a blob, else the Service Tag
+	// Discovery API (else signin.azure-ip is skipped).
+	tagContainer, tagName, _ := strings.Cut(cfg.ServiceTagsBlob, "/")
+	discovery := cfg.ServiceTagsFile == "" && tagContainer == "" && cfg.ServiceTagsSubscription != ""
+	var cred azcore.TokenCredential
+	if auth == graph.AuthAzure || cfg.Storage.IdentityBased() || discovery {
+		var err error
+		if cred, err = newCredential(cfg.Storage.ClientID); err != nil {
+			return nil, err
+		}
+	}
+	gc, err := graph.NewClient(cfg.GraphURL, auth, &graph.ClientOptions{Credential: cred, Logger: log, UserAgent: "tenantwatch/" + version})
 	if err != nil {
 		return nil, err
 	}
@@ -50,12 +74,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		tags    *blobstore.Container
 	)
 	topts := &store.TablesOptions{Prefix: cfg.TablePrefix, Logger: log}
-	tagContainer, tagName, _ := strings.Cut(cfg.ServiceTagsBlob, "/")
 	if cfg.Storage.IdentityBased() {
-		cred, err := graph.ManagedIdentity(cfg.Storage.ClientID)
-		if err != nil {
-			return nil, err
-		}
 		if tables, err = store.NewTables(cfg.Storage.TableURL, cred, topts); err != nil {
 			return nil, err
 		}
@@ -100,11 +119,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		opts.ServiceTags = func(context.Context) ([]byte, error) { return os.ReadFile(path) }
 	case tags != nil:
 		opts.ServiceTags = func(ctx context.Context) ([]byte, error) { return tags.Get(ctx, tagName) }
-	case cfg.ServiceTagsSubscription != "":
-		cred, err := graph.ManagedIdentity(cfg.Storage.ClientID)
-		if err != nil {
-			return nil, err
-		}
+	case discovery:
 		u := azureip.DiscoveryURL(cfg.ARMURL, cfg.ServiceTagsSubscription, cfg.ServiceTagsLocation)
 		opts.ServiceTags = func(ctx context.Context) ([]byte, error) {
 			tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{cfg.ARMURL + "/.default"}})

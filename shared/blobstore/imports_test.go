@@ -31,6 +31,8 @@ func TestStorageSDKStaysInAdapters(t *testing.T) {
 		{pkg: "shared/report"},                   // rendering only; the Blob adapter is shared/blobstore
 		{pkg: "shared/detect"},
 		{pkg: "shared/tenant"},
+		{pkg: "shared/permission"}, // the permission catalogue: data only
+		{pkg: "shared/identity"},   // the credential; storage takes it, not the other way
 	}
 	const module = "github.com/tenantwatch/tenantwatch/"
 	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()

@@ -75,7 +75,11 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 		level = slog.LevelDebug
 	}
 	log := newLogger(env.Stderr, level)
-	client, err := graph.NewClient(graphURL, a, &graph.ClientOptions{Logger: log, UserAgent: "tenantwatch/" + Version})
+	cred, err := env.credential(a)
+	if err != nil {
+		return fail(env, "doctor", err)
+	}
+	client, err := graph.NewClient(graphURL, a, &graph.ClientOptions{Credential: cred, Logger: log, UserAgent: "tenantwatch/" + Version})
 	if err != nil {
 		return fail(env, "doctor", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/tenantwatch/tenantwatch/shared/identity"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
 
@@ -38,6 +39,10 @@ type Env struct {
 	// Getenv reads the environment (nil: os.Getenv). doctor falls back on
 	// the app settings for flags not given.
 	Getenv func(string) string
+	// NewCredential builds the credential of --auth azure, once per
+	// command, for the default chain (client id ""); nil: identity.New
+	// (DefaultAzureCredential).
+	NewCredential identity.Factory
 }
 
 func (e *Env) getenv(k string) string {

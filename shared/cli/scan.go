@@ -12,9 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
+	"github.com/tenantwatch/tenantwatch/shared/identity"
 	"github.com/tenantwatch/tenantwatch/shared/pipeline"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -105,7 +108,11 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		noAzure = "no Azure IP ranges file was given (--azure-ip-ranges ServiceTags_Public_*.json)"
 	}
 
-	client, err := graph.NewClient(f.graphURL, auth, &graph.ClientOptions{Logger: log, UserAgent: "tenantwatch/" + Version})
+	cred, err := env.credential(auth)
+	if err != nil {
+		return fail(env, "scan", err)
+	}
+	client, err := graph.NewClient(f.graphURL, auth, &graph.ClientOptions{Credential: cred, Logger: log, UserAgent: "tenantwatch/" + Version})
 	if err != nil {
 		return fail(env, "scan", err)
 	}
@@ -213,6 +220,20 @@ func parseLookback(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q must be positive", s)
 	}
 	return d, nil
+}
+
+// credential builds the command's one credential when auth signs in
+// (AuthAzure): the default chain, DefaultAzureCredential (shared/identity),
+// or Env.NewCredential's; nil for AuthNone.
+func (e *Env) credential(auth graph.Auth) (azcore.TokenCredential, error) {
+	if auth != graph.AuthAzure {
+		return nil, nil
+	}
+	build := e.NewCredential
+	if build == nil {
+		build = identity.New
+	}
+	return build("")
 }
 
 // parseAuth checks --auth against --graph-url: "none" sends no credential

@@ -56,7 +56,7 @@ const teamsSetting = "TENANTWATCH_TEAMS_WEBHOOK_URL"
 // platformSettings are set for the Functions host, the Azure SDK or
 // Application Insights, not read by shared/config.
 var platformSettings = map[string]string{
-	"AZURE_CLIENT_ID":                           "azidentity's DefaultAzureCredential picks the user-assigned identity (Graph)",
+	"AZURE_CLIENT_ID":                           "the default chain's user-assigned identity (azidentity's DefaultAzureCredential); the app itself signs in as AzureWebJobsStorage__clientId, the same identity",
 	"APPLICATIONINSIGHTS_CONNECTION_STRING":     "the host's telemetry",
 	"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "the host's telemetry with a Microsoft Entra token (local auth is off)",
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	absauth "github.com/microsoft/kiota-abstractions-go/authentication"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
@@ -43,8 +42,8 @@ const (
 type Auth int
 
 const (
-	// AuthAzure attaches a bearer token from an azcore.TokenCredential
-	// (DefaultAzureCredential unless ClientOptions.Credential is set).
+	// AuthAzure attaches a bearer token from ClientOptions.Credential
+	// (shared/identity builds it), which it requires.
 	AuthAzure Auth = iota
 	// AuthNone sends no Authorization header. Only loopback hosts
 	// (127.0.0.0/8, ::1, localhost) are accepted: the simulated tenant and
@@ -65,8 +64,8 @@ func (a Auth) String() string {
 
 // ClientOptions configures NewClient. The zero value is usable.
 type ClientOptions struct {
-	// Credential is used when Auth is AuthAzure; nil means
-	// azidentity.NewDefaultAzureCredential.
+	// Credential gets the tokens when Auth is AuthAzure, which requires it:
+	// the process's one credential (shared/identity).
 	Credential azcore.TokenCredential
 	// Transport is the base transport under the Graph middleware (tests and
 	// benchmarks count requests with it). nil means a clone of
@@ -110,8 +109,8 @@ type Client struct {
 // DefaultURL); requests go to graphURL + "/v1.0/…", keeping any path prefix
 // graphURL has. It fails when graphURL is not an absolute http(s) URL, ends
 // in a version segment, when AuthNone is asked for a non-loopback host, when
-// AuthAzure is asked for plain http to a non-local host, or when the default
-// Azure credential cannot be built.
+// AuthAzure is asked for plain http to a non-local host or without a
+// ClientOptions.Credential.
 func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error) {
 	// msgraph-sdk-go-core fills a package-level error registry on first
 	// use without a lock: building clients one at a time keeps concurrent
@@ -145,11 +144,7 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 		}
 		cred := o.Credential
 		if cred == nil {
-			dac, err := azidentity.NewDefaultAzureCredential(nil)
-			if err != nil {
-				return nil, fmt.Errorf("graph: azure credential: %w", err)
-			}
-			cred = dac
+			return nil, fmt.Errorf("graph: auth azure needs a credential (ClientOptions.Credential)")
 		}
 		// Valid hosts = the graphURL host: the provider attaches tokens to
 		// no other host, and attaches them there even when it is not one
@@ -402,14 +397,3 @@ func (e *tokenError) Error() string { return "get token: " + e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
 
 var newClientMu sync.Mutex
-
-// ManagedIdentity returns the credential the deployed app uses for storage
-// (and that NewClient's default picks for Graph): the user-assigned managed
-// identity clientID, or the default chain when clientID is empty. It lives
-// here so that azidentity, like the Graph SDK, has one owner.
-func ManagedIdentity(clientID string) (azcore.TokenCredential, error) {
-	if clientID != "" {
-		return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
-	}
-	return azidentity.NewDefaultAzureCredential(nil)
-}

@@ -1,6 +1,7 @@
 // Package graph is tenantwatch's only client of Microsoft Graph v1.0 and the
-// only package that imports msgraph-sdk-go, msgraph-sdk-go-core, the kiota
-// libraries and azidentity. Everything it returns is a shared/tenant type;
+// only package that imports msgraph-sdk-go, msgraph-sdk-go-core and the kiota
+// libraries (azidentity is shared/identity's: the client takes an
+// azcore.TokenCredential). Everything it returns is a shared/tenant type;
 // every failure it returns is an *Error that unwraps to a tenant.Err*
 // sentinel, so no caller ever inspects an SDK model or an SDK error.
 //
@@ -37,8 +38,8 @@
 // The caller's context bounds the whole read (a scan's --timeout, a
 // function run's deadline); when it carries a cause, the error says it.
 //
-// AuthAzure authenticates with an azcore.TokenCredential
-// (DefaultAzureCredential unless one is given), scope
+// AuthAzure authenticates with ClientOptions.Credential, which it requires
+// (the process's one credential, built by shared/identity), scope
 // https://graph.microsoft.com/.default, and attaches tokens to the graphURL
 // host only. AuthNone sends no Authorization header and is accepted only for
 // loopback hosts (the simulated tenant, tests).
