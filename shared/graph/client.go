@@ -396,4 +396,5 @@ type tokenError struct{ err error }
 func (e *tokenError) Error() string { return "get token: " + e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
 
+// newClientMu serialises NewClient (doc.go, "SDK workarounds").
 var newClientMu sync.Mutex

@@ -113,5 +113,81 @@
 // Other failures (401, other 5xx, a token the credential could not get, a
 // response that cannot be decoded) are *Error values without a sentinel.
 // A cancelled context is returned as an *Error that unwraps to the context's
-// error, not to ErrUnreachable.
+// error, not to ErrUnreachable. The permission and licence a 403 names come
+// from the catalogue (shared/permission), never from a list of this
+// package's own.
+//
+// # SDK workarounds
+//
+// Where msgraph-sdk-go (v1.89.0), msgraph-sdk-go-core (v1.4.0) or kiota do
+// something the client cannot live with, the client works around it at one
+// place. Each is listed here with why, and the test that fails when it is
+// removed; when the SDK is upgraded, check each:
+//
+//   - newClientMu (client.go). msgraph-sdk-go-core keeps its error-mapping
+//     registry in a package variable, created on first use behind a nil
+//     check made without the lock (error_mappings_registry.go). NewClient
+//     creates it (GetErrorFactoryFromRegistry) while holding newClientMu,
+//     so concurrent NewClient calls, and the page iterators of reads run
+//     concurrently later, never race on it. Test: TestNewClientsConcurrently
+//     under go test -race (in a child process, where no client was built
+//     yet).
+//   - No GraphServiceClient, hence no readAdapter (api.go). The SDK's root
+//     client links a request builder for every Graph API (more than half of
+//     the deployed binary); its constructor enables the backing store,
+//     which sets kiota's package variable BackingStoreFactoryInstance on
+//     every call, a race with any parsing going on (readAdapter used to
+//     swallow that call), and registers the serializers in kiota's
+//     package-level registries. api builds requests from the generated
+//     sub-packages on the client's own adapter, serializers puts the same
+//     factories in the adapter's own registries, and clientOptions carries
+//     the SDK version the root package would send. Tests:
+//     TestAPIBuildsTheSDKsRequests (the SDK client's URLs),
+//     TestClientOptionsAreTheSDKs, shared/pack's
+//     TestPackageLinksOnlyWhatRunsInAzure (the root package is not linked);
+//     without the serializers every read test fails.
+//   - The retry handler replaced, the middleware order fixed (client.go's
+//     middleware, bounds.go's retrier). kiota-http-go's retry handler
+//     checks its cumulative delay only before adding the next one and never
+//     caps a single wait; the Graph defaults come out of a map in random
+//     order. Tests: TestRetryAfterBeyondBudget, TestRetryBudgetPerPage,
+//     TestMiddlewareOrder.
+//   - Error bodies kept (client.go's tracker). The page iterator sends the
+//     next pages without error mappings, and an error body that is not JSON
+//     is not parsed at all: classify reads the code and message from the
+//     body the tracker kept. Test: TestErrorStatuses ("403 on second page",
+//     "403 not json").
+//   - ODataError.Error() never called (errors.go's classify). It
+//     dereferences error.message without a nil check; classify reads the
+//     code and message through the getters. Test: TestErrorWithoutMessage.
+//   - Empty dates and GUIDs (internal/typednull, on every JSON body the
+//     tracker passes). Graph sends "" for some date and GUID properties,
+//     and the SDK's JSON parse node fails the whole page on one. Tests:
+//     TestEmptyStringDates, TestEmptyTypedValuesStreamed, typednull's
+//     TestReader and FuzzReader.
+//   - Repeated next links (bounds.go's pager). The page iterator follows
+//     @odata.nextLink without checking for a repetition; every read's pages
+//     go through pager, an adapter whose Send ends the read on a link it
+//     has already requested. Test: TestRepeatedNextLink.
+//   - Token errors marked (client.go's credential). kiota's Azure
+//     authentication provider returns the credential's error as it is, and
+//     a credential failure is often itself a network error (against the
+//     identity endpoint): credential wraps it in a tokenError, so classify
+//     does not report Graph as unreachable. Test: TestCredentialError.
+//   - The provider's hosts (client.go). kiota's Azure provider attaches
+//     tokens to a fixed list of Graph hosts, and accepts plain http only
+//     for localhost: NewClient gives it the graphURL host as its only valid
+//     host and refuses plain http elsewhere itself (isLocalName). Tests:
+//     TestAuthAzure, TestNewClientURL.
+//   - Member names matched case-sensitively (activity.go's targetType): a
+//     target resource's "Type" lands in the additional data. Test:
+//     TestTargetTypeSpelling.
+//   - Absent and null told apart (delta.go's tracked). The SDK maps an
+//     absent property and a null one to the same getter value; tracked
+//     records which deserializers ran. Tests: TestDeltaPresent,
+//     TestDeltaPresentShared.
+//   - Plain request bodies (subscriptions.go's plainBody). The compression
+//     middleware gzips request bodies; a server that does not take that may
+//     fail the request without the 415 that makes it retry. Test:
+//     TestSubscriptionRequests.
 package graph
