@@ -12,12 +12,6 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// Well-known resource applications whose app-role grants decide mail access.
-const (
-	GraphAppID    = "00000003-0000-0000-c000-000000000000" // Microsoft Graph
-	ExchangeAppID = "00000002-0000-0ff1-ce00-000000000000" // Office 365 Exchange Online
-)
-
 // Reader reads the tenant. *graph.Client satisfies it. Collection methods
 // stream items to fn; an error from fn stops the read and is returned.
 type Reader interface {
@@ -233,7 +227,7 @@ func (c *collector) directoryLane(ctx context.Context) error {
 // the Graph and Exchange Online resources: only theirs are resolved, and a
 // large tenant's roles would otherwise dominate memory.
 func keepResourceRolesOnly(sp *tenant.ServicePrincipal) bool {
-	if !strings.EqualFold(sp.AppID, GraphAppID) && !strings.EqualFold(sp.AppID, ExchangeAppID) {
+	if !tenant.IsMailResource(sp.AppID) {
 		sp.AppRoles = nil
 	}
 	return true
@@ -259,7 +253,7 @@ func (c *collector) readResourceGrants(ctx context.Context) error {
 	var n int
 	return c.read(tenant.SourceResourceGrants, &n, func() error {
 		for _, sp := range s.ServicePrincipals {
-			if !strings.EqualFold(sp.AppID, GraphAppID) && !strings.EqualFold(sp.AppID, ExchangeAppID) {
+			if !tenant.IsMailResource(sp.AppID) {
 				continue
 			}
 			if err := c.r.AppRoleAssignedTo(ctx, sp.ID, counted(c, tenant.SourceResourceGrants, &n, &s.ResourceGrants, nil)); err != nil {

@@ -161,8 +161,8 @@ func newFake() *fakeReader {
 	return &fakeReader{
 		users: []tenant.User{{ID: "u1"}, {ID: "u2"}},
 		sps: []tenant.ServicePrincipal{
-			{ID: "graph-sp", AppID: collect.GraphAppID, AppRoles: []tenant.AppRole{{ID: "r1", Value: "Mail.Read"}}},
-			{ID: "exo-sp", AppID: strings.ToUpper(collect.ExchangeAppID), AppRoles: []tenant.AppRole{{ID: "r2", Value: "full_access_as_app"}}},
+			{ID: "graph-sp", AppID: tenant.GraphAppID, AppRoles: []tenant.AppRole{{ID: "r1", Value: "Mail.Read"}}},
+			{ID: "exo-sp", AppID: strings.ToUpper(tenant.ExchangeOnlineAppID), AppRoles: []tenant.AppRole{{ID: "r2", Value: "full_access_as_app"}}},
 			{ID: "lob", AppID: "11111111-1111-1111-1111-111111111111", AppRoles: []tenant.AppRole{{ID: "r3", Value: "Widgets.Read"}}},
 		},
 		grants: map[string][]tenant.AppRoleAssignment{

@@ -36,7 +36,7 @@ func grantedMailRole(in *Input, cat mailCatalogue, g audit.AppRoleGrant) (mailRo
 	known := false
 	if sp := in.ServicePrincipal(g.ResourceID); sp != nil && g.ResourceID != "" {
 		known, resAppID = true, lowerID(sp.AppID)
-		if resAppID != graphAppID && resAppID != exoAppID {
+		if resAppID != tenant.GraphAppID && resAppID != tenant.ExchangeOnlineAppID {
 			return mailRole{}, false
 		}
 	}

@@ -7,12 +7,6 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// Resource applications whose app roles can read mail (graph.md §6).
-const (
-	graphAppID = "00000003-0000-0000-c000-000000000000" // Microsoft Graph
-	exoAppID   = "00000002-0000-0ff1-ce00-000000000000" // Office 365 Exchange Online
-)
-
 // Microsoft's first-party owner tenants (appOwnerOrganizationId).
 const (
 	microsoftServicesTenant  = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
@@ -28,9 +22,9 @@ func isMicrosoftTenant(id string) bool {
 // resourceName returns the display name of a mail resource app id.
 func resourceName(appID string) string {
 	switch strings.ToLower(appID) {
-	case graphAppID:
+	case tenant.GraphAppID:
 		return "Microsoft Graph"
-	case exoAppID:
+	case tenant.ExchangeOnlineAppID:
 		return "Office 365 Exchange Online"
 	}
 	return ""
@@ -54,13 +48,13 @@ func (r mailRole) Resource() string { return resourceName(r.ResourceAppID) }
 // id) so those are not confused with Graph's.
 func knownMailRoles() []mailRole {
 	return []mailRole{
-		{ResourceAppID: graphAppID, ID: "810c84a8-4a9e-49e6-bf7d-12d183f40d01", Value: "Mail.Read"},
-		{ResourceAppID: graphAppID, ID: "e2a3a72e-5f79-4c64-b1b1-878b674786c9", Value: "Mail.ReadWrite"},
-		{ResourceAppID: graphAppID, ID: "693c5e45-0940-467d-9b8a-1022fb9d42ef", Value: "Mail.ReadBasic.All"},
-		{ResourceAppID: exoAppID, ID: "dc890d15-9560-4a4c-9b7f-a736ec74ec40", Value: "full_access_as_app"},
-		{ResourceAppID: exoAppID, ID: "5e5addcd-3e8d-4e90-baf5-964efab2b20a", Value: "IMAP.AccessAsApp"},
-		{ResourceAppID: exoAppID, ID: "cb842b43-da6e-4506-86fe-bb12199c656d", Value: "POP.AccessAsApp"},
-		{ResourceAppID: exoAppID, ID: "dc50a0fb-09a3-484d-be87-e023b12c6440", Value: "Exchange.ManageAsApp"},
+		{ResourceAppID: tenant.GraphAppID, ID: "810c84a8-4a9e-49e6-bf7d-12d183f40d01", Value: "Mail.Read"},
+		{ResourceAppID: tenant.GraphAppID, ID: "e2a3a72e-5f79-4c64-b1b1-878b674786c9", Value: "Mail.ReadWrite"},
+		{ResourceAppID: tenant.GraphAppID, ID: "693c5e45-0940-467d-9b8a-1022fb9d42ef", Value: "Mail.ReadBasic.All"},
+		{ResourceAppID: tenant.ExchangeOnlineAppID, ID: "dc890d15-9560-4a4c-9b7f-a736ec74ec40", Value: "full_access_as_app"},
+		{ResourceAppID: tenant.ExchangeOnlineAppID, ID: "5e5addcd-3e8d-4e90-baf5-964efab2b20a", Value: "IMAP.AccessAsApp"},
+		{ResourceAppID: tenant.ExchangeOnlineAppID, ID: "cb842b43-da6e-4506-86fe-bb12199c656d", Value: "POP.AccessAsApp"},
+		{ResourceAppID: tenant.ExchangeOnlineAppID, ID: "dc50a0fb-09a3-484d-be87-e023b12c6440", Value: "Exchange.ManageAsApp"},
 	}
 }
 
@@ -106,10 +100,10 @@ func (c mailCatalogue) role(resourceAppID, roleID string) (mailRole, bool) {
 // roleOfEither returns the mail role with id on Graph or, failing that, on
 // Exchange Online: for records whose resource is unknown.
 func (c mailCatalogue) roleOfEither(roleID string) (mailRole, bool) {
-	if r, ok := c.role(graphAppID, roleID); ok {
+	if r, ok := c.role(tenant.GraphAppID, roleID); ok {
 		return r, true
 	}
-	return c.role(exoAppID, roleID)
+	return c.role(tenant.ExchangeOnlineAppID, roleID)
 }
 
 // byValue returns the mail role called value on the resource, or on either
@@ -134,16 +128,16 @@ func (c mailCatalogue) byValue(resourceAppID, value string) (mailRole, bool) {
 func grantResourceAppID(in *Input, g tenant.AppRoleAssignment) string {
 	if sp := in.ServicePrincipal(g.ResourceID); sp != nil {
 		switch a := strings.ToLower(sp.AppID); a {
-		case graphAppID, exoAppID:
+		case tenant.GraphAppID, tenant.ExchangeOnlineAppID:
 			return a
 		}
 		return ""
 	}
 	switch {
 	case strings.EqualFold(strings.TrimSpace(g.ResourceDisplayName), "Microsoft Graph"):
-		return graphAppID
+		return tenant.GraphAppID
 	case strings.EqualFold(strings.TrimSpace(g.ResourceDisplayName), "Office 365 Exchange Online"):
-		return exoAppID
+		return tenant.ExchangeOnlineAppID
 	}
 	return ""
 }

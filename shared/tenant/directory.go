@@ -1,6 +1,9 @@
 package tenant
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Organization is the tenant itself (GET /organization).
 type Organization struct {
@@ -117,6 +120,26 @@ type Application struct {
 	DisplayName  string       `json:"displayName"`
 	Credentials  []Credential `json:"credentials"`  // keyCredentials then passwordCredentials
 	RedirectURIs []string     `json:"redirectUris"` // web, spa and publicClient redirect URIs
+}
+
+// The resource applications whose application permissions (app roles)
+// can read mail: the rules resolve grants on their service principals, and
+// every collection reads those service principals and the grants on them
+// (graph.md §6). The ids are Microsoft's, the same in every tenant, lower
+// case.
+const (
+	GraphAppID          = "00000003-0000-0000-c000-000000000000" // Microsoft Graph
+	ExchangeOnlineAppID = "00000002-0000-0ff1-ce00-000000000000" // Office 365 Exchange Online
+)
+
+// MailResources returns the app ids of the mail resource applications:
+// GraphAppID and ExchangeOnlineAppID.
+func MailResources() []string { return []string{GraphAppID, ExchangeOnlineAppID} }
+
+// IsMailResource reports whether appID is one of MailResources, in any
+// case.
+func IsMailResource(appID string) bool {
+	return strings.EqualFold(appID, GraphAppID) || strings.EqualFold(appID, ExchangeOnlineAppID)
 }
 
 // AppRef names a service principal or an application without its state:

@@ -30,6 +30,15 @@ const (
 	SourceGroups Source = "groups"
 )
 
+// Sources returns every source, in the order declared above.
+func Sources() []Source {
+	return []Source{
+		SourceOrganization, SourceSubscribedSkus, SourceUsers, SourceSignInActivity, SourceRegistrations,
+		SourceServicePrincipals, SourceApplications, SourceResourceGrants, SourceDirectoryAudits, SourceSignIns,
+		SourceCAPolicies, SourceNamedLocations, SourceAzureRanges, SourceGroups,
+	}
+}
+
 // Snapshot is one collection of tenant data: what a scan read, in domain
 // types. Since bounds the audit and sign-in window; events older than Since
 // are not in it. Unavailable lists sources that could not be read, with a

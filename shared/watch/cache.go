@@ -117,7 +117,7 @@ func (a *App) cachedNamedLocations(ctx context.Context) ([]tenant.NamedLocation,
 func (a *App) cachedResources(ctx context.Context) ([]tenant.ServicePrincipal, resourceGrants, error) {
 	sps, err := cached(a, &a.cache.resources, func() ([]tenant.ServicePrincipal, error) {
 		var out []tenant.ServicePrincipal
-		err := a.g.ServicePrincipalsByAppID(ctx, []string{graphAppID, exchangeAppID}, func(sp tenant.ServicePrincipal) error {
+		err := a.g.ServicePrincipalsByAppID(ctx, tenant.MailResources(), func(sp tenant.ServicePrincipal) error {
 			out = append(out, sp)
 			return nil
 		})
@@ -145,10 +145,6 @@ func (a *App) cachedResources(ctx context.Context) ([]tenant.ServicePrincipal, r
 	return sps, g, err
 }
 
-func isResourceApp(appID string) bool {
-	return strings.EqualFold(appID, graphAppID) || strings.EqualFold(appID, exchangeAppID)
-}
-
 // noteServicePrincipals takes what a service principal delta round says
 // about the resource service principals: an install round returned every
 // object, so it holds them (with their app roles) at once; any other round
@@ -161,7 +157,7 @@ func (a *App) noteServicePrincipals(install bool, objects []tenant.ServicePrinci
 	if install {
 		var res []tenant.ServicePrincipal
 		for _, sp := range objects {
-			if isResourceApp(sp.AppID) {
+			if tenant.IsMailResource(sp.AppID) {
 				res = append(res, sp)
 			}
 		}
@@ -177,7 +173,7 @@ func (a *App) noteServicePrincipals(install bool, objects []tenant.ServicePrinci
 	}
 	changed := false
 	for _, sp := range objects {
-		changed = changed || isResourceApp(sp.AppID) || known[strings.ToLower(sp.ID)]
+		changed = changed || tenant.IsMailResource(sp.AppID) || known[strings.ToLower(sp.ID)]
 	}
 	for _, id := range deleted {
 		changed = changed || known[strings.ToLower(id)]

@@ -14,20 +14,11 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// everySource lists the sources a partial snapshot marks unavailable unless
-// the round read them.
-var everySource = []tenant.Source{
-	tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers, tenant.SourceSignInActivity,
-	tenant.SourceRegistrations, tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants,
-	tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations,
-	tenant.SourceAzureRanges,
-}
-
 // partial returns a snapshot in which every source is unavailable ("not
 // read by this round") until the round marks what it read.
 func partial(now, since time.Time, round string) *tenant.Snapshot {
 	s := &tenant.Snapshot{CollectedAt: now, Since: since}
-	for _, src := range everySource {
+	for _, src := range tenant.Sources() {
 		s.MarkUnavailable(src, "not read by "+round)
 	}
 	return s

@@ -14,12 +14,6 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-// Well-known resource applications whose grants decide mail access.
-const (
-	graphAppID    = "00000003-0000-0000-c000-000000000000"
-	exchangeAppID = "00000002-0000-0ff1-ce00-000000000000"
-)
-
 // ProcessChanges handles one change notification taken from the queue: it
 // runs the users delta round. Notifications are hints; the delta query is
 // the source of truth, so a duplicated or late notification costs one
