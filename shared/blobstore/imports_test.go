@@ -13,26 +13,44 @@ var storageSDK = []string{
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables",
 }
 
-// TestStorageSDKStaysInAdapters: the packages listed build without the
-// Azure Storage SDKs, directly or through another package, so that they
-// compile and test fast and never reach storage but through an interface
-// they declare (style.md §2 and §3). Adding a package is one line. The
-// adapter itself is listed as the control: it must depend on the SDK, or
-// the check is not seeing dependencies at all.
-func TestStorageSDKStaysInAdapters(t *testing.T) {
+// graphSDK are the import path prefixes of Microsoft Graph's SDK and what
+// only it needs (kiota): shared/graph alone imports them.
+var graphSDK = []string{
+	"github.com/microsoftgraph/",
+	"github.com/microsoft/kiota-",
+}
+
+// identitySDK is azidentity, which shared/identity alone imports: it builds
+// the process's one credential, which the adapters take.
+var identitySDK = []string{"github.com/Azure/azure-sdk-for-go/sdk/azidentity"}
+
+// TestSDKsStayInAdapters: the packages listed build without the Azure
+// Storage SDKs and without Microsoft Graph's, directly or through another
+// package, so that they compile and test fast and never reach storage or
+// Graph but through an interface they declare (style.md §2 and §3). Adding
+// a package is one line. The adapters themselves are listed as controls:
+// each must depend on its SDK, or the check is not seeing dependencies at
+// all.
+func TestSDKsStayInAdapters(t *testing.T) {
 	t.Parallel()
-	// shared/watch joins the list once it no longer imports shared/store
-	// (for store.ErrConflict; issue 10).
 	tests := []struct {
-		pkg     string
-		storage bool // the package is an adapter: it must depend on the SDK
+		pkg      string
+		storage  bool // a storage adapter: it must depend on the storage SDK
+		graph    bool // the Graph adapter: it must depend on the Graph SDK
+		identity bool // the credential's owner: it must depend on azidentity
 	}{
 		{pkg: "shared/blobstore", storage: true}, // control
+		{pkg: "shared/store", storage: true},     // control
+		{pkg: "shared/graph", graph: true},       // control
+		{pkg: "shared/identity", identity: true}, // control; storage and Graph take its credential
 		{pkg: "shared/report"},                   // rendering only; the Blob adapter is shared/blobstore
 		{pkg: "shared/detect"},
 		{pkg: "shared/tenant"},
+		{pkg: "shared/watch"}, // the deployed app's engine: storage and Graph through the interfaces it declares
+		{pkg: "shared/collect"},
+		{pkg: "shared/notify"},
+		{pkg: "shared/pipeline"},
 		{pkg: "shared/permission"}, // the permission catalogue: data only
-		{pkg: "shared/identity"},   // the credential; storage takes it, not the other way
 	}
 	const module = "github.com/tenantwatch/tenantwatch/"
 	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
@@ -66,22 +84,39 @@ func TestStorageSDKStaysInAdapters(t *testing.T) {
 			if !ok {
 				t.Fatalf("go list did not list %s", tc.pkg)
 			}
-			var found []string
-			for _, d := range ds {
-				for _, p := range storageSDK {
-					if strings.HasPrefix(d, p) {
-						found = append(found, d)
-						break
-					}
+			for _, sdk := range []struct {
+				name     string
+				prefixes []string
+				adapter  bool
+				owners   string
+			}{
+				{"the Azure Storage SDK", storageSDK, tc.storage, "shared/store, shared/blobstore"},
+				{"the Microsoft Graph SDK", graphSDK, tc.graph, "shared/graph"},
+				{"azidentity", identitySDK, tc.identity, "shared/identity"},
+			} {
+				found := matching(ds, sdk.prefixes)
+				switch {
+				case sdk.adapter && len(found) == 0:
+					t.Errorf("%s does not depend on %s: the check sees no dependencies", tc.pkg, sdk.name)
+				case !sdk.adapter && len(found) > 0:
+					t.Errorf("%s depends on %s (%d packages: %s …); only %s may",
+						tc.pkg, sdk.name, len(found), strings.Join(found[:min(2, len(found))], ", "), sdk.owners)
 				}
-			}
-			switch {
-			case tc.storage && len(found) == 0:
-				t.Errorf("%s does not depend on the storage SDK: the check sees no dependencies", tc.pkg)
-			case !tc.storage && len(found) > 0:
-				t.Errorf("%s depends on the Azure Storage SDK (%d packages: %s …); only the adapters (shared/store, shared/blobstore) may",
-					tc.pkg, len(found), strings.Join(found[:min(2, len(found))], ", "))
 			}
 		})
 	}
+}
+
+// matching returns the packages of deps under one of prefixes.
+func matching(deps, prefixes []string) []string {
+	var out []string
+	for _, d := range deps {
+		for _, p := range prefixes {
+			if strings.HasPrefix(d, p) {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -45,7 +45,8 @@
 //
 // Errors are one line ("store: save cursor \"audits\": conflict: 412
 // Precondition Failed (UpdateConditionNotSatisfied)"). They wrap ErrConflict
-// for a lost optimistic-concurrency race (409, 412), ErrNotFound for a
+// (and so tenant.ErrConflict) for a lost optimistic-concurrency race (409,
+// 412), ErrNotFound for a
 // missing row an operation needed, tenant.ErrUnreachable when the storage
 // gave no answer at all, and the service's *azcore.ResponseError, which
 // errors.As still finds. No error shows a secret: a service answer is

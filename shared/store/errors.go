@@ -24,8 +24,9 @@ import (
 var (
 	// ErrConflict: an optimistic-concurrency loss. The row changed (412),
 	// appeared (409) or disappeared since it was read; read it again and
-	// decide again.
-	ErrConflict = errors.New("store: conflict")
+	// decide again. It wraps tenant.ErrConflict, which callers that do not
+	// import the store test for.
+	ErrConflict = fmt.Errorf("store: %w", tenant.ErrConflict)
 	// ErrNotFound: the row an operation needs does not exist. It wraps
 	// tenant.ErrNotFound.
 	ErrNotFound = fmt.Errorf("store: %w", tenant.ErrNotFound)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
 	"github.com/tenantwatch/tenantwatch/shared/store"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // azurite is the package's private emulator, shared by the tests (each uses
@@ -94,12 +95,14 @@ func open(tb testing.TB, a *azuritetest.Azurite, clk *clock) *store.Tables {
 	return st
 }
 
-// wantConflict checks that err is an ErrConflict that still exposes the
-// service's answer (status) through errors.As; status 0 skips that check.
+// wantConflict checks that err is an ErrConflict, and so the domain's
+// tenant.ErrConflict that consumers test for without importing the store,
+// that still exposes the service's answer (status) through errors.As;
+// status 0 skips that check.
 func wantConflict(tb testing.TB, err error, status int) {
 	tb.Helper()
-	if !errors.Is(err, store.ErrConflict) {
-		tb.Fatalf("err = %v, want ErrConflict", err)
+	if !errors.Is(err, store.ErrConflict) || !errors.Is(err, tenant.ErrConflict) {
+		tb.Fatalf("err = %v, want ErrConflict (tenant.ErrConflict)", err)
 	}
 	if status == 0 {
 		return

@@ -2,8 +2,9 @@ package tenant
 
 import "errors"
 
-// Sentinel errors for reading a source. Adapters (shared/graph) wrap them in
-// errors that carry the detail; callers test with errors.Is.
+// Sentinel errors of the adapters: reading a source (shared/graph) and
+// keeping state (shared/store) wrap them in errors that carry the detail;
+// callers test with errors.Is.
 var (
 	// ErrAccessDenied: the source answered 403 — a missing permission or a
 	// licence the tenant does not have. The rules that need it are skipped.
@@ -19,4 +20,8 @@ var (
 	// ErrDeltaExpired: a stored delta link is no longer valid (410 Gone or
 	// syncStateNotFound); run a full round and diff against the baseline.
 	ErrDeltaExpired = errors.New("delta link expired")
+	// ErrConflict: an optimistic-concurrency loss. A stored record changed,
+	// appeared or disappeared since it was read (its ETag no longer
+	// matches); read it again and decide again.
+	ErrConflict = errors.New("conflict")
 )

@@ -24,7 +24,8 @@
 //     directory resources Graph notifies about. Service principals,
 //     applications and the logs are polled.
 //
-// watch never imports msgraph-sdk-go or the storage SDKs: it declares what
-// it needs (Graph, Store, Reports) and the command wires *graph.Client,
+// watch never imports msgraph-sdk-go or the storage SDKs (a test of its
+// dependencies in shared/blobstore keeps it so): it declares what it needs
+// (Graph, Store, Reports) and the command wires *graph.Client,
 // *store.Tables and *blobstore.Container in.
 package watch

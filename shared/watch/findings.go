@@ -10,7 +10,6 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
-	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -85,7 +84,7 @@ func (e *detectorsFailed) Unwrap() error { return e.err }
 // error.
 func (a *App) saveCursor(ctx context.Context, c tenant.Cursor) error {
 	if _, err := a.st.SaveCursor(ctx, c); err != nil {
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, tenant.ErrConflict) {
 			a.log.Info("cursor advanced by another invocation", "cursor", c.Name)
 			return nil
 		}
