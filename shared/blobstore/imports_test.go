@@ -51,6 +51,7 @@ func TestSDKsStayInAdapters(t *testing.T) {
 		{pkg: "shared/notify"},
 		{pkg: "shared/pipeline"},
 		{pkg: "shared/permission"}, // the permission catalogue: data only
+		{pkg: "shared/state"},      // the state records the adapters and their users share
 	}
 	const module = "github.com/tenantwatch/tenantwatch/"
 	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()

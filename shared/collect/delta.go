@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -20,8 +21,8 @@ type DeltaFunc[T any] func(ctx context.Context, link string, fn func(tenant.Delt
 
 // BaselineReader reads stored baselines (satisfied by *store.Tables).
 type BaselineReader interface {
-	BaselinesByID(ctx context.Context, typ tenant.SubjectType, ids []string) (map[string]tenant.Baseline, error)
-	Baselines(ctx context.Context, typ tenant.SubjectType, fn func(tenant.Baseline) error) error
+	BaselinesByID(ctx context.Context, typ tenant.SubjectType, ids []string) (map[string]state.Baseline, error)
+	Baselines(ctx context.Context, typ tenant.SubjectType, fn func(state.Baseline) error) error
 }
 
 // Round is what one delta round of one object type found. Nothing is
@@ -38,21 +39,21 @@ type Round[T any] struct {
 	// install round, else those that are new or changed. Absent properties
 	// of partial items are filled from the baseline.
 	Objects []T
-	Changes []tenant.Change   // differences from the baselines
-	Put     []tenant.Baseline // baselines to store
-	Delete  []string          // ids whose baselines to delete (removed objects)
-	Items   int               // items the round read
+	Changes []tenant.Change  // differences from the baselines
+	Put     []state.Baseline // baselines to store
+	Delete  []string         // ids whose baselines to delete (removed objects)
+	Items   int              // items the round read
 }
 
 // kind describes one watched object type.
 type kind[T any] struct {
 	typ      tenant.SubjectType
 	id       func(*T) string
-	baseline func(*T) tenant.Baseline
+	baseline func(*T) state.Baseline
 	// fill copies the baseline's values into the properties item lacks.
-	fill func(item *tenant.DeltaItem[T], b tenant.Baseline)
+	fill func(item *tenant.DeltaItem[T], b state.Baseline)
 	// diff lists the changes of properties item carried.
-	diff func(item *tenant.DeltaItem[T], old, cur tenant.Baseline, now time.Time) []tenant.Change
+	diff func(item *tenant.DeltaItem[T], old, cur state.Baseline, now time.Time) []tenant.Change
 }
 
 // UsersRound runs a users delta round against the stored baselines.
@@ -79,8 +80,8 @@ func runRound[T any](ctx context.Context, k kind[T], delta DeltaFunc[T], st Base
 		// The stored link expired (7 days, or tenant maintenance): read
 		// everything and compare it with all stored baselines, so that no
 		// change made in the meantime is missed.
-		all := make(map[string]tenant.Baseline)
-		if err := st.Baselines(ctx, k.typ, func(b tenant.Baseline) error {
+		all := make(map[string]state.Baseline)
+		if err := st.Baselines(ctx, k.typ, func(b state.Baseline) error {
 			all[strings.ToLower(b.ID)] = b
 			return nil
 		}); err != nil {
@@ -96,7 +97,7 @@ func runRound[T any](ctx context.Context, k kind[T], delta DeltaFunc[T], st Base
 
 // round runs one pass. all is nil for an incremental or install round, and
 // holds every stored baseline for a resync.
-func round[T any](ctx context.Context, k kind[T], delta DeltaFunc[T], st BaselineReader, link string, now time.Time, all map[string]tenant.Baseline) (*Round[T], error) {
+func round[T any](ctx context.Context, k kind[T], delta DeltaFunc[T], st BaselineReader, link string, now time.Time, all map[string]state.Baseline) (*Round[T], error) {
 	r := &Round[T]{Type: k.typ, Full: link == "", Install: link == "" && all == nil}
 	var pending []tenant.DeltaItem[T]
 	seen := make(map[string]bool)
@@ -105,7 +106,7 @@ func round[T any](ctx context.Context, k kind[T], delta DeltaFunc[T], st Baselin
 		if len(pending) == 0 {
 			return nil
 		}
-		var known map[string]tenant.Baseline
+		var known map[string]state.Baseline
 		switch {
 		case all != nil:
 			known = all
@@ -144,7 +145,7 @@ func round[T any](ctx context.Context, k kind[T], delta DeltaFunc[T], st Baselin
 				// baseline): every credential it has is new. Its reply URLs
 				// came with it; the audit log's "Add application" covers
 				// creation, so they are not reported as added.
-				r.Changes = append(r.Changes, k.diff(it, tenant.Baseline{ReplyURLs: cur.ReplyURLs, DisabledPlans: cur.DisabledPlans}, cur, now)...)
+				r.Changes = append(r.Changes, k.diff(it, state.Baseline{ReplyURLs: cur.ReplyURLs, DisabledPlans: cur.DisabledPlans}, cur, now)...)
 				r.Objects = append(r.Objects, it.Object)
 				r.Put = append(r.Put, cur)
 			default:
@@ -193,22 +194,22 @@ func round[T any](ctx context.Context, k kind[T], delta DeltaFunc[T], st Baselin
 	return r, nil
 }
 
-func sameBaseline(a, b tenant.Baseline) bool {
+func sameBaseline(a, b state.Baseline) bool {
 	return a.Name == b.Name && a.AppID == b.AppID && a.Owner == b.Owner && a.SPType == b.SPType &&
 		slices.Equal(a.Credentials, b.Credentials) && slices.Equal(a.ReplyURLs, b.ReplyURLs) &&
 		slices.Equal(a.DisabledPlans, b.DisabledPlans)
 }
 
-func credentialBaseline(cs []tenant.Credential) []tenant.BaselineCredential {
-	out := make([]tenant.BaselineCredential, 0, len(cs))
+func credentialBaseline(cs []tenant.Credential) []state.BaselineCredential {
+	out := make([]state.BaselineCredential, 0, len(cs))
 	for _, c := range cs {
 		if c.KeyID == "" {
 			continue
 		}
-		out = append(out, tenant.BaselineCredential{KeyID: strings.ToLower(c.KeyID), Kind: c.Kind, Name: c.DisplayName})
+		out = append(out, state.BaselineCredential{KeyID: strings.ToLower(c.KeyID), Kind: c.Kind, Name: c.DisplayName})
 	}
-	slices.SortFunc(out, func(a, b tenant.BaselineCredential) int { return strings.Compare(a.KeyID, b.KeyID) })
-	return slices.CompactFunc(out, func(a, b tenant.BaselineCredential) bool { return a.KeyID == b.KeyID })
+	slices.SortFunc(out, func(a, b state.BaselineCredential) int { return strings.Compare(a.KeyID, b.KeyID) })
+	return slices.CompactFunc(out, func(a, b state.BaselineCredential) bool { return a.KeyID == b.KeyID })
 }
 
 func sortedUnique(ss []string) []string {
@@ -219,7 +220,7 @@ func sortedUnique(ss []string) []string {
 
 // fillCredentials restores from the baseline the credentials of the kinds
 // (keyCredentials, passwordCredentials) a partial item did not carry.
-func fillCredentials(present func(string) bool, cs []tenant.Credential, b tenant.Baseline) []tenant.Credential {
+func fillCredentials(present func(string) bool, cs []tenant.Credential, b state.Baseline) []tenant.Credential {
 	keep := func(k tenant.CredentialKind) bool {
 		if k == tenant.PasswordCredential {
 			return !present("passwordCredentials")
@@ -237,7 +238,7 @@ func fillCredentials(present func(string) bool, cs []tenant.Credential, b tenant
 
 // credentialChanges lists key ids in cur but not in old, for the credential
 // kinds the item carried.
-func credentialChanges(has func(string) bool, typ tenant.SubjectType, id string, old, cur tenant.Baseline, now time.Time) []tenant.Change {
+func credentialChanges(has func(string) bool, typ tenant.SubjectType, id string, old, cur state.Baseline, now time.Time) []tenant.Change {
 	had := make(map[string]bool, len(old.Credentials))
 	for _, c := range old.Credentials {
 		had[c.KeyID] = true
@@ -268,14 +269,14 @@ func urlChanges(typ tenant.SubjectType, id string, old, cur []string, now time.T
 var spKind = kind[tenant.ServicePrincipal]{
 	typ: tenant.SubjectServicePrincipal,
 	id:  func(sp *tenant.ServicePrincipal) string { return sp.ID },
-	baseline: func(sp *tenant.ServicePrincipal) tenant.Baseline {
-		return tenant.Baseline{
+	baseline: func(sp *tenant.ServicePrincipal) state.Baseline {
+		return state.Baseline{
 			Type: tenant.SubjectServicePrincipal, ID: strings.ToLower(sp.ID), Name: sp.DisplayName,
 			AppID: sp.AppID, Owner: sp.AppOwnerOrganizationID, SPType: sp.ServicePrincipalType,
 			Credentials: credentialBaseline(sp.Credentials), ReplyURLs: sortedUnique(sp.ReplyURLs),
 		}
 	},
-	fill: func(it *tenant.DeltaItem[tenant.ServicePrincipal], b tenant.Baseline) {
+	fill: func(it *tenant.DeltaItem[tenant.ServicePrincipal], b state.Baseline) {
 		sp := &it.Object
 		if !it.Has("displayName") {
 			sp.DisplayName = b.Name
@@ -294,7 +295,7 @@ var spKind = kind[tenant.ServicePrincipal]{
 		}
 		sp.Credentials = fillCredentials(it.Has, sp.Credentials, b)
 	},
-	diff: func(it *tenant.DeltaItem[tenant.ServicePrincipal], old, cur tenant.Baseline, now time.Time) []tenant.Change {
+	diff: func(it *tenant.DeltaItem[tenant.ServicePrincipal], old, cur state.Baseline, now time.Time) []tenant.Change {
 		out := credentialChanges(it.Has, tenant.SubjectServicePrincipal, cur.ID, old, cur, now)
 		if it.Has("replyUrls") {
 			out = append(out, urlChanges(tenant.SubjectServicePrincipal, cur.ID, old.ReplyURLs, cur.ReplyURLs, now)...)
@@ -306,13 +307,13 @@ var spKind = kind[tenant.ServicePrincipal]{
 var appKind = kind[tenant.Application]{
 	typ: tenant.SubjectApplication,
 	id:  func(a *tenant.Application) string { return a.ID },
-	baseline: func(a *tenant.Application) tenant.Baseline {
-		return tenant.Baseline{
+	baseline: func(a *tenant.Application) state.Baseline {
+		return state.Baseline{
 			Type: tenant.SubjectApplication, ID: strings.ToLower(a.ID), Name: a.DisplayName, AppID: a.AppID,
 			Credentials: credentialBaseline(a.Credentials), ReplyURLs: sortedUnique(a.RedirectURIs),
 		}
 	},
-	fill: func(it *tenant.DeltaItem[tenant.Application], b tenant.Baseline) {
+	fill: func(it *tenant.DeltaItem[tenant.Application], b state.Baseline) {
 		a := &it.Object
 		if !it.Has("displayName") {
 			a.DisplayName = b.Name
@@ -325,7 +326,7 @@ var appKind = kind[tenant.Application]{
 		}
 		a.Credentials = fillCredentials(it.Has, a.Credentials, b)
 	},
-	diff: func(it *tenant.DeltaItem[tenant.Application], old, cur tenant.Baseline, now time.Time) []tenant.Change {
+	diff: func(it *tenant.DeltaItem[tenant.Application], old, cur state.Baseline, now time.Time) []tenant.Change {
 		out := credentialChanges(it.Has, tenant.SubjectApplication, cur.ID, old, cur, now)
 		if redirectsPresent(it.Has) {
 			out = append(out, urlChanges(tenant.SubjectApplication, cur.ID, old.ReplyURLs, cur.ReplyURLs, now)...)
@@ -343,16 +344,16 @@ func redirectsPresent(has func(string) bool) bool {
 var userKind = kind[tenant.User]{
 	typ: tenant.SubjectUser,
 	id:  func(u *tenant.User) string { return u.ID },
-	baseline: func(u *tenant.User) tenant.Baseline {
+	baseline: func(u *tenant.User) state.Baseline {
 		var plans []string
 		for _, l := range u.Licenses {
 			for _, p := range l.DisabledPlans {
 				plans = append(plans, strings.ToLower(l.SkuID+"/"+p))
 			}
 		}
-		return tenant.Baseline{Type: tenant.SubjectUser, ID: strings.ToLower(u.ID), Name: u.UPN, DisabledPlans: sortedUnique(plans)}
+		return state.Baseline{Type: tenant.SubjectUser, ID: strings.ToLower(u.ID), Name: u.UPN, DisabledPlans: sortedUnique(plans)}
 	},
-	fill: func(it *tenant.DeltaItem[tenant.User], b tenant.Baseline) {
+	fill: func(it *tenant.DeltaItem[tenant.User], b state.Baseline) {
 		u := &it.Object
 		if !it.Has("userPrincipalName") {
 			u.UPN = b.Name
@@ -373,7 +374,7 @@ var userKind = kind[tenant.User]{
 			}
 		}
 	},
-	diff: func(it *tenant.DeltaItem[tenant.User], old, cur tenant.Baseline, now time.Time) []tenant.Change {
+	diff: func(it *tenant.DeltaItem[tenant.User], old, cur state.Baseline, now time.Time) []tenant.Change {
 		if !it.Has("assignedLicenses") {
 			return nil
 		}

@@ -11,14 +11,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/collect"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // baselines is a test double of the store's baseline reads.
-type baselines map[string]tenant.Baseline
+type baselines map[string]state.Baseline
 
-func (b baselines) BaselinesByID(_ context.Context, typ tenant.SubjectType, ids []string) (map[string]tenant.Baseline, error) {
-	out := make(map[string]tenant.Baseline)
+func (b baselines) BaselinesByID(_ context.Context, typ tenant.SubjectType, ids []string) (map[string]state.Baseline, error) {
+	out := make(map[string]state.Baseline)
 	for _, id := range ids {
 		if v, ok := b[strings.ToLower(id)]; ok && v.Type == typ {
 			out[strings.ToLower(id)] = v
@@ -27,7 +28,7 @@ func (b baselines) BaselinesByID(_ context.Context, typ tenant.SubjectType, ids 
 	return out, nil
 }
 
-func (b baselines) Baselines(_ context.Context, typ tenant.SubjectType, fn func(tenant.Baseline) error) error {
+func (b baselines) Baselines(_ context.Context, typ tenant.SubjectType, fn func(state.Baseline) error) error {
 	for _, v := range b {
 		if v.Type == typ {
 			if err := fn(v); err != nil {

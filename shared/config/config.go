@@ -42,6 +42,13 @@ type Storage struct {
 // IdentityBased reports whether storage is reached with a token credential.
 func (s Storage) IdentityBased() bool { return s.ConnectionString == "" }
 
+// WatchedResources returns the only resources the deployed app subscribes
+// to. It is not a setting: Graph notifies about users and groups, and not
+// about service principals, applications or the logs (it has accepted
+// such subscriptions and never delivered). Group notifications matter for
+// group-based licences.
+func WatchedResources() []string { return []string{"users", "groups"} }
+
 // Config is every setting the app reads.
 type Config struct {
 	Port    int     // FUNCTIONS_CUSTOMHANDLER_PORT

@@ -19,8 +19,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/tenantwatch/tenantwatch/shared/demo"
 	"github.com/tenantwatch/tenantwatch/shared/funchost"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // Benchmarks of the deployed app end to end: the real handler process
@@ -342,7 +342,7 @@ func startBench(b *testing.B, extra map[string]string) *demo.Env {
 
 // storedSubscriptions waits until the app has stored its users and groups
 // subscriptions (with their clientState) and returns them by resource.
-func storedSubscriptions(ctx context.Context, b *testing.B, e *demo.Env) map[string]tenant.Subscription {
+func storedSubscriptions(ctx context.Context, b *testing.B, e *demo.Env) map[string]state.Subscription {
 	b.Helper()
 	st, err := store.NewTablesFromConnectionString(e.Azurite.ConnectionString(), nil)
 	if err != nil {
@@ -350,7 +350,7 @@ func storedSubscriptions(ctx context.Context, b *testing.B, e *demo.Env) map[str
 	}
 	for {
 		subs, err := st.Subscriptions(ctx)
-		out := make(map[string]tenant.Subscription)
+		out := make(map[string]state.Subscription)
 		for _, s := range subs {
 			out[strings.ToLower(strings.TrimPrefix(s.Resource, "/"))] = s
 		}
@@ -400,7 +400,7 @@ func simIDs(ctx context.Context, b *testing.B, url string) []string {
 // notifications, alternating between the users and the groups
 // subscription (both share the notification URL, so Graph may batch them
 // together).
-func notificationBatch(b *testing.B, n int, tenantID string, users, groups tenant.Subscription, userIDs, groupIDs []string) []byte {
+func notificationBatch(b *testing.B, n int, tenantID string, users, groups state.Subscription, userIDs, groupIDs []string) []byte {
 	b.Helper()
 	type resourceData struct {
 		Type           string `json:"@odata.type"`

@@ -16,6 +16,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/demo"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -330,7 +331,7 @@ func TestAzuriteRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	if err := st.Findings(ctx, func(tenant.FindingRecord) error { n++; return nil }); err != nil || n == 0 {
+	if err := st.Findings(ctx, func(state.FindingRecord) error { n++; return nil }); err != nil || n == 0 {
 		t.Errorf("findings after the restart: %d, %v", n, err)
 	}
 }

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/permission"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -68,7 +70,7 @@ type Graph interface {
 	// ActiveSKUs returns the subscribed SKUs in force.
 	ActiveSKUs(ctx context.Context) ([]tenant.SKU, error)
 	NamedLocations(ctx context.Context) ([]tenant.NamedLocation, error)
-	ListSubscriptions(ctx context.Context) ([]tenant.Subscription, error)
+	ListSubscriptions(ctx context.Context) ([]state.Subscription, error)
 }
 
 // Facts is what the Graph client knows about its answers
@@ -402,9 +404,9 @@ func (d *Doctor) subscriptions(ctx context.Context) []Check {
 	}
 	now := d.o.Now()
 	var out []Check
-	for _, res := range tenant.WatchedResources() {
+	for _, res := range config.WatchedResources() {
 		c := Check{Name: res + " subscription"}
-		var best *tenant.Subscription
+		var best *state.Subscription
 		for i, s := range live {
 			u, err := url.Parse(s.NotificationURL)
 			if err != nil || !strings.EqualFold(strings.Trim(s.Resource, "/"), res) ||

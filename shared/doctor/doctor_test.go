@@ -24,6 +24,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/permission"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -262,7 +263,7 @@ func TestAllOK(t *testing.T) {
 	c, rec := sim(t, graphsim.Options{})
 	hook := endpoint(t)
 	for _, res := range []string{"users", "groups"} {
-		if _, err := c.CreateSubscription(t.Context(), tenant.Subscription{Resource: res, ChangeType: "updated,deleted",
+		if _, err := c.CreateSubscription(t.Context(), state.Subscription{Resource: res, ChangeType: "updated,deleted",
 			NotificationURL: hook, ClientState: "state", ExpirationDateTime: t0.Add(29 * 24 * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -331,7 +332,7 @@ func TestSubscriptions(t *testing.T) {
 	hook := endpoint(t)
 	expiry := t0.Add(20 * 24 * time.Hour)
 	// users only: groups stays missing.
-	if _, err := c.CreateSubscription(t.Context(), tenant.Subscription{Resource: "users", ChangeType: "updated,deleted",
+	if _, err := c.CreateSubscription(t.Context(), state.Subscription{Resource: "users", ChangeType: "updated,deleted",
 		NotificationURL: hook, ClientState: "state", ExpirationDateTime: expiry}); err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +503,7 @@ func TestGolden(t *testing.T) {
 	t.Parallel()
 	c, _ := sim(t, graphsim.Options{NoPremium: true, Permissions: without("AuditLog.Read.All", "Group.Read.All", "Directory.Read.All")})
 	hook := endpoint(t)
-	if _, err := c.CreateSubscription(t.Context(), tenant.Subscription{Resource: "users", ChangeType: "updated,deleted",
+	if _, err := c.CreateSubscription(t.Context(), state.Subscription{Resource: "users", ChangeType: "updated,deleted",
 		NotificationURL: hook, ClientState: "state", ExpirationDateTime: t0.Add(50 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}

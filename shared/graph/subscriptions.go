@@ -14,6 +14,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/subscriptions"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -34,7 +35,7 @@ import (
 // validates notificationUrl (and lifecycleNotificationUrl) before it
 // answers. A subscription without resource, changeType, notificationUrl or
 // expiry fails with tenant.ErrBadRequest before any request.
-func (c *Client) CreateSubscription(ctx context.Context, s tenant.Subscription) (tenant.Subscription, error) {
+func (c *Client) CreateSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error) {
 	const op = "POST /subscriptions"
 	var missing []string
 	for _, f := range []struct{ name, v string }{
@@ -48,7 +49,7 @@ func (c *Client) CreateSubscription(ctx context.Context, s tenant.Subscription) 
 		missing = append(missing, "expirationDateTime")
 	}
 	if len(missing) > 0 {
-		return tenant.Subscription{}, &Error{Op: op, Message: "the subscription has no " + strings.Join(missing, ", "),
+		return state.Subscription{}, &Error{Op: op, Message: "the subscription has no " + strings.Join(missing, ", "),
 			Err: tenant.ErrBadRequest, kind: kindPlain, target: c.base}
 	}
 	body := models.NewSubscription()
@@ -62,7 +63,7 @@ func (c *Client) CreateSubscription(ctx context.Context, s tenant.Subscription) 
 	if s.ClientState != "" {
 		body.SetClientState(ptr(s.ClientState))
 	}
-	var out tenant.Subscription
+	var out state.Subscription
 	err := c.call(ctx, op, subscriptionPermission(s.Resource), func(ctx context.Context) error {
 		got, err := c.sdk.Subscriptions().Post(ctx, body,
 			&subscriptions.SubscriptionsRequestBuilderPostRequestConfiguration{Options: plainBody()})
@@ -82,15 +83,15 @@ func (c *Client) CreateSubscription(ctx context.Context, s tenant.Subscription) 
 // (PATCH /subscriptions/{id} with {"expirationDateTime": …}, UTC, whole
 // seconds) and returns the subscription as Graph answers it. If Graph
 // answers without a body, the result carries id and the requested expiry.
-func (c *Client) RenewSubscription(ctx context.Context, id string, expires time.Time) (tenant.Subscription, error) {
+func (c *Client) RenewSubscription(ctx context.Context, id string, expires time.Time) (state.Subscription, error) {
 	op, err := c.subscriptionOp("PATCH /subscriptions/", id, "")
 	if err != nil {
-		return tenant.Subscription{}, err
+		return state.Subscription{}, err
 	}
 	exp := wireTime(expires)
 	body := models.NewSubscription()
 	body.SetExpirationDateTime(&exp)
-	out := tenant.Subscription{ID: id, ExpirationDateTime: exp}
+	out := state.Subscription{ID: id, ExpirationDateTime: exp}
 	err = c.call(ctx, op, subscriptionPermission(""), func(ctx context.Context) error {
 		got, err := c.sdk.Subscriptions().BySubscriptionId(id).Patch(ctx, body,
 			&subscriptions.SubscriptionItemRequestBuilderPatchRequestConfiguration{Options: plainBody()})
@@ -103,7 +104,7 @@ func (c *Client) RenewSubscription(ctx context.Context, id string, expires time.
 		return nil
 	})
 	if err != nil {
-		return tenant.Subscription{}, err
+		return state.Subscription{}, err
 	}
 	return out, nil
 }
@@ -135,8 +136,8 @@ func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
 
 // ListSubscriptions returns the app's live subscriptions in this tenant
 // (GET /subscriptions, every page). Graph may not return clientState here.
-func (c *Client) ListSubscriptions(ctx context.Context) ([]tenant.Subscription, error) {
-	var out []tenant.Subscription
+func (c *Client) ListSubscriptions(ctx context.Context) ([]state.Subscription, error) {
+	var out []state.Subscription
 	err := stream(ctx, c, "GET /subscriptions", "",
 		func(ctx context.Context) (serialization.Parsable, error) {
 			return parsable(c.sdk.Subscriptions().Get(ctx, nil))
@@ -154,8 +155,8 @@ func (c *Client) ListSubscriptions(ctx context.Context) ([]tenant.Subscription, 
 	return out, nil
 }
 
-func subscriptionFromGraph(s models.Subscriptionable) tenant.Subscription {
-	return tenant.Subscription{
+func subscriptionFromGraph(s models.Subscriptionable) state.Subscription {
+	return state.Subscription{
 		ID:                 str(s.GetId()),
 		Resource:           str(s.GetResource()),
 		ChangeType:         str(s.GetChangeType()),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/golden"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -23,8 +24,8 @@ const subID = "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"
 // 2026-03-20T18:23:45Z.
 var expires = time.Date(2026, 3, 20, 19, 23, 45, 987654321, time.FixedZone("CET", 3600))
 
-func newSubscription(resource string) tenant.Subscription {
-	return tenant.Subscription{
+func newSubscription(resource string) state.Subscription {
+	return state.Subscription{
 		ID:                 "ignored-by-create",
 		Resource:           resource,
 		ChangeType:         "updated,deleted",

@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 // DeliveryStore is the outbox as Deliver uses it. It is declared here, by
@@ -18,13 +18,13 @@ type DeliveryStore interface {
 	// ClaimOutbox leases up to max undelivered items whose NextAttempt is
 	// not after now and whose lease has expired, oldest ID first, setting
 	// LeaseUntil to now+lease.
-	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]tenant.OutboxItem, error)
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]state.OutboxItem, error)
 	// CompleteOutbox marks a claimed item delivered at delivered.
-	CompleteOutbox(ctx context.Context, it tenant.OutboxItem, delivered time.Time) error
+	CompleteOutbox(ctx context.Context, it state.OutboxItem, delivered time.Time) error
 	// RetryOutbox releases a claimed item until next, recording lastErr.
 	// Deliver passes it with Attempts, NextAttempt and LastError already
 	// updated; the store saves them as given and must not count again.
-	RetryOutbox(ctx context.Context, it tenant.OutboxItem, next time.Time, lastErr string) error
+	RetryOutbox(ctx context.Context, it state.OutboxItem, next time.Time, lastErr string) error
 }
 
 // DeliverOptions configures Deliver. A nil *DeliverOptions means the
@@ -158,7 +158,7 @@ type deliverer struct {
 
 // batch sends items in order. It reports how long to pause before claiming
 // again and whether to claim again at all.
-func (d *deliverer) batch(ctx context.Context, items []tenant.OutboxItem) (time.Duration, bool) {
+func (d *deliverer) batch(ctx context.Context, items []state.OutboxItem) (time.Duration, bool) {
 	fresh := false
 	for i, it := range items {
 		if ctx.Err() != nil {
@@ -255,14 +255,14 @@ func (d *deliverer) backoff(attempts int) time.Duration {
 	return half + rand.N(b-half+1)
 }
 
-func (d *deliverer) complete(ctx context.Context, log *slog.Logger, it tenant.OutboxItem, at time.Time) {
+func (d *deliverer) complete(ctx context.Context, log *slog.Logger, it state.OutboxItem, at time.Time) {
 	if err := d.st.CompleteOutbox(ctx, it, at); err != nil {
 		log.Error("teams accepted the alert but marking it delivered failed; it may be posted again", "err", err)
 		d.errs = append(d.errs, fmt.Errorf("notify: complete outbox item %s: %w", it.ID, err))
 	}
 }
 
-func (d *deliverer) retry(ctx context.Context, log *slog.Logger, it tenant.OutboxItem, next time.Time) {
+func (d *deliverer) retry(ctx context.Context, log *slog.Logger, it state.OutboxItem, next time.Time) {
 	it.NextAttempt, it.LeaseUntil = next, time.Time{}
 	if err := d.st.RetryOutbox(ctx, it, next, it.LastError); err != nil {
 		log.Error("rescheduling an undelivered alert failed; it is retried when its lease expires", "err", err)
@@ -272,6 +272,6 @@ func (d *deliverer) retry(ctx context.Context, log *slog.Logger, it tenant.Outbo
 
 // release gives back a claimed item that was not sent, due at next, with
 // its attempts and last error unchanged.
-func (d *deliverer) release(ctx context.Context, log *slog.Logger, it tenant.OutboxItem, next time.Time) {
+func (d *deliverer) release(ctx context.Context, log *slog.Logger, it state.OutboxItem, next time.Time) {
 	d.retry(ctx, log.With("released", it.ID), it, next)
 }

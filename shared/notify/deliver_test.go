@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/notify"
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 // rig is one webhook, sender, store and virtual clock, with logs captured.
@@ -23,7 +23,7 @@ type rig struct {
 	opts *notify.DeliverOptions
 }
 
-func newRig(t *testing.T, items []tenant.OutboxItem, script ...reply) *rig {
+func newRig(t *testing.T, items []state.OutboxItem, script ...reply) *rig {
 	t.Helper()
 	c := newClock()
 	w := newWebhook(t, c, script...)
@@ -80,7 +80,7 @@ func payloads(ids ...string) []string {
 }
 
 func TestDeliverAccepted(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("c"), item("a"), item("b")}, reply{status: 200}, reply{status: 202}, reply{status: 202})
+	r := newRig(t, []state.OutboxItem{item("c"), item("a"), item("b")}, reply{status: 200}, reply{status: 202}, reply{status: 202})
 	got := r.deliver(t)
 	if diff := cmp.Diff(notify.DeliverStats{Delivered: 3}, got); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
@@ -100,7 +100,7 @@ func TestDeliverAccepted(t *testing.T) {
 }
 
 func TestDeliver429ThenAccepted(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("a"), item("b"), item("c")},
+	r := newRig(t, []state.OutboxItem{item("a"), item("b"), item("c")},
 		reply{status: 429, header: map[string]string{"Retry-After": "10"}})
 	got := r.deliver(t)
 	if diff := cmp.Diff(notify.DeliverStats{Delivered: 3, Retried: 1}, got); diff != "" {
@@ -128,7 +128,7 @@ func TestDeliver429ThenAccepted(t *testing.T) {
 }
 
 func TestDeliver429LongRetryAfterEndsRun(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("a"), item("b")},
+	r := newRig(t, []state.OutboxItem{item("a"), item("b")},
 		reply{status: 429, header: map[string]string{"Retry-After": "3600"}})
 	if got, want := r.deliver(t), (notify.DeliverStats{Retried: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
@@ -152,7 +152,7 @@ func TestDeliver429LongRetryAfterEndsRun(t *testing.T) {
 }
 
 func TestDeliverTransientThenAccepted(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("a")}, reply{status: 500}, reply{status: 503}, reply{status: 500}, reply{status: 200})
+	r := newRig(t, []state.OutboxItem{item("a")}, reply{status: 500}, reply{status: 503}, reply{status: 500}, reply{status: 200})
 	var total notify.DeliverStats
 	for attempt := 1; attempt <= 4; attempt++ {
 		failedAt := r.c.Now()
@@ -186,7 +186,7 @@ func TestDeliverTransientThenAccepted(t *testing.T) {
 }
 
 func TestDeliverPermanent(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("a"), item("b")}, reply{status: 413, body: "Request entity too large"}, reply{status: 202})
+	r := newRig(t, []state.OutboxItem{item("a"), item("b")}, reply{status: 413, body: "Request entity too large"}, reply{status: 202})
 	if got, want := r.deliver(t), (notify.DeliverStats{Delivered: 1, Failed: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
 	}
@@ -203,7 +203,7 @@ func TestDeliverPermanent(t *testing.T) {
 }
 
 func TestDeliverNetworkError(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("a")})
+	r := newRig(t, []state.OutboxItem{item("a")})
 	r.w.srv.Close()
 	if got, want := r.deliver(t), (notify.DeliverStats{Retried: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
@@ -214,7 +214,7 @@ func TestDeliverNetworkError(t *testing.T) {
 }
 
 func TestDeliverRate(t *testing.T) {
-	var items []tenant.OutboxItem
+	var items []state.OutboxItem
 	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
 		items = append(items, item(id))
 	}
@@ -234,7 +234,7 @@ func TestDeliverRate(t *testing.T) {
 func TestDeliverNeverResendsDelivered(t *testing.T) {
 	done := item("a")
 	done.Delivered = t0.Add(-time.Minute)
-	r := newRig(t, []tenant.OutboxItem{done, item("b")})
+	r := newRig(t, []state.OutboxItem{done, item("b")})
 	r.st.ignoreDue = true // a store that hands out a delivered item
 	if got, want := r.deliver(t), (notify.DeliverStats{Delivered: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
@@ -248,7 +248,7 @@ func TestDeliverNeverResendsDelivered(t *testing.T) {
 }
 
 func TestDeliverTerminatesWhenStoreReturnsUndueItems(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("a")}, reply{status: 500})
+	r := newRig(t, []state.OutboxItem{item("a")}, reply{status: 500})
 	r.st.ignoreDue = true
 	if got, want := r.deliver(t), (notify.DeliverStats{Retried: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
@@ -260,7 +260,7 @@ func TestDeliverTerminatesWhenStoreReturnsUndueItems(t *testing.T) {
 
 func TestDeliverCompleteFails(t *testing.T) {
 	boom := errors.New("etag mismatch")
-	r := newRig(t, []tenant.OutboxItem{item("a")})
+	r := newRig(t, []state.OutboxItem{item("a")})
 	r.st.completeErr = boom
 	stats, err := notify.Deliver(t.Context(), r.st, r.s, r.opts)
 	if !errors.Is(err, boom) || stats.Delivered != 1 {
@@ -272,7 +272,7 @@ func TestDeliverCompleteFails(t *testing.T) {
 }
 
 func TestDeliverCanceled(t *testing.T) {
-	r := newRig(t, []tenant.OutboxItem{item("a")})
+	r := newRig(t, []state.OutboxItem{item("a")})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	stats, err := notify.Deliver(ctx, r.st, r.s, r.opts)

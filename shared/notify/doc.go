@@ -37,7 +37,7 @@
 // # Outbox
 //
 // Outbox is the pipeline's notification sink. Add turns new findings into
-// outbox items (tenant.OutboxItem): a card for each finding at or above a
+// outbox items (state.OutboxItem): a card for each finding at or above a
 // threshold (default high), one digest for the rest; AddDigest enqueues a
 // digest. Items are stored through OutboxStore, an interface satisfied by
 // the Table Storage adapter.

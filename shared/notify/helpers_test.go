@@ -17,7 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 // t0 is the virtual clock's start.
@@ -59,7 +59,7 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 // real store is tested against Azurite in shared/store.
 type memStore struct {
 	mu        sync.Mutex
-	items     map[string]tenant.OutboxItem
+	items     map[string]state.OutboxItem
 	completes []string
 	retries   []string
 	// ignoreDue makes ClaimOutbox return every item, due or not, delivered
@@ -71,15 +71,15 @@ type memStore struct {
 	enqueueCalls int
 }
 
-func newMemStore(items ...tenant.OutboxItem) *memStore {
-	m := &memStore{items: make(map[string]tenant.OutboxItem)}
+func newMemStore(items ...state.OutboxItem) *memStore {
+	m := &memStore{items: make(map[string]state.OutboxItem)}
 	for _, it := range items {
 		m.items[it.ID] = it
 	}
 	return m
 }
 
-func (m *memStore) EnqueueOutbox(_ context.Context, items []tenant.OutboxItem) ([]tenant.OutboxItem, error) {
+func (m *memStore) EnqueueOutbox(_ context.Context, items []state.OutboxItem) ([]state.OutboxItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.enqueueCalls++
@@ -92,7 +92,7 @@ func (m *memStore) EnqueueOutbox(_ context.Context, items []tenant.OutboxItem) (
 	return items, nil
 }
 
-func (m *memStore) ClaimOutbox(_ context.Context, now time.Time, lease time.Duration, max int) ([]tenant.OutboxItem, error) {
+func (m *memStore) ClaimOutbox(_ context.Context, now time.Time, lease time.Duration, max int) ([]state.OutboxItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var ids []string
@@ -102,7 +102,7 @@ func (m *memStore) ClaimOutbox(_ context.Context, now time.Time, lease time.Dura
 		}
 	}
 	slices.Sort(ids)
-	var out []tenant.OutboxItem
+	var out []state.OutboxItem
 	for _, id := range ids[:min(len(ids), max)] {
 		it := m.items[id]
 		it.LeaseUntil = now.Add(lease)
@@ -112,7 +112,7 @@ func (m *memStore) ClaimOutbox(_ context.Context, now time.Time, lease time.Dura
 	return out, nil
 }
 
-func (m *memStore) CompleteOutbox(_ context.Context, it tenant.OutboxItem, delivered time.Time) error {
+func (m *memStore) CompleteOutbox(_ context.Context, it state.OutboxItem, delivered time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.completes = append(m.completes, it.ID)
@@ -125,7 +125,7 @@ func (m *memStore) CompleteOutbox(_ context.Context, it tenant.OutboxItem, deliv
 	return nil
 }
 
-func (m *memStore) RetryOutbox(_ context.Context, it tenant.OutboxItem, next time.Time, lastErr string) error {
+func (m *memStore) RetryOutbox(_ context.Context, it state.OutboxItem, next time.Time, lastErr string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.retries = append(m.retries, it.ID)
@@ -135,15 +135,15 @@ func (m *memStore) RetryOutbox(_ context.Context, it tenant.OutboxItem, next tim
 	return nil
 }
 
-func (m *memStore) get(id string) tenant.OutboxItem {
+func (m *memStore) get(id string) state.OutboxItem {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.items[id]
 }
 
 // item is a due outbox item whose payload names it.
-func item(id string) tenant.OutboxItem {
-	return tenant.OutboxItem{ID: id, Kind: tenant.OutboxCard, Payload: []byte(`{"item":"` + id + `"}`), Created: t0, NextAttempt: t0}
+func item(id string) state.OutboxItem {
+	return state.OutboxItem{ID: id, Kind: state.OutboxCard, Payload: []byte(`{"item":"` + id + `"}`), Created: t0, NextAttempt: t0}
 }
 
 // reply is one scripted webhook answer.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -16,7 +17,7 @@ import (
 // the Table Storage adapter (shared/store) is meant to satisfy it.
 type OutboxStore interface {
 	// EnqueueOutbox stores new items and returns them as stored.
-	EnqueueOutbox(ctx context.Context, items []tenant.OutboxItem) ([]tenant.OutboxItem, error)
+	EnqueueOutbox(ctx context.Context, items []state.OutboxItem) ([]state.OutboxItem, error)
 }
 
 // OutboxOptions configures an Outbox. A nil *OutboxOptions means the
@@ -74,12 +75,12 @@ func NewOutbox(st OutboxStore, opts *OutboxOptions) *Outbox {
 // builds every payload before storing anything and stores all items in one
 // EnqueueOutbox call, returning what the store returned. Nothing is stored
 // when fs is empty. Errors wrap the card builder's or the store's.
-func (o *Outbox) Add(ctx context.Context, fs []tenant.Finding) ([]tenant.OutboxItem, error) {
+func (o *Outbox) Add(ctx context.Context, fs []tenant.Finding) ([]state.OutboxItem, error) {
 	if len(fs) == 0 {
 		return nil, nil
 	}
 	now := o.now().UTC()
-	var items []tenant.OutboxItem
+	var items []state.OutboxItem
 	var low []tenant.Finding
 	for _, f := range fs {
 		if !f.Severity.Valid() || f.Severity < o.threshold {
@@ -90,7 +91,7 @@ func (o *Outbox) Add(ctx context.Context, fs []tenant.Finding) ([]tenant.OutboxI
 		if err != nil {
 			return nil, fmt.Errorf("notify: card for finding %s: %w", f.Key, err)
 		}
-		items = append(items, newItem(now, len(items), tenant.OutboxCard, []string{f.Key}, b))
+		items = append(items, newItem(now, len(items), state.OutboxCard, []string{f.Key}, b))
 	}
 	if len(low) > 0 {
 		title := fmt.Sprintf("%d new lower-severity findings", len(low))
@@ -105,7 +106,7 @@ func (o *Outbox) Add(ctx context.Context, fs []tenant.Finding) ([]tenant.OutboxI
 		for _, f := range low {
 			keys = append(keys, f.Key)
 		}
-		items = append(items, newItem(now, len(items), tenant.OutboxDigest, keys, b))
+		items = append(items, newItem(now, len(items), state.OutboxDigest, keys, b))
 	}
 	return o.enqueue(ctx, items)
 }
@@ -135,7 +136,7 @@ func AlertPolicy(threshold tenant.Severity) string {
 // AddDigest enqueues one OutboxDigest item carrying d's card, with the keys
 // of d.Findings as FindingKeys (all of them, including findings the card
 // has no room for). Errors wrap the card builder's or the store's.
-func (o *Outbox) AddDigest(ctx context.Context, d Digest) ([]tenant.OutboxItem, error) {
+func (o *Outbox) AddDigest(ctx context.Context, d Digest) ([]state.OutboxItem, error) {
 	now := o.now().UTC()
 	b, err := DigestCard(d, &o.card)
 	if err != nil {
@@ -145,10 +146,10 @@ func (o *Outbox) AddDigest(ctx context.Context, d Digest) ([]tenant.OutboxItem, 
 	for _, f := range d.Findings {
 		keys = append(keys, f.Key)
 	}
-	return o.enqueue(ctx, []tenant.OutboxItem{newItem(now, 0, tenant.OutboxDigest, keys, b)})
+	return o.enqueue(ctx, []state.OutboxItem{newItem(now, 0, state.OutboxDigest, keys, b)})
 }
 
-func (o *Outbox) enqueue(ctx context.Context, items []tenant.OutboxItem) ([]tenant.OutboxItem, error) {
+func (o *Outbox) enqueue(ctx context.Context, items []state.OutboxItem) ([]state.OutboxItem, error) {
 	stored, err := o.st.EnqueueOutbox(ctx, items)
 	if err != nil {
 		return nil, fmt.Errorf("notify: enqueue %d outbox items: %w", len(items), err)
@@ -162,9 +163,9 @@ func (o *Outbox) enqueue(ctx context.Context, items []tenant.OutboxItem) ([]tena
 // digits so that two invocations never collide
 // ("20240501T023000.000000000Z-000003-1a2b3c4d"). It contains only
 // characters Table Storage allows in a RowKey.
-func newItem(now time.Time, i int, kind tenant.OutboxKind, keys []string, payload []byte) tenant.OutboxItem {
+func newItem(now time.Time, i int, kind state.OutboxKind, keys []string, payload []byte) state.OutboxItem {
 	var r [4]byte
 	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails
 	id := fmt.Sprintf("%s-%06d-%s", now.Format("20060102T150405.000000000Z"), i, hex.EncodeToString(r[:]))
-	return tenant.OutboxItem{ID: id, Kind: kind, FindingKeys: keys, Payload: payload, Created: now, NextAttempt: now}
+	return state.OutboxItem{ID: id, Kind: kind, FindingKeys: keys, Payload: payload, Created: now, NextAttempt: now}
 }

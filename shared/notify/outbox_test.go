@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -21,12 +22,12 @@ func finding(key string, sev tenant.Severity) tenant.Finding {
 
 // summary is what a test compares of an item.
 type summary struct {
-	Kind  tenant.OutboxKind
+	Kind  state.OutboxKind
 	Keys  []string
 	Title string // the card's first paragraph
 }
 
-func summarize(t *testing.T, items []tenant.OutboxItem) []summary {
+func summarize(t *testing.T, items []state.OutboxItem) []summary {
 	t.Helper()
 	var out []summary
 	for _, it := range items {
@@ -47,38 +48,38 @@ func TestOutboxAdd(t *testing.T) {
 			name: "mixed",
 			fs:   []tenant.Finding{finding("a", high), finding("b", med), finding("c", crit), finding("d", low), finding("e", 0)},
 			want: []summary{
-				{tenant.OutboxCard, []string{"a"}, "High: Credential added"},
-				{tenant.OutboxCard, []string{"c"}, "Critical: Credential added"},
-				{tenant.OutboxDigest, []string{"b", "d", "e"}, "3 new lower-severity findings"},
+				{state.OutboxCard, []string{"a"}, "High: Credential added"},
+				{state.OutboxCard, []string{"c"}, "Critical: Credential added"},
+				{state.OutboxDigest, []string{"b", "d", "e"}, "3 new lower-severity findings"},
 			},
 		},
 		{
 			name: "all above",
 			fs:   []tenant.Finding{finding("a", crit), finding("b", high)},
 			want: []summary{
-				{tenant.OutboxCard, []string{"a"}, "Critical: Credential added"},
-				{tenant.OutboxCard, []string{"b"}, "High: Credential added"},
+				{state.OutboxCard, []string{"a"}, "Critical: Credential added"},
+				{state.OutboxCard, []string{"b"}, "High: Credential added"},
 			},
 		},
 		{
 			name: "one below",
 			fs:   []tenant.Finding{finding("a", low)},
-			want: []summary{{tenant.OutboxDigest, []string{"a"}, "1 new lower-severity finding"}},
+			want: []summary{{state.OutboxDigest, []string{"a"}, "1 new lower-severity finding"}},
 		},
 		{
 			name:      "threshold medium",
 			threshold: med,
 			fs:        []tenant.Finding{finding("a", med), finding("b", low)},
 			want: []summary{
-				{tenant.OutboxCard, []string{"a"}, "Medium: Credential added"},
-				{tenant.OutboxDigest, []string{"b"}, "1 new lower-severity finding"},
+				{state.OutboxCard, []string{"a"}, "Medium: Credential added"},
+				{state.OutboxDigest, []string{"b"}, "1 new lower-severity finding"},
 			},
 		},
 		{
 			name:      "invalid threshold means high",
 			threshold: 42,
 			fs:        []tenant.Finding{finding("a", med)},
-			want:      []summary{{tenant.OutboxDigest, []string{"a"}, "1 new lower-severity finding"}},
+			want:      []summary{{state.OutboxDigest, []string{"a"}, "1 new lower-severity finding"}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,7 +151,7 @@ func TestAlertPolicy(t *testing.T) {
 			}
 			carded := map[string]bool{}
 			for _, it := range items {
-				if it.Kind == tenant.OutboxCard {
+				if it.Kind == state.OutboxCard {
 					carded[it.FindingKeys[0]] = true
 				}
 			}
@@ -195,7 +196,7 @@ func TestOutboxAddDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []summary{{tenant.OutboxDigest, []string{"a", "b"}, "Daily digest"}}
+	want := []summary{{state.OutboxDigest, []string{"a", "b"}, "Daily digest"}}
 	if diff := cmp.Diff(want, summarize(t, items)); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/permission"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -181,7 +182,7 @@ func tenantSources(t *testing.T) []tenant.Source {
 // TestSubscription: the permission Graph checks when the app subscribes,
 // for every resource the app watches, however the resource is spelt.
 func TestSubscription(t *testing.T) {
-	for _, r := range tenant.WatchedResources() {
+	for _, r := range config.WatchedResources() {
 		e, ok := permission.Subscription(r)
 		if !ok || e.Resource != permission.Graph {
 			t.Errorf("the app subscribes to %s, but no Graph permission lists it (%+v, %v)", r, e, ok)

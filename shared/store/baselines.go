@@ -9,11 +9,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // Rows of the baselines table: PartitionKey key(subject type), RowKey
-// key(lower-case object id); Data holds the tenant.Baseline as JSON (split
+// key(lower-case object id); Data holds the state.Baseline as JSON (split
 // over several binary properties when large).
 
 // maxBaselineJSON is the most baseline JSON one row holds.
@@ -22,7 +23,7 @@ const maxBaselineJSON = maxPart * maxParts
 // Baselines streams every stored baseline of type typ to fn, a page at a
 // time (rows sorted by object id). An error from fn stops the stream and is
 // returned as is.
-func (t *Tables) Baselines(ctx context.Context, typ tenant.SubjectType, fn func(tenant.Baseline) error) error {
+func (t *Tables) Baselines(ctx context.Context, typ tenant.SubjectType, fn func(state.Baseline) error) error {
 	what := fmt.Sprintf("list %s baselines", typ)
 	err := t.list(ctx, tableBaselines, partitionFilter(key(string(typ))), "", func(r row) error {
 		b, err := baselineFromRow(r)
@@ -36,10 +37,10 @@ func (t *Tables) Baselines(ctx context.Context, typ tenant.SubjectType, fn func(
 
 // BaselinesByID reads the baselines of type typ for ids, keyed by lower-case
 // id; ids without a baseline are absent from the map.
-func (t *Tables) BaselinesByID(ctx context.Context, typ tenant.SubjectType, ids []string) (map[string]tenant.Baseline, error) {
+func (t *Tables) BaselinesByID(ctx context.Context, typ tenant.SubjectType, ids []string) (map[string]state.Baseline, error) {
 	what := fmt.Sprintf("read %s baselines", typ)
 	want := lowerUnique(ids)
-	out := make(map[string]tenant.Baseline, len(want))
+	out := make(map[string]state.Baseline, len(want))
 	var mu sync.Mutex
 	err := t.each(ctx, len(want), func(ctx context.Context, i int) error {
 		r, ok, err := t.get(ctx, tableBaselines, key(string(typ)), key(want[i]))
@@ -77,14 +78,14 @@ func lowerUnique(ids []string) []string {
 	return out
 }
 
-func baselineFromRow(r row) (tenant.Baseline, error) {
+func baselineFromRow(r row) (state.Baseline, error) {
 	data, err := r.binary("Data")
 	if err != nil {
-		return tenant.Baseline{}, err
+		return state.Baseline{}, err
 	}
-	var b tenant.Baseline
+	var b state.Baseline
 	if err := json.Unmarshal(data, &b); err != nil {
-		return tenant.Baseline{}, fmt.Errorf("decode baseline %s: %w", r.str("RowKey"), err)
+		return state.Baseline{}, fmt.Errorf("decode baseline %s: %w", r.str("RowKey"), err)
 	}
 	return b, nil
 }
@@ -95,7 +96,7 @@ func baselineFromRow(r row) (tenant.Baseline, error) {
 // exceeds what one row holds (about 700 kB, far beyond any real object)
 // keeps as many reply URLs, then disabled plans, as fit; the row is marked
 // Truncated and a warning logged.
-func (t *Tables) PutBaselines(ctx context.Context, bs []tenant.Baseline) error {
+func (t *Tables) PutBaselines(ctx context.Context, bs []state.Baseline) error {
 	const what = "put baselines"
 	byType := make(map[tenant.SubjectType][]op)
 	index := make(map[string]int) // type/id → position in byType[type]
@@ -129,7 +130,7 @@ func (t *Tables) PutBaselines(ctx context.Context, bs []tenant.Baseline) error {
 }
 
 // baselineEntity encodes b as its row, trimming it when too large.
-func (t *Tables) baselineEntity(b tenant.Baseline) (entity, error) {
+func (t *Tables) baselineEntity(b state.Baseline) (entity, error) {
 	data, err := json.Marshal(b)
 	if err != nil {
 		return nil, err
@@ -157,8 +158,8 @@ func (t *Tables) baselineEntity(b tenant.Baseline) (entity, error) {
 // trimBaseline keeps as many reply URLs (then disabled plans) as fit, in
 // their order; credentials are never dropped: an error if they alone do
 // not fit.
-func trimBaseline(b tenant.Baseline) ([]byte, error) {
-	fits := func(c tenant.Baseline) ([]byte, bool) {
+func trimBaseline(b state.Baseline) ([]byte, error) {
+	fits := func(c state.Baseline) ([]byte, bool) {
 		d, err := json.Marshal(c)
 		return d, err == nil && len(d) <= maxBaselineJSON
 	}

@@ -9,37 +9,38 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-func spBaseline(i int) tenant.Baseline {
-	return tenant.Baseline{
+func spBaseline(i int) state.Baseline {
+	return state.Baseline{
 		Type: tenant.SubjectServicePrincipal, ID: fmt.Sprintf("AAAAAAAA-0000-0000-0000-%012d", i),
 		Name: fmt.Sprintf("app %d <script>", i), AppID: fmt.Sprintf("app-%d", i), Owner: "f8cdef31-a31e-4b4a-93e4-5f571e91255a", SPType: "Application",
-		Credentials: []tenant.BaselineCredential{{KeyID: fmt.Sprintf("key-%d", i), Kind: tenant.CredentialKind("certificate"), Name: "CN=app"}},
+		Credentials: []state.BaselineCredential{{KeyID: fmt.Sprintf("key-%d", i), Kind: tenant.CredentialKind("certificate"), Name: "CN=app"}},
 		ReplyURLs:   []string{fmt.Sprintf("https://app%d.example/callback", i)},
 	}
 }
 
-func userBaseline(i int) tenant.Baseline {
-	return tenant.Baseline{
+func userBaseline(i int) state.Baseline {
+	return state.Baseline{
 		Type: tenant.SubjectUser, ID: fmt.Sprintf("bbbbbbbb-0000-0000-0000-%012d", i), Name: fmt.Sprintf("user%d@contoso.example", i),
 		DisabledPlans: []string{"sku/2f442157-a11c-46b9-ae5b-6e39ff4e5849"},
 	}
 }
 
 // collect streams the baselines of typ.
-func collect(t *testing.T, st *store.Tables, typ tenant.SubjectType) []tenant.Baseline {
+func collect(t *testing.T, st *store.Tables, typ tenant.SubjectType) []state.Baseline {
 	t.Helper()
-	var out []tenant.Baseline
-	if err := st.Baselines(t.Context(), typ, func(b tenant.Baseline) error { out = append(out, b); return nil }); err != nil {
+	var out []state.Baseline
+	if err := st.Baselines(t.Context(), typ, func(b state.Baseline) error { out = append(out, b); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-var byID = cmpopts.SortSlices(func(a, b tenant.Baseline) bool { return strings.ToLower(a.ID) < strings.ToLower(b.ID) })
+var byID = cmpopts.SortSlices(func(a, b state.Baseline) bool { return strings.ToLower(a.ID) < strings.ToLower(b.ID) })
 
 // TestBaselinesBatches stores 250 rows of two types (two partitions, 150
 // rows in one: two transactions), reads them back every way, replaces and
@@ -48,7 +49,7 @@ func TestBaselinesBatches(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := open(t, nil, nil)
-	var sps, users, all []tenant.Baseline
+	var sps, users, all []state.Baseline
 	for i := 0; i < 150; i++ {
 		sps = append(sps, spBaseline(i))
 	}
@@ -79,7 +80,7 @@ func TestBaselinesBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]tenant.Baseline{strings.ToLower(sps[3].ID): sps[3], strings.ToLower(sps[149].ID): sps[149]}
+	want := map[string]state.Baseline{strings.ToLower(sps[3].ID): sps[3], strings.ToLower(sps[149].ID): sps[149]}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("BaselinesByID (-want +got):\n%s", diff)
 	}
@@ -94,7 +95,7 @@ func TestBaselinesBatches(t *testing.T) {
 	changed.ReplyURLs = append(changed.ReplyURLs, "https://evil.example/#?x")
 	first := changed
 	first.Name = "overwritten in the same call"
-	if err := st.PutBaselines(ctx, []tenant.Baseline{first, changed}); err != nil {
+	if err := st.PutBaselines(ctx, []state.Baseline{first, changed}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = st.BaselinesByID(ctx, tenant.SubjectServicePrincipal, []string{sps[5].ID})
@@ -141,18 +142,18 @@ func TestBaselinesLarge(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		in        tenant.Baseline
+		in        state.Baseline
 		wantURLs  int // reply URLs read back
 		truncated bool
 	}{
-		{name: "one property", in: tenant.Baseline{Type: tenant.SubjectApplication, ID: "small", ReplyURLs: urls(10)}, wantURLs: 10},
-		{name: "split over properties", in: tenant.Baseline{Type: tenant.SubjectApplication, ID: "many-reply-urls", ReplyURLs: urls(3000)}, wantURLs: 3000},
-		{name: "over one row: trimmed", in: tenant.Baseline{Type: tenant.SubjectApplication, ID: "huge", ReplyURLs: urls(12000),
-			Credentials: []tenant.BaselineCredential{{KeyID: "k1"}, {KeyID: "k2"}}}, truncated: true},
+		{name: "one property", in: state.Baseline{Type: tenant.SubjectApplication, ID: "small", ReplyURLs: urls(10)}, wantURLs: 10},
+		{name: "split over properties", in: state.Baseline{Type: tenant.SubjectApplication, ID: "many-reply-urls", ReplyURLs: urls(3000)}, wantURLs: 3000},
+		{name: "over one row: trimmed", in: state.Baseline{Type: tenant.SubjectApplication, ID: "huge", ReplyURLs: urls(12000),
+			Credentials: []state.BaselineCredential{{KeyID: "k1"}, {KeyID: "k2"}}}, truncated: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := st.PutBaselines(ctx, []tenant.Baseline{tc.in}); err != nil {
+			if err := st.PutBaselines(ctx, []state.Baseline{tc.in}); err != nil {
 				t.Fatal(err)
 			}
 			got, err := st.BaselinesByID(ctx, tc.in.Type, []string{tc.in.ID})
@@ -185,10 +186,10 @@ func TestBaselinesHostileIDs(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := open(t, nil, nil)
-	var bs []tenant.Baseline
+	var bs []state.Baseline
 	var ids []string
 	for _, k := range hostileKeys() {
-		bs = append(bs, tenant.Baseline{Type: tenant.SubjectUser, ID: k, Name: k})
+		bs = append(bs, state.Baseline{Type: tenant.SubjectUser, ID: k, Name: k})
 		ids = append(ids, k)
 	}
 	if err := st.PutBaselines(ctx, bs); err != nil {
@@ -217,21 +218,21 @@ func TestBaselinesErrors(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := open(t, nil, nil)
-	for _, b := range []tenant.Baseline{{ID: "no-type"}, {Type: tenant.SubjectUser}} {
-		if err := st.PutBaselines(ctx, []tenant.Baseline{b}); err == nil {
+	for _, b := range []state.Baseline{{ID: "no-type"}, {Type: tenant.SubjectUser}} {
+		if err := st.PutBaselines(ctx, []state.Baseline{b}); err == nil {
 			t.Errorf("PutBaselines(%+v) succeeded", b)
 		}
 	}
 	if err := st.PutBaselines(ctx, nil); err != nil {
 		t.Errorf("PutBaselines(nil) = %v", err)
 	}
-	if err := st.PutBaselines(ctx, []tenant.Baseline{userBaseline(1), userBaseline(2)}); err != nil {
+	if err := st.PutBaselines(ctx, []state.Baseline{userBaseline(1), userBaseline(2)}); err != nil {
 		t.Fatal(err)
 	}
 	// The callback's error stops the stream and comes back unchanged.
 	stop := errors.New("stop here")
 	calls := 0
-	err := st.Baselines(ctx, tenant.SubjectUser, func(tenant.Baseline) error { calls++; return stop })
+	err := st.Baselines(ctx, tenant.SubjectUser, func(state.Baseline) error { calls++; return stop })
 	if err != stop || calls != 1 {
 		t.Errorf("Baselines with a failing callback = %v after %d calls, want the callback's error after 1", err, calls)
 	}

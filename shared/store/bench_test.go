@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkRecordFindings(b *testing.B) {
 	}
 	b.Run("new", func(b *testing.B) {
 		for n := 0; b.Loop(); n++ {
-			fresh, err := st.RecordFindings(ctx, batch(n), tenant.FindingQueued, t0)
+			fresh, err := st.RecordFindings(ctx, batch(n), state.FindingQueued, t0)
 			if err != nil || len(fresh) != 1000 {
 				b.Fatalf("%d fresh, %v", len(fresh), err)
 			}
@@ -31,11 +32,11 @@ func BenchmarkRecordFindings(b *testing.B) {
 	})
 	b.Run("seen", func(b *testing.B) {
 		fs := batch(-1)
-		if _, err := st.RecordFindings(ctx, fs, tenant.FindingQueued, t0); err != nil {
+		if _, err := st.RecordFindings(ctx, fs, state.FindingQueued, t0); err != nil {
 			b.Fatal(err)
 		}
 		for n := 1; b.Loop(); n++ {
-			fresh, err := st.RecordFindings(ctx, fs, tenant.FindingQueued, t0.Add(time.Duration(n)*time.Minute))
+			fresh, err := st.RecordFindings(ctx, fs, state.FindingQueued, t0.Add(time.Duration(n)*time.Minute))
 			if err != nil || len(fresh) != 0 {
 				b.Fatalf("%d fresh, %v", len(fresh), err)
 			}
@@ -47,7 +48,7 @@ func BenchmarkRecordFindings(b *testing.B) {
 func BenchmarkPutBaselines(b *testing.B) {
 	st := open(b, nil, nil)
 	ctx := b.Context()
-	bs := make([]tenant.Baseline, 1000)
+	bs := make([]state.Baseline, 1000)
 	for i := range bs {
 		if i%2 == 0 {
 			bs[i] = spBaseline(i)

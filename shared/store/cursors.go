@@ -5,35 +5,35 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 // Rows of the cursors table: PartitionKey "cursor", RowKey key(name).
 const cursorPartition = "cursor"
 
-// Cursor returns the stored cursor of stream name, or tenant.Cursor{Name:
+// Cursor returns the stored cursor of stream name, or state.Cursor{Name:
 // name} (ETag "") when the stream never saved one.
-func (t *Tables) Cursor(ctx context.Context, name string) (tenant.Cursor, error) {
+func (t *Tables) Cursor(ctx context.Context, name string) (state.Cursor, error) {
 	op := fmt.Sprintf("read cursor %q", name)
 	if name == "" {
-		return tenant.Cursor{}, fmt.Errorf("store: %s: empty name", op)
+		return state.Cursor{}, fmt.Errorf("store: %s: empty name", op)
 	}
 	r, ok, err := t.get(ctx, tableCursors, cursorPartition, key(name))
 	if err != nil {
-		return tenant.Cursor{}, wrap(op, err)
+		return state.Cursor{}, wrap(op, err)
 	}
 	if !ok {
-		return tenant.Cursor{Name: name}, nil
+		return state.Cursor{Name: name}, nil
 	}
 	c, err := cursorFromRow(r)
 	if err != nil {
-		return tenant.Cursor{}, fmt.Errorf("store: %s: %w", op, err)
+		return state.Cursor{}, fmt.Errorf("store: %s: %w", op, err)
 	}
 	return c, nil
 }
 
-func cursorFromRow(r row) (tenant.Cursor, error) {
-	c := tenant.Cursor{Name: r.str("Name"), DeltaLink: r.str("DeltaLink"), ETag: r.etag}
+func cursorFromRow(r row) (state.Cursor, error) {
+	c := state.Cursor{Name: r.str("Name"), DeltaLink: r.str("DeltaLink"), ETag: r.etag}
 	var err1, err2 error
 	c.Watermark, err1 = r.time("Watermark")
 	c.UpdatedAt, err2 = r.time("UpdatedAt")
@@ -44,7 +44,7 @@ func cursorFromRow(r row) (tenant.Cursor, error) {
 // A cursor with ETag "" is inserted and must not exist yet; otherwise it
 // replaces the stored row only if that still has c.ETag. Losing either race
 // is an error wrapping ErrConflict: another invocation moved the stream.
-func (t *Tables) SaveCursor(ctx context.Context, c tenant.Cursor) (tenant.Cursor, error) {
+func (t *Tables) SaveCursor(ctx context.Context, c state.Cursor) (state.Cursor, error) {
 	op := fmt.Sprintf("save cursor %q", c.Name)
 	if c.Name == "" {
 		return c, fmt.Errorf("store: %s: empty name", op)
@@ -59,7 +59,7 @@ func (t *Tables) SaveCursor(ctx context.Context, c tenant.Cursor) (tenant.Cursor
 	return c, nil
 }
 
-func cursorEntity(c tenant.Cursor) entity {
+func cursorEntity(c state.Cursor) entity {
 	e := newEntity(cursorPartition, key(c.Name))
 	e.str("Name", c.Name)
 	e.str("DeltaLink", c.DeltaLink)

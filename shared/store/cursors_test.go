@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 func TestCursorLifecycle(t *testing.T) {
@@ -26,7 +26,7 @@ func TestCursorLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tenant.Cursor{Name: name}, c); diff != "" || c.Exists() {
+			if diff := cmp.Diff(state.Cursor{Name: name}, c); diff != "" || c.Exists() {
 				t.Fatalf("missing cursor (-want +got):\n%s", diff)
 			}
 
@@ -90,7 +90,7 @@ func TestCursorValidation(t *testing.T) {
 	if _, err := st.Cursor(t.Context(), ""); err == nil {
 		t.Error("Cursor(\"\") succeeded")
 	}
-	if _, err := st.SaveCursor(t.Context(), tenant.Cursor{}); err == nil || errors.Is(err, store.ErrConflict) {
+	if _, err := st.SaveCursor(t.Context(), state.Cursor{}); err == nil || errors.Is(err, store.ErrConflict) {
 		t.Errorf("SaveCursor without name = %v", err)
 	}
 }

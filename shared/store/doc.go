@@ -2,14 +2,15 @@
 // Storage (Azurite locally): where each stream resumes, the baselines delta
 // rounds compare, the findings already reported, the Teams outbox, the
 // Graph subscriptions and the sign-in history one rule needs. It trades in
-// shared/tenant types; no aztables type crosses its API.
+// the records of shared/state and the domain types of shared/tenant; no
+// aztables type crosses its API.
 //
 // # Tables
 //
 // Each table is named TablesOptions.Prefix (default "tw") + its name:
 //
 //	cursors        PK "cursor"        RK name                one row per stream (delta link or watermark)
-//	baselines      PK subject type    RK lower-case id       tenant.Baseline as JSON
+//	baselines      PK subject type    RK lower-case id       state.Baseline as JSON
 //	findings       PK rule id         RK encoded Finding.Key status, first/last seen, the finding as JSON
 //	outbox         PK "outbox"        RK item ID             pending and delivered Teams posts
 //	subscriptions  PK "subscription"  RK resource            one Graph subscription per resource

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -38,7 +39,7 @@ const EvidenceDropped = "evidenceDropped"
 
 // RecordFindings records fs with status and returns those that are new, in
 // input order: absent from the store (stored with FirstSeen = LastSeen =
-// now) or stored as tenant.FindingResolved (re-opened with status, keeping
+// now) or stored as state.FindingResolved (re-opened with status, keeping
 // FirstSeen). A finding already recorded otherwise only gets LastSeen = now
 // (under its ETag) and is not returned. Findings are matched by Key; a key
 // repeated in fs counts once. When two calls record the same new finding
@@ -46,7 +47,7 @@ const EvidenceDropped = "evidenceDropped"
 // JSON is capped at 64 KiB: larger evidence is replaced by
 // {EvidenceDropped: …}. From bulkFindings findings of one rule on, the
 // rule's rows are read in one listing and written in transactions.
-func (t *Tables) RecordFindings(ctx context.Context, fs []tenant.Finding, status tenant.FindingStatus, now time.Time) ([]tenant.Finding, error) {
+func (t *Tables) RecordFindings(ctx context.Context, fs []tenant.Finding, status state.FindingStatus, now time.Time) ([]tenant.Finding, error) {
 	const what = "record findings"
 	if status == "" {
 		return nil, fmt.Errorf("store: %s: empty status", what)
@@ -114,7 +115,7 @@ const bulkFindings = 50
 // recorder is one RecordFindings call.
 type recorder struct {
 	t      *Tables
-	status tenant.FindingStatus
+	status state.FindingStatus
 	now    time.Time
 	nonce  string // marks the rows this call inserted or re-opened
 	fs     []tenant.Finding
@@ -144,17 +145,17 @@ func (r *recorder) entity(i int, firstSeen time.Time) entity {
 // stored as resolved and those of a transaction that a concurrent change
 // refused.
 func (r *recorder) bulk(ctx context.Context, pk string, idx []int) ([]int, error) {
-	type state struct {
+	type listed struct {
 		status, etag string
 		last         time.Time
 	}
-	stored := make(map[string]state)
+	stored := make(map[string]listed)
 	err := r.t.list(ctx, tableFindings, partitionFilter(pk), "RowKey,Status,LastSeen", func(w row) error {
 		last, err := w.time("LastSeen")
 		if err != nil {
 			return &opError{op: "list findings of " + pk, err: err}
 		}
-		stored[w.str("RowKey")] = state{w.str("Status"), w.etag, last}
+		stored[w.str("RowKey")] = listed{w.str("Status"), w.etag, last}
 		return nil
 	})
 	if err := listErr("list findings of "+pk, err); err != nil {
@@ -168,7 +169,7 @@ func (r *recorder) bulk(ctx context.Context, pk string, idx []int) ([]int, error
 		switch {
 		case !ok:
 			addIdx, adds = append(addIdx, i), append(adds, addOp(r.entity(i, r.now)))
-		case s.status == string(tenant.FindingResolved):
+		case s.status == string(state.FindingResolved):
 			single = append(single, i)
 		case r.now.After(s.last):
 			e := newEntity(pk, rk)
@@ -216,7 +217,7 @@ func (r *recorder) one(ctx context.Context, i int) (bool, error) {
 			return true, nil
 		case !ok:
 			_, err = r.t.add(ctx, tableFindings, r.entity(i, r.now))
-		case w.str("Status") == string(tenant.FindingResolved):
+		case w.str("Status") == string(state.FindingResolved):
 			first, terr := w.time("FirstSeen")
 			if terr != nil || first.IsZero() {
 				first = r.now
@@ -289,28 +290,28 @@ func newNonce() string {
 	return hex.EncodeToString(b[:])
 }
 
-func findingFromRow(r row) (tenant.FindingRecord, error) {
+func findingFromRow(r row) (state.FindingRecord, error) {
 	data, err := r.binary("Finding")
 	if err != nil {
-		return tenant.FindingRecord{}, err
+		return state.FindingRecord{}, err
 	}
-	var rec tenant.FindingRecord
+	var rec state.FindingRecord
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&rec.Finding); err != nil {
-		return tenant.FindingRecord{}, fmt.Errorf("decode finding %s: %w", r.str("RowKey"), err)
+		return state.FindingRecord{}, fmt.Errorf("decode finding %s: %w", r.str("RowKey"), err)
 	}
 	var err1, err2 error
 	rec.FirstSeen, err1 = r.time("FirstSeen")
 	rec.LastSeen, err2 = r.time("LastSeen")
-	rec.Status = tenant.FindingStatus(r.str("Status"))
+	rec.Status = state.FindingStatus(r.str("Status"))
 	rec.ETag = r.etag
 	return rec, errors.Join(err1, err2)
 }
 
 // SetFindingStatus sets the status of the recorded findings with keys.
 // Keys that are not recorded are ignored.
-func (t *Tables) SetFindingStatus(ctx context.Context, keys []string, status tenant.FindingStatus) error {
+func (t *Tables) SetFindingStatus(ctx context.Context, keys []string, status state.FindingStatus) error {
 	const what = "set finding status"
 	if status == "" {
 		return fmt.Errorf("store: %s: empty status", what)
@@ -322,7 +323,7 @@ func (t *Tables) SetFindingStatus(ctx context.Context, keys []string, status ten
 	return wrap(what, err)
 }
 
-func (t *Tables) setStatus(ctx context.Context, k string, status tenant.FindingStatus) error {
+func (t *Tables) setStatus(ctx context.Context, k string, status state.FindingStatus) error {
 	rk := key(k)
 	pk, found, err := t.findingPartition(ctx, k)
 	if err != nil || !found {
@@ -388,7 +389,7 @@ func unique(ss []string) []string {
 
 // Findings streams every recorded finding to fn (ordered by rule, then by
 // encoded key). An error from fn stops the stream and is returned as is.
-func (t *Tables) Findings(ctx context.Context, fn func(tenant.FindingRecord) error) error {
+func (t *Tables) Findings(ctx context.Context, fn func(state.FindingRecord) error) error {
 	const what = "list findings"
 	err := t.list(ctx, tableFindings, "", "", func(r row) error {
 		rec, err := findingFromRow(r)
@@ -400,7 +401,7 @@ func (t *Tables) Findings(ctx context.Context, fn func(tenant.FindingRecord) err
 	return listErr(what, err)
 }
 
-// ResolveFindings marks as tenant.FindingResolved every recorded finding of
+// ResolveFindings marks as state.FindingResolved every recorded finding of
 // rules that is not already resolved, whose key is not in seen and that was
 // not seen after now (a concurrent round may have recorded it since the
 // sweep began). It returns how many it resolved.
@@ -410,7 +411,7 @@ func (t *Tables) ResolveFindings(ctx context.Context, rules []string, seen map[s
 	type target struct{ pk, rk string }
 	var targets []target
 	stale := func(r row) (bool, error) {
-		if r.str("Status") == string(tenant.FindingResolved) {
+		if r.str("Status") == string(state.FindingResolved) {
 			return false, nil
 		}
 		rec, err := findingFromRow(r)
@@ -420,7 +421,7 @@ func (t *Tables) ResolveFindings(ctx context.Context, rules []string, seen map[s
 		return !seen[rec.Finding.Key] && !rec.LastSeen.After(now), nil
 	}
 	for _, rule := range unique(rules) {
-		filter := partitionFilter(key(rule)) + " and Status ne " + quote(string(tenant.FindingResolved))
+		filter := partitionFilter(key(rule)) + " and Status ne " + quote(string(state.FindingResolved))
 		err := t.list(ctx, tableFindings, filter, "", func(r row) error {
 			ok, err := stale(r)
 			if ok {
@@ -447,7 +448,7 @@ func (t *Tables) ResolveFindings(ctx context.Context, rules []string, seen map[s
 				return err
 			}
 			e := newEntity(tg.pk, tg.rk)
-			e.str("Status", string(tenant.FindingResolved))
+			e.str("Status", string(state.FindingResolved))
 			_, err = t.merge(ctx, tableFindings, e, r.etag)
 			if err == nil {
 				mu.Lock()

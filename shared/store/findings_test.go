@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -30,10 +31,10 @@ func finding(rule, subject string, ev map[string]any) tenant.Finding {
 }
 
 // records returns the stored findings by key.
-func records(t *testing.T, st *store.Tables) map[string]tenant.FindingRecord {
+func records(t *testing.T, st *store.Tables) map[string]state.FindingRecord {
 	t.Helper()
-	out := make(map[string]tenant.FindingRecord)
-	err := st.Findings(t.Context(), func(r tenant.FindingRecord) error {
+	out := make(map[string]state.FindingRecord)
+	err := st.Findings(t.Context(), func(r state.FindingRecord) error {
 		if _, dup := out[r.Finding.Key]; dup {
 			t.Errorf("key %q listed twice", r.Finding.Key)
 		}
@@ -94,7 +95,7 @@ func testRecordFindings(t *testing.T, pad int) {
 	isFiller := func(k string) bool { return fillerSeen[k] }
 	// record records fs plus the fillers and returns the fresh keys that
 	// are not fillers.
-	record := func(fs []tenant.Finding, status tenant.FindingStatus, now time.Time) ([]string, error) {
+	record := func(fs []tenant.Finding, status state.FindingStatus, now time.Time) ([]string, error) {
 		fresh, err := st.RecordFindings(ctx, append(slices.Clone(fs), filler...), status, now)
 		var out []string
 		for _, k := range keys(fresh) {
@@ -105,29 +106,29 @@ func testRecordFindings(t *testing.T, pad int) {
 		return out, err
 	}
 
-	type state struct {
-		status      tenant.FindingStatus
+	type stored struct {
+		status      state.FindingStatus
 		first, last time.Time
 	}
 	steps := []struct {
 		name      string
 		run       func() ([]string, error)
 		wantFresh []string
-		want      map[string]state
+		want      map[string]stored
 	}{
 		{
 			name:      "all new, input order kept, duplicate counted once",
-			run:       func() ([]string, error) { return record([]tenant.Finding{b, a, b, c}, tenant.FindingQueued, t0) },
+			run:       func() ([]string, error) { return record([]tenant.Finding{b, a, b, c}, state.FindingQueued, t0) },
 			wantFresh: []string{b.Key, a.Key, c.Key},
-			want: map[string]state{a.Key: {tenant.FindingQueued, t0, t0}, b.Key: {tenant.FindingQueued, t0, t0},
-				c.Key: {tenant.FindingQueued, t0, t0}},
+			want: map[string]stored{a.Key: {state.FindingQueued, t0, t0}, b.Key: {state.FindingQueued, t0, t0},
+				c.Key: {state.FindingQueued, t0, t0}},
 		},
 		{
 			name:      "seen again: not fresh, LastSeen moves, status kept",
-			run:       func() ([]string, error) { return record([]tenant.Finding{aLater, b}, tenant.FindingBaseline, t1) },
+			run:       func() ([]string, error) { return record([]tenant.Finding{aLater, b}, state.FindingBaseline, t1) },
 			wantFresh: nil,
-			want: map[string]state{a.Key: {tenant.FindingQueued, t0, t1}, b.Key: {tenant.FindingQueued, t0, t1},
-				c.Key: {tenant.FindingQueued, t0, t0}},
+			want: map[string]stored{a.Key: {state.FindingQueued, t0, t1}, b.Key: {state.FindingQueued, t0, t1},
+				c.Key: {state.FindingQueued, t0, t0}},
 		},
 		{
 			name: "resolved by a sweep",
@@ -140,37 +141,37 @@ func testRecordFindings(t *testing.T, pad int) {
 				}
 				return nil, err
 			},
-			want: map[string]state{a.Key: {tenant.FindingResolved, t0, t1}, b.Key: {tenant.FindingQueued, t0, t1},
-				c.Key: {tenant.FindingQueued, t0, t0}},
+			want: map[string]stored{a.Key: {state.FindingResolved, t0, t1}, b.Key: {state.FindingQueued, t0, t1},
+				c.Key: {state.FindingQueued, t0, t0}},
 		},
 		{
 			name:      "resolved and seen again: re-opened, FirstSeen kept",
-			run:       func() ([]string, error) { return record([]tenant.Finding{c, aLater}, tenant.FindingQueued, t2) },
+			run:       func() ([]string, error) { return record([]tenant.Finding{c, aLater}, state.FindingQueued, t2) },
 			wantFresh: []string{a.Key},
-			want: map[string]state{a.Key: {tenant.FindingQueued, t0, t2}, b.Key: {tenant.FindingQueued, t0, t1},
-				c.Key: {tenant.FindingQueued, t0, t2}},
+			want: map[string]stored{a.Key: {state.FindingQueued, t0, t2}, b.Key: {state.FindingQueued, t0, t1},
+				c.Key: {state.FindingQueued, t0, t2}},
 		},
 		{
 			name:      "an older observation does not move LastSeen back",
-			run:       func() ([]string, error) { return record([]tenant.Finding{c}, tenant.FindingQueued, t1) },
+			run:       func() ([]string, error) { return record([]tenant.Finding{c}, state.FindingQueued, t1) },
 			wantFresh: nil,
-			want: map[string]state{a.Key: {tenant.FindingQueued, t0, t2}, b.Key: {tenant.FindingQueued, t0, t1},
-				c.Key: {tenant.FindingQueued, t0, t2}},
+			want: map[string]stored{a.Key: {state.FindingQueued, t0, t2}, b.Key: {state.FindingQueued, t0, t1},
+				c.Key: {state.FindingQueued, t0, t2}},
 		},
 		{
 			name: "status set",
 			run: func() ([]string, error) {
-				return nil, st.SetFindingStatus(ctx, []string{a.Key, c.Key, "unknown:key", a.Key}, tenant.FindingDelivered)
+				return nil, st.SetFindingStatus(ctx, []string{a.Key, c.Key, "unknown:key", a.Key}, state.FindingDelivered)
 			},
-			want: map[string]state{a.Key: {tenant.FindingDelivered, t0, t2}, b.Key: {tenant.FindingQueued, t0, t1},
-				c.Key: {tenant.FindingDelivered, t0, t2}},
+			want: map[string]stored{a.Key: {state.FindingDelivered, t0, t2}, b.Key: {state.FindingQueued, t0, t1},
+				c.Key: {state.FindingDelivered, t0, t2}},
 		},
 		{
 			name:      "nothing new",
-			run:       func() ([]string, error) { return record(nil, tenant.FindingQueued, t3) },
+			run:       func() ([]string, error) { return record(nil, state.FindingQueued, t3) },
 			wantFresh: nil,
-			want: map[string]state{a.Key: {tenant.FindingDelivered, t0, t2}, b.Key: {tenant.FindingQueued, t0, t1},
-				c.Key: {tenant.FindingDelivered, t0, t2}},
+			want: map[string]stored{a.Key: {state.FindingDelivered, t0, t2}, b.Key: {state.FindingQueued, t0, t1},
+				c.Key: {state.FindingDelivered, t0, t2}},
 		},
 	}
 	for _, step := range steps {
@@ -181,16 +182,16 @@ func testRecordFindings(t *testing.T, pad int) {
 		if diff := cmp.Diff(step.wantFresh, fresh, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("%s: fresh keys (-want +got):\n%s", step.name, diff)
 		}
-		got := make(map[string]state)
+		got := make(map[string]stored)
 		for k, r := range records(t, st) {
 			if r.ETag == "" {
 				t.Errorf("%s: %s has no ETag", step.name, k)
 			}
 			if !isFiller(k) {
-				got[k] = state{r.Status, r.FirstSeen, r.LastSeen}
+				got[k] = stored{r.Status, r.FirstSeen, r.LastSeen}
 			}
 		}
-		if diff := cmp.Diff(step.want, got, cmp.AllowUnexported(state{})); diff != "" {
+		if diff := cmp.Diff(step.want, got, cmp.AllowUnexported(stored{})); diff != "" {
 			t.Errorf("%s: stored (-want +got):\n%s", step.name, diff)
 		}
 	}
@@ -222,14 +223,14 @@ func TestRecordFindingsHostileKeys(t *testing.T) {
 		}
 		fs = append(fs, f)
 	}
-	fresh, err := st.RecordFindings(ctx, fs, tenant.FindingQueued, t0)
+	fresh, err := st.RecordFindings(ctx, fs, state.FindingQueued, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(keys(fs), keys(fresh)); diff != "" {
 		t.Fatalf("fresh (-want +got):\n%s", diff)
 	}
-	again, err := st.RecordFindings(ctx, fs, tenant.FindingQueued, t0.Add(time.Minute))
+	again, err := st.RecordFindings(ctx, fs, state.FindingQueued, t0.Add(time.Minute))
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second record: %d fresh, %v", len(again), err)
 	}
@@ -248,11 +249,11 @@ func TestRecordFindingsHostileKeys(t *testing.T) {
 		}
 	}
 	// Status by key, also when the key does not start with its rule.
-	if err := st.SetFindingStatus(ctx, keys(fs), tenant.FindingDelivered); err != nil {
+	if err := st.SetFindingStatus(ctx, keys(fs), state.FindingDelivered); err != nil {
 		t.Fatal(err)
 	}
 	for k, r := range records(t, st) {
-		if r.Status != tenant.FindingDelivered {
+		if r.Status != state.FindingDelivered {
 			t.Errorf("key %.40q: status %s", k, r.Status)
 		}
 	}
@@ -269,7 +270,7 @@ func TestRecordFindingsLargeEvidence(t *testing.T) {
 	st := open(t, nil, nil)
 	big := finding("signin.azure-ip", "big", map[string]any{"ips": strings.Repeat("203.0.113.7,", 10000)}) // 120 kB
 	fits := finding("signin.azure-ip", "fits", map[string]any{"ips": strings.Repeat("x", 60000)})
-	fresh, err := st.RecordFindings(ctx, []tenant.Finding{big, fits}, tenant.FindingQueued, t0)
+	fresh, err := st.RecordFindings(ctx, []tenant.Finding{big, fits}, state.FindingQueued, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestRecordFindingsLargeEvidence(t *testing.T) {
 		t.Errorf("a finding that fits is stored whole (-want +got):\n%.500s", diff)
 	}
 	// Recording the big one again is not new.
-	again, err := st.RecordFindings(ctx, []tenant.Finding{big}, tenant.FindingQueued, t0.Add(time.Minute))
+	again, err := st.RecordFindings(ctx, []tenant.Finding{big}, state.FindingQueued, t0.Add(time.Minute))
 	if err != nil || len(again) != 0 {
 		t.Errorf("again: %d fresh, %v", len(again), err)
 	}
@@ -306,12 +307,12 @@ func TestRecordFindingsValidation(t *testing.T) {
 	tests := []struct {
 		name   string
 		fs     []tenant.Finding
-		status tenant.FindingStatus
+		status state.FindingStatus
 	}{
 		{"no status", []tenant.Finding{ok}, ""},
-		{"no key", []tenant.Finding{ok, noKey}, tenant.FindingQueued},
-		{"no rule", []tenant.Finding{noRule}, tenant.FindingQueued},
-		{"invalid severity", []tenant.Finding{badSeverity}, tenant.FindingQueued},
+		{"no key", []tenant.Finding{ok, noKey}, state.FindingQueued},
+		{"no rule", []tenant.Finding{noRule}, state.FindingQueued},
+		{"invalid severity", []tenant.Finding{badSeverity}, state.FindingQueued},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -361,7 +362,7 @@ func TestRecordFindingsConcurrent(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						<-start
-						fresh[g], errs[g] = st.RecordFindings(ctx, fs, tenant.FindingQueued, t0)
+						fresh[g], errs[g] = st.RecordFindings(ctx, fs, state.FindingQueued, t0)
 					}()
 				}
 				close(start)
@@ -391,12 +392,12 @@ func TestResolveFindings(t *testing.T) {
 	f2 := finding("rule.a", "2", nil)
 	f3 := finding("rule.b", "3", nil)
 	late := finding("rule.a", "late", nil)
-	if _, err := st.RecordFindings(ctx, []tenant.Finding{f1, f2, f3}, tenant.FindingQueued, t0); err != nil {
+	if _, err := st.RecordFindings(ctx, []tenant.Finding{f1, f2, f3}, state.FindingQueued, t0); err != nil {
 		t.Fatal(err)
 	}
 	sweep := t0.Add(time.Hour)
 	// A round concurrent with the sweep recorded this one after it began.
-	if _, err := st.RecordFindings(ctx, []tenant.Finding{late}, tenant.FindingQueued, sweep.Add(time.Minute)); err != nil {
+	if _, err := st.RecordFindings(ctx, []tenant.Finding{late}, state.FindingQueued, sweep.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -420,9 +421,9 @@ func TestResolveFindings(t *testing.T) {
 			t.Errorf("%s: resolved %d, want %d", tc.name, n, tc.want)
 		}
 	}
-	want := map[string]tenant.FindingStatus{f1.Key: tenant.FindingResolved, f2.Key: tenant.FindingResolved,
-		f3.Key: tenant.FindingResolved, late.Key: tenant.FindingQueued}
-	got := make(map[string]tenant.FindingStatus)
+	want := map[string]state.FindingStatus{f1.Key: state.FindingResolved, f2.Key: state.FindingResolved,
+		f3.Key: state.FindingResolved, late.Key: state.FindingQueued}
+	got := make(map[string]state.FindingStatus)
 	for k, r := range records(t, st) {
 		got[k] = r.Status
 	}

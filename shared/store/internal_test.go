@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/golden"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -94,8 +95,8 @@ func FuzzKey(f *testing.F) {
 func TestEntityGolden(t *testing.T) {
 	at := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
 	st := &Tables{log: slog.New(slog.DiscardHandler)}
-	base, err := st.baselineEntity(tenant.Baseline{Type: tenant.SubjectServicePrincipal, ID: "AAAA-1", Name: "app",
-		Credentials: []tenant.BaselineCredential{{KeyID: "k1", Kind: tenant.KeyCredential, Name: "CN=app"}}, ReplyURLs: []string{"https://x.example/cb"}})
+	base, err := st.baselineEntity(state.Baseline{Type: tenant.SubjectServicePrincipal, ID: "AAAA-1", Name: "app",
+		Credentials: []state.BaselineCredential{{KeyID: "k1", Kind: tenant.KeyCredential, Name: "CN=app"}}, ReplyURLs: []string{"https://x.example/cb"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +107,8 @@ func TestEntityGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{status: tenant.FindingQueued, now: at, nonce: "nonce", fs: []tenant.Finding{f}, data: [][]byte{data}}
-	out, err := outboxEntity(tenant.OutboxItem{ID: outboxID(at, 0)[:27] + "fixed", Kind: tenant.OutboxCard, FindingKeys: []string{f.Key},
+	rec := &recorder{status: state.FindingQueued, now: at, nonce: "nonce", fs: []tenant.Finding{f}, data: [][]byte{data}}
+	out, err := outboxEntity(state.OutboxItem{ID: outboxID(at, 0)[:27] + "fixed", Kind: state.OutboxCard, FindingKeys: []string{f.Key},
 		Payload: []byte(`{"type":"message"}`), Created: at, NextAttempt: at})
 	if err != nil {
 		t.Fatal(err)
@@ -119,11 +120,11 @@ func TestEntityGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	entities := map[string]entity{
-		"cursor":       cursorEntity(tenant.Cursor{Name: "delta-users", DeltaLink: "https://graph/delta?$deltatoken=x", UpdatedAt: at}),
+		"cursor":       cursorEntity(state.Cursor{Name: "delta-users", DeltaLink: "https://graph/delta?$deltatoken=x", UpdatedAt: at}),
 		"baseline":     base,
 		"finding":      rec.entity(0, at),
 		"outbox":       out,
-		"subscription": subscriptionEntity(tenant.Subscription{ID: "s1", Resource: "users", ChangeType: "updated,deleted", ExpirationDateTime: at}),
+		"subscription": subscriptionEntity(state.Subscription{ID: "s1", Resource: "users", ChangeType: "updated,deleted", ExpirationDateTime: at}),
 		"signin":       sign,
 	}
 	var b bytes.Buffer

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 // Rows of the outbox table: PartitionKey "outbox", RowKey the item ID
@@ -25,11 +25,11 @@ const maxLastError = 1024
 // in transactions of up to 100. The returned items have no ETag (a claim
 // gives them one). A caller-chosen ID must be a plain key (letters, digits,
 // '-', '_', '.') and new: an existing one is an error wrapping ErrConflict.
-func (t *Tables) EnqueueOutbox(ctx context.Context, items []tenant.OutboxItem) ([]tenant.OutboxItem, error) {
+func (t *Tables) EnqueueOutbox(ctx context.Context, items []state.OutboxItem) ([]state.OutboxItem, error) {
 	const what = "enqueue outbox items"
 	now := norm(t.now())
 	nonce := newNonce()
-	out := make([]tenant.OutboxItem, len(items))
+	out := make([]state.OutboxItem, len(items))
 	ops := make([]op, len(items))
 	seen := make(map[string]bool, len(items))
 	for i, it := range items {
@@ -83,7 +83,7 @@ func outboxID(created time.Time, i int) string {
 	return fmt.Sprintf("%020d-%05d-%s", max(created.UnixNano(), 0), i%100000, newNonce()[:8])
 }
 
-func outboxEntity(it tenant.OutboxItem) (entity, error) {
+func outboxEntity(it state.OutboxItem) (entity, error) {
 	e := newEntity(outboxPartition, it.ID)
 	e.str("Kind", string(it.Kind))
 	keys, err := json.Marshal(it.FindingKeys)
@@ -107,10 +107,10 @@ func outboxEntity(it tenant.OutboxItem) (entity, error) {
 	return e, nil
 }
 
-func outboxFromRow(r row) (tenant.OutboxItem, error) {
-	it := tenant.OutboxItem{
+func outboxFromRow(r row) (state.OutboxItem, error) {
+	it := state.OutboxItem{
 		ID:        r.str("RowKey"),
-		Kind:      tenant.OutboxKind(r.str("Kind")),
+		Kind:      state.OutboxKind(r.str("Kind")),
 		Attempts:  r.int("Attempts"),
 		LastError: r.str("LastError"),
 		ETag:      r.etag,
@@ -145,7 +145,7 @@ func pendingFilter() string { return partitionFilter(outboxPartition) + " and Do
 // skipped. The returned items carry the ETag CompleteOutbox and
 // RetryOutbox need. On error the items claimed so far are returned with
 // it; their lease lapses if the caller drops them.
-func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]tenant.OutboxItem, error) {
+func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]state.OutboxItem, error) {
 	const what = "claim outbox items"
 	if max <= 0 {
 		return nil, nil
@@ -175,7 +175,7 @@ func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Dura
 		return nil, err
 	}
 	token := newNonce()
-	var claimed []tenant.OutboxItem
+	var claimed []state.OutboxItem
 	for _, c := range cands {
 		if len(claimed) == max {
 			break
@@ -211,7 +211,7 @@ func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Dura
 // again. It updates only the row holding it.ETag ("" = any): a lapsed lease
 // that another invocation took over is an error wrapping ErrConflict; a
 // deleted row one wrapping ErrNotFound.
-func (t *Tables) CompleteOutbox(ctx context.Context, it tenant.OutboxItem, delivered time.Time) error {
+func (t *Tables) CompleteOutbox(ctx context.Context, it state.OutboxItem, delivered time.Time) error {
 	what := "complete outbox item " + it.ID
 	if it.ID == "" {
 		return fmt.Errorf("store: complete outbox item: empty id")
@@ -233,7 +233,7 @@ func (t *Tables) CompleteOutbox(ctx context.Context, it tenant.OutboxItem, deliv
 // Attempts = it.Attempts as given. The caller counts the attempt
 // (notify.Deliver passes it.Attempts already incremented, and releases an
 // unsent item with Attempts unchanged). ETag and errors as CompleteOutbox.
-func (t *Tables) RetryOutbox(ctx context.Context, it tenant.OutboxItem, next time.Time, lastErr string) error {
+func (t *Tables) RetryOutbox(ctx context.Context, it state.OutboxItem, next time.Time, lastErr string) error {
 	what := "retry outbox item " + it.ID
 	if it.ID == "" {
 		return fmt.Errorf("store: retry outbox item: empty id")
@@ -250,7 +250,7 @@ func (t *Tables) RetryOutbox(ctx context.Context, it tenant.OutboxItem, next tim
 
 // Outbox streams every outbox item, delivered or not, oldest first. An
 // error from fn stops the stream and is returned as is.
-func (t *Tables) Outbox(ctx context.Context, fn func(tenant.OutboxItem) error) error {
+func (t *Tables) Outbox(ctx context.Context, fn func(state.OutboxItem) error) error {
 	const what = "list outbox"
 	err := t.list(ctx, tableOutbox, partitionFilter(outboxPartition), "", func(r row) error {
 		it, err := outboxFromRow(r)

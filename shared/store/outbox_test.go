@@ -14,26 +14,27 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-func card(i int, size int) tenant.OutboxItem {
+func card(i int, size int) state.OutboxItem {
 	payload := fmt.Sprintf(`{"type":"message","n":%d,"pad":"%s"}`, i, strings.Repeat("x", size))
-	return tenant.OutboxItem{Kind: tenant.OutboxCard, FindingKeys: []string{fmt.Sprintf("rule.x:%d", i)}, Payload: []byte(payload)}
+	return state.OutboxItem{Kind: state.OutboxCard, FindingKeys: []string{fmt.Sprintf("rule.x:%d", i)}, Payload: []byte(payload)}
 }
 
 // all streams the outbox.
-func all(t *testing.T, st *store.Tables) []tenant.OutboxItem {
+func all(t *testing.T, st *store.Tables) []state.OutboxItem {
 	t.Helper()
-	var out []tenant.OutboxItem
-	if err := st.Outbox(t.Context(), func(it tenant.OutboxItem) error { out = append(out, it); return nil }); err != nil {
+	var out []state.OutboxItem
+	if err := st.Outbox(t.Context(), func(it state.OutboxItem) error { out = append(out, it); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-func ids(items []tenant.OutboxItem) []string {
+func ids(items []state.OutboxItem) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		out[i] = it.ID
@@ -58,8 +59,8 @@ func TestOutboxLifecycle(t *testing.T) {
 	clk := newClock(t0)
 	st := open(t, nil, clk)
 
-	in := []tenant.OutboxItem{card(0, 10), card(1, 28<<10), card(2, 10)}
-	in[2].Kind = tenant.OutboxDigest
+	in := []state.OutboxItem{card(0, 10), card(1, 28<<10), card(2, 10)}
+	in[2].Kind = state.OutboxDigest
 	in[2].FindingKeys = nil
 	stored, err := st.EnqueueOutbox(ctx, in)
 	if err != nil {
@@ -200,7 +201,7 @@ func TestEnqueueOutbox(t *testing.T) {
 	st := open(t, nil, clk)
 
 	// 250 items: three transactions, order kept, large payloads split.
-	var in []tenant.OutboxItem
+	var in []state.OutboxItem
 	for i := 0; i < 250; i++ {
 		size := 10
 		if i%50 == 0 {
@@ -223,7 +224,7 @@ func TestEnqueueOutbox(t *testing.T) {
 	}
 	// A later call sorts after.
 	clk.Set(t0.Add(time.Millisecond))
-	later, err := st.EnqueueOutbox(ctx, []tenant.OutboxItem{card(999, 1)})
+	later, err := st.EnqueueOutbox(ctx, []state.OutboxItem{card(999, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,12 +235,12 @@ func TestEnqueueOutbox(t *testing.T) {
 	// Caller-chosen IDs and times are kept; a clash is a conflict.
 	own := card(1, 1)
 	own.ID, own.Created, own.NextAttempt = "custom-id.1", t0.Add(-time.Hour), t0.Add(time.Hour)
-	if _, err := st.EnqueueOutbox(ctx, []tenant.OutboxItem{own}); err != nil {
+	if _, err := st.EnqueueOutbox(ctx, []state.OutboxItem{own}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = st.EnqueueOutbox(ctx, []tenant.OutboxItem{own})
+	_, err = st.EnqueueOutbox(ctx, []state.OutboxItem{own})
 	wantConflict(t, err, http.StatusConflict)
-	for _, bad := range [][]tenant.OutboxItem{
+	for _, bad := range [][]state.OutboxItem{
 		{{ID: "has/slash"}},
 		{{ID: "dup"}, {ID: "dup"}},
 	} {
@@ -264,7 +265,7 @@ func TestClaimOutboxConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := open(t, nil, nil)
-	var in []tenant.OutboxItem
+	var in []state.OutboxItem
 	for i := 0; i < 60; i++ {
 		in = append(in, card(i, 10))
 	}

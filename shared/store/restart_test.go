@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -31,19 +32,19 @@ func TestAzuriteRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cur, err := st.SaveCursor(ctx, tenant.Cursor{Name: "delta-users", DeltaLink: "https://graph/delta?token=1"})
+	cur, err := st.SaveCursor(ctx, state.Cursor{Name: "delta-users", DeltaLink: "https://graph/delta?token=1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs := []tenant.Baseline{spBaseline(1), spBaseline(2)}
+	bs := []state.Baseline{spBaseline(1), spBaseline(2)}
 	if err := st.PutBaselines(ctx, bs); err != nil {
 		t.Fatal(err)
 	}
 	f := finding("sp.credential-added", "a", map[string]any{"keyId": "k"})
-	if _, err := st.RecordFindings(ctx, []tenant.Finding{f}, tenant.FindingQueued, t0); err != nil {
+	if _, err := st.RecordFindings(ctx, []tenant.Finding{f}, state.FindingQueued, t0); err != nil {
 		t.Fatal(err)
 	}
-	items, err := st.EnqueueOutbox(ctx, []tenant.OutboxItem{card(1, 100), card(2, 100)})
+	items, err := st.EnqueueOutbox(ctx, []state.OutboxItem{card(1, 100), card(2, 100)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestAzuriteRestart(t *testing.T) {
 	if diff := cmp.Diff(bs, collect(t, st, tenant.SubjectServicePrincipal), byID); diff != "" {
 		t.Errorf("baselines after restart (-want +got):\n%s", diff)
 	}
-	if r := records(t, st); len(r) != 1 || r[f.Key].Status != tenant.FindingQueued {
+	if r := records(t, st); len(r) != 1 || r[f.Key].Status != state.FindingQueued {
 		t.Errorf("findings after restart: %v", r)
 	}
 	if diff := cmp.Diff(ids(items), ids(all(t, st))); diff != "" {
@@ -104,7 +105,7 @@ func TestAzuriteRestart(t *testing.T) {
 	if _, err := st.SaveCursor(ctx, cur); err != nil {
 		t.Errorf("SaveCursor after restart: %v", err)
 	}
-	if fresh, err := st.RecordFindings(ctx, []tenant.Finding{f, finding("r.x", "new", nil)}, tenant.FindingQueued, t0.Add(time.Hour)); err != nil || len(fresh) != 1 {
+	if fresh, err := st.RecordFindings(ctx, []tenant.Finding{f, finding("r.x", "new", nil)}, state.FindingQueued, t0.Add(time.Hour)); err != nil || len(fresh) != 1 {
 		t.Errorf("RecordFindings after restart: %d fresh, %v", len(fresh), err)
 	}
 	claims, err := st.ClaimOutbox(ctx, t0, time.Minute, 5)
@@ -114,7 +115,7 @@ func TestAzuriteRestart(t *testing.T) {
 	if err := st.CompleteOutbox(ctx, claims[0], t0); err != nil {
 		t.Errorf("CompleteOutbox after restart: %v", err)
 	}
-	if err := st.PutBaselines(ctx, []tenant.Baseline{spBaseline(3)}); err != nil {
+	if err := st.PutBaselines(ctx, []state.Baseline{spBaseline(3)}); err != nil {
 		t.Errorf("PutBaselines after restart: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -60,16 +61,16 @@ func TestSASConnectionString(t *testing.T) {
 	if err := st.Ping(ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
-	if _, err := st.SaveCursor(ctx, tenant.Cursor{Name: "users", DeltaLink: "https://graph.example/delta?$deltatoken=x"}); err != nil {
+	if _, err := st.SaveCursor(ctx, state.Cursor{Name: "users", DeltaLink: "https://graph.example/delta?$deltatoken=x"}); err != nil {
 		t.Fatalf("SaveCursor: %v", err)
 	}
 	if c, err := st.Cursor(ctx, "users"); err != nil || !c.Exists() {
 		t.Fatalf("Cursor: %+v, %v", c, err)
 	}
-	if err := st.PutBaselines(ctx, []tenant.Baseline{{Type: tenant.SubjectUser, ID: "u1"}, {Type: tenant.SubjectUser, ID: "u2"}}); err != nil {
+	if err := st.PutBaselines(ctx, []state.Baseline{{Type: tenant.SubjectUser, ID: "u1"}, {Type: tenant.SubjectUser, ID: "u2"}}); err != nil {
 		t.Fatalf("PutBaselines (a batch): %v", err)
 	}
-	fresh, err := st.RecordFindings(ctx, []tenant.Finding{{Rule: "r.x", Key: "k1", Severity: tenant.SeverityHigh}}, tenant.FindingQueued, t0)
+	fresh, err := st.RecordFindings(ctx, []tenant.Finding{{Rule: "r.x", Key: "k1", Severity: tenant.SeverityHigh}}, state.FindingQueued, t0)
 	if err != nil || len(fresh) != 1 {
 		t.Fatalf("RecordFindings: %d new, %v", len(fresh), err)
 	}

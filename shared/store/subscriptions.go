@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 // Rows of the subscriptions table: PartitionKey "subscription", RowKey
@@ -14,9 +14,9 @@ import (
 const subscriptionPartition = "subscription"
 
 // Subscriptions returns the stored subscriptions, ordered by resource.
-func (t *Tables) Subscriptions(ctx context.Context) ([]tenant.Subscription, error) {
+func (t *Tables) Subscriptions(ctx context.Context) ([]state.Subscription, error) {
 	const what = "list subscriptions"
-	var out []tenant.Subscription
+	var out []state.Subscription
 	err := t.list(ctx, tableSubscriptions, partitionFilter(subscriptionPartition), "", func(r row) error {
 		s, err := subscriptionFromRow(r)
 		if err != nil {
@@ -33,21 +33,21 @@ func (t *Tables) Subscriptions(ctx context.Context) ([]tenant.Subscription, erro
 
 // SubscriptionByID returns the stored subscription with Graph id id
 // (case-insensitive); ok is false when none has it.
-func (t *Tables) SubscriptionByID(ctx context.Context, id string) (tenant.Subscription, bool, error) {
+func (t *Tables) SubscriptionByID(ctx context.Context, id string) (state.Subscription, bool, error) {
 	all, err := t.Subscriptions(ctx)
 	if err != nil {
-		return tenant.Subscription{}, false, err
+		return state.Subscription{}, false, err
 	}
 	for _, s := range all {
 		if id != "" && strings.EqualFold(s.ID, id) {
 			return s, true, nil
 		}
 	}
-	return tenant.Subscription{}, false, nil
+	return state.Subscription{}, false, nil
 }
 
-func subscriptionFromRow(r row) (tenant.Subscription, error) {
-	s := tenant.Subscription{
+func subscriptionFromRow(r row) (state.Subscription, error) {
+	s := state.Subscription{
 		ID:              r.str("ID"),
 		Resource:        r.str("Resource"),
 		ChangeType:      r.str("ChangeType"),
@@ -65,7 +65,7 @@ func subscriptionFromRow(r row) (tenant.Subscription, error) {
 // ETag. As SaveCursor: ETag "" inserts (an existing row is a conflict),
 // otherwise the row is replaced only if it still has s.ETag; losing either
 // race is an error wrapping ErrConflict.
-func (t *Tables) SaveSubscription(ctx context.Context, s tenant.Subscription) (tenant.Subscription, error) {
+func (t *Tables) SaveSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error) {
 	what := fmt.Sprintf("save subscription for %q", s.Resource)
 	if s.Resource == "" {
 		return s, fmt.Errorf("store: save subscription: empty resource")
@@ -79,7 +79,7 @@ func (t *Tables) SaveSubscription(ctx context.Context, s tenant.Subscription) (t
 	return s, nil
 }
 
-func subscriptionEntity(s tenant.Subscription) entity {
+func subscriptionEntity(s state.Subscription) entity {
 	e := newEntity(subscriptionPartition, key(s.Resource))
 	e.str("ID", s.ID)
 	e.str("Resource", s.Resource)

@@ -7,14 +7,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 func TestSubscriptions(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	st := open(t, nil, nil)
-	users := tenant.Subscription{
+	users := state.Subscription{
 		ID: "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", Resource: "users", ChangeType: "updated,deleted",
 		NotificationURL: "https://app.example/api/GraphNotifications?code=abc%2F%3D%3D",
 		LifecycleURL:    "https://app.example/api/GraphLifecycle?code=def", ClientState: "s3cret'\"<>",
@@ -26,8 +26,8 @@ func TestSubscriptions(t *testing.T) {
 	if got, err := st.Subscriptions(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("empty store: %v, %v", got, err)
 	}
-	var saved []tenant.Subscription
-	for _, s := range []tenant.Subscription{users, groups} {
+	var saved []state.Subscription
+	for _, s := range []state.Subscription{users, groups} {
 		s2, err := st.SaveSubscription(ctx, s)
 		if err != nil {
 			t.Fatal(err)
@@ -42,20 +42,20 @@ func TestSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Ordered by resource: groups, users.
-	if diff := cmp.Diff([]tenant.Subscription{saved[1], saved[0]}, got); diff != "" {
+	if diff := cmp.Diff([]state.Subscription{saved[1], saved[0]}, got); diff != "" {
 		t.Errorf("Subscriptions (-want +got):\n%s", diff)
 	}
 
 	lookups := []struct {
 		id     string
-		want   tenant.Subscription
+		want   state.Subscription
 		wantOK bool
 	}{
 		{users.ID, saved[0], true},
 		{"7F105C7D-2DC5-4530-97CD-4E7AE6534C07", saved[0], true},
 		{groups.ID, saved[1], true},
-		{"unknown", tenant.Subscription{}, false},
-		{"", tenant.Subscription{}, false},
+		{"unknown", state.Subscription{}, false},
+		{"", state.Subscription{}, false},
 	}
 	for _, l := range lookups {
 		s, ok, err := st.SubscriptionByID(ctx, l.id)
@@ -91,7 +91,7 @@ func TestSubscriptions(t *testing.T) {
 	if _, ok, err := st.SubscriptionByID(ctx, users.ID); ok || err != nil {
 		t.Errorf("deleted subscription found: %v", err)
 	}
-	if _, err := st.SaveSubscription(ctx, tenant.Subscription{ID: "x"}); err == nil {
+	if _, err := st.SaveSubscription(ctx, state.Subscription{ID: "x"}); err == nil {
 		t.Error("SaveSubscription without resource succeeded")
 	}
 }

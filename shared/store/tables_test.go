@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -149,11 +150,11 @@ func TestUnreachable(t *testing.T) {
 		"Ping":   func() error { return st.Ping(ctx) },
 		"Cursor": func() error { _, err := st.Cursor(ctx, "x"); return err },
 		"Record": func() error {
-			_, err := st.RecordFindings(ctx, []tenant.Finding{{Rule: "r.x", Key: "k", Severity: tenant.SeverityHigh}}, tenant.FindingQueued, t0)
+			_, err := st.RecordFindings(ctx, []tenant.Finding{{Rule: "r.x", Key: "k", Severity: tenant.SeverityHigh}}, state.FindingQueued, t0)
 			return err
 		},
 		"Claim":    func() error { _, err := st.ClaimOutbox(ctx, t0, time.Minute, 5); return err },
-		"Baseline": func() error { return st.PutBaselines(ctx, []tenant.Baseline{{Type: tenant.SubjectUser, ID: "u"}}) },
+		"Baseline": func() error { return st.PutBaselines(ctx, []state.Baseline{{Type: tenant.SubjectUser, ID: "u"}}) },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/report"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -32,11 +33,11 @@ type Graph interface {
 	ApplicationsDelta(ctx context.Context, link string, fn func(tenant.DeltaItem[tenant.Application]) error) (string, error)
 	UsersByID(ctx context.Context, ids []string, withSignInActivity bool, fn func(tenant.User) error) error
 	ServicePrincipalsByAppID(ctx context.Context, appIDs []string, fn func(tenant.ServicePrincipal) error) error
-	CreateSubscription(ctx context.Context, s tenant.Subscription) (tenant.Subscription, error)
-	RenewSubscription(ctx context.Context, id string, expires time.Time) (tenant.Subscription, error)
+	CreateSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error)
+	RenewSubscription(ctx context.Context, id string, expires time.Time) (state.Subscription, error)
 	ReauthorizeSubscription(ctx context.Context, id string) error
 	DeleteSubscription(ctx context.Context, id string) error
-	ListSubscriptions(ctx context.Context) ([]tenant.Subscription, error)
+	ListSubscriptions(ctx context.Context) ([]state.Subscription, error)
 }
 
 // Store is the app's state in Table Storage. *store.Tables satisfies it.
@@ -44,19 +45,19 @@ type Store interface {
 	collect.BaselineReader
 	notify.OutboxStore
 	notify.DeliveryStore
-	Cursor(ctx context.Context, name string) (tenant.Cursor, error)
-	SaveCursor(ctx context.Context, c tenant.Cursor) (tenant.Cursor, error)
-	PutBaselines(ctx context.Context, bs []tenant.Baseline) error
+	Cursor(ctx context.Context, name string) (state.Cursor, error)
+	SaveCursor(ctx context.Context, c state.Cursor) (state.Cursor, error)
+	PutBaselines(ctx context.Context, bs []state.Baseline) error
 	DeleteBaselines(ctx context.Context, typ tenant.SubjectType, ids []string) error
-	RecordFindings(ctx context.Context, fs []tenant.Finding, status tenant.FindingStatus, now time.Time) ([]tenant.Finding, error)
-	Findings(ctx context.Context, fn func(tenant.FindingRecord) error) error
-	SetFindingStatus(ctx context.Context, keys []string, status tenant.FindingStatus) error
+	RecordFindings(ctx context.Context, fs []tenant.Finding, status state.FindingStatus, now time.Time) ([]tenant.Finding, error)
+	Findings(ctx context.Context, fn func(state.FindingRecord) error) error
+	SetFindingStatus(ctx context.Context, keys []string, status state.FindingStatus) error
 	PruneOutbox(ctx context.Context, deliveredBefore time.Time) (int, error)
 	ResolveFindings(ctx context.Context, rules []string, seen map[string]bool, now time.Time) (int, error)
-	Outbox(ctx context.Context, fn func(tenant.OutboxItem) error) error
-	Subscriptions(ctx context.Context) ([]tenant.Subscription, error)
-	SubscriptionByID(ctx context.Context, id string) (tenant.Subscription, bool, error)
-	SaveSubscription(ctx context.Context, s tenant.Subscription) (tenant.Subscription, error)
+	Outbox(ctx context.Context, fn func(state.OutboxItem) error) error
+	Subscriptions(ctx context.Context) ([]state.Subscription, error)
+	SubscriptionByID(ctx context.Context, id string) (state.Subscription, bool, error)
+	SaveSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error)
 	DeleteSubscription(ctx context.Context, resource string) error
 	SignInHistory(ctx context.Context, userIDs []string) (map[string][]time.Time, error)
 	AddSignIns(ctx context.Context, byUser map[string][]time.Time, keepAfter time.Time, max int) error

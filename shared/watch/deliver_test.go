@@ -8,6 +8,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -37,15 +38,15 @@ func TestDeliverAlertsReconciles(t *testing.T) {
 		age      time.Duration // between the findings write and DeliverAlerts
 		written  bool          // the outbox write happened
 		noTeams  bool
-		want     tenant.OutboxKind // the one item carrying the finding; "" none
-		sent     int               // messages posted by the first DeliverAlerts
+		want     state.OutboxKind // the one item carrying the finding; "" none
+		sent     int              // messages posted by the first DeliverAlerts
 	}{
-		{name: "lost, high: its card", severity: tenant.SeverityHigh, age: 3 * time.Minute, want: tenant.OutboxCard, sent: 1},
-		{name: "lost, critical: its card", severity: tenant.SeverityCritical, age: time.Hour, want: tenant.OutboxCard, sent: 1},
-		{name: "lost, medium: a digest", severity: tenant.SeverityMedium, age: 3 * time.Minute, want: tenant.OutboxDigest, sent: 1},
-		{name: "lost, 6 days old", severity: tenant.SeverityHigh, age: 6 * 24 * time.Hour, want: tenant.OutboxCard, sent: 1},
-		{name: "written: not queued twice", severity: tenant.SeverityHigh, age: 3 * time.Minute, written: true, want: tenant.OutboxCard, sent: 1},
-		{name: "lost, no webhook: queued, waits", severity: tenant.SeverityHigh, age: 3 * time.Minute, noTeams: true, want: tenant.OutboxCard},
+		{name: "lost, high: its card", severity: tenant.SeverityHigh, age: 3 * time.Minute, want: state.OutboxCard, sent: 1},
+		{name: "lost, critical: its card", severity: tenant.SeverityCritical, age: time.Hour, want: state.OutboxCard, sent: 1},
+		{name: "lost, medium: a digest", severity: tenant.SeverityMedium, age: 3 * time.Minute, want: state.OutboxDigest, sent: 1},
+		{name: "lost, 6 days old", severity: tenant.SeverityHigh, age: 6 * 24 * time.Hour, want: state.OutboxCard, sent: 1},
+		{name: "written: not queued twice", severity: tenant.SeverityHigh, age: 3 * time.Minute, written: true, want: state.OutboxCard, sent: 1},
+		{name: "lost, no webhook: queued, waits", severity: tenant.SeverityHigh, age: 3 * time.Minute, noTeams: true, want: state.OutboxCard},
 		{name: "within 2 minutes: the round may still write it", severity: tenant.SeverityHigh, age: time.Minute},
 		{name: "older than the 7-day look-back", severity: tenant.SeverityHigh, age: 8 * 24 * time.Hour},
 	}
@@ -55,7 +56,7 @@ func TestDeliverAlertsReconciles(t *testing.T) {
 			e := newEnv(t, envOptions{NoTeams: tt.noTeams, Sim: graphsim.Options{Scenario: empty.Scenario()}})
 			ctx := t.Context()
 			f := backdoorFinding(tt.severity)
-			fresh, err := e.st.RecordFindings(ctx, []tenant.Finding{f}, tenant.FindingQueued, e.clk.Now())
+			fresh, err := e.st.RecordFindings(ctx, []tenant.Finding{f}, state.FindingQueued, e.clk.Now())
 			e.must("RecordFindings", err)
 			if len(fresh) != 1 {
 				t.Fatalf("RecordFindings returned %d fresh findings, want 1", len(fresh))
@@ -97,9 +98,9 @@ func TestDeliverAlertsReconciles(t *testing.T) {
 				t.Errorf("the second run posted %d more messages", n-tt.sent)
 			}
 			rec := e.findings()[f.Key]
-			wantStatus := tenant.FindingQueued
+			wantStatus := state.FindingQueued
 			if tt.sent > 0 {
-				wantStatus = tenant.FindingDelivered // reconciled with the delivered item
+				wantStatus = state.FindingDelivered // reconciled with the delivered item
 			}
 			if rec.Status != wantStatus {
 				t.Errorf("finding status %s, want %s", rec.Status, wantStatus)

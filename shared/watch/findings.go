@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -45,9 +46,9 @@ func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline 
 	if detErr != nil {
 		a.log.Error("detectors failed; storing what the others found", "err", detErr)
 	}
-	status := tenant.FindingQueued
+	status := state.FindingQueued
 	if baseline {
-		status = tenant.FindingBaseline
+		status = state.FindingBaseline
 	}
 	fresh, err := a.st.RecordFindings(ctx, res.Findings, status, a.now())
 	if err != nil {
@@ -82,7 +83,7 @@ func (e *detectorsFailed) Unwrap() error { return e.err }
 // saveCursor stores c. Losing an optimistic-concurrency race means another
 // invocation advanced the stream past the same changes: that is not an
 // error.
-func (a *App) saveCursor(ctx context.Context, c tenant.Cursor) error {
+func (a *App) saveCursor(ctx context.Context, c state.Cursor) error {
 	if _, err := a.st.SaveCursor(ctx, c); err != nil {
 		if errors.Is(err, tenant.ErrConflict) {
 			a.log.Info("cursor advanced by another invocation", "cursor", c.Name)
@@ -124,7 +125,7 @@ func (a *App) DeliverAlerts(ctx context.Context) error {
 	}
 	if a.o.Sender == nil {
 		n := 0
-		_ = a.st.Outbox(ctx, func(it tenant.OutboxItem) error {
+		_ = a.st.Outbox(ctx, func(it state.OutboxItem) error {
 			if it.Delivered.IsZero() {
 				n++
 			}
@@ -157,8 +158,8 @@ const (
 func (a *App) reconcile(ctx context.Context) error {
 	now := a.now()
 	var queued []tenant.Finding
-	if err := a.st.Findings(ctx, func(r tenant.FindingRecord) error {
-		if r.Status == tenant.FindingQueued && r.FirstSeen.Before(now.Add(-reconcileAfter)) && r.FirstSeen.After(now.Add(-reconcileWithin)) {
+	if err := a.st.Findings(ctx, func(r state.FindingRecord) error {
+		if r.Status == state.FindingQueued && r.FirstSeen.Before(now.Add(-reconcileAfter)) && r.FirstSeen.After(now.Add(-reconcileWithin)) {
 			queued = append(queued, r.Finding)
 		}
 		return nil
@@ -168,7 +169,7 @@ func (a *App) reconcile(ctx context.Context) error {
 	if len(queued) > 0 {
 		delivered := make(map[string]bool)
 		pending := make(map[string]bool)
-		if err := a.st.Outbox(ctx, func(it tenant.OutboxItem) error {
+		if err := a.st.Outbox(ctx, func(it state.OutboxItem) error {
 			for _, k := range it.FindingKeys {
 				if it.Delivered.IsZero() {
 					pending[k] = true
@@ -192,7 +193,7 @@ func (a *App) reconcile(ctx context.Context) error {
 			}
 		}
 		if len(done) > 0 {
-			if err := a.st.SetFindingStatus(ctx, done, tenant.FindingDelivered); err != nil {
+			if err := a.st.SetFindingStatus(ctx, done, state.FindingDelivered); err != nil {
 				return err
 			}
 		}

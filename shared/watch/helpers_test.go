@@ -25,8 +25,8 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/store"
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
 	"github.com/tenantwatch/tenantwatch/shared/watch"
 )
 
@@ -347,7 +347,7 @@ func (e *env) install() {
 	e.must("RenewSubscriptions", e.app.RenewSubscriptions(ctx))
 	e.must("PollDirectory", e.app.PollDirectory(ctx))
 	items := e.outbox()
-	if len(items) != 1 || items[0].Kind != tenant.OutboxDigest {
+	if len(items) != 1 || items[0].Kind != state.OutboxDigest {
 		e.t.Fatalf("installation queued %d outbox items %v, want the posture digest alone", len(items), describe(items))
 	}
 	if n := len(e.teams.Messages()); n != 1 {
@@ -356,10 +356,10 @@ func (e *env) install() {
 }
 
 // outbox returns every outbox item, oldest first.
-func (e *env) outbox() []tenant.OutboxItem {
+func (e *env) outbox() []state.OutboxItem {
 	e.t.Helper()
-	var out []tenant.OutboxItem
-	e.must("outbox", e.st.Outbox(e.t.Context(), func(it tenant.OutboxItem) error {
+	var out []state.OutboxItem
+	e.must("outbox", e.st.Outbox(e.t.Context(), func(it state.OutboxItem) error {
 		out = append(out, it)
 		return nil
 	}))
@@ -367,9 +367,9 @@ func (e *env) outbox() []tenant.OutboxItem {
 }
 
 // carrying returns the outbox items whose FindingKeys hold key.
-func (e *env) carrying(key string) []tenant.OutboxItem {
+func (e *env) carrying(key string) []state.OutboxItem {
 	e.t.Helper()
-	var out []tenant.OutboxItem
+	var out []state.OutboxItem
 	for _, it := range e.outbox() {
 		if slices.Contains(it.FindingKeys, key) {
 			out = append(out, it)
@@ -379,10 +379,10 @@ func (e *env) carrying(key string) []tenant.OutboxItem {
 }
 
 // findings returns the recorded findings by key.
-func (e *env) findings() map[string]tenant.FindingRecord {
+func (e *env) findings() map[string]state.FindingRecord {
 	e.t.Helper()
-	out := make(map[string]tenant.FindingRecord)
-	e.must("findings", e.st.Findings(e.t.Context(), func(r tenant.FindingRecord) error {
+	out := make(map[string]state.FindingRecord)
+	e.must("findings", e.st.Findings(e.t.Context(), func(r state.FindingRecord) error {
 		out[r.Finding.Key] = r
 		return nil
 	}))
@@ -390,9 +390,9 @@ func (e *env) findings() map[string]tenant.FindingRecord {
 }
 
 // findingFor returns the recorded finding of rule on subject id.
-func (e *env) findingFor(rule, subjectID string) (tenant.FindingRecord, bool) {
+func (e *env) findingFor(rule, subjectID string) (state.FindingRecord, bool) {
 	e.t.Helper()
-	var got []tenant.FindingRecord
+	var got []state.FindingRecord
 	for _, r := range e.findings() {
 		if r.Finding.Rule == rule && strings.EqualFold(r.Finding.Subject.ID, subjectID) {
 			got = append(got, r)
@@ -402,12 +402,12 @@ func (e *env) findingFor(rule, subjectID string) (tenant.FindingRecord, bool) {
 		e.t.Fatalf("%d findings of %s on %s, want at most one", len(got), rule, subjectID)
 	}
 	if len(got) == 0 {
-		return tenant.FindingRecord{}, false
+		return state.FindingRecord{}, false
 	}
 	return got[0], true
 }
 
-func (e *env) cursor(name string) tenant.Cursor {
+func (e *env) cursor(name string) state.Cursor {
 	e.t.Helper()
 	c, err := e.st.Cursor(e.t.Context(), name)
 	e.must("cursor "+name, err)
@@ -415,11 +415,11 @@ func (e *env) cursor(name string) tenant.Cursor {
 }
 
 // stored returns the stored subscriptions by resource.
-func (e *env) stored() map[string]tenant.Subscription {
+func (e *env) stored() map[string]state.Subscription {
 	e.t.Helper()
 	subs, err := e.st.Subscriptions(e.t.Context())
 	e.must("stored subscriptions", err)
-	out := make(map[string]tenant.Subscription)
+	out := make(map[string]state.Subscription)
 	for _, s := range subs {
 		if _, dup := out[s.Resource]; dup {
 			e.t.Fatalf("two stored subscriptions for %s", s.Resource)
@@ -468,13 +468,13 @@ func expected(t *testing.T, res graphsim.AttackResult, rule string) graphsim.Exp
 // alerted checks that the expected finding x was recorded as new (queued
 // or delivered), that exactly one outbox item carries it and that the
 // item was posted to Teams.
-func (e *env) alerted(x graphsim.ExpectedFinding) tenant.FindingRecord {
+func (e *env) alerted(x graphsim.ExpectedFinding) state.FindingRecord {
 	e.t.Helper()
 	rec, ok := e.findingFor(x.Rule, x.SubjectID)
 	if !ok {
 		e.t.Fatalf("no finding of %s on %s (%s)", x.Rule, x.SubjectName, x.SubjectID)
 	}
-	if rec.Status != tenant.FindingQueued && rec.Status != tenant.FindingDelivered {
+	if rec.Status != state.FindingQueued && rec.Status != state.FindingDelivered {
 		e.t.Errorf("%s on %s has status %s, want queued or delivered", x.Rule, x.SubjectName, rec.Status)
 	}
 	items := e.carrying(rec.Finding.Key)
@@ -488,7 +488,7 @@ func (e *env) alerted(x graphsim.ExpectedFinding) tenant.FindingRecord {
 }
 
 // describe lists outbox items as kind[finding keys].
-func describe(items []tenant.OutboxItem) []string {
+func describe(items []state.OutboxItem) []string {
 	var out []string
 	for _, it := range items {
 		out = append(out, string(it.Kind)+fmt.Sprint(it.FindingKeys))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -141,11 +142,11 @@ func TestPollDirectoryRepeatedRound(t *testing.T) {
 			if tt.noWebhooks {
 				names = append(names, cursorUsers)
 			}
-			old := make(map[string]tenant.Cursor)
+			old := make(map[string]state.Cursor)
 			for _, n := range names {
 				old[n] = e.cursor(n)
 			}
-			var oldBaselines []tenant.Baseline
+			var oldBaselines []state.Baseline
 			for _, c := range res.Changed {
 				typ, ok := kinds[c.Kind]
 				if !ok {
@@ -210,7 +211,7 @@ func TestPollDirectoryRepeatedRound(t *testing.T) {
 				}
 			}
 			for k := range again {
-				if _, ok := first[k]; !ok && again[k].Status != tenant.FindingBaseline {
+				if _, ok := first[k]; !ok && again[k].Status != state.FindingBaseline {
 					t.Errorf("the repeated round recorded a new finding %s (%s)", k, again[k].Status)
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -93,7 +94,7 @@ func isDetectorError(err error) bool {
 	return ok
 }
 
-func (a *App) commitBaselines(ctx context.Context, typ tenant.SubjectType, put []tenant.Baseline, del []string) error {
+func (a *App) commitBaselines(ctx context.Context, typ tenant.SubjectType, put []state.Baseline, del []string) error {
 	if len(put) > 0 {
 		if err := a.st.PutBaselines(ctx, put); err != nil {
 			return fmt.Errorf("watch: store %s baselines: %w", typ, err)
@@ -216,7 +217,7 @@ func (a *App) pollDirectory(ctx context.Context) error {
 	}
 	curSP.DeltaLink, curApp.DeltaLink = spr.Link, apr.Link
 	curAudit.Watermark = now
-	for _, c := range []tenant.Cursor{curSP, curApp, curAudit} {
+	for _, c := range []state.Cursor{curSP, curApp, curAudit} {
 		if err := a.saveCursor(ctx, c); err != nil {
 			return err
 		}
@@ -296,7 +297,7 @@ func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
 	if refs.Empty() {
 		return nil
 	}
-	add := func(b tenant.Baseline) {
+	add := func(b state.Baseline) {
 		s.AppRefs = append(s.AppRefs, tenant.AppRef{Type: b.Type, ID: b.ID, AppID: b.AppID, DisplayName: b.Name,
 			AppOwnerOrganizationID: b.Owner, ServicePrincipalType: b.SPType})
 	}
@@ -332,7 +333,7 @@ func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
 		for _, n := range names {
 			want[strings.ToLower(strings.TrimSpace(n))] = true
 		}
-		err := a.st.Baselines(ctx, tenant.SubjectServicePrincipal, func(b tenant.Baseline) error {
+		err := a.st.Baselines(ctx, tenant.SubjectServicePrincipal, func(b state.Baseline) error {
 			if want[strings.ToLower(strings.TrimSpace(b.Name))] {
 				add(b)
 			}

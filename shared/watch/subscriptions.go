@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -41,17 +43,17 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch: list subscriptions: %w", err)
 	}
-	alive := make(map[string]tenant.Subscription, len(live))
+	alive := make(map[string]state.Subscription, len(live))
 	for _, s := range live {
 		alive[s.ID] = s
 	}
-	byResource := make(map[string]tenant.Subscription)
+	byResource := make(map[string]state.Subscription)
 	for _, s := range stored {
 		byResource[s.Resource] = s
 	}
 	var errs []error
 	resync, warmed := false, false
-	for _, res := range tenant.WatchedResources() {
+	for _, res := range config.WatchedResources() {
 		s, had := byResource[res]
 		_, isAlive := alive[s.ID]
 		if had && isAlive && !a.sameURLs(s) {
@@ -154,7 +156,7 @@ func (a *App) warmUp(ctx context.Context) {
 }
 
 // sameURLs reports whether s delivers to the URLs configured now.
-func (a *App) sameURLs(s tenant.Subscription) bool {
+func (a *App) sameURLs(s state.Subscription) bool {
 	return s.NotificationURL == a.o.Config.NotificationURL && s.LifecycleURL == a.o.Config.LifecycleURL
 }
 
@@ -170,7 +172,7 @@ func (a *App) missingSubscriptions(ctx context.Context) (bool, error) {
 	for _, s := range stored {
 		have[s.Resource] = true
 	}
-	for _, res := range tenant.WatchedResources() {
+	for _, res := range config.WatchedResources() {
 		if !have[res] {
 			return true, nil
 		}
@@ -182,7 +184,7 @@ func (a *App) expiry() time.Time {
 	return a.now().Add(a.o.Config.SubscriptionLifetime - subscriptionMargin)
 }
 
-func (a *App) renew(ctx context.Context, s tenant.Subscription) error {
+func (a *App) renew(ctx context.Context, s state.Subscription) error {
 	got, err := a.g.RenewSubscription(ctx, s.ID, a.expiry())
 	if err != nil {
 		return fmt.Errorf("watch: renew %s subscription: %w", s.Resource, err)
@@ -197,17 +199,17 @@ func (a *App) renew(ctx context.Context, s tenant.Subscription) error {
 
 // create makes a new subscription for resource; old is the stored one it
 // replaces (ETag kept for the write).
-func (a *App) create(ctx context.Context, resource string, old tenant.Subscription) error {
-	state, err := newClientState()
+func (a *App) create(ctx context.Context, resource string, old state.Subscription) error {
+	secret, err := newClientState()
 	if err != nil {
 		return fmt.Errorf("watch: client state: %w", err)
 	}
-	got, err := a.g.CreateSubscription(ctx, tenant.Subscription{
+	got, err := a.g.CreateSubscription(ctx, state.Subscription{
 		Resource:           resource,
 		ChangeType:         "updated,deleted",
 		NotificationURL:    a.o.Config.NotificationURL,
 		LifecycleURL:       a.o.Config.LifecycleURL,
-		ClientState:        state,
+		ClientState:        secret,
 		ExpirationDateTime: a.expiry(),
 	})
 	if err != nil {
@@ -215,7 +217,7 @@ func (a *App) create(ctx context.Context, resource string, old tenant.Subscripti
 	}
 	// Keep the URLs as configured (not as echoed), so that sameURLs
 	// compares like with like.
-	got.Resource, got.ClientState, got.ETag = resource, state, old.ETag
+	got.Resource, got.ClientState, got.ETag = resource, secret, old.ETag
 	got.NotificationURL, got.LifecycleURL = a.o.Config.NotificationURL, a.o.Config.LifecycleURL
 	if _, err := a.st.SaveSubscription(ctx, got); err != nil {
 		// Graph now delivers with a state we did not keep: remove it so the
@@ -241,7 +243,7 @@ func (a *App) Lifecycle(ctx context.Context, n webhook.Notification) error {
 	if err != nil {
 		return fmt.Errorf("watch: stored subscriptions: %w", err)
 	}
-	var s tenant.Subscription
+	var s state.Subscription
 	for _, x := range subs {
 		if x.ID == n.SubscriptionID {
 			s = x

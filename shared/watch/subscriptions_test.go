@@ -10,6 +10,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -106,7 +107,7 @@ func TestRenewSubscriptionsFirstRun(t *testing.T) {
 		t.Errorf("users cursor %+v: the baseline round did not run", c)
 	}
 	n := 0
-	e.must("baselines", e.st.Baselines(ctx, tenant.SubjectUser, func(tenant.Baseline) error { n++; return nil }))
+	e.must("baselines", e.st.Baselines(ctx, tenant.SubjectUser, func(state.Baseline) error { n++; return nil }))
 	if n == 0 {
 		t.Error("no user baselines stored")
 	}
@@ -114,7 +115,7 @@ func TestRenewSubscriptionsFirstRun(t *testing.T) {
 		t.Errorf("the baseline round queued %d outbox items, want none", len(items))
 	}
 	for k, r := range e.findings() {
-		if r.Status != tenant.FindingBaseline {
+		if r.Status != state.FindingBaseline {
 			t.Errorf("finding %s recorded as %s, want baseline", k, r.Status)
 		}
 	}
@@ -270,7 +271,7 @@ func TestRenewSubscriptionsAdoptsOrphan(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{Sim: graphsim.Options{Scenario: empty.Scenario()}})
 	ctx := t.Context()
-	orphan, err := e.gc.CreateSubscription(ctx, tenant.Subscription{
+	orphan, err := e.gc.CreateSubscription(ctx, state.Subscription{
 		Resource: "users", ChangeType: "updated,deleted", NotificationURL: e.cfg.NotificationURL,
 		LifecycleURL: e.cfg.LifecycleURL, ClientState: "a-secret-this-installation-never-knew",
 		ExpirationDateTime: t0.Add(24 * time.Hour),

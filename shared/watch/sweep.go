@@ -9,6 +9,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/pipeline"
 	"github.com/tenantwatch/tenantwatch/shared/report"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -36,7 +37,7 @@ func (a *App) DailySweep(ctx context.Context) error {
 	if res == nil {
 		return fmt.Errorf("watch: sweep: %w", scanErr)
 	}
-	fresh, err := a.st.RecordFindings(ctx, res.Findings, tenant.FindingQueued, now)
+	fresh, err := a.st.RecordFindings(ctx, res.Findings, state.FindingQueued, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: record findings: %w", err), scanErr)
 	}

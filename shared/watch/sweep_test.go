@@ -12,7 +12,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/report"
-	"github.com/tenantwatch/tenantwatch/shared/tenant"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 )
 
 // TestDailySweep runs the sweep on three days: each writes the day's three
@@ -30,19 +30,19 @@ func TestDailySweep(t *testing.T) {
 	days := []struct {
 		name    string
 		before  func()
-		status  tenant.FindingStatus // of the subject's finding after the sweep
-		inFresh bool                 // listed as new in the day's digest
+		status  state.FindingStatus // of the subject's finding after the sweep
+		inFresh bool                // listed as new in the day's digest
 	}{
-		{name: "day 1, first sweep", status: tenant.FindingQueued, inFresh: true},
-		{name: "day 2, account disabled", status: tenant.FindingResolved, before: func() {
+		{name: "day 1, first sweep", status: state.FindingQueued, inFresh: true},
+		{name: "day 2, account disabled", status: state.FindingResolved, before: func() {
 			_, err := e.sim.Update(graphsim.KindUser, subject, map[string]any{"accountEnabled": false})
 			e.must("disable", err)
 		}},
-		{name: "day 3, account enabled again", status: tenant.FindingQueued, inFresh: true, before: func() {
+		{name: "day 3, account enabled again", status: state.FindingQueued, inFresh: true, before: func() {
 			_, err := e.sim.Update(graphsim.KindUser, subject, map[string]any{"accountEnabled": true})
 			e.must("enable", err)
 		}},
-		{name: "day 4, still holds", status: tenant.FindingDelivered},
+		{name: "day 4, still holds", status: state.FindingDelivered},
 	}
 	var firstSeen time.Time
 	for i, d := range days {
@@ -77,7 +77,7 @@ func TestDailySweep(t *testing.T) {
 			t.Fatalf("%s: the sweep queued %d outbox items, want one digest", d.name, len(items)-outboxBefore)
 		}
 		digest := items[len(items)-1]
-		if digest.Kind != tenant.OutboxDigest || digest.Delivered.IsZero() {
+		if digest.Kind != state.OutboxDigest || digest.Delivered.IsZero() {
 			t.Errorf("%s: last outbox item is a %s, delivered %v; want a delivered digest", d.name, digest.Kind, digest.Delivered)
 		}
 		if !strings.Contains(string(digest.Payload), e.cfg.ReportContainer+"/"+folder+report.HTMLFile) {

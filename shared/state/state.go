@@ -1,53 +1,35 @@
-package tenant
+// Package state holds the records of the deployed app's state: where each
+// incremental stream resumes (Cursor), what a delta round compares for one
+// watched object (Baseline), the Graph subscriptions the app keeps
+// (Subscription), the findings it has already reported (FindingRecord) and
+// what it still has to deliver to Teams (OutboxItem).
+//
+// They are not the domain: detection and reporting never see them (those
+// trade in shared/tenant). They are the vocabulary between the packages
+// that keep state (shared/store persists them in Table Storage) and those
+// that use it (shared/watch, shared/collect, shared/notify), so that the
+// users declare the small interfaces they need in these terms without
+// importing a storage SDK. A record that Table Storage writes under
+// optimistic concurrency carries its ETag; a write with a stale one fails
+// with an error wrapping tenant.ErrConflict.
+//
+// The package has no dependencies beyond the standard library and
+// shared/tenant.
+package state
 
 import (
-	"strings"
 	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
-
-// This file holds the domain types of the deployed app's incremental state:
-// what a delta round compares (Baseline), what it found different (Change),
-// where each stream resumes (Cursor), the Graph subscriptions the app keeps
-// (Subscription), what it has already reported (FindingRecord) and what it
-// still has to deliver to Teams (OutboxItem). The store package persists
-// them; the watch, notify and handlers packages trade in them.
-
-// ChangeKind names one kind of difference between a stored baseline and the
-// object's current state.
-type ChangeKind string
-
-// Change kinds.
-const (
-	// ChangeCredentialAdded: a key or password credential whose key id was
-	// not in the baseline. Value is the key id.
-	ChangeCredentialAdded ChangeKind = "credentialAdded"
-	// ChangeReplyURLAdded: a reply (redirect) URL not in the baseline. Value
-	// is the URL.
-	ChangeReplyURLAdded ChangeKind = "replyUrlAdded"
-	// ChangePlanDisabled: a service plan newly disabled in one of a user's
-	// licences. Value is "skuId/servicePlanId" (lower case).
-	ChangePlanDisabled ChangeKind = "planDisabled"
-)
-
-// Change is one difference a delta round found between an object's stored
-// baseline and its current state. Detectors read changes as events: they
-// do not depend on timestamps an attacker can set (a credential's
-// startDateTime, for example).
-type Change struct {
-	Kind       ChangeKind  `json:"kind"`
-	ObjectType SubjectType `json:"objectType"`
-	ObjectID   string      `json:"objectId"`
-	Value      string      `json:"value"`
-	SeenAt     time.Time   `json:"seenAt"` // when the round saw it (UTC)
-}
 
 // Baseline is what detection compares for one watched object, and nothing
 // else: the key ids and names of its credentials, its reply URLs and, for a
 // user, the service plans disabled in its licences.
 type Baseline struct {
-	Type SubjectType `json:"type"`
-	ID   string      `json:"id"`
-	Name string      `json:"name,omitempty"`
+	Type tenant.SubjectType `json:"type"`
+	ID   string             `json:"id"`
+	Name string             `json:"name,omitempty"`
 	// AppID, Owner (appOwnerOrganizationId) and SPType
 	// (servicePrincipalType) identify an app object when a delta item
 	// carries only what changed.
@@ -61,9 +43,9 @@ type Baseline struct {
 
 // BaselineCredential is one credential as a baseline remembers it.
 type BaselineCredential struct {
-	KeyID string         `json:"keyId"`
-	Kind  CredentialKind `json:"kind,omitempty"`
-	Name  string         `json:"name,omitempty"`
+	KeyID string                `json:"keyId"`
+	Kind  tenant.CredentialKind `json:"kind,omitempty"`
+	Name  string                `json:"name,omitempty"`
 }
 
 // Cursor is where one incremental stream resumes: a delta link, or a
@@ -80,13 +62,6 @@ type Cursor struct {
 // Exists reports whether the cursor was loaded from the store (as opposed to
 // being the zero cursor of a stream that never ran).
 func (c Cursor) Exists() bool { return c.ETag != "" }
-
-// WatchedResources returns the only resources the deployed app subscribes
-// to: Graph notifies about users and groups, and not about service
-// principals, applications or the logs (it has accepted such
-// subscriptions and never delivered). Group notifications matter for
-// group-based licences.
-func WatchedResources() []string { return []string{"users", "groups"} }
 
 // Subscription is a Graph change-notification subscription the app keeps.
 type Subscription struct {
@@ -120,11 +95,11 @@ const (
 // FindingRecord is a finding as the store remembers it, keyed by
 // Finding.Key.
 type FindingRecord struct {
-	Finding   Finding       `json:"finding"`
-	FirstSeen time.Time     `json:"firstSeen"`
-	LastSeen  time.Time     `json:"lastSeen"`
-	Status    FindingStatus `json:"status"`
-	ETag      string        `json:"-"`
+	Finding   tenant.Finding `json:"finding"`
+	FirstSeen time.Time      `json:"firstSeen"`
+	LastSeen  time.Time      `json:"lastSeen"`
+	Status    FindingStatus  `json:"status"`
+	ETag      string         `json:"-"`
 }
 
 // OutboxKind says what an outbox item delivers.
@@ -152,27 +127,4 @@ type OutboxItem struct {
 	Delivered   time.Time  `json:"delivered,omitzero"`
 	LastError   string     `json:"lastError,omitempty"`
 	ETag        string     `json:"-"`
-}
-
-// DeltaItem is one object of a delta round. Graph may send an updated object
-// with only its id and the properties that changed: Present then lists the
-// JSON property names the item carried, and absent properties must be taken
-// from what was known before. A nil Present means the item is complete.
-type DeltaItem[T any] struct {
-	Object  T
-	Removed bool     // "@removed": deleted, or moved out of the round's scope
-	Present []string // property names present in the item; nil = all
-}
-
-// Has reports whether the item carried property name (case-insensitive).
-func (d DeltaItem[T]) Has(name string) bool {
-	if d.Present == nil {
-		return true
-	}
-	for _, p := range d.Present {
-		if strings.EqualFold(p, name) {
-			return true
-		}
-	}
-	return false
 }
