@@ -38,10 +38,12 @@ const (
 const EvidenceDropped = "evidenceDropped"
 
 // RecordFindings records fs with status and returns those that are new, in
-// input order: absent from the store (stored with FirstSeen = LastSeen =
-// now) or stored as state.FindingResolved (re-opened with status, keeping
-// FirstSeen). A finding already recorded otherwise only gets LastSeen = now
-// (under its ETag) and is not returned. Findings are matched by Key; a key
+// input order. What recording does to each stored record is
+// state.DecideDedupe's decision, applied under the record's ETag: absent
+// from the store, it is stored with FirstSeen = LastSeen = now; stored as
+// state.FindingResolved, it is re-opened with status, keeping FirstSeen;
+// both are new. A finding already recorded otherwise only gets LastSeen =
+// now and is not returned. Findings are matched by Key; a key
 // repeated in fs counts once. When two calls record the same new finding
 // at the same time, exactly one of them returns it. The stored finding's
 // JSON is capped at 64 KiB: larger evidence is replaced by
@@ -165,13 +167,17 @@ func (r *recorder) bulk(ctx context.Context, pk string, idx []int) ([]int, error
 	var adds, merges []op
 	for _, i := range idx {
 		rk := key(r.fs[i].Key)
+		var rec *state.FindingRecord
 		s, ok := stored[rk]
-		switch {
-		case !ok:
+		if ok {
+			rec = &state.FindingRecord{Status: state.FindingStatus(s.status), LastSeen: s.last}
+		}
+		switch state.DecideDedupe(rec, r.now) {
+		case state.DedupeInsert:
 			addIdx, adds = append(addIdx, i), append(adds, addOp(r.entity(i, r.now)))
-		case s.status == string(state.FindingResolved):
-			single = append(single, i)
-		case r.now.After(s.last):
+		case state.DedupeReopen:
+			single = append(single, i) // keeps FirstSeen, which the listing did not read
+		case state.DedupeTouch:
 			e := newEntity(pk, rk)
 			e.time("LastSeen", r.now)
 			mergeIdx, merges = append(mergeIdx, i), append(merges, mergeOp(e, s.etag))
@@ -209,30 +215,34 @@ func (r *recorder) one(ctx context.Context, i int) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		switch {
-		case ok && w.str("Nonce") == r.nonce:
+		if ok && w.str("Nonce") == r.nonce {
 			// This call inserted or re-opened it, although an answer said
 			// otherwise (a retried request, a transaction retried after
 			// its answer was lost).
 			return true, nil
-		case !ok:
+		}
+		var rec *state.FindingRecord
+		if ok {
+			rec = &state.FindingRecord{Status: state.FindingStatus(w.str("Status"))}
+			rec.LastSeen, _ = w.time("LastSeen")
+		}
+		switch state.DecideDedupe(rec, r.now) {
+		case state.DedupeInsert:
 			_, err = r.t.add(ctx, tableFindings, r.entity(i, r.now))
-		case w.str("Status") == string(state.FindingResolved):
+		case state.DedupeReopen:
 			first, terr := w.time("FirstSeen")
 			if terr != nil || first.IsZero() {
 				first = r.now
 			}
 			_, err = r.t.replace(ctx, tableFindings, r.entity(i, first), w.etag)
-		default:
-			last, _ := w.time("LastSeen")
-			if !r.now.After(last) {
-				return false, nil
-			}
+		case state.DedupeTouch:
 			e := newEntity(pk, rk)
 			e.time("LastSeen", r.now)
 			if _, err = r.t.merge(ctx, tableFindings, e, w.etag); err == nil {
 				return false, nil
 			}
+		default: // DedupeKeep
+			return false, nil
 		}
 		if err == nil {
 			return true, nil
@@ -404,7 +414,8 @@ func (t *Tables) Findings(ctx context.Context, fn func(state.FindingRecord) erro
 // ResolveFindings marks as state.FindingResolved every recorded finding of
 // rules that is not already resolved, whose key is not in seen and that was
 // not seen after now (a concurrent round may have recorded it since the
-// sweep began). It returns how many it resolved.
+// sweep began): state.Resolves decides, under each record's ETag. It
+// returns how many it resolved.
 func (t *Tables) ResolveFindings(ctx context.Context, rules []string, seen map[string]bool, now time.Time) (int, error) {
 	const what = "resolve findings"
 	now = norm(now)
@@ -412,13 +423,13 @@ func (t *Tables) ResolveFindings(ctx context.Context, rules []string, seen map[s
 	var targets []target
 	stale := func(r row) (bool, error) {
 		if r.str("Status") == string(state.FindingResolved) {
-			return false, nil
+			return false, nil // not decoded: resolved is never resolved again
 		}
 		rec, err := findingFromRow(r)
 		if err != nil {
 			return false, err
 		}
-		return !seen[rec.Finding.Key] && !rec.LastSeen.After(now), nil
+		return state.Resolves(rec, seen[rec.Finding.Key], now), nil
 	}
 	for _, rule := range unique(rules) {
 		filter := partitionFilter(key(rule)) + " and Status ne " + quote(string(state.FindingResolved))
