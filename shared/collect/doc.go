@@ -1,10 +1,26 @@
-// Package collect turns a trigger into detection input. For the one-shot
-// scan, Snapshot reads every source the rules need from a Reader (satisfied
-// by *graph.Client) into a tenant.Snapshot, streaming each collection page by
-// page into compact domain values.
+// Package collect owns every read of the tenant: it turns a trigger into
+// detection input, a tenant.Snapshot of compact domain values, and nothing
+// else reads Microsoft Graph for detection.
 //
-// A source that answers "access denied" (a missing permission, or a licence
-// the tenant lacks) does not fail the collection: it is recorded in
-// Snapshot.Unavailable with the reason, and the rules that need it are
-// skipped later. Any other error fails the collection.
+//   - Snapshot reads every source the rules need from a Reader (satisfied
+//     by *graph.Client): the one-shot scan and the deployed app's daily
+//     sweep.
+//   - Rounds reads the deployed app's incremental rounds from a
+//     RoundReader and the stored state (StateReader, satisfied by
+//     *store.Tables): the users round, the directory round (delta rounds
+//     against the stored baselines, the audit window, and what judging
+//     them needs, kept between rounds when it rarely changes) and the
+//     sign-in round. Each returns a partial snapshot, in which the sources
+//     it did not read are unavailable, and what its caller stores once the
+//     findings are recorded; collect writes nothing.
+//
+// One rule holds for a source that cannot be read, on every path: access
+// denied (a missing permission, or a licence the tenant lacks) does not
+// fail the read; the source is recorded in Snapshot.Unavailable with
+// Graph's answer as the reason, and the rules that need it are skipped.
+// Any other error fails the collection or the round (a round's caller
+// then keeps its cursor, and the next round reads again).
+//
+// A new source is a Reader method (or a RoundReader one), a tenant.Source,
+// and its read in Snapshot's lanes or in the round that needs it.
 package collect

@@ -127,30 +127,38 @@ type collector struct {
 	usersOnce sync.Once
 }
 
-// read runs one source's read. Access denied marks the source unavailable
-// and is not an error; anything else is returned wrapped.
+// read runs one source's read under the one rule for a source that cannot
+// be read (unavailable).
 func (c *collector) read(src tenant.Source, count *int, f func() error) error {
 	start := time.Now()
 	err := f()
 	c.progress(src, *count, true)
-	switch {
-	case err == nil:
+	if err == nil {
 		c.o.Logger.Debug("source read", "source", src, "items", *count, "elapsed", time.Since(start).Round(time.Millisecond))
 		return nil
-	case errors.Is(err, tenant.ErrAccessDenied):
-		c.unavailable(src, err)
-		return nil
-	default:
-		return fmt.Errorf("collect: read %s: %w", src, err)
 	}
-}
-
-func (c *collector) unavailable(src tenant.Source, err error) {
-	reason := strings.TrimPrefix(err.Error(), "graph: ")
+	reason, err := unavailable(src, err)
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
 	c.snap.MarkUnavailable(src, reason)
 	c.mu.Unlock()
 	c.o.Logger.Warn("source unavailable", "source", src, "reason", reason)
+	return nil
+}
+
+// unavailable is the one rule for a source that could not be read, on
+// every path (Snapshot and the Rounds): access denied — a missing
+// permission, or a licence the tenant lacks — is not a failure. It returns
+// the reason to record in Snapshot.Unavailable (the rules that need the
+// source are then skipped with it). Any other error fails the read and
+// comes back wrapped. err is not nil.
+func unavailable(src tenant.Source, err error) (reason string, fail error) {
+	if errors.Is(err, tenant.ErrAccessDenied) {
+		return strings.TrimPrefix(err.Error(), "graph: "), nil
+	}
+	return "", fmt.Errorf("collect: read %s: %w", src, err)
 }
 
 func (c *collector) progress(src tenant.Source, n int, done bool) {

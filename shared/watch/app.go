@@ -27,12 +27,7 @@ import (
 // Graph is what the app reads from and asks of Microsoft Graph. *graph.Client
 // satisfies it (through the command's adapter for delta items).
 type Graph interface {
-	collect.Reader
-	UsersDelta(ctx context.Context, link string, fn func(tenant.DeltaItem[tenant.User]) error) (string, error)
-	ServicePrincipalsDelta(ctx context.Context, link string, fn func(tenant.DeltaItem[tenant.ServicePrincipal]) error) (string, error)
-	ApplicationsDelta(ctx context.Context, link string, fn func(tenant.DeltaItem[tenant.Application]) error) (string, error)
-	UsersByID(ctx context.Context, ids []string, withSignInActivity bool, fn func(tenant.User) error) error
-	ServicePrincipalsByAppID(ctx context.Context, appIDs []string, fn func(tenant.ServicePrincipal) error) error
+	collect.RoundReader
 	CreateSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error)
 	RenewSubscription(ctx context.Context, id string, expires time.Time) (state.Subscription, error)
 	ReauthorizeSubscription(ctx context.Context, id string) error
@@ -42,7 +37,7 @@ type Graph interface {
 
 // Store is the app's state in Table Storage. *store.Tables satisfies it.
 type Store interface {
-	collect.BaselineReader
+	collect.StateReader
 	notify.OutboxStore
 	notify.DeliveryStore
 	Cursor(ctx context.Context, name string) (state.Cursor, error)
@@ -59,7 +54,6 @@ type Store interface {
 	SubscriptionByID(ctx context.Context, id string) (state.Subscription, bool, error)
 	SaveSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error)
 	DeleteSubscription(ctx context.Context, resource string) error
-	SignInHistory(ctx context.Context, userIDs []string) (map[string][]time.Time, error)
 	AddSignIns(ctx context.Context, byUser map[string][]time.Time, keepAfter time.Time, max int) error
 }
 
@@ -120,7 +114,7 @@ type App struct {
 	statesMu   sync.Mutex
 	states     map[string]cachedState // subscription id → clientState
 
-	cache directoryCache // what the rounds need beside their changes (cache.go)
+	rounds *collect.Rounds // every read of the tenant
 
 	rangesMu sync.Mutex
 	ranges   *azureip.Set
@@ -161,6 +155,7 @@ func New(g Graph, st Store, rep Reports, opts *Options) (*App, error) {
 		o.Config.AlertSeverity = tenant.SeverityHigh
 	}
 	a := &App{g: g, st: st, rep: rep, o: o, log: o.Logger, now: func() time.Time { return o.Now().UTC() }, states: make(map[string]cachedState)}
+	a.rounds = collect.NewRounds(g, st, &collect.RoundsOptions{Now: a.now, Logger: o.Logger})
 	a.outbox = notify.NewOutbox(st, &notify.OutboxOptions{Threshold: o.Config.AlertSeverity, Now: a.now, Logger: o.Logger})
 	return a, nil
 }

@@ -15,11 +15,10 @@
 //     repetition harmless.
 //   - Alerts are delivered at least once from the outbox: inline right
 //     after a round, and by DeliverAlerts on its timer with back-off.
-//   - A round reads what changed, not the directory: the organization, the
-//     SKUs, the Graph and Exchange Online resource service principals with
-//     their grants, and the named locations are kept between rounds in the
-//     process and read again when a delta round or an audit event shows
-//     them changed, else hourly (cache.go).
+//   - A round reads what changed, not the directory, and watch reads
+//     nothing itself: collect.Rounds does every read (and keeps what
+//     rarely changes between rounds); watch orders the rounds and moves
+//     the cursors.
 //   - Graph subscriptions are created only for users and groups, the
 //     directory resources Graph notifies about. Service principals,
 //     applications and the logs are polled.

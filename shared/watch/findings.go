@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
@@ -13,22 +11,6 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
-
-// partial returns a snapshot in which every source is unavailable ("not
-// read by this round") until the round marks what it read.
-func partial(now, since time.Time, round string) *tenant.Snapshot {
-	s := &tenant.Snapshot{CollectedAt: now, Since: since}
-	for _, src := range tenant.Sources() {
-		s.MarkUnavailable(src, "not read by "+round)
-	}
-	return s
-}
-
-func read(s *tenant.Snapshot, srcs ...tenant.Source) {
-	for _, src := range srcs {
-		delete(s.Unavailable, src)
-	}
-}
 
 // detectAndRecord runs the detectors over s, records the findings (dedupe on
 // their keys) and queues the fresh ones for Teams. A baseline round records
@@ -38,7 +20,7 @@ func read(s *tenant.Snapshot, srcs ...tenant.Source) {
 func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline bool) ([]tenant.Finding, error) {
 	ranges, reason := a.azureRanges(ctx)
 	if ranges != nil {
-		read(s, tenant.SourceAzureRanges)
+		delete(s.Unavailable, tenant.SourceAzureRanges)
 	} else {
 		s.MarkUnavailable(tenant.SourceAzureRanges, reason)
 	}
@@ -210,16 +192,4 @@ func (a *App) reconcile(ctx context.Context) error {
 		a.log.Info("delivered outbox rows pruned", "count", n)
 	}
 	return nil
-}
-
-// lowerAll returns ids in lower case, without empties and duplicates.
-func lowerAll(ids []string) []string {
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id = strings.ToLower(strings.TrimSpace(id)); id != "" {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }

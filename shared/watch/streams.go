@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/collect"
-	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
-	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -53,25 +50,16 @@ func (a *App) usersRoundLocked(ctx context.Context, trigger string) error {
 		return fmt.Errorf("watch: users cursor: %w", err)
 	}
 	now := a.now()
-	r, err := collect.UsersRound(ctx, a.g.UsersDelta, a.st, cur.DeltaLink, now)
+	u, err := a.rounds.Users(ctx, cur.DeltaLink, collect.Window{Round: trigger, Now: now, Since: now.Add(-a.o.Config.AuditOverlap)})
 	if err != nil {
-		return fmt.Errorf("watch: users delta: %w", err)
+		return fmt.Errorf("watch: users round: %w", err)
 	}
+	r := u.Round
 	a.log.Info("users delta round", "items", r.Items, "changed", len(r.Objects), "changes", len(r.Changes), "install", r.Install, "resynced", r.Resynced)
 
 	var detErr error
-	if len(r.Objects) > 0 {
-		s := partial(now, now.Add(-a.o.Config.AuditOverlap), trigger)
-		s.Users, s.Changes = r.Objects, r.Changes
-		read(s, tenant.SourceUsers)
-		if skus, err := a.cachedSKUs(ctx); err != nil {
-			a.log.Warn("subscribedSkus unavailable: licence rules skipped this round", "err", err)
-			s.MarkUnavailable(tenant.SourceSubscribedSkus, redact.Text(err.Error()))
-		} else {
-			s.SKUs = skus
-			read(s, tenant.SourceSubscribedSkus)
-		}
-		if _, detErr = a.detectAndRecord(ctx, s, r.Install); detErr != nil && !isDetectorError(detErr) {
+	if u.Snapshot != nil {
+		if _, detErr = a.detectAndRecord(ctx, u.Snapshot, r.Install); detErr != nil && !isDetectorError(detErr) {
 			return detErr
 		}
 	}
@@ -166,46 +154,29 @@ func (a *App) pollDirectory(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch: cursor: %w", err)
 	}
-	spr, err := collect.ServicePrincipalsRound(ctx, a.g.ServicePrincipalsDelta, a.st, curSP.DeltaLink, now)
+	curSignIns, err := a.st.Cursor(ctx, cursorSignIns)
 	if err != nil {
-		return fmt.Errorf("watch: service principal delta: %w", err)
+		return fmt.Errorf("watch: sign-in cursor: %w", err)
 	}
-	apr, err := collect.ApplicationsRound(ctx, a.g.ApplicationsDelta, a.st, curApp.DeltaLink, now)
-	if err != nil {
-		return fmt.Errorf("watch: application delta: %w", err)
-	}
-	install := spr.Install || apr.Install || !curAudit.Exists()
-	a.noteServicePrincipals(spr.Install, spr.Objects, spr.Delete)
-
 	since := curAudit.Watermark.Add(-a.o.Config.AuditOverlap)
 	if !curAudit.Exists() {
 		since = now.Add(-a.o.Config.AuditOverlap)
 	}
-	s := partial(now, since, "PollDirectory")
-	s.ServicePrincipals, s.Applications = spr.Objects, apr.Objects
-	s.Changes = append(append(s.Changes, spr.Changes...), apr.Changes...)
-	read(s, tenant.SourceServicePrincipals, tenant.SourceApplications)
-
-	err = a.g.DirectoryAudits(ctx, since, func(e tenant.AuditEvent) error {
-		s.Audits = append(s.Audits, e)
-		return nil
-	})
-	switch {
-	case errors.Is(err, tenant.ErrAccessDenied):
-		s.MarkUnavailable(tenant.SourceDirectoryAudits, redact.Text(err.Error()))
-	case err != nil:
-		return fmt.Errorf("watch: directory audits: %w", err)
-	default:
-		read(s, tenant.SourceDirectoryAudits)
-		a.noteAudits(s.Audits)
+	from := collect.DirectoryFrom{ServicePrincipals: curSP.DeltaLink, Applications: curApp.DeltaLink}
+	if curSignIns.Exists() {
+		// PollSignIns keeps historyKeep of sign-in history.
+		from.HistoryFrom = now.Add(-historyKeep)
 	}
-	a.log.Info("directory poll", "sp_items", spr.Items, "app_items", apr.Items, "changes", len(s.Changes), "audits", len(s.Audits), "install", install)
+	u, err := a.rounds.Directory(ctx, from, collect.Window{Round: "PollDirectory", Now: now, Since: since})
+	if err != nil {
+		return fmt.Errorf("watch: directory round: %w", err)
+	}
+	spr, apr := u.ServicePrincipals, u.Applications
+	install := spr.Install || apr.Install || !curAudit.Exists()
+	a.log.Info("directory poll", "sp_items", spr.Items, "app_items", apr.Items, "changes", len(spr.Changes)+len(apr.Changes), "audits", u.Audits, "install", install)
 
-	if len(s.ServicePrincipals)+len(s.Applications)+len(s.Audits) > 0 {
-		if err := a.directoryContext(ctx, s); err != nil {
-			return err
-		}
-		if _, err := a.detectAndRecord(ctx, s, install); err != nil && !isDetectorError(err) {
+	if u.Snapshot != nil {
+		if _, err := a.detectAndRecord(ctx, u.Snapshot, install); err != nil && !isDetectorError(err) {
 			return err
 		}
 	}
@@ -233,208 +204,6 @@ func (a *App) pollDirectory(ctx context.Context) error {
 	return nil
 }
 
-// directoryContext adds what the rules need to judge the directory round:
-// the Graph and Exchange Online resource service principals and their
-// grants (mail roles), licences, named locations, and the users the audit
-// events name with their sign-in history. All but the users come from the
-// directory cache (cache.go): a poll reads them only when they changed or
-// an hour has passed.
-func (a *App) directoryContext(ctx context.Context, s *tenant.Snapshot) error {
-	have := make(map[string]bool)
-	for _, sp := range s.ServicePrincipals {
-		have[strings.ToLower(sp.ID)] = true
-	}
-	resources, grants, err := a.cachedResources(ctx)
-	if err != nil {
-		return fmt.Errorf("watch: resource service principals and their grants: %w", err)
-	}
-	for _, sp := range resources {
-		if !have[strings.ToLower(sp.ID)] {
-			s.ServicePrincipals = append(s.ServicePrincipals, sp)
-		}
-	}
-	s.ResourceGrants = append(s.ResourceGrants, grants.grants...)
-	if grants.denied != nil {
-		s.MarkUnavailable(tenant.SourceResourceGrants, redact.Text(grants.denied.Error()))
-	} else {
-		read(s, tenant.SourceResourceGrants)
-	}
-	if skus, err := a.cachedSKUs(ctx); err == nil {
-		s.SKUs = skus
-		read(s, tenant.SourceSubscribedSkus)
-	}
-	if nls, err := a.cachedNamedLocations(ctx); err == nil {
-		s.NamedLocations = nls
-		read(s, tenant.SourceNamedLocations)
-	} else {
-		s.MarkUnavailable(tenant.SourceNamedLocations, redact.Text(err.Error()))
-	}
-	if org, err := a.cachedOrganization(ctx); err == nil {
-		s.Organization = org
-		read(s, tenant.SourceOrganization)
-	}
-	if err := a.resolveApps(ctx, s); err != nil {
-		return err
-	}
-	return a.auditUsers(ctx, s)
-}
-
-// maxAppRefs bounds the app objects one directory round looks up by each
-// of object id, app id and display name.
-const maxAppRefs = 300
-
-// resolveApps adds Snapshot.AppRefs for the app objects the round's audit
-// events and applications point to but the partial snapshot does not hold
-// (detect.Unresolved), so that every rule names the right object and judges
-// an application by its service principal's mail roles: object ids from the
-// stored baselines, app ids with one bulk read of their service principals
-// (the baselines are keyed by object id), display names from the stored
-// service principal baselines. Detectors stay pure: this is the collecting
-// side. A reference that nothing resolves is left to the rules, which say so
-// in the finding.
-func (a *App) resolveApps(ctx context.Context, s *tenant.Snapshot) error {
-	refs := detect.Unresolved(s)
-	if refs.Empty() {
-		return nil
-	}
-	add := func(b state.Baseline) {
-		s.AppRefs = append(s.AppRefs, tenant.AppRef{Type: b.Type, ID: b.ID, AppID: b.AppID, DisplayName: b.Name,
-			AppOwnerOrganizationID: b.Owner, ServicePrincipalType: b.SPType})
-	}
-	if ids := a.capList("object ids", refs.ObjectIDs); len(ids) > 0 {
-		for _, typ := range []tenant.SubjectType{tenant.SubjectServicePrincipal, tenant.SubjectApplication} {
-			bs, err := a.st.BaselinesByID(ctx, typ, ids)
-			if err != nil {
-				return fmt.Errorf("watch: %s baselines for audit targets: %w", typ, err)
-			}
-			for _, id := range ids {
-				if b, ok := bs[strings.ToLower(id)]; ok {
-					add(b)
-				}
-			}
-		}
-		refs = detect.Unresolved(s) // an application found needs its service principal
-	}
-	if ids := a.capList("app ids", refs.AppIDs); len(ids) > 0 {
-		err := a.g.ServicePrincipalsByAppID(ctx, ids, func(sp tenant.ServicePrincipal) error {
-			s.AppRefs = append(s.AppRefs, tenant.AppRef{Type: tenant.SubjectServicePrincipal, ID: sp.ID, AppID: sp.AppID,
-				DisplayName: sp.DisplayName, AppOwnerOrganizationID: sp.AppOwnerOrganizationID, ServicePrincipalType: sp.ServicePrincipalType})
-			return nil
-		})
-		switch {
-		case errors.Is(err, tenant.ErrAccessDenied):
-			a.log.Warn("service principals by app id unavailable: findings name those apps by app id", "err", err)
-		case err != nil:
-			return fmt.Errorf("watch: service principals by app id: %w", err)
-		}
-	}
-	if names := a.capList("display names", refs.Names); len(names) > 0 {
-		want := make(map[string]bool, len(names))
-		for _, n := range names {
-			want[strings.ToLower(strings.TrimSpace(n))] = true
-		}
-		err := a.st.Baselines(ctx, tenant.SubjectServicePrincipal, func(b state.Baseline) error {
-			if want[strings.ToLower(strings.TrimSpace(b.Name))] {
-				add(b)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("watch: service principal baselines by name: %w", err)
-		}
-	}
-	a.log.Info("app references resolved", "object_ids", len(refs.ObjectIDs), "app_ids", len(refs.AppIDs), "names", len(refs.Names), "refs", len(s.AppRefs))
-	return nil
-}
-
-// capList bounds a look-up list, logging what waits for the daily sweep.
-func (a *App) capList(what string, l []string) []string {
-	if len(l) > maxAppRefs {
-		a.log.Warn("too many app references in one round; the rest are named by the daily sweep", "what", what, "count", len(l), "read", maxAppRefs)
-		return l[:maxAppRefs]
-	}
-	return l
-}
-
-// maxAuditUsers bounds the users one directory round looks up.
-const maxAuditUsers = 600
-
-// auditUsers reads the users the audit events name (targets and
-// initiators), in bulk, with their sign-in activity, and their sign-in
-// history from the table PollSignIns keeps.
-func (a *App) auditUsers(ctx context.Context, s *tenant.Snapshot) error {
-	var ids []string
-	for _, e := range s.Audits {
-		if e.Initiator.UserID != "" {
-			ids = append(ids, e.Initiator.UserID)
-		}
-		for _, t := range e.Targets {
-			if strings.EqualFold(t.Type, "User") && t.ID != "" {
-				ids = append(ids, t.ID)
-			}
-		}
-	}
-	ids = lowerAll(ids)
-	if len(ids) == 0 {
-		return nil
-	}
-	if len(ids) > maxAuditUsers {
-		a.log.Warn("too many users in one audit window; the rest wait for the daily sweep", "users", len(ids), "read", maxAuditUsers)
-		ids = ids[:maxAuditUsers]
-	}
-	withActivity := true
-	read := func() error {
-		s.Users = s.Users[:0]
-		return a.g.UsersByID(ctx, ids, withActivity, func(u tenant.User) error {
-			s.Users = append(s.Users, u)
-			return nil
-		})
-	}
-	err := read()
-	if errors.Is(err, tenant.ErrAccessDenied) {
-		withActivity = false
-		err = read()
-	}
-	if err != nil {
-		return fmt.Errorf("watch: audit users: %w", err)
-	}
-	delete(s.Unavailable, tenant.SourceUsers)
-	if withActivity {
-		delete(s.Unavailable, tenant.SourceSignInActivity)
-	}
-	sig, err := a.st.Cursor(ctx, cursorSignIns)
-	if err != nil {
-		return fmt.Errorf("watch: sign-in cursor: %w", err)
-	}
-	if !sig.Exists() {
-		s.MarkUnavailable(tenant.SourceSignIns, "the sign-in history is not collected yet (PollSignIns has not run)")
-		return nil
-	}
-	hist, err := a.st.SignInHistory(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("watch: sign-in history: %w", err)
-	}
-	for id, times := range hist {
-		for _, t := range times {
-			s.SignIns = append(s.SignIns, tenant.SignIn{UserID: id, Time: t})
-		}
-	}
-	delete(s.Unavailable, tenant.SourceSignIns)
-	// The history reaches back as far as it has been kept: the look-back
-	// of the registration rules starts there.
-	if start := sig.UpdatedAt; !start.IsZero() {
-		s.Since = minTime(s.Since, a.now().Add(-historyKeep))
-	}
-	return nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
 // historyKeep is how much sign-in history is kept per user: the look-back
 // of mfa.dormant-registration (14 days) with a day to spare.
 const historyKeep = 15 * 24 * time.Hour
@@ -457,37 +226,26 @@ func (a *App) PollSignIns(ctx context.Context) error {
 	if install {
 		since = now.Add(-historyKeep) // seed the history with the look-back
 	}
-	s := partial(now, since, "PollSignIns")
-	byUser := make(map[string][]time.Time)
-	err = a.g.SignIns(ctx, since, func(si tenant.SignIn) error {
-		if !si.Succeeded() {
-			return nil
-		}
-		s.SignIns = append(s.SignIns, si)
-		if id := strings.ToLower(si.UserID); id != "" {
-			byUser[id] = append(byUser[id], si.Time)
-		}
-		return nil
-	})
-	if errors.Is(err, tenant.ErrAccessDenied) {
+	u, err := a.rounds.SignIns(ctx, collect.Window{Round: "PollSignIns", Now: now, Since: since})
+	if err != nil {
+		return fmt.Errorf("watch: sign-in round: %w", err)
+	}
+	s := u.Snapshot
+	if !s.Available(tenant.SourceSignIns) {
 		// No Entra ID P1/P2 or no AuditLog.Read.All: not a failure of the
 		// run. signin.azure-ip and the sign-in history wait; the daily
 		// sweep reports the skipped rules with this reason.
-		a.log.Warn("sign-in logs unavailable; PollSignIns skips until they are readable", "err", err)
+		a.log.Warn("sign-in logs unavailable; PollSignIns skips until they are readable", "reason", s.Unavailable[tenant.SourceSignIns])
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("watch: sign-ins: %w", err)
-	}
-	read(s, tenant.SourceSignIns)
-	a.log.Info("sign-in poll", "since", since, "successful", len(s.SignIns), "users", len(byUser), "install", install)
+	a.log.Info("sign-in poll", "since", since, "successful", len(s.SignIns), "users", len(u.ByUser), "install", install)
 	if len(s.SignIns) > 0 {
 		if _, err := a.detectAndRecord(ctx, s, install); err != nil && !isDetectorError(err) {
 			return err
 		}
 	}
-	if len(byUser) > 0 {
-		if err := a.st.AddSignIns(ctx, byUser, now.Add(-historyKeep), historyMax); err != nil {
+	if len(u.ByUser) > 0 {
+		if err := a.st.AddSignIns(ctx, u.ByUser, now.Add(-historyKeep), historyMax); err != nil {
 			return fmt.Errorf("watch: sign-in history: %w", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package watch
+package collect
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 // What the detectors need beside a round's own changes and that rarely
 // changes — the organization, the subscribed SKUs, the Microsoft Graph and
 // Exchange Online resource service principals with the app roles granted
-// on them, and the named locations — is kept between rounds in this
-// process (an instance of the app) and read again:
+// on them, and the named locations — is kept between rounds by Rounds (in
+// the process: an instance of the app) and read again:
 //
 //   - when it changed: a service principal delta round that returned a
 //     resource service principal (the install round hands them over at
@@ -25,8 +25,9 @@ import (
 //     change without an audit event PollDirectory reads.
 //
 // An "access denied" answer is kept like a value (the rules that need the
-// source are skipped with its reason until the next refresh); any other
-// failure is not kept, and the next round reads again.
+// source are skipped with its reason until the next refresh: the one rule,
+// unavailable); any other failure is not kept: it fails the round, and the
+// next round reads again.
 
 // cacheRefresh is how long a cached read is used before it is read again.
 const cacheRefresh = time.Hour
@@ -86,10 +87,10 @@ type directoryCache struct {
 // cached returns e's value, reading it with read when it is not fresh.
 // The cache lock is held during the read: rounds that need the same entry
 // wait for one read.
-func cached[T any](a *App, e *cacheEntry[T], read func() (T, error)) (T, error) {
-	a.cache.mu.Lock()
-	defer a.cache.mu.Unlock()
-	now := a.now()
+func cached[T any](c *Rounds, e *cacheEntry[T], read func() (T, error)) (T, error) {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	now := c.now()
 	if !e.fresh(now) {
 		v, err := read()
 		if err != nil && !errors.Is(err, tenant.ErrAccessDenied) {
@@ -100,24 +101,24 @@ func cached[T any](a *App, e *cacheEntry[T], read func() (T, error)) (T, error) 
 	return e.v, e.err
 }
 
-func (a *App) cachedSKUs(ctx context.Context) ([]tenant.SKU, error) {
-	return cached(a, &a.cache.skus, func() ([]tenant.SKU, error) { return a.g.SubscribedSKUs(ctx) })
+func (c *Rounds) cachedSKUs(ctx context.Context) ([]tenant.SKU, error) {
+	return cached(c, &c.cache.skus, func() ([]tenant.SKU, error) { return c.r.SubscribedSKUs(ctx) })
 }
 
-func (a *App) cachedOrganization(ctx context.Context) (tenant.Organization, error) {
-	return cached(a, &a.cache.org, func() (tenant.Organization, error) { return a.g.Organization(ctx) })
+func (c *Rounds) cachedOrganization(ctx context.Context) (tenant.Organization, error) {
+	return cached(c, &c.cache.org, func() (tenant.Organization, error) { return c.r.Organization(ctx) })
 }
 
-func (a *App) cachedNamedLocations(ctx context.Context) ([]tenant.NamedLocation, error) {
-	return cached(a, &a.cache.locations, func() ([]tenant.NamedLocation, error) { return a.g.NamedLocations(ctx) })
+func (c *Rounds) cachedNamedLocations(ctx context.Context) ([]tenant.NamedLocation, error) {
+	return cached(c, &c.cache.locations, func() ([]tenant.NamedLocation, error) { return c.r.NamedLocations(ctx) })
 }
 
 // cachedResources returns the Microsoft Graph and Exchange Online resource
 // service principals and the grants on them.
-func (a *App) cachedResources(ctx context.Context) ([]tenant.ServicePrincipal, resourceGrants, error) {
-	sps, err := cached(a, &a.cache.resources, func() ([]tenant.ServicePrincipal, error) {
+func (c *Rounds) cachedResources(ctx context.Context) ([]tenant.ServicePrincipal, resourceGrants, error) {
+	sps, err := cached(c, &c.cache.resources, func() ([]tenant.ServicePrincipal, error) {
 		var out []tenant.ServicePrincipal
-		err := a.g.ServicePrincipalsByAppID(ctx, tenant.MailResources(), func(sp tenant.ServicePrincipal) error {
+		err := c.r.ServicePrincipalsByAppID(ctx, tenant.MailResources(), func(sp tenant.ServicePrincipal) error {
 			out = append(out, sp)
 			return nil
 		})
@@ -126,10 +127,10 @@ func (a *App) cachedResources(ctx context.Context) ([]tenant.ServicePrincipal, r
 	if err != nil {
 		return nil, resourceGrants{}, err
 	}
-	g, err := cached(a, &a.cache.grants, func() (resourceGrants, error) {
+	g, err := cached(c, &c.cache.grants, func() (resourceGrants, error) {
 		var out resourceGrants
 		for _, sp := range sps {
-			err := a.g.AppRoleAssignedTo(ctx, sp.ID, func(g tenant.AppRoleAssignment) error {
+			err := c.r.AppRoleAssignedTo(ctx, sp.ID, func(g tenant.AppRoleAssignment) error {
 				out.grants = append(out.grants, g)
 				return nil
 			})
@@ -150,10 +151,10 @@ func (a *App) cachedResources(ctx context.Context) ([]tenant.ServicePrincipal, r
 // object, so it holds them (with their app roles) at once; any other round
 // (a resync returns only what differs from the baselines) that changed or
 // removed one makes them, and the grants on them, stale.
-func (a *App) noteServicePrincipals(install bool, objects []tenant.ServicePrincipal, deleted []string) {
-	a.cache.mu.Lock()
-	defer a.cache.mu.Unlock()
-	c := &a.cache
+func (c *Rounds) noteServicePrincipals(install bool, objects []tenant.ServicePrincipal, deleted []string) {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	cc := &c.cache
 	if install {
 		var res []tenant.ServicePrincipal
 		for _, sp := range objects {
@@ -161,14 +162,14 @@ func (a *App) noteServicePrincipals(install bool, objects []tenant.ServicePrinci
 				res = append(res, sp)
 			}
 		}
-		if !sameIDs(res, c.resources.v) {
-			c.grants.stale = true
+		if !sameIDs(res, cc.resources.v) {
+			cc.grants.stale = true
 		}
-		c.resources.set(res, nil, a.now())
+		cc.resources.set(res, nil, c.now())
 		return
 	}
-	known := make(map[string]bool, len(c.resources.v))
-	for _, sp := range c.resources.v {
+	known := make(map[string]bool, len(cc.resources.v))
+	for _, sp := range cc.resources.v {
 		known[strings.ToLower(sp.ID)] = true
 	}
 	changed := false
@@ -179,7 +180,7 @@ func (a *App) noteServicePrincipals(install bool, objects []tenant.ServicePrinci
 		changed = changed || known[strings.ToLower(id)]
 	}
 	if changed {
-		c.resources.stale, c.grants.stale = true, true
+		cc.resources.stale, cc.grants.stale = true, true
 	}
 }
 
@@ -199,16 +200,16 @@ func sameIDs(a, b []tenant.ServicePrincipal) bool {
 // about when) it was read: app-role grants and consents, and named
 // locations. Each event counts once, though the window's overlap reads it
 // again.
-func (a *App) noteAudits(events []tenant.AuditEvent) {
-	a.cache.mu.Lock()
-	defer a.cache.mu.Unlock()
-	c := &a.cache
-	resources := make(map[string]bool, len(c.resources.v))
-	for _, sp := range c.resources.v {
+func (c *Rounds) noteAudits(events []tenant.AuditEvent) {
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	cc := &c.cache
+	resources := make(map[string]bool, len(cc.resources.v))
+	for _, sp := range cc.resources.v {
 		resources[strings.ToLower(sp.ID)] = true
 	}
 	for _, e := range events {
-		if e.ID != "" && c.triggered[e.ID] {
+		if e.ID != "" && cc.triggered[e.ID] {
 			continue
 		}
 		act := strings.ToLower(strings.Join(strings.Fields(e.Activity), " "))
@@ -217,17 +218,17 @@ func (a *App) noteAudits(events []tenant.AuditEvent) {
 			grants = grants || resources[strings.ToLower(strings.TrimSpace(t.ID))]
 		}
 		hit := false
-		if grants && c.grants.mayMiss(e.Time) {
-			c.grants.stale, hit = true, true
+		if grants && cc.grants.mayMiss(e.Time) {
+			cc.grants.stale, hit = true, true
 		}
-		if strings.Contains(act, "named location") && c.locations.mayMiss(e.Time) {
-			c.locations.stale, hit = true, true
+		if strings.Contains(act, "named location") && cc.locations.mayMiss(e.Time) {
+			cc.locations.stale, hit = true, true
 		}
 		if hit && e.ID != "" {
-			if c.triggered == nil || len(c.triggered) >= maxTriggers {
-				c.triggered = make(map[string]bool)
+			if cc.triggered == nil || len(cc.triggered) >= maxTriggers {
+				cc.triggered = make(map[string]bool)
 			}
-			c.triggered[e.ID] = true
+			cc.triggered[e.ID] = true
 		}
 	}
 }

@@ -1,0 +1,357 @@
+package collect_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tenantwatch/tenantwatch/shared/collect"
+	"github.com/tenantwatch/tenantwatch/shared/state"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// roundReader serves the reads of the incremental rounds, each named as
+// in its calls; a denied read answers an error wrapping
+// tenant.ErrAccessDenied, a failing one another error. Reader methods the
+// rounds must not call are left to the nil embedded Reader: calling one
+// panics, and the test fails.
+type roundReader struct {
+	collect.Reader
+	mu      sync.Mutex
+	denied  map[string]bool
+	failing map[string]error
+	calls   []string
+}
+
+var errBroken = errors.New("503 Service Unavailable after every retry")
+
+func (f *roundReader) gate(call string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	if err := f.failing[call]; err != nil {
+		return fmt.Errorf("graph: GET /%s: %w", call, err)
+	}
+	if f.denied[call] {
+		return fmt.Errorf("graph: GET /%s: 403 Authorization_RequestDenied: Insufficient privileges: %w", call, tenant.ErrAccessDenied)
+	}
+	return nil
+}
+
+func (f *roundReader) UsersDelta(_ context.Context, link string, fn func(tenant.DeltaItem[tenant.User]) error) (string, error) {
+	if err := f.gate("usersDelta"); err != nil {
+		return "", err
+	}
+	u := tenant.User{ID: "u1", UPN: "u1@contoso.example", Licenses: []tenant.License{{SkuID: "sku", DisabledPlans: []string{"plan"}}}}
+	return link + "+1", fn(tenant.DeltaItem[tenant.User]{Object: u})
+}
+
+func (f *roundReader) ServicePrincipalsDelta(_ context.Context, link string, fn func(tenant.DeltaItem[tenant.ServicePrincipal]) error) (string, error) {
+	if err := f.gate("servicePrincipalsDelta"); err != nil {
+		return "", err
+	}
+	sp := tenant.ServicePrincipal{ID: "sp1", AppID: "app1", DisplayName: "Payroll"}
+	return link + "+1", fn(tenant.DeltaItem[tenant.ServicePrincipal]{Object: sp})
+}
+
+func (f *roundReader) ApplicationsDelta(_ context.Context, link string, _ func(tenant.DeltaItem[tenant.Application]) error) (string, error) {
+	return link + "+1", f.gate("applicationsDelta")
+}
+
+func (f *roundReader) DirectoryAudits(_ context.Context, _ time.Time, fn func(tenant.AuditEvent) error) error {
+	if err := f.gate("directoryAudits"); err != nil {
+		return err
+	}
+	return fn(tenant.AuditEvent{ID: "e1", Time: now.Add(-time.Minute), Activity: "Update user", Result: "success",
+		Initiator: tenant.Actor{UserID: "u1"}, Targets: []tenant.Target{{ID: "u2", Type: "User"}}})
+}
+
+func (f *roundReader) ServicePrincipalsByAppID(_ context.Context, appIDs []string, fn func(tenant.ServicePrincipal) error) error {
+	if err := f.gate("servicePrincipalsByAppId"); err != nil {
+		return err
+	}
+	if !slices.Equal(appIDs, tenant.MailResources()) {
+		return fmt.Errorf("unexpected look-up of %v", appIDs)
+	}
+	return fn(tenant.ServicePrincipal{ID: "graph-sp", AppID: tenant.GraphAppID, DisplayName: "Microsoft Graph"})
+}
+
+func (f *roundReader) AppRoleAssignedTo(_ context.Context, id string, fn func(tenant.AppRoleAssignment) error) error {
+	if err := f.gate("appRoleAssignedTo"); err != nil {
+		return err
+	}
+	return fn(tenant.AppRoleAssignment{ID: "g1", PrincipalID: "sp1", ResourceID: id})
+}
+
+func (f *roundReader) SubscribedSKUs(context.Context) ([]tenant.SKU, error) {
+	return []tenant.SKU{{SkuID: "sku"}}, f.gate("subscribedSkus")
+}
+
+func (f *roundReader) NamedLocations(context.Context) ([]tenant.NamedLocation, error) {
+	return []tenant.NamedLocation{{ID: "nl", Kind: "ip", Trusted: true}}, f.gate("namedLocations")
+}
+
+func (f *roundReader) Organization(context.Context) (tenant.Organization, error) {
+	return tenant.Organization{ID: "tid"}, f.gate("organization")
+}
+
+func (f *roundReader) UsersByID(_ context.Context, ids []string, withActivity bool, fn func(tenant.User) error) error {
+	call := "usersById"
+	if withActivity {
+		call += "+signInActivity"
+	}
+	if err := f.gate(call); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := fn(tenant.User{ID: id}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *roundReader) SignIns(_ context.Context, _ time.Time, fn func(tenant.SignIn) error) error {
+	if err := f.gate("signIns"); err != nil {
+		return err
+	}
+	return each([]tenant.SignIn{{ID: "s1", UserID: "U1", Time: now.Add(-time.Minute)}, {ID: "s2", UserID: "u2", ErrorCode: 50126}}, fn)
+}
+
+// stored is a test double of the stored state the rounds read: no
+// baselines, and one sign-in of u1 in the history.
+type stored struct{}
+
+func (stored) BaselinesByID(context.Context, tenant.SubjectType, []string) (map[string]state.Baseline, error) {
+	return nil, nil
+}
+
+func (stored) Baselines(context.Context, tenant.SubjectType, func(state.Baseline) error) error {
+	return nil
+}
+
+func (stored) SignInHistory(_ context.Context, ids []string) (map[string][]time.Time, error) {
+	if !slices.Contains(ids, "u1") {
+		return nil, nil
+	}
+	return map[string][]time.Time{"u1": {now.Add(-48 * time.Hour)}}, nil
+}
+
+var window = collect.Window{Round: "TestRound", Now: now, Since: now.Add(-15 * time.Minute)}
+
+// round runs one kind of round and returns its snapshot.
+type round func(ctx context.Context, r *collect.Rounds) (*tenant.Snapshot, error)
+
+var (
+	usersRound = func(ctx context.Context, r *collect.Rounds) (*tenant.Snapshot, error) {
+		u, err := r.Users(ctx, "link", window)
+		if err != nil {
+			return nil, err
+		}
+		return u.Snapshot, nil
+	}
+	directoryRound = func(ctx context.Context, r *collect.Rounds) (*tenant.Snapshot, error) {
+		u, err := r.Directory(ctx, collect.DirectoryFrom{ServicePrincipals: "sp", Applications: "app", HistoryFrom: now.Add(-15 * 24 * time.Hour)}, window)
+		if err != nil {
+			return nil, err
+		}
+		return u.Snapshot, nil
+	}
+	signInsRound = func(ctx context.Context, r *collect.Rounds) (*tenant.Snapshot, error) {
+		u, err := r.SignIns(ctx, window)
+		if err != nil {
+			return nil, err
+		}
+		return u.Snapshot, nil
+	}
+)
+
+// notRead is what a round's snapshot says of the sources it does not read.
+func notRead(read ...tenant.Source) map[tenant.Source]string {
+	out := make(map[tenant.Source]string)
+	for _, src := range tenant.Sources() {
+		if !slices.Contains(read, src) {
+			out[src] = "not read by TestRound"
+		}
+	}
+	return out
+}
+
+// TestRoundsOneRuleForUnavailableSources: every read of every round
+// follows the rule the scan follows. Access denied marks the source
+// unavailable with Graph's answer (the rules that need it are skipped with
+// it) and the round goes on with the rest; any other failure fails the
+// round, naming the source, so that its cursor does not move and the next
+// round reads again.
+func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
+	t.Parallel()
+	directorySources := []tenant.Source{tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceDirectoryAudits,
+		tenant.SourceResourceGrants, tenant.SourceSubscribedSkus, tenant.SourceNamedLocations, tenant.SourceOrganization,
+		tenant.SourceUsers, tenant.SourceSignInActivity, tenant.SourceSignIns}
+	tests := []struct {
+		name  string
+		round round
+		reads []string // the reads denied, or failing; none: the round reads everything
+		// unavailable are the sources the denied reads leave unavailable;
+		// the others of sources are read.
+		unavailable []tenant.Source
+		sources     []tenant.Source // every source the round reads
+		nilSnapshot bool            // denied, the round has nothing to judge
+	}{
+		{name: "users", round: usersRound, sources: []tenant.Source{tenant.SourceUsers, tenant.SourceSubscribedSkus}},
+		{name: "users: delta", round: usersRound, reads: []string{"usersDelta"}, nilSnapshot: true},
+		{name: "users: subscribedSkus", round: usersRound, reads: []string{"subscribedSkus"},
+			sources: []tenant.Source{tenant.SourceUsers, tenant.SourceSubscribedSkus}, unavailable: []tenant.Source{tenant.SourceSubscribedSkus}},
+
+		{name: "directory", round: directoryRound, sources: directorySources},
+		{name: "directory: service principal delta", round: directoryRound, reads: []string{"servicePrincipalsDelta"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceServicePrincipals}},
+		{name: "directory: application delta", round: directoryRound, reads: []string{"applicationsDelta"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceApplications}},
+		{name: "directory: audit log", round: directoryRound, reads: []string{"directoryAudits"}, // no event names a user to read
+			sources: directorySources[:len(directorySources)-3], unavailable: []tenant.Source{tenant.SourceDirectoryAudits}},
+		{name: "directory: resource service principals", round: directoryRound, reads: []string{"servicePrincipalsByAppId"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceResourceGrants}},
+		{name: "directory: grants", round: directoryRound, reads: []string{"appRoleAssignedTo"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceResourceGrants}},
+		{name: "directory: subscribedSkus", round: directoryRound, reads: []string{"subscribedSkus"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceSubscribedSkus}},
+		{name: "directory: named locations", round: directoryRound, reads: []string{"namedLocations"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceNamedLocations}},
+		{name: "directory: organization", round: directoryRound, reads: []string{"organization"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceOrganization}},
+		{name: "directory: signInActivity of the users named", round: directoryRound, reads: []string{"usersById+signInActivity"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceSignInActivity}},
+		{name: "directory: the users named", round: directoryRound, reads: []string{"usersById+signInActivity", "usersById"},
+			sources: directorySources, unavailable: []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}},
+
+		{name: "sign-ins", round: signInsRound, sources: []tenant.Source{tenant.SourceSignIns}},
+		{name: "sign-ins: log", round: signInsRound, reads: []string{"signIns"},
+			sources: []tenant.Source{tenant.SourceSignIns}, unavailable: []tenant.Source{tenant.SourceSignIns}},
+	}
+	for _, tc := range tests {
+		name := tc.name + ": denied"
+		if len(tc.reads) == 0 {
+			name = tc.name + ": every read answers"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := &roundReader{denied: make(map[string]bool)}
+			for _, r := range tc.reads {
+				f.denied[r] = true
+			}
+			s, err := tc.round(t.Context(), collect.NewRounds(f, stored{}, nil))
+			if err != nil {
+				t.Fatalf("round failed: %v; a denied read is not a failure", err)
+			}
+			if tc.nilSnapshot {
+				if s != nil {
+					t.Fatalf("snapshot %+v, want none: the round read nothing to judge", s)
+				}
+				return
+			}
+			if s == nil {
+				t.Fatal("no snapshot")
+			}
+			want := notRead(tc.sources...)
+			for _, src := range tc.unavailable {
+				want[src] = "denied" // stands for Graph's answer, checked below
+			}
+			got := maps.Clone(s.Unavailable)
+			for src, reason := range got {
+				if reason != "not read by TestRound" {
+					if !strings.HasPrefix(reason, "GET /") || !strings.Contains(reason, "403 Authorization_RequestDenied") {
+						t.Errorf("%s unavailable because %q, want Graph's answer without the graph: prefix", src, reason)
+					}
+					got[src] = "denied"
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("unavailable sources (-want +got):\n%s", diff)
+			}
+		})
+		if len(tc.reads) == 0 {
+			continue
+		}
+		t.Run(tc.name+": failing", func(t *testing.T) {
+			t.Parallel()
+			f := &roundReader{failing: map[string]error{tc.reads[0]: errBroken}}
+			s, err := tc.round(t.Context(), collect.NewRounds(f, stored{}, nil))
+			if err == nil {
+				t.Fatalf("round succeeded (unavailable %v) although %s failed", s.Unavailable, tc.reads[0])
+			}
+			if !errors.Is(err, errBroken) || !strings.Contains(err.Error(), "collect: read ") {
+				t.Errorf("error %q, want one naming the source read and wrapping the failure", err)
+			}
+		})
+	}
+}
+
+// TestDirectoryRoundContents: what a directory round hands the detectors
+// (the changed objects, the events, the resource service principals, the
+// users the events name with their sign-in history) and what it reads
+// again on the next round: only the changes, the cache keeping the rest.
+func TestDirectoryRoundContents(t *testing.T) {
+	t.Parallel()
+	f := &roundReader{}
+	r := collect.NewRounds(f, stored{}, &collect.RoundsOptions{Now: func() time.Time { return now }})
+	from := collect.DirectoryFrom{ServicePrincipals: "sp", Applications: "app", HistoryFrom: now.Add(-15 * 24 * time.Hour)}
+	u, err := r.Directory(t.Context(), from, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := u.Snapshot
+	var sps []string
+	for _, sp := range s.ServicePrincipals {
+		sps = append(sps, sp.ID)
+	}
+	var users []string
+	for _, u := range s.Users {
+		users = append(users, u.ID)
+	}
+	if diff := cmp.Diff([]string{"sp1", "graph-sp"}, sps); diff != "" {
+		t.Errorf("service principals: the changed one, then the resources (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"u1", "u2"}, users); diff != "" {
+		t.Errorf("users: those the event names (-want +got):\n%s", diff)
+	}
+	if len(s.SignIns) != 1 || s.SignIns[0].UserID != "u1" || !s.Since.Equal(from.HistoryFrom) {
+		t.Errorf("sign-ins %v since %v: want u1's history, the window reaching back as far", s.SignIns, s.Since)
+	}
+	if u.ServicePrincipals.Link != "sp+1" || u.Applications.Link != "app+1" || u.Audits != 1 {
+		t.Errorf("links %q %q, audits %d", u.ServicePrincipals.Link, u.Applications.Link, u.Audits)
+	}
+
+	f.calls = nil
+	if _, err := r.Directory(t.Context(), collect.DirectoryFrom{ServicePrincipals: "sp+1", Applications: "app+1"}, window); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"servicePrincipalsDelta", "applicationsDelta", "directoryAudits", "usersById+signInActivity"}
+	if diff := cmp.Diff(want, f.calls); diff != "" {
+		t.Errorf("second round's reads: the changes alone (-want +got):\n%s", diff)
+	}
+}
+
+// TestSignInsRound: successful sign-ins only, grouped by lower-case user
+// for the history.
+func TestSignInsRound(t *testing.T) {
+	t.Parallel()
+	u, err := collect.NewRounds(&roundReader{}, stored{}, nil).SignIns(t.Context(), window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Snapshot.SignIns) != 1 || u.Snapshot.SignIns[0].ID != "s1" {
+		t.Errorf("sign-ins %+v, want the successful one", u.Snapshot.SignIns)
+	}
+	if diff := cmp.Diff(map[string][]time.Time{"u1": {now.Add(-time.Minute)}}, u.ByUser); diff != "" {
+		t.Errorf("ByUser (-want +got):\n%s", diff)
+	}
+}
