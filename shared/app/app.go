@@ -22,6 +22,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/handlers"
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/blobstore"
+	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/doctor"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
@@ -129,7 +130,12 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 			return azureip.Fetch(ctx, nil, u, tok.Token)
 		}
 	}
-	w, err := watch.New(gc, tables, reports, opts)
+	w, err := watch.New(watch.Deps{
+		Tenant:     collect.NewRounds(gc, tables, &collect.RoundsOptions{Logger: log}),
+		Subscriber: gc,
+		Cursors:    tables, Baselines: tables, Findings: tables, Outbox: tables, Subscriptions: tables, SignIns: tables,
+		Reports: reports,
+	}, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -47,9 +47,6 @@ func Scan(ctx context.Context, r collect.Reader, opts *ScanOptions) (*ScanResult
 	if o.Since <= 0 {
 		o.Since = 720 * time.Hour
 	}
-	if o.Detectors == nil {
-		o.Detectors = detect.All()
-	}
 	now := o.Now().UTC()
 	snap, err := collect.Snapshot(ctx, r, &collect.SnapshotOptions{
 		Since:    now.Add(-o.Since),
@@ -60,6 +57,30 @@ func Scan(ctx context.Context, r collect.Reader, opts *ScanOptions) (*ScanResult
 	if err != nil {
 		return nil, err
 	}
+	return Detect(ctx, snap, &DetectOptions{Azure: o.Azure, NoAzure: o.NoAzure, Config: o.Config, Detectors: o.Detectors})
+}
+
+// DetectOptions tune Detect. The zero value runs every detector, without
+// Azure ranges.
+type DetectOptions struct {
+	Azure     *azureip.Set      // nil: signin.azure-ip is skipped
+	NoAzure   string            // why Azure is nil, for the skip reason
+	Config    detect.Config     // rule definitions; zero fields take defaults
+	Detectors []detect.Detector // nil = detect.All()
+}
+
+// Detect runs the detectors over a collected snapshot, as of the time it
+// was collected: the second half of Scan, for a caller that collects
+// through collect itself (the deployed app's daily sweep). When detectors
+// fail, it returns the result of the others together with the error.
+func Detect(ctx context.Context, snap *tenant.Snapshot, opts *DetectOptions) (*ScanResult, error) {
+	var o DetectOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Detectors == nil {
+		o.Detectors = detect.All()
+	}
 	if o.Azure == nil {
 		reason := o.NoAzure
 		if reason == "" {
@@ -67,7 +88,7 @@ func Scan(ctx context.Context, r collect.Reader, opts *ScanOptions) (*ScanResult
 		}
 		snap.MarkUnavailable(tenant.SourceAzureRanges, reason)
 	}
-	res, err := detect.Run(ctx, o.Detectors, &detect.Input{Snapshot: snap, Azure: o.Azure, Now: now, Config: o.Config})
+	res, err := detect.Run(ctx, o.Detectors, &detect.Input{Snapshot: snap, Azure: o.Azure, Now: snap.CollectedAt, Config: o.Config})
 	out := &ScanResult{Snapshot: snap, Findings: res.Findings, Skipped: res.Skipped}
 	for _, d := range o.Detectors {
 		out.Rules = append(out.Rules, d.Rule())

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,53 +13,12 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
-	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
-	"github.com/tenantwatch/tenantwatch/shared/report"
-	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
-
-// Graph is what the app reads from and asks of Microsoft Graph. *graph.Client
-// satisfies it (through the command's adapter for delta items).
-type Graph interface {
-	collect.RoundReader
-	CreateSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error)
-	RenewSubscription(ctx context.Context, id string, expires time.Time) (state.Subscription, error)
-	ReauthorizeSubscription(ctx context.Context, id string) error
-	DeleteSubscription(ctx context.Context, id string) error
-	ListSubscriptions(ctx context.Context) ([]state.Subscription, error)
-}
-
-// Store is the app's state in Table Storage. *store.Tables satisfies it.
-type Store interface {
-	collect.StateReader
-	notify.OutboxStore
-	notify.DeliveryStore
-	Cursor(ctx context.Context, name string) (state.Cursor, error)
-	SaveCursor(ctx context.Context, c state.Cursor) (state.Cursor, error)
-	PutBaselines(ctx context.Context, bs []state.Baseline) error
-	DeleteBaselines(ctx context.Context, typ tenant.SubjectType, ids []string) error
-	RecordFindings(ctx context.Context, fs []tenant.Finding, status state.FindingStatus, now time.Time) ([]tenant.Finding, error)
-	Findings(ctx context.Context, fn func(state.FindingRecord) error) error
-	SetFindingStatus(ctx context.Context, keys []string, status state.FindingStatus) error
-	PruneOutbox(ctx context.Context, deliveredBefore time.Time) (int, error)
-	ResolveFindings(ctx context.Context, rules []string, seen map[string]bool, now time.Time) (int, error)
-	Outbox(ctx context.Context, fn func(state.OutboxItem) error) error
-	Subscriptions(ctx context.Context) ([]state.Subscription, error)
-	SubscriptionByID(ctx context.Context, id string) (state.Subscription, bool, error)
-	SaveSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error)
-	DeleteSubscription(ctx context.Context, resource string) error
-	AddSignIns(ctx context.Context, byUser map[string][]time.Time, keepAfter time.Time, max int) error
-}
-
-// Reports writes the daily sweep's dated reports. *blobstore.Container satisfies it.
-type Reports interface {
-	WriteReports(ctx context.Context, d *report.Document, day time.Time) (report.Written, error)
-}
 
 // Options tune an App. Config is required; the rest have defaults.
 type Options struct {
@@ -99,9 +57,7 @@ const (
 
 // App implements the functions. It is safe for concurrent use.
 type App struct {
-	g       Graph
-	st      Store
-	rep     Reports
+	d       Deps
 	o       Options
 	log     *slog.Logger
 	now     func() time.Time
@@ -114,8 +70,6 @@ type App struct {
 	statesMu   sync.Mutex
 	states     map[string]cachedState // subscription id → clientState
 
-	rounds *collect.Rounds // every read of the tenant
-
 	rangesMu sync.Mutex
 	ranges   *azureip.Set
 	rangesAt time.Time
@@ -127,10 +81,10 @@ type cachedState struct {
 	at    time.Time
 }
 
-// New returns an App over g, st and rep.
-func New(g Graph, st Store, rep Reports, opts *Options) (*App, error) {
-	if g == nil || st == nil || rep == nil {
-		return nil, errors.New("watch: graph, store and reports are required")
+// New returns an App over d. It fails when a role of d is missing.
+func New(d Deps, opts *Options) (*App, error) {
+	if err := d.check(); err != nil {
+		return nil, err
 	}
 	var o Options
 	if opts != nil {
@@ -154,9 +108,8 @@ func New(g Graph, st Store, rep Reports, opts *Options) (*App, error) {
 	if !o.Config.AlertSeverity.Valid() {
 		o.Config.AlertSeverity = tenant.SeverityHigh
 	}
-	a := &App{g: g, st: st, rep: rep, o: o, log: o.Logger, now: func() time.Time { return o.Now().UTC() }, states: make(map[string]cachedState)}
-	a.rounds = collect.NewRounds(g, st, &collect.RoundsOptions{Now: a.now, Logger: o.Logger})
-	a.outbox = notify.NewOutbox(st, &notify.OutboxOptions{Threshold: o.Config.AlertSeverity, Now: a.now, Logger: o.Logger})
+	a := &App{d: d, o: o, log: o.Logger, now: func() time.Time { return o.Now().UTC() }, states: make(map[string]cachedState)}
+	a.outbox = notify.NewOutbox(d.Outbox, &notify.OutboxOptions{Threshold: o.Config.AlertSeverity, Now: a.now, Logger: o.Logger})
 	return a, nil
 }
 
@@ -179,7 +132,7 @@ func (a *App) ClientState(ctx context.Context, subscriptionID string) (string, b
 	if ok && now.Sub(c.at) < 5*time.Minute {
 		return c.state, c.state != "", nil
 	}
-	s, found, err := a.st.SubscriptionByID(ctx, subscriptionID)
+	s, found, err := a.d.Subscriptions.SubscriptionByID(ctx, subscriptionID)
 	if err != nil {
 		return "", false, fmt.Errorf("watch: client state: %w", err)
 	}

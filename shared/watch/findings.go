@@ -32,7 +32,7 @@ func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline 
 	if baseline {
 		status = state.FindingBaseline
 	}
-	fresh, err := a.st.RecordFindings(ctx, res.Findings, status, a.now())
+	fresh, err := a.d.Findings.RecordFindings(ctx, res.Findings, status, a.now())
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("watch: record findings: %w", err), detErr)
 	}
@@ -66,7 +66,7 @@ func (e *detectorsFailed) Unwrap() error { return e.err }
 // invocation advanced the stream past the same changes: that is not an
 // error.
 func (a *App) saveCursor(ctx context.Context, c state.Cursor) error {
-	if _, err := a.st.SaveCursor(ctx, c); err != nil {
+	if _, err := a.d.Cursors.SaveCursor(ctx, c); err != nil {
 		if errors.Is(err, tenant.ErrConflict) {
 			a.log.Info("cursor advanced by another invocation", "cursor", c.Name)
 			return nil
@@ -84,7 +84,7 @@ func (a *App) deliverSoon(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.o.InlineDelivery)
 	defer cancel()
-	if _, err := notify.Deliver(ctx, a.st, a.o.Sender, a.deliverOptions()); err != nil && ctx.Err() == nil {
+	if _, err := notify.Deliver(ctx, a.d.Outbox, a.o.Sender, a.deliverOptions()); err != nil && ctx.Err() == nil {
 		a.log.Warn("inline delivery failed; DeliverAlerts retries", "err", err)
 	}
 }
@@ -107,7 +107,7 @@ func (a *App) DeliverAlerts(ctx context.Context) error {
 	}
 	if a.o.Sender == nil {
 		n := 0
-		_ = a.st.Outbox(ctx, func(it state.OutboxItem) error {
+		_ = a.d.Outbox.Outbox(ctx, func(it state.OutboxItem) error {
 			if it.Delivered.IsZero() {
 				n++
 			}
@@ -116,7 +116,7 @@ func (a *App) DeliverAlerts(ctx context.Context) error {
 		a.log.Warn("no Teams webhook is configured (TENANTWATCH_TEAMS_WEBHOOK_URL): alerts wait in the outbox", "pending", n)
 		return nil
 	}
-	st, err := notify.Deliver(ctx, a.st, a.o.Sender, a.deliverOptions())
+	st, err := notify.Deliver(ctx, a.d.Outbox, a.o.Sender, a.deliverOptions())
 	a.log.Info("delivery", "delivered", st.Delivered, "retried", st.Retried, "failed", st.Failed)
 	if err != nil {
 		return fmt.Errorf("watch: deliver alerts: %w", err)
@@ -140,7 +140,7 @@ const (
 func (a *App) reconcile(ctx context.Context) error {
 	now := a.now()
 	var queued []tenant.Finding
-	if err := a.st.Findings(ctx, func(r state.FindingRecord) error {
+	if err := a.d.Findings.Findings(ctx, func(r state.FindingRecord) error {
 		if r.Status == state.FindingQueued && r.FirstSeen.Before(now.Add(-reconcileAfter)) && r.FirstSeen.After(now.Add(-reconcileWithin)) {
 			queued = append(queued, r.Finding)
 		}
@@ -151,7 +151,7 @@ func (a *App) reconcile(ctx context.Context) error {
 	if len(queued) > 0 {
 		delivered := make(map[string]bool)
 		pending := make(map[string]bool)
-		if err := a.st.Outbox(ctx, func(it state.OutboxItem) error {
+		if err := a.d.Outbox.Outbox(ctx, func(it state.OutboxItem) error {
 			for _, k := range it.FindingKeys {
 				if it.Delivered.IsZero() {
 					pending[k] = true
@@ -175,7 +175,7 @@ func (a *App) reconcile(ctx context.Context) error {
 			}
 		}
 		if len(done) > 0 {
-			if err := a.st.SetFindingStatus(ctx, done, state.FindingDelivered); err != nil {
+			if err := a.d.Findings.SetFindingStatus(ctx, done, state.FindingDelivered); err != nil {
 				return err
 			}
 		}
@@ -186,7 +186,7 @@ func (a *App) reconcile(ctx context.Context) error {
 			}
 		}
 	}
-	if n, err := a.st.PruneOutbox(ctx, now.Add(-outboxKeep)); err != nil {
+	if n, err := a.d.Outbox.PruneOutbox(ctx, now.Add(-outboxKeep)); err != nil {
 		return err
 	} else if n > 0 {
 		a.log.Info("delivered outbox rows pruned", "count", n)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/blobstore"
+	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
@@ -307,7 +308,12 @@ func (e *env) newApp(cfg config.Config) *watch.App {
 		}
 	}
 	tags := filepath.Join("..", "azureip", "testdata", "servicetags-sample.json")
-	app, err := watch.New(e.gc, e.st, e.rep, &watch.Options{
+	app, err := watch.New(watch.Deps{
+		Tenant:     collect.NewRounds(e.gc, e.st, &collect.RoundsOptions{Now: e.clk.Now, Logger: log.With("component", "collect")}),
+		Subscriber: e.gc,
+		Cursors:    e.st, Baselines: e.st, Findings: e.st, Outbox: e.st, Subscriptions: e.st, SignIns: e.st,
+		Reports: e.rep,
+	}, &watch.Options{
 		Config:      cfg,
 		Sender:      sender,
 		Version:     "test",

@@ -45,12 +45,12 @@ func (a *App) usersRound(ctx context.Context, trigger string) error {
 // usersRoundLocked runs the round; the caller holds the users lock.
 func (a *App) usersRoundLocked(ctx context.Context, trigger string) error {
 	a.roundStarted.Store(cursorUsers, a.now())
-	cur, err := a.st.Cursor(ctx, cursorUsers)
+	cur, err := a.d.Cursors.Cursor(ctx, cursorUsers)
 	if err != nil {
 		return fmt.Errorf("watch: users cursor: %w", err)
 	}
 	now := a.now()
-	u, err := a.rounds.Users(ctx, cur.DeltaLink, collect.Window{Round: trigger, Now: now, Since: now.Add(-a.o.Config.AuditOverlap)})
+	u, err := a.d.Tenant.Users(ctx, cur.DeltaLink, collect.Window{Round: trigger, Now: now, Since: now.Add(-a.o.Config.AuditOverlap)})
 	if err != nil {
 		return fmt.Errorf("watch: users round: %w", err)
 	}
@@ -84,12 +84,12 @@ func isDetectorError(err error) bool {
 
 func (a *App) commitBaselines(ctx context.Context, typ tenant.SubjectType, put []state.Baseline, del []string) error {
 	if len(put) > 0 {
-		if err := a.st.PutBaselines(ctx, put); err != nil {
+		if err := a.d.Baselines.PutBaselines(ctx, put); err != nil {
 			return fmt.Errorf("watch: store %s baselines: %w", typ, err)
 		}
 	}
 	if len(del) > 0 {
-		if err := a.st.DeleteBaselines(ctx, typ, del); err != nil {
+		if err := a.d.Baselines.DeleteBaselines(ctx, typ, del); err != nil {
 			return fmt.Errorf("watch: delete %s baselines: %w", typ, err)
 		}
 	}
@@ -142,19 +142,19 @@ func (a *App) subscribeIfMissing(ctx context.Context) error {
 
 func (a *App) pollDirectory(ctx context.Context) error {
 	now := a.now()
-	curSP, err := a.st.Cursor(ctx, cursorSPs)
+	curSP, err := a.d.Cursors.Cursor(ctx, cursorSPs)
 	if err != nil {
 		return fmt.Errorf("watch: cursor: %w", err)
 	}
-	curApp, err := a.st.Cursor(ctx, cursorApps)
+	curApp, err := a.d.Cursors.Cursor(ctx, cursorApps)
 	if err != nil {
 		return fmt.Errorf("watch: cursor: %w", err)
 	}
-	curAudit, err := a.st.Cursor(ctx, cursorAudits)
+	curAudit, err := a.d.Cursors.Cursor(ctx, cursorAudits)
 	if err != nil {
 		return fmt.Errorf("watch: cursor: %w", err)
 	}
-	curSignIns, err := a.st.Cursor(ctx, cursorSignIns)
+	curSignIns, err := a.d.Cursors.Cursor(ctx, cursorSignIns)
 	if err != nil {
 		return fmt.Errorf("watch: sign-in cursor: %w", err)
 	}
@@ -167,7 +167,7 @@ func (a *App) pollDirectory(ctx context.Context) error {
 		// PollSignIns keeps historyKeep of sign-in history.
 		from.HistoryFrom = now.Add(-historyKeep)
 	}
-	u, err := a.rounds.Directory(ctx, from, collect.Window{Round: "PollDirectory", Now: now, Since: since})
+	u, err := a.d.Tenant.Directory(ctx, from, collect.Window{Round: "PollDirectory", Now: now, Since: since})
 	if err != nil {
 		return fmt.Errorf("watch: directory round: %w", err)
 	}
@@ -175,9 +175,10 @@ func (a *App) pollDirectory(ctx context.Context) error {
 	install := spr.Install || apr.Install || !curAudit.Exists()
 	a.log.Info("directory poll", "sp_items", spr.Items, "app_items", apr.Items, "changes", len(spr.Changes)+len(apr.Changes), "audits", u.Audits, "install", install)
 
+	var detErr error
 	if u.Snapshot != nil {
-		if _, err := a.detectAndRecord(ctx, u.Snapshot, install); err != nil && !isDetectorError(err) {
-			return err
+		if _, detErr = a.detectAndRecord(ctx, u.Snapshot, install); detErr != nil && !isDetectorError(detErr) {
+			return detErr
 		}
 	}
 	if err := a.commitBaselines(ctx, tenant.SubjectServicePrincipal, spr.Put, spr.Delete); err != nil {
@@ -197,11 +198,11 @@ func (a *App) pollDirectory(ctx context.Context) error {
 
 	// The first run also tells the team today where they stand: the sweep
 	// runs now instead of waiting for its schedule.
-	if sweep, err := a.st.Cursor(ctx, cursorSweep); err == nil && !sweep.Exists() {
+	if sweep, err := a.d.Cursors.Cursor(ctx, cursorSweep); err == nil && !sweep.Exists() {
 		a.log.Info("first directory poll: running the daily sweep now")
-		return a.DailySweep(ctx)
+		return errors.Join(detErr, a.DailySweep(ctx))
 	}
-	return nil
+	return detErr
 }
 
 // historyKeep is how much sign-in history is kept per user: the look-back
@@ -216,7 +217,7 @@ const historyMax = 64
 // mfa.dormant-registration.
 func (a *App) PollSignIns(ctx context.Context) error {
 	defer a.lock(cursorSignIns)()
-	cur, err := a.st.Cursor(ctx, cursorSignIns)
+	cur, err := a.d.Cursors.Cursor(ctx, cursorSignIns)
 	if err != nil {
 		return fmt.Errorf("watch: sign-in cursor: %w", err)
 	}
@@ -226,7 +227,7 @@ func (a *App) PollSignIns(ctx context.Context) error {
 	if install {
 		since = now.Add(-historyKeep) // seed the history with the look-back
 	}
-	u, err := a.rounds.SignIns(ctx, collect.Window{Round: "PollSignIns", Now: now, Since: since})
+	u, err := a.d.Tenant.SignIns(ctx, collect.Window{Round: "PollSignIns", Now: now, Since: since})
 	if err != nil {
 		return fmt.Errorf("watch: sign-in round: %w", err)
 	}
@@ -239,13 +240,14 @@ func (a *App) PollSignIns(ctx context.Context) error {
 		return nil
 	}
 	a.log.Info("sign-in poll", "since", since, "successful", len(s.SignIns), "users", len(u.ByUser), "install", install)
+	var detErr error
 	if len(s.SignIns) > 0 {
-		if _, err := a.detectAndRecord(ctx, s, install); err != nil && !isDetectorError(err) {
-			return err
+		if _, detErr = a.detectAndRecord(ctx, s, install); detErr != nil && !isDetectorError(detErr) {
+			return detErr
 		}
 	}
 	if len(u.ByUser) > 0 {
-		if err := a.st.AddSignIns(ctx, u.ByUser, now.Add(-historyKeep), historyMax); err != nil {
+		if err := a.d.SignIns.AddSignIns(ctx, u.ByUser, now.Add(-historyKeep), historyMax); err != nil {
 			return fmt.Errorf("watch: sign-in history: %w", err)
 		}
 	}
@@ -254,5 +256,5 @@ func (a *App) PollSignIns(ctx context.Context) error {
 		return err
 	}
 	a.deliverSoon(ctx)
-	return nil
+	return detErr
 }

@@ -35,11 +35,11 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 		a.log.Warn("no notification URL (TENANTWATCH_NOTIFICATION_URL): webhooks are off; PollDirectory polls users instead")
 		return nil
 	}
-	stored, err := a.st.Subscriptions(ctx)
+	stored, err := a.d.Subscriptions.Subscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("watch: stored subscriptions: %w", err)
 	}
-	live, err := a.g.ListSubscriptions(ctx)
+	live, err := a.d.Subscriber.ListSubscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("watch: list subscriptions: %w", err)
 	}
@@ -62,7 +62,7 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 			// subscription per resource, so it goes first; what it would
 			// have said is resynced.
 			a.log.Warn("notification URL changed; replacing the subscription", "resource", res, "subscription_id", s.ID)
-			if err := a.g.DeleteSubscription(ctx, s.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
+			if err := a.d.Subscriber.DeleteSubscription(ctx, s.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
 				errs = append(errs, fmt.Errorf("watch: delete outdated %s subscription: %w", res, err))
 				continue
 			}
@@ -93,7 +93,7 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 				continue
 			}
 			a.log.Warn("deleting a subscription the app does not keep", "resource", res, "subscription_id", l.ID)
-			if err := a.g.DeleteSubscription(ctx, l.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
+			if err := a.d.Subscriber.DeleteSubscription(ctx, l.ID); err != nil && !errors.Is(err, tenant.ErrNotFound) {
 				errs = append(errs, fmt.Errorf("watch: delete unkept %s subscription: %w", res, err))
 			}
 			resync = true
@@ -109,7 +109,7 @@ func (a *App) renewSubscriptions(ctx context.Context) error {
 	// The users baseline is built here, right after subscribing, so that
 	// the first notification is compared with it instead of becoming the
 	// baseline itself.
-	if cur, err := a.st.Cursor(ctx, cursorUsers); err == nil && !cur.Exists() {
+	if cur, err := a.d.Cursors.Cursor(ctx, cursorUsers); err == nil && !cur.Exists() {
 		resync = true
 	}
 	if resync {
@@ -164,7 +164,7 @@ func (a *App) sameURLs(s state.Subscription) bool {
 // subscription (a new installation: the app subscribes at once instead of
 // waiting for RenewSubscriptions' six-hourly schedule).
 func (a *App) missingSubscriptions(ctx context.Context) (bool, error) {
-	stored, err := a.st.Subscriptions(ctx)
+	stored, err := a.d.Subscriptions.Subscriptions(ctx)
 	if err != nil {
 		return false, fmt.Errorf("watch: stored subscriptions: %w", err)
 	}
@@ -185,12 +185,12 @@ func (a *App) expiry() time.Time {
 }
 
 func (a *App) renew(ctx context.Context, s state.Subscription) error {
-	got, err := a.g.RenewSubscription(ctx, s.ID, a.expiry())
+	got, err := a.d.Subscriber.RenewSubscription(ctx, s.ID, a.expiry())
 	if err != nil {
 		return fmt.Errorf("watch: renew %s subscription: %w", s.Resource, err)
 	}
 	s.ExpirationDateTime = got.ExpirationDateTime
-	if _, err := a.st.SaveSubscription(ctx, s); err != nil {
+	if _, err := a.d.Subscriptions.SaveSubscription(ctx, s); err != nil {
 		return fmt.Errorf("watch: store %s subscription: %w", s.Resource, err)
 	}
 	a.log.Info("subscription renewed", "resource", s.Resource, "subscription_id", s.ID, "expires", s.ExpirationDateTime)
@@ -204,7 +204,7 @@ func (a *App) create(ctx context.Context, resource string, old state.Subscriptio
 	if err != nil {
 		return fmt.Errorf("watch: client state: %w", err)
 	}
-	got, err := a.g.CreateSubscription(ctx, state.Subscription{
+	got, err := a.d.Subscriber.CreateSubscription(ctx, state.Subscription{
 		Resource:           resource,
 		ChangeType:         "updated,deleted",
 		NotificationURL:    a.o.Config.NotificationURL,
@@ -219,15 +219,15 @@ func (a *App) create(ctx context.Context, resource string, old state.Subscriptio
 	// compares like with like.
 	got.Resource, got.ClientState, got.ETag = resource, secret, old.ETag
 	got.NotificationURL, got.LifecycleURL = a.o.Config.NotificationURL, a.o.Config.LifecycleURL
-	if _, err := a.st.SaveSubscription(ctx, got); err != nil {
+	if _, err := a.d.Subscriptions.SaveSubscription(ctx, got); err != nil {
 		// Graph now delivers with a state we did not keep: remove it so the
 		// next run starts clean.
-		_ = a.g.DeleteSubscription(ctx, got.ID)
+		_ = a.d.Subscriber.DeleteSubscription(ctx, got.ID)
 		return fmt.Errorf("watch: store %s subscription: %w", resource, err)
 	}
 	if old.ID != "" {
 		a.forgetState(old.ID)
-		_ = a.g.DeleteSubscription(ctx, old.ID) // best effort: it may be gone already
+		_ = a.d.Subscriber.DeleteSubscription(ctx, old.ID) // best effort: it may be gone already
 	}
 	a.log.Info("subscription created", "resource", resource, "subscription_id", got.ID, "expires", got.ExpirationDateTime)
 	return nil
@@ -239,7 +239,7 @@ func (a *App) create(ctx context.Context, resource string, old state.Subscriptio
 // resync by delta.
 func (a *App) Lifecycle(ctx context.Context, n webhook.Notification) error {
 	a.log.Info("lifecycle notification", "event", n.LifecycleEvent, "subscription_id", n.SubscriptionID)
-	subs, err := a.st.Subscriptions(ctx)
+	subs, err := a.d.Subscriptions.Subscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("watch: stored subscriptions: %w", err)
 	}
@@ -255,7 +255,7 @@ func (a *App) Lifecycle(ctx context.Context, n webhook.Notification) error {
 	}
 	switch n.LifecycleEvent {
 	case "reauthorizationRequired":
-		err := a.g.ReauthorizeSubscription(ctx, s.ID)
+		err := a.d.Subscriber.ReauthorizeSubscription(ctx, s.ID)
 		if err == nil {
 			return a.renew(ctx, s)
 		}

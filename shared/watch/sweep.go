@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/pipeline"
 	"github.com/tenantwatch/tenantwatch/shared/report"
@@ -19,25 +20,31 @@ import (
 // new since the last sweep.
 func (a *App) DailySweep(ctx context.Context) error {
 	defer a.lock(cursorSweep)()
-	cur, err := a.st.Cursor(ctx, cursorSweep)
+	cur, err := a.d.Cursors.Cursor(ctx, cursorSweep)
 	if err != nil {
 		return fmt.Errorf("watch: sweep cursor: %w", err)
 	}
 	now := a.now()
 	ranges, reason := a.azureRanges(ctx)
-	res, scanErr := pipeline.Scan(ctx, a.g, &pipeline.ScanOptions{
-		Since:     a.o.Config.SweepWindow,
-		Now:       func() (t time.Time) { return now },
+	window := a.o.Config.SweepWindow
+	if window <= 0 {
+		window = 720 * time.Hour
+	}
+	snap, err := a.d.Tenant.Snapshot(ctx, &collect.SnapshotOptions{
+		Since:  now.Add(-window),
+		Now:    func() time.Time { return now },
+		Logger: a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("watch: sweep: %w", err)
+	}
+	res, scanErr := pipeline.Detect(ctx, snap, &pipeline.DetectOptions{
 		Azure:     ranges,
 		NoAzure:   reason,
 		Config:    a.o.Rules,
 		Detectors: a.o.Detectors,
-		Logger:    a.log,
 	})
-	if res == nil {
-		return fmt.Errorf("watch: sweep: %w", scanErr)
-	}
-	fresh, err := a.st.RecordFindings(ctx, res.Findings, state.FindingQueued, now)
+	fresh, err := a.d.Findings.RecordFindings(ctx, res.Findings, state.FindingQueued, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: record findings: %w", err), scanErr)
 	}
@@ -58,7 +65,7 @@ func (a *App) DailySweep(ctx context.Context) error {
 		seen[f.Key] = true
 	}
 	if scanErr == nil {
-		if n, err := a.st.ResolveFindings(ctx, ran, seen, now); err != nil {
+		if n, err := a.d.Findings.ResolveFindings(ctx, ran, seen, now); err != nil {
 			a.log.Warn("resolving findings failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("findings resolved", "count", n)
@@ -66,7 +73,7 @@ func (a *App) DailySweep(ctx context.Context) error {
 	}
 
 	doc := report.NewDocument(res.Snapshot, res.Rules, res.Findings, res.Skipped, a.o.Version)
-	written, err := a.rep.WriteReports(ctx, doc, now)
+	written, err := a.d.Reports.WriteReports(ctx, doc, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: write reports: %w", err), scanErr)
 	}
