@@ -30,8 +30,8 @@ func userBaseline(i int) state.Baseline {
 	}
 }
 
-// collect streams the baselines of typ.
-func collect(t *testing.T, st *store.Tables, typ tenant.SubjectType) []state.Baseline {
+// allBaselines streams the baselines of typ.
+func allBaselines(t *testing.T, st *store.Tables, typ tenant.SubjectType) []state.Baseline {
 	t.Helper()
 	var out []state.Baseline
 	if err := st.Baselines(t.Context(), typ, func(b state.Baseline) error { out = append(out, b); return nil }); err != nil {
@@ -65,13 +65,13 @@ func TestBaselinesBatches(t *testing.T) {
 	if err := st.PutBaselines(ctx, all); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(sps, collect(t, st, tenant.SubjectServicePrincipal), byID); diff != "" {
+	if diff := cmp.Diff(sps, allBaselines(t, st, tenant.SubjectServicePrincipal), byID); diff != "" {
 		t.Errorf("service principals (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(users, collect(t, st, tenant.SubjectUser), byID); diff != "" {
+	if diff := cmp.Diff(users, allBaselines(t, st, tenant.SubjectUser), byID); diff != "" {
 		t.Errorf("users (-want +got):\n%s", diff)
 	}
-	if got := collect(t, st, tenant.SubjectApplication); len(got) != 0 {
+	if got := allBaselines(t, st, tenant.SubjectApplication); len(got) != 0 {
 		t.Errorf("applications: %d, want none", len(got))
 	}
 
@@ -105,7 +105,7 @@ func TestBaselinesBatches(t *testing.T) {
 	if diff := cmp.Diff(changed, got[strings.ToLower(sps[5].ID)]); diff != "" {
 		t.Errorf("replaced (-want +got):\n%s", diff)
 	}
-	if n := len(collect(t, st, tenant.SubjectServicePrincipal)); n != 150 {
+	if n := len(allBaselines(t, st, tenant.SubjectServicePrincipal)); n != 150 {
 		t.Errorf("after replacing: %d service principals, want 150", n)
 	}
 
@@ -118,13 +118,13 @@ func TestBaselinesBatches(t *testing.T) {
 	if err := st.DeleteBaselines(ctx, tenant.SubjectServicePrincipal, del); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(sps[120:], collect(t, st, tenant.SubjectServicePrincipal), byID); diff != "" {
+	if diff := cmp.Diff(sps[120:], allBaselines(t, st, tenant.SubjectServicePrincipal), byID); diff != "" {
 		t.Errorf("after delete (-want +got):\n%s", diff)
 	}
 	if err := st.DeleteBaselines(ctx, tenant.SubjectServicePrincipal, del); err != nil {
 		t.Errorf("deleting again: %v", err)
 	}
-	if n := len(collect(t, st, tenant.SubjectUser)); n != 100 {
+	if n := len(allBaselines(t, st, tenant.SubjectUser)); n != 100 {
 		t.Errorf("users after deleting service principals: %d, want 100", n)
 	}
 }
@@ -195,7 +195,7 @@ func TestBaselinesHostileIDs(t *testing.T) {
 	if err := st.PutBaselines(ctx, bs); err != nil {
 		t.Fatal(err)
 	}
-	got := collect(t, st, tenant.SubjectUser)
+	got := allBaselines(t, st, tenant.SubjectUser)
 	if diff := cmp.Diff(bs, got, byID); diff != "" {
 		t.Errorf("streamed (-want +got):\n%s", diff)
 	}
@@ -209,7 +209,7 @@ func TestBaselinesHostileIDs(t *testing.T) {
 	if err := st.DeleteBaselines(ctx, tenant.SubjectUser, ids); err != nil {
 		t.Fatal(err)
 	}
-	if got := collect(t, st, tenant.SubjectUser); len(got) != 0 {
+	if got := allBaselines(t, st, tenant.SubjectUser); len(got) != 0 {
 		t.Errorf("%d left after delete", len(got))
 	}
 }

@@ -3,7 +3,13 @@
 // rounds compare, the findings already reported, the Teams outbox, the
 // Graph subscriptions and the sign-in history one rule needs. It trades in
 // the records of shared/state and the domain types of shared/tenant; no
-// aztables type crosses its API.
+// aztables type crosses its API. *Tables plays every storage role its users
+// declare, each a small interface: watch's CursorStore, BaselineStore,
+// FindingStore, OutboxStore, SubscriptionStore and SignInStore,
+// collect.StateReader, notify's OutboxStore and DeliveryStore. The
+// package's tests, on Azurite, are their contract suite (contract_test.go
+// lists which test holds which role). What recording a finding does is the
+// pure decision state.DecideDedupe, which the store applies under ETags.
 //
 // # Tables
 //

@@ -87,7 +87,7 @@ func TestAzuriteRestart(t *testing.T) {
 	if diff := cmp.Diff(cur, got); diff != "" {
 		t.Errorf("cursor after restart (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(bs, collect(t, st, tenant.SubjectServicePrincipal), byID); diff != "" {
+	if diff := cmp.Diff(bs, allBaselines(t, st, tenant.SubjectServicePrincipal), byID); diff != "" {
 		t.Errorf("baselines after restart (-want +got):\n%s", diff)
 	}
 	if r := records(t, st); len(r) != 1 || r[f.Key].Status != state.FindingQueued {
