@@ -37,7 +37,7 @@ var (
 	// Graph is Microsoft Graph: every read tenantwatch makes today.
 	Graph = Resource{Name: "Microsoft Graph", AppID: "00000003-0000-0000-c000-000000000000"}
 	// OfficeManagement is the Office 365 Management APIs application (the
-	// Management Activity API's ActivityFeed.Read). No entry uses it yet.
+	// Management Activity API's ActivityFeed.Read).
 	OfficeManagement = Resource{Name: "Office 365 Management APIs", AppID: "c5393580-f805-4401-95e8-94b7a6ef2fc2"}
 )
 
@@ -109,6 +109,10 @@ var catalogue = []Entry{
 	{Resource: Graph, Name: "Group.Read.All",
 		Sources:       []tenant.Source{tenant.SourceGroups},
 		Subscriptions: []string{"groups"}},
+	// The Management Activity API's reference: every operation needs
+	// ActivityFeed.Read (ActivityFeed.ReadDlp only adds DLP content).
+	{Resource: OfficeManagement, Name: "ActivityFeed.Read",
+		Sources: []tenant.Source{tenant.SourceExchangeAudit}},
 }
 
 // licences are the sources a tenant needs a licence for.

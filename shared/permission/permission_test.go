@@ -36,6 +36,7 @@ func TestCatalogue(t *testing.T) {
 		{"Microsoft Graph", "Application.Read.All", []tenant.Source{tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants}, nil},
 		{"Microsoft Graph", "Policy.Read.All", []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}, nil},
 		{"Microsoft Graph", "Group.Read.All", []tenant.Source{tenant.SourceGroups}, []string{"groups"}},
+		{"Office 365 Management APIs", "ActivityFeed.Read", []tenant.Source{tenant.SourceExchangeAudit}, nil},
 	}
 	var got []entry
 	for _, e := range permission.All() {
@@ -44,7 +45,7 @@ func TestCatalogue(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(entry{})); diff != "" {
 		t.Errorf("catalogue (-want +got):\n%s", diff)
 	}
-	for _, w := range want {
+	for _, w := range want[:len(want)-1] {
 		e, ok := permission.Lookup(permission.Graph, w.name)
 		if !ok || e.Name != w.name || !slices.Equal(e.Sources, w.sources) {
 			t.Errorf("Lookup(Graph, %s) = %+v, %v", w.name, e, ok)
@@ -76,6 +77,7 @@ func TestNeeds(t *testing.T) {
 		{tenant.SourceCAPolicies, "Policy.Read.All", "an Entra ID P1 licence"},
 		{tenant.SourceNamedLocations, "Policy.Read.All", "an Entra ID P1 licence"},
 		{tenant.SourceAzureRanges, "", ""},
+		{tenant.SourceExchangeAudit, "ActivityFeed.Read", ""},
 		{"no such source", "", ""},
 	}
 	for _, tc := range tests {
@@ -94,8 +96,8 @@ func TestRequired(t *testing.T) {
 	if got := permission.Required(permission.Graph); !slices.Equal(got, want) {
 		t.Errorf("Required(Graph) = %v, want %v", got, want)
 	}
-	if got := permission.Required(permission.OfficeManagement); len(got) != 0 {
-		t.Errorf("Required(OfficeManagement) = %v, want none yet", got)
+	if got, want := permission.Required(permission.OfficeManagement), []string{"ActivityFeed.Read"}; !slices.Equal(got, want) {
+		t.Errorf("Required(OfficeManagement) = %v, want %v", got, want)
 	}
 }
 

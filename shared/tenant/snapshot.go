@@ -25,6 +25,9 @@ const (
 	SourceCAPolicies        Source = "conditionalAccessPolicies"
 	SourceNamedLocations    Source = "namedLocations"
 	SourceAzureRanges       Source = "azureIpRanges" // the Service Tags file, not Graph
+	// SourceExchangeAudit is the Audit.Exchange content of the Office 365
+	// Management Activity API, not Graph.
+	SourceExchangeAudit Source = "exchangeAudit"
 	// SourceGroups is read by no rule: the deployed app subscribes to
 	// groups (group-based licence changes), and doctor probes it.
 	SourceGroups Source = "groups"
@@ -35,7 +38,7 @@ func Sources() []Source {
 	return []Source{
 		SourceOrganization, SourceSubscribedSkus, SourceUsers, SourceSignInActivity, SourceRegistrations,
 		SourceServicePrincipals, SourceApplications, SourceResourceGrants, SourceDirectoryAudits, SourceSignIns,
-		SourceCAPolicies, SourceNamedLocations, SourceAzureRanges, SourceGroups,
+		SourceCAPolicies, SourceNamedLocations, SourceAzureRanges, SourceGroups, SourceExchangeAudit,
 	}
 }
 
@@ -66,7 +69,16 @@ type Snapshot struct {
 	// resolve an app id, object id or display name an audit record gives
 	// (the deployed app's partial rounds). Full objects win over refs. A
 	// one-shot scan has none: it reads every object.
-	AppRefs     []AppRef
+	AppRefs []AppRef
+	// ExchangeAdmin and MailAccess are the Audit.Exchange records of the
+	// window (SourceExchangeAudit), in no guaranteed order: the API serves
+	// content blobs out of time order.
+	ExchangeAdmin []ExchangeAdminEvent
+	MailAccess    []MailAccess
+	// AuditingOff is the Management Activity API's own answer when the
+	// tenant is not enabled for auditing (its error message); empty
+	// otherwise. The source is then unavailable too.
+	AuditingOff string
 	Unavailable map[Source]string
 }
 

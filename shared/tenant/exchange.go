@@ -1,0 +1,88 @@
+package tenant
+
+import "time"
+
+// The Office 365 Management Activity API's unified audit log, as detection
+// reads it. The API serves content blobs per content type; the records of
+// Audit.Exchange that rules read are decoded into these two types (the
+// decoders live with the other audit decoders, not here). Every string is
+// attacker-controlled: cmdlet parameters, UPNs and client strings are
+// whatever the actor sent.
+
+// ExchangeAdminEvent is an Exchange admin cmdlet run (RecordType 1,
+// ExchangeAdmin: Set-Mailbox, Set-MailboxAuditBypassAssociation,
+// Set-OrganizationConfig, Set-AdminAuditLogConfig,
+// New-ManagementRoleAssignment …).
+type ExchangeAdminEvent struct {
+	ID         string      `json:"id"`                   // the record's Id
+	Time       time.Time   `json:"time"`                 // CreationTime, in UTC
+	Cmdlet     string      `json:"cmdlet"`               // Operation
+	Actor      string      `json:"actor"`                // UserId: a UPN, or a system or app account
+	ActorAppID string      `json:"actorAppId,omitempty"` // AppId, when an app ran the cmdlet
+	ObjectID   string      `json:"objectId"`             // ObjectId: the cmdlet's target, as Exchange names it
+	Parameters []Parameter `json:"parameters"`           // in the record's order
+	Succeeded  bool        `json:"succeeded"`            // ResultStatus True/Succeeded
+	ClientIP   string      `json:"clientIp,omitempty"`
+	External   bool        `json:"external,omitempty"` // ExternalAccess: Microsoft or a delegated admin ran it
+}
+
+// Parameter is one cmdlet parameter as the record gives it (Name, Value;
+// a multi-valued parameter is one Value string as Exchange wrote it).
+type Parameter struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Param returns the value of the named parameter (case-insensitively) and
+// whether the cmdlet was given it.
+func (e ExchangeAdminEvent) Param(name string) (string, bool) {
+	for _, p := range e.Parameters {
+		if equalFoldASCII(p.Name, name) {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// MailAccess is a MailItemsAccessed record (RecordType 50,
+// ExchangeItemAggregated): mail items of one mailbox read in one session,
+// aggregated by Exchange.
+type MailAccess struct {
+	ID           string    `json:"id"`
+	Time         time.Time `json:"time"`         // CreationTime, in UTC
+	MailboxOwner string    `json:"mailboxOwner"` // MailboxOwnerUPN
+	MailboxGUID  string    `json:"mailboxGuid,omitempty"`
+	Actor        string    `json:"actor"` // UserId
+	AppID        string    `json:"appId,omitempty"`
+	ClientAppID  string    `json:"clientAppId,omitempty"`
+	ClientIP     string    `json:"clientIp,omitempty"`   // ClientIPAddress (or ClientIP), without port
+	LogonType    int       `json:"logonType"`            // 0 owner, 1 admin, 2 delegate
+	AccessType   string    `json:"accessType,omitempty"` // MailAccessType: Bind or Sync
+	Throttled    bool      `json:"throttled,omitempty"`  // IsThrottled
+	Items        int       `json:"items"`                // mail items read (OperationCount, or the items listed)
+	ClientInfo   string    `json:"clientInfo,omitempty"`
+}
+
+// ByApp reports whether an application read the mail (an AppId or
+// ClientAppId and not the owner's own session).
+func (m MailAccess) ByApp() bool { return m.AppID != "" || m.ClientAppID != "" }
+
+// equalFoldASCII compares ASCII case-insensitively.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
