@@ -24,4 +24,12 @@ var (
 	// appeared or disappeared since it was read (its ETag no longer
 	// matches); read it again and decide again.
 	ErrConflict = errors.New("conflict")
+	// ErrNotSubscribed: the Management Activity API has no started
+	// subscription for the content type asked for (the source is skipped
+	// with the reason until one is started).
+	ErrNotSubscribed = errors.New("no subscription for the content type")
+	// ErrAuditingDisabled: the Management Activity API answered that the
+	// tenant is not enabled for auditing — itself a finding
+	// (Snapshot.AuditingOff).
+	ErrAuditingDisabled = errors.New("tenant not enabled for auditing")
 )
