@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -421,20 +420,16 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // already requested through it, which would make the pages repeat forever.
 type pager struct {
 	*msgraphcore.GraphRequestAdapterBase
-	seen map[[sha256.Size]byte]struct{}
+	seen linkSet
 }
 
 func newPager(a *msgraphcore.GraphRequestAdapterBase) *pager {
-	return &pager{GraphRequestAdapterBase: a, seen: make(map[[sha256.Size]byte]struct{})}
+	return &pager{GraphRequestAdapterBase: a, seen: make(linkSet)}
 }
 
 func (p *pager) Send(ctx context.Context, ri *abstractions.RequestInformation, f serialization.ParsableFactory, em abstractions.ErrorMappings) (serialization.Parsable, error) {
-	if u, err := ri.GetUri(); err == nil {
-		k := sha256.Sum256([]byte(u.String()))
-		if _, ok := p.seen[k]; ok {
-			return nil, errRepeatedLink
-		}
-		p.seen[k] = struct{}{}
+	if err := p.seen.add(ri); err != nil {
+		return nil, err
 	}
 	return p.GraphRequestAdapterBase.Send(ctx, ri, f, em)
 }

@@ -334,6 +334,7 @@ type exchange struct {
 	requests int
 	retries  int
 	status   int    // status of the last response; 0 if none
+	ctype    string // Content-Type of the last response
 	body     []byte // body of the last response if it was an error
 }
 
@@ -353,10 +354,17 @@ func (x *exchange) record(resp *http.Response, body []byte) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.requests++
-	x.status, x.body = 0, body
+	x.status, x.ctype, x.body = 0, "", body
 	if resp != nil {
-		x.status = resp.StatusCode
+		x.status, x.ctype = resp.StatusCode, resp.Header.Get("Content-Type")
 	}
+}
+
+// contentType is the Content-Type of the last response.
+func (x *exchange) contentType() string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.ctype
 }
 
 // retried records a retry.

@@ -2,22 +2,16 @@ package graph
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"math/bits"
 	"net/url"
 	"strings"
-	"time"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoft/kiota-abstractions-go/serialization"
-	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"github.com/tenantwatch/tenantwatch/shared/graph/internal/pagejson"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -27,43 +21,39 @@ import (
 // collection's $select list (the same list, and the same conversion, as the
 // plain list read: Graph tracks changes of the selected properties only); a
 // round with a link requests the stored link verbatim, since the link's
-// token encodes the query options. Either way the SDK page iterator follows
-// @odata.nextLink, also across empty pages, until a page carries
-// @odata.deltaLink, which the round returns. Items reach the callback page
-// by page; no round holds more than one page.
+// token encodes the query options. Either way the round is a bulk read
+// (pages.go) that follows @odata.nextLink, also across empty pages, until a
+// page carries @odata.deltaLink, which the round returns. Items reach the
+// callback page by page; no round holds more than one page.
 //
 // What an item carried. Graph sends a changed object with "at least the
 // properties that have been updated" (delta-query-overview.md); with
 // Prefer: return=minimal, or for properties never set, the others are
 // absent; a property changed to null is present with the value null
-// (user-delta.md). The SDK cannot tell an absent property from a null one,
-// and maps both [] and a missing list to what its getters return, so each
-// item is parsed through a wrapper (tracked) that records which of the
-// selected properties' deserializers ran. DeltaItem.Present lists them, in
-// $select order; items with the same set share one slice. A removed item
-// ({"id":…, "@removed":{"reason":"changed"|"deleted"}}) lands with its
-// "@removed" object in the model's additional data: Removed is set from
-// there.
+// (user-delta.md). The item decoder records which of the selected
+// properties the item's object names, null or not; DeltaItem.Present lists
+// them, in $select order; items with the same set share one slice. A
+// removed item ({"id":…, "@removed":{"reason":"changed"|"deleted"}}) has
+// Removed set (a null "@removed" does not count, as it did not for the
+// SDK, which kept only non-null unknown members).
 
 // deltaSpec describes one delta collection.
-type deltaSpec[M serialization.Parsable, T any] struct {
+type deltaSpec[T any] struct {
 	op     string        // for messages and logs, e.g. "GET /users/delta"
 	src    tenant.Source // for the permission in messages
 	fields string        // $select of a round without a link; the properties Present names
 	// prefix is what the path of a stored link continues with after the
 	// client's "/v1.0", e.g. "/users/".
-	prefix  string
-	create  serialization.ParsableFactory // the SDK's item factory
-	convert func(M) T
+	prefix string
+	read   func(*dec, memberHook) (T, pagejson.Kind, error) // the item decoder
 	// request returns the first request of a round: the SDK builder's GET
 	// with sel when link is "", else the builder's WithUrl(link).
 	request func(ctx context.Context, c *Client, sel []string, link string) (*abstractions.RequestInformation, error)
 }
 
-var usersDelta = &deltaSpec[models.Userable, tenant.User]{
+var usersDelta = &deltaSpec[tenant.User]{
 	op: "GET /users/delta", src: tenant.SourceUsers, fields: userFields, prefix: "/users/",
-	create:  models.CreateUserFromDiscriminatorValue,
-	convert: userFromGraph,
+	read: (*dec).user,
 	request: func(ctx context.Context, c *Client, sel []string, link string) (*abstractions.RequestInformation, error) {
 		if link != "" {
 			return c.sdk.Users().Delta().WithUrl(link).ToGetRequestInformation(ctx, nil)
@@ -74,11 +64,10 @@ var usersDelta = &deltaSpec[models.Userable, tenant.User]{
 	},
 }
 
-var servicePrincipalsDelta = &deltaSpec[models.ServicePrincipalable, tenant.ServicePrincipal]{
+var servicePrincipalsDelta = &deltaSpec[tenant.ServicePrincipal]{
 	op: "GET /servicePrincipals/delta", src: tenant.SourceServicePrincipals, fields: servicePrincipalFields,
-	prefix:  "/servicePrincipals/",
-	create:  models.CreateServicePrincipalFromDiscriminatorValue,
-	convert: servicePrincipalFromGraph,
+	prefix: "/servicePrincipals/",
+	read:   (*dec).servicePrincipal,
 	request: func(ctx context.Context, c *Client, sel []string, link string) (*abstractions.RequestInformation, error) {
 		if link != "" {
 			return c.sdk.ServicePrincipals().Delta().WithUrl(link).ToGetRequestInformation(ctx, nil)
@@ -89,11 +78,10 @@ var servicePrincipalsDelta = &deltaSpec[models.ServicePrincipalable, tenant.Serv
 	},
 }
 
-var applicationsDelta = &deltaSpec[models.Applicationable, tenant.Application]{
+var applicationsDelta = &deltaSpec[tenant.Application]{
 	op: "GET /applications/delta", src: tenant.SourceApplications, fields: applicationFields,
-	prefix:  "/applications/",
-	create:  models.CreateApplicationFromDiscriminatorValue,
-	convert: applicationFromGraph,
+	prefix: "/applications/",
+	read:   (*dec).application,
 	request: func(ctx context.Context, c *Client, sel []string, link string) (*abstractions.RequestInformation, error) {
 		if link != "" {
 			return c.sdk.Applications().Delta().WithUrl(link).ToGetRequestInformation(ctx, nil)
@@ -141,22 +129,9 @@ func (c *Client) ApplicationsDelta(ctx context.Context, deltaLink string, fn fun
 }
 
 // deltaRound runs one round of d; see the package notes above.
-func deltaRound[M serialization.Parsable, T any](ctx context.Context, c *Client, d *deltaSpec[M, T], link string,
+func deltaRound[T any](ctx context.Context, c *Client, d *deltaSpec[T], link string,
 	fn func(tenant.DeltaItem[T]) error,
-) (next string, err error) {
-	start := time.Now()
-	xctx, x := withExchange(ctx)
-	items := 0
-	defer func() {
-		requests, retries, _ := x.snapshot()
-		attrs := []slog.Attr{slog.String("op", d.op), slog.Bool("resumed", link != ""), slog.Int("items", items),
-			slog.Int("requests", requests), slog.Int("retries", retries), slog.Duration("took", time.Since(start))}
-		if err != nil {
-			attrs = append(attrs, slog.String("error", err.Error()))
-		}
-		c.log.LogAttrs(ctx, slog.LevelDebug, "graph: delta round", attrs...)
-	}()
-
+) (string, error) {
 	if link != "" {
 		if why := c.foreignLink(link, d.prefix); why != "" {
 			p, l := needs(d.src)
@@ -165,47 +140,13 @@ func deltaRound[M serialization.Parsable, T any](ctx context.Context, c *Client,
 		}
 	}
 	names := fields(d.fields)
-	page := deltaPageFactory(d.create, names)
-	ri, err := d.request(xctx, c, names, link)
-	if err != nil {
-		return "", c.classify(ctx, d.op, d.src, x, err)
-	}
-	// Every page goes through one pager, the first included: a next link
-	// equal to a link already requested ends the round.
-	pg := newPager(c.adapter)
-	first, err := pg.Send(xctx, ri, page, abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
-	if err != nil {
-		return "", c.classify(ctx, d.op, d.src, x, err)
-	}
-	if first == nil {
-		return "", &Error{Op: d.op, Message: "empty response", kind: kindDecode, target: c.base}
-	}
-	// Pass the adapter built here, not the client's GetAdapter().
-	it, err := msgraphcore.NewPageIterator[*tracked](first, pg, page)
-	if err != nil {
-		return "", c.classify(ctx, d.op, d.src, x, err)
-	}
-	present := presentSets{names: names}
-	var cbErr error
-	err = it.Iterate(xctx, func(t *tracked) bool {
-		m, ok := t.model.(M)
-		if !ok { // a null item; the factory only makes M
-			return true
-		}
-		items++
-		cbErr = fn(tenant.DeltaItem[T]{Object: d.convert(m), Removed: t.removed(), Present: present.get(t.seen)})
-		return cbErr == nil
-	})
-	if cbErr != nil {
-		return "", cbErr
-	}
-	if err != nil {
-		return "", c.classify(ctx, d.op, d.src, x, err)
-	}
-	if dl := it.GetOdataDeltaLink(); dl != nil && *dl != "" {
-		return *dl, nil
-	}
-	return "", &Error{Op: d.op, Message: "the last page carries no @odata.deltaLink", kind: kindDecode, target: c.base}
+	return readPages(ctx, c, bulkRead[tenant.DeltaItem[T]]{
+		op: d.op, src: d.src, delta: true, resumed: link != "",
+		first: func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return d.request(ctx, c, names, link)
+		},
+		item: deltaItems(names, d.read),
+	}, fn)
 }
 
 // foreignLink says why link cannot be a delta link of this client for the
@@ -266,115 +207,37 @@ func (p *presentSets) get(set uint64) []string {
 	return s
 }
 
-// maxTracked is how many selected properties a tracked item can record.
+// maxTracked is how many selected properties an item's presence records.
 const maxTracked = 64
 
-// tracked wraps an SDK model while the JSON parse node fills it, and records
-// which of the watched properties the item carried: the parse node calls a
-// property's deserializer for every key present, null values included, and
-// puts keys it has no deserializer for (such as "@removed") in the additional
-// data.
-type tracked struct {
-	model serialization.Parsable
-	names []string // watched JSON property names; at most maxTracked
-	seen  uint64   // bit i: names[i] was present
-}
-
-// GetFieldDeserializers returns the model's deserializers, the watched ones
-// wrapped to record their property.
-func (t *tracked) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
-	fs := t.model.GetFieldDeserializers()
-	for i, name := range t.names[:min(len(t.names), maxTracked)] {
-		if f, ok := fs[name]; ok {
-			bit := uint64(1) << i
-			fs[name] = func(n serialization.ParseNode) error {
-				t.seen |= bit
-				return f(n)
+// deltaItems adapts an item decoder to a delta round: each item also says
+// which of the properties names it carried, and whether it was removed.
+// Null elements are skipped.
+func deltaItems[T any](names []string, read func(*dec, memberHook) (T, pagejson.Kind, error)) func(*dec) (tenant.DeltaItem[T], bool, error) {
+	sets := &presentSets{names: names}
+	watched := names[:min(len(names), maxTracked)]
+	return func(d *dec) (tenant.DeltaItem[T], bool, error) {
+		var (
+			seen    uint64 // bit i: names[i] was present
+			removed bool
+		)
+		v, k, err := read(d, func(name []byte) (bool, error) {
+			if string(name) == "@removed" {
+				removed = d.Kind() != pagejson.Null
+				d.Skip()
+				return true, nil
 			}
-		}
-	}
-	return fs
-}
-
-// Serialize is never used: delta items are only read.
-func (t *tracked) Serialize(w serialization.SerializationWriter) error { return t.model.Serialize(w) }
-
-// GetAdditionalData and SetAdditionalData make the parse node keep
-// unknown keys ("@removed") on the model.
-func (t *tracked) GetAdditionalData() map[string]any {
-	if h, ok := t.model.(serialization.AdditionalDataHolder); ok {
-		return h.GetAdditionalData()
-	}
-	return nil
-}
-
-func (t *tracked) SetAdditionalData(v map[string]any) {
-	if h, ok := t.model.(serialization.AdditionalDataHolder); ok {
-		h.SetAdditionalData(v)
-	}
-}
-
-// removed reports whether the item carried "@removed".
-func (t *tracked) removed() bool {
-	_, ok := t.GetAdditionalData()["@removed"]
-	return ok
-}
-
-// deltaPage is one page of a delta round, parsed with tracked items.
-type deltaPage struct {
-	item       serialization.ParsableFactory
-	value      []*tracked
-	next, last *string
-}
-
-// deltaPageFactory returns the factory of pages whose items create makes,
-// watching the properties names.
-func deltaPageFactory(create serialization.ParsableFactory, names []string) serialization.ParsableFactory {
-	item := func(n serialization.ParseNode) (serialization.Parsable, error) {
-		m, err := create(n)
-		if err != nil {
-			return nil, err
-		}
-		return &tracked{model: m, names: names}, nil
-	}
-	return func(serialization.ParseNode) (serialization.Parsable, error) {
-		return &deltaPage{item: item}, nil
-	}
-}
-
-func (p *deltaPage) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
-	return map[string]func(serialization.ParseNode) error{
-		"value": func(n serialization.ParseNode) error {
-			vs, err := n.GetCollectionOfObjectValues(p.item)
-			if err != nil {
-				return err
-			}
-			p.value = make([]*tracked, 0, len(vs))
-			for _, v := range vs {
-				if t, ok := v.(*tracked); ok && t != nil {
-					p.value = append(p.value, t)
+			for i, n := range watched {
+				if string(name) == n {
+					seen |= 1 << i
+					break
 				}
 			}
-			return nil
-		},
-		"@odata.nextLink": func(n serialization.ParseNode) (err error) {
-			p.next, err = n.GetStringValue()
-			return err
-		},
-		"@odata.deltaLink": func(n serialization.ParseNode) (err error) {
-			p.last, err = n.GetStringValue()
-			return err
-		},
+			return false, nil
+		})
+		if err != nil || k == pagejson.Null {
+			return tenant.DeltaItem[T]{}, false, err
+		}
+		return tenant.DeltaItem[T]{Object: v, Removed: removed, Present: sets.get(seen)}, true, nil
 	}
 }
-
-// Serialize is never used: pages are only read.
-func (p *deltaPage) Serialize(serialization.SerializationWriter) error {
-	return errors.New("graph: a delta page is never sent")
-}
-
-// GetValue, GetOdataNextLink and GetOdataDeltaLink are what the SDK page
-// iterator reads.
-func (p *deltaPage) GetValue() []*tracked       { return p.value }
-func (p *deltaPage) GetOdataNextLink() *string  { return p.next }
-func (p *deltaPage) GetOdataDeltaLink() *string { return p.last }

@@ -4,11 +4,12 @@ import (
 	"testing"
 
 	"github.com/microsoft/kiota-abstractions-go/serialization"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 )
 
-// TestDeltaFields: every property a delta round selects has an SDK
-// deserializer under exactly that name (else Present could never name it),
-// and fits the tracked bit set.
+// TestDeltaFields: every property a delta round selects is a property of
+// the SDK's model under exactly that name (a misspelt name would never be
+// present), and fits the presence bit set.
 func TestDeltaFields(t *testing.T) {
 	check := func(name, list string, create serialization.ParsableFactory) {
 		t.Helper()
@@ -27,9 +28,9 @@ func TestDeltaFields(t *testing.T) {
 			}
 		}
 	}
-	check("users", usersDelta.fields, usersDelta.create)
-	check("servicePrincipals", servicePrincipalsDelta.fields, servicePrincipalsDelta.create)
-	check("applications", applicationsDelta.fields, applicationsDelta.create)
+	check("users", usersDelta.fields, models.CreateUserFromDiscriminatorValue)
+	check("servicePrincipals", servicePrincipalsDelta.fields, models.CreateServicePrincipalFromDiscriminatorValue)
+	check("applications", applicationsDelta.fields, models.CreateApplicationFromDiscriminatorValue)
 }
 
 // TestIsGUID: only the 8-4-4-4-12 hex form passes, so that nothing else

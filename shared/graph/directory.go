@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoft/kiota-abstractions-go/serialization"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/identity"
@@ -113,19 +114,13 @@ func (c *Client) Users(ctx context.Context, withSignInActivity bool, fn func(ten
 	if withSignInActivity {
 		sel, top, src = userSignInFields, topSignInActivity, tenant.SourceSignInActivity
 	}
-	return stream(ctx, c, "GET /users", src,
-		func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+	return readList(ctx, c, "GET /users", src,
+		func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return c.sdk.Users().ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 				QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: fields(sel), Top: &top},
-			}))
+			})
 		},
-		models.CreateUserCollectionResponseFromDiscriminatorValue,
-		func(u models.Userable) error {
-			if u == nil {
-				return nil
-			}
-			return fn(userFromGraph(u))
-		})
+		(*dec).user, fn)
 }
 
 // UsersByID streams the users with the given object ids to fn
@@ -144,45 +139,14 @@ func (c *Client) UsersByID(ctx context.Context, ids []string, withSignInActivity
 		sel, src = userSignInFields, tenant.SourceSignInActivity
 	}
 	return c.inChunks(ctx, "id", ids, func(filter string) error {
-		return stream(ctx, c, "GET /users", src,
-			func(ctx context.Context) (serialization.Parsable, error) {
-				return parsable(c.sdk.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		return readList(ctx, c, "GET /users", src,
+			func(ctx context.Context) (*abstractions.RequestInformation, error) {
+				return c.sdk.Users().ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 					QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: fields(sel)},
-				}))
+				})
 			},
-			models.CreateUserCollectionResponseFromDiscriminatorValue,
-			func(u models.Userable) error {
-				if u == nil {
-					return nil
-				}
-				return fn(userFromGraph(u))
-			})
+			(*dec).user, fn)
 	})
-}
-
-func userFromGraph(u models.Userable) tenant.User {
-	out := tenant.User{
-		ID:             str(u.GetId()),
-		UPN:            str(u.GetUserPrincipalName()),
-		DisplayName:    str(u.GetDisplayName()),
-		UserType:       intern(str(u.GetUserType())),
-		AccountEnabled: deref(u.GetAccountEnabled()),
-		Created:        toTime(u.GetCreatedDateTime()),
-	}
-	if a := u.GetSignInActivity(); a != nil {
-		out.LastSuccessfulSignIn = toTime(a.GetLastSuccessfulSignInDateTime())
-	}
-	for _, l := range u.GetAssignedLicenses() {
-		if l == nil {
-			continue
-		}
-		lic := tenant.License{SkuID: intern(stringer(l.GetSkuId()))}
-		for _, p := range l.GetDisabledPlans() {
-			lic.DisabledPlans = append(lic.DisabledPlans, intern(p.String()))
-		}
-		out.Licenses = append(out.Licenses, lic)
-	}
-	return out
 }
 
 // ---- userRegistrationDetails ----
@@ -233,38 +197,12 @@ func (c *Client) registrations(ctx context.Context, top int32, fn func(tenant.Re
 	if top > 0 {
 		q.Top = &top
 	}
-	return stream(ctx, c, "GET /reports/authenticationMethods/userRegistrationDetails", tenant.SourceRegistrations,
-		func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.Reports().AuthenticationMethods().UserRegistrationDetails().Get(ctx,
-				&reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{QueryParameters: q}))
+	return readList(ctx, c, "GET /reports/authenticationMethods/userRegistrationDetails", tenant.SourceRegistrations,
+		func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return c.sdk.Reports().AuthenticationMethods().UserRegistrationDetails().ToGetRequestInformation(ctx,
+				&reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{QueryParameters: q})
 		},
-		models.CreateUserRegistrationDetailsCollectionResponseFromDiscriminatorValue,
-		func(r models.UserRegistrationDetailsable) error {
-			if r == nil {
-				return nil
-			}
-			return fn(registrationFromGraph(r))
-		})
-}
-
-func registrationFromGraph(r models.UserRegistrationDetailsable) tenant.Registration {
-	return tenant.Registration{
-		UserID:          str(r.GetId()),
-		UPN:             str(r.GetUserPrincipalName()),
-		DisplayName:     str(r.GetUserDisplayName()),
-		UserType:        intern(stringer(r.GetUserType())),
-		IsAdmin:         deref(r.GetIsAdmin()),
-		IsMfaRegistered: deref(r.GetIsMfaRegistered()),
-		IsMfaCapable:    deref(r.GetIsMfaCapable()),
-		Methods:         internAll(r.GetMethodsRegistered()),
-	}
-}
-
-func internAll(ss []string) []string {
-	for i := range ss {
-		ss[i] = intern(ss[i])
-	}
-	return ss
+		(*dec).registration, fn)
 }
 
 // ---- servicePrincipals ----
@@ -275,19 +213,13 @@ const servicePrincipalFields = "id,appId,displayName,appOwnerOrganizationId,serv
 // (GET /servicePrincipals).
 func (c *Client) ServicePrincipals(ctx context.Context, fn func(tenant.ServicePrincipal) error) error {
 	top := int32(topDirectory)
-	return stream(ctx, c, "GET /servicePrincipals", tenant.SourceServicePrincipals,
-		func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
+	return readList(ctx, c, "GET /servicePrincipals", tenant.SourceServicePrincipals,
+		func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return c.sdk.ServicePrincipals().ToGetRequestInformation(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
 				QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Select: fields(servicePrincipalFields), Top: &top},
-			}))
+			})
 		},
-		models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue,
-		func(sp models.ServicePrincipalable) error {
-			if sp == nil {
-				return nil
-			}
-			return fn(servicePrincipalFromGraph(sp))
-		})
+		(*dec).servicePrincipal, fn)
 }
 
 // ServicePrincipalsByAppID streams the service principals of the given
@@ -297,77 +229,14 @@ func (c *Client) ServicePrincipals(ctx context.Context, fn func(tenant.ServicePr
 // service principals by their well-known app ids is what it is for.
 func (c *Client) ServicePrincipalsByAppID(ctx context.Context, appIDs []string, fn func(tenant.ServicePrincipal) error) error {
 	return c.inChunks(ctx, "appId", appIDs, func(filter string) error {
-		return stream(ctx, c, "GET /servicePrincipals", tenant.SourceServicePrincipals,
-			func(ctx context.Context) (serialization.Parsable, error) {
-				return parsable(c.sdk.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
+		return readList(ctx, c, "GET /servicePrincipals", tenant.SourceServicePrincipals,
+			func(ctx context.Context) (*abstractions.RequestInformation, error) {
+				return c.sdk.ServicePrincipals().ToGetRequestInformation(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
 					QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &filter, Select: fields(servicePrincipalFields)},
-				}))
+				})
 			},
-			models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue,
-			func(sp models.ServicePrincipalable) error {
-				if sp == nil {
-					return nil
-				}
-				return fn(servicePrincipalFromGraph(sp))
-			})
+			(*dec).servicePrincipal, fn)
 	})
-}
-
-func servicePrincipalFromGraph(sp models.ServicePrincipalable) tenant.ServicePrincipal {
-	out := tenant.ServicePrincipal{
-		ID:                     str(sp.GetId()),
-		AppID:                  str(sp.GetAppId()),
-		DisplayName:            str(sp.GetDisplayName()),
-		AppOwnerOrganizationID: stringer(sp.GetAppOwnerOrganizationId()),
-		ServicePrincipalType:   str(sp.GetServicePrincipalType()),
-		AccountEnabled:         deref(sp.GetAccountEnabled()),
-		Credentials:            credentialsFromGraph(sp.GetKeyCredentials(), sp.GetPasswordCredentials()),
-		ReplyURLs:              sp.GetReplyUrls(),
-	}
-	for _, r := range sp.GetAppRoles() {
-		if r == nil {
-			continue
-		}
-		out.AppRoles = append(out.AppRoles, tenant.AppRole{
-			ID:                 stringer(r.GetId()),
-			Value:              str(r.GetValue()),
-			DisplayName:        str(r.GetDisplayName()),
-			AllowedMemberTypes: r.GetAllowedMemberTypes(),
-		})
-	}
-	return out
-}
-
-// credentialsFromGraph lists key credentials, then password credentials.
-func credentialsFromGraph(keys []models.KeyCredentialable, passwords []models.PasswordCredentialable) []tenant.Credential {
-	var out []tenant.Credential
-	for _, k := range keys {
-		if k == nil {
-			continue
-		}
-		out = append(out, tenant.Credential{
-			Kind:        tenant.KeyCredential,
-			KeyID:       stringer(k.GetKeyId()),
-			Type:        str(k.GetTypeEscaped()),
-			Usage:       str(k.GetUsage()),
-			DisplayName: str(k.GetDisplayName()),
-			Start:       toTime(k.GetStartDateTime()),
-			End:         toTime(k.GetEndDateTime()),
-		})
-	}
-	for _, p := range passwords {
-		if p == nil {
-			continue
-		}
-		out = append(out, tenant.Credential{
-			Kind:        tenant.PasswordCredential,
-			KeyID:       stringer(p.GetKeyId()),
-			DisplayName: str(p.GetDisplayName()),
-			Start:       toTime(p.GetStartDateTime()),
-			End:         toTime(p.GetEndDateTime()),
-		})
-	}
-	return out
 }
 
 // ---- applications ----
@@ -377,48 +246,13 @@ const applicationFields = "id,appId,displayName,keyCredentials,passwordCredentia
 // Applications streams every app registration to fn (GET /applications).
 func (c *Client) Applications(ctx context.Context, fn func(tenant.Application) error) error {
 	top := int32(topDirectory)
-	return stream(ctx, c, "GET /applications", tenant.SourceApplications,
-		func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+	return readList(ctx, c, "GET /applications", tenant.SourceApplications,
+		func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return c.sdk.Applications().ToGetRequestInformation(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
 				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Select: fields(applicationFields), Top: &top},
-			}))
+			})
 		},
-		models.CreateApplicationCollectionResponseFromDiscriminatorValue,
-		func(a models.Applicationable) error {
-			if a == nil {
-				return nil
-			}
-			return fn(applicationFromGraph(a))
-		})
-}
-
-func applicationFromGraph(a models.Applicationable) tenant.Application {
-	out := tenant.Application{
-		ID:          str(a.GetId()),
-		AppID:       str(a.GetAppId()),
-		DisplayName: str(a.GetDisplayName()),
-		Credentials: credentialsFromGraph(a.GetKeyCredentials(), a.GetPasswordCredentials()),
-	}
-	// web ∪ spa ∪ publicClient, first occurrence kept.
-	seen := map[string]bool{}
-	add := func(uris []string) {
-		for _, u := range uris {
-			if !seen[u] {
-				seen[u] = true
-				out.RedirectURIs = append(out.RedirectURIs, u)
-			}
-		}
-	}
-	if w := a.GetWeb(); w != nil {
-		add(w.GetRedirectUris())
-	}
-	if s := a.GetSpa(); s != nil {
-		add(s.GetRedirectUris())
-	}
-	if p := a.GetPublicClient(); p != nil {
-		add(p.GetRedirectUris())
-	}
-	return out
+		(*dec).application, fn)
 }
 
 // ---- appRoleAssignedTo ----
@@ -435,34 +269,15 @@ func (c *Client) AppRoleAssignedTo(ctx context.Context, resourceSPID string, fn 
 			kind: kindPlain, target: c.base}
 	}
 	top := int32(topDirectory)
-	return stream(ctx, c, op, tenant.SourceResourceGrants,
-		func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.ServicePrincipals().ByServicePrincipalId(resourceSPID).AppRoleAssignedTo().Get(ctx,
+	return readList(ctx, c, op, tenant.SourceResourceGrants,
+		func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return c.sdk.ServicePrincipals().ByServicePrincipalId(resourceSPID).AppRoleAssignedTo().ToGetRequestInformation(ctx,
 				&serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
 					QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{
 						Select: fields(appRoleAssignmentFields), Top: &top},
-				}))
+				})
 		},
-		models.CreateAppRoleAssignmentCollectionResponseFromDiscriminatorValue,
-		func(a models.AppRoleAssignmentable) error {
-			if a == nil {
-				return nil
-			}
-			return fn(appRoleAssignmentFromGraph(a))
-		})
-}
-
-func appRoleAssignmentFromGraph(a models.AppRoleAssignmentable) tenant.AppRoleAssignment {
-	return tenant.AppRoleAssignment{
-		ID:                   str(a.GetId()),
-		AppRoleID:            stringer(a.GetAppRoleId()),
-		PrincipalID:          stringer(a.GetPrincipalId()),
-		PrincipalType:        str(a.GetPrincipalType()),
-		PrincipalDisplayName: str(a.GetPrincipalDisplayName()),
-		ResourceID:           stringer(a.GetResourceId()),
-		ResourceDisplayName:  str(a.GetResourceDisplayName()),
-		Created:              toTime(a.GetCreatedDateTime()),
-	}
+		(*dec).appRoleAssignment, fn)
 }
 
 // ---- conditional access ----

@@ -30,10 +30,9 @@
 //     body, not the waits between attempts; a body that sends nothing for
 //     IdleTimeout, or more than MaxPageBytes, ends the read.
 //   - A page loop that is sent to a link it has already requested ends.
-//   - Bodies are streamed to the SDK through these bounds and through
-//     internal/typednull, which turns "" dates and GUIDs into null on the
-//     way; every body is closed and its attempt's context released on every
-//     path.
+//   - Bodies are read through these bounds and through internal/typednull,
+//     which turns "" dates and GUIDs into null on the way; every body is
+//     closed and its attempt's context released on every path.
 //
 // The caller's context bounds the whole read (a scan's --timeout, a
 // function run's deadline); when it carries a cause, the error says it.
@@ -47,12 +46,21 @@
 // # Reads
 //
 // Each read sends one $select list (kept beside its conversion function),
-// asks for the documented maximum page size, and follows @odata.nextLink with
-// the SDK page iterator. List methods stream converted items to a callback
-// page by page and never hold a whole collection; the few small collections
-// (subscribed SKUs, Conditional Access policies, named locations) are
-// returned as slices. A callback error stops the iteration and is returned
-// unchanged.
+// asks for the documented maximum page size, and follows @odata.nextLink.
+// List methods stream converted items to a callback page by page and never
+// hold a whole collection; the few small collections (subscribed SKUs,
+// Conditional Access policies, named locations) are returned as slices. A
+// callback error stops the iteration and is returned unchanged.
+//
+// The bulk reads (users, userRegistrationDetails, service principals,
+// applications, appRoleAssignedTo, directory audits, sign-ins,
+// signInActivity, the delta rounds) build each request with the SDK's
+// request builders and send it through the SDK's adapter and the
+// middleware, but decode the page bytes themselves (decode.go: straight
+// into shared/tenant values, with the SDK's names, types and leniency)
+// instead of through the SDK's parse-node tree, which cost most of a
+// scan's CPU (pages.go). The small reads go through the SDK page
+// iterator.
 //
 // userRegistrationDetails documents no $top; it is asked for 999 a page
 // all the same (Graph's default page for it can be 100). If Graph answers
@@ -82,10 +90,9 @@
 // request). Pages are followed, empty ones included, until the delta link,
 // which the round returns; items stream to the callback as
 // tenant.DeltaItem values whose Present lists the selected properties the
-// item carried (Graph sends changed objects with only some properties, and
-// the SDK cannot tell an absent property from a null or empty one, so the
-// client records which properties each item's JSON had) and whose Removed
-// reports "@removed".
+// item carried (Graph sends changed objects with only some properties, so
+// the client records which properties each item's JSON had, null or not)
+// and whose Removed reports "@removed".
 //
 // UsersByID and ServicePrincipalsByAppID read objects by id with
 // `id in (…)` / `appId in (…)` filters of at most 15 GUIDs; other ids never

@@ -3,65 +3,10 @@ package graph
 import (
 	"log/slog"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
-
-	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 )
-
-// FuzzDeltaPage parses arbitrary delta pages (outside input) the way a
-// round does: no panic, every item is an SDK user, and Present names only
-// selected properties, never nil.
-func FuzzDeltaPage(f *testing.F) {
-	for _, name := range []string{"users-delta-p1.json", "users-delta-p2.json", "users-delta-p3.json", "users-delta-changes.json"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte(`{"value":[null,{"id":null,"@removed":null},{"assignedLicenses":[null,{"skuId":null}]}]}`))
-	f.Add([]byte(`{"value":{"id":"x"},"@odata.deltaLink":7}`))
-	f.Add([]byte(`{"value":[{"assignedLicenses":"none","displayName":5}]}`))
-	names := fields(usersDelta.fields)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		n, err := jsonserialization.NewJsonParseNode(b)
-		if err != nil {
-			return
-		}
-		p, err := n.GetObjectValue(deltaPageFactory(usersDelta.create, names))
-		if err != nil || p == nil {
-			return
-		}
-		page, ok := p.(*deltaPage)
-		if !ok {
-			t.Fatalf("page is %T", p)
-		}
-		sets := presentSets{names: names}
-		for _, it := range page.GetValue() {
-			u, ok := it.model.(models.Userable)
-			if !ok {
-				t.Fatalf("item model is %T", it.model)
-			}
-			_ = userFromGraph(u)
-			_ = it.removed()
-			present := sets.get(it.seen)
-			if present == nil {
-				t.Fatal("Present is nil")
-			}
-			for _, name := range present {
-				if !slices.Contains(names, name) {
-					t.Fatalf("Present names %q, not selected", name)
-				}
-			}
-		}
-	})
-}
 
 // FuzzForeignLink: a link the check accepts is an absolute link to the
 // client's Graph root and the collection.

@@ -22,12 +22,12 @@ const (
 	topSignIns        = 1000 // signIns (maximum and default)
 )
 
-// stream runs one list read: get fetches the first page (with the read's
-// query options) and the SDK page iterator follows @odata.nextLink, calling
-// each for every item. Only one page is held at a time; a next link the
-// read has already followed ends it (errRepeatedLink). An error from each
-// stops the read and is returned unchanged; every other error goes through
-// classify.
+// stream runs one list read of a small collection (the bulk reads are
+// readList's, pages.go): get fetches the first page (with the read's query
+// options) and the SDK page iterator follows @odata.nextLink, calling each
+// for every item. Only one page is held at a time; a next link the read has
+// already followed ends it (errRepeatedLink). An error from each stops the
+// read and is returned unchanged; every other error goes through classify.
 func stream[T any](ctx context.Context, c *Client, op string, src tenant.Source,
 	get func(context.Context) (serialization.Parsable, error),
 	factory serialization.ParsableFactory, each func(T) error,

@@ -3,8 +3,7 @@ package graph
 import (
 	"context"
 
-	"github.com/microsoft/kiota-abstractions-go/serialization"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -36,19 +35,13 @@ const (
 // reported for tenant.SourceSignInActivity.
 func (c *Client) SignInActivity(ctx context.Context, fn func(tenant.SignInActivity) error) error {
 	top := int32(topSignInActivity)
-	return stream(ctx, c, "GET /users", tenant.SourceSignInActivity,
-		func(ctx context.Context) (serialization.Parsable, error) {
-			return parsable(c.sdk.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+	return readList(ctx, c, "GET /users", tenant.SourceSignInActivity,
+		func(ctx context.Context) (*abstractions.RequestInformation, error) {
+			return c.sdk.Users().ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 				QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: fields(signInActivityFields), Top: &top},
-			}))
+			})
 		},
-		models.CreateUserCollectionResponseFromDiscriminatorValue,
-		func(u models.Userable) error {
-			if u == nil {
-				return nil
-			}
-			return fn(signInActivityFromGraph(u))
-		})
+		(*dec).signInActivity, fn)
 }
 
 // SignInActivityByID streams the last successful sign-in of the users with
@@ -58,26 +51,12 @@ func (c *Client) SignInActivity(ctx context.Context, fn func(tenant.SignInActivi
 // skipped and logged; users that do not exist are not reported.
 func (c *Client) SignInActivityByID(ctx context.Context, ids []string, fn func(tenant.SignInActivity) error) error {
 	return c.inChunks(ctx, "id", ids, func(filter string) error {
-		return stream(ctx, c, "GET /users", tenant.SourceSignInActivity,
-			func(ctx context.Context) (serialization.Parsable, error) {
-				return parsable(c.sdk.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		return readList(ctx, c, "GET /users", tenant.SourceSignInActivity,
+			func(ctx context.Context) (*abstractions.RequestInformation, error) {
+				return c.sdk.Users().ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 					QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: fields(signInActivityFields)},
-				}))
+				})
 			},
-			models.CreateUserCollectionResponseFromDiscriminatorValue,
-			func(u models.Userable) error {
-				if u == nil {
-					return nil
-				}
-				return fn(signInActivityFromGraph(u))
-			})
+			(*dec).signInActivity, fn)
 	})
-}
-
-func signInActivityFromGraph(u models.Userable) tenant.SignInActivity {
-	out := tenant.SignInActivity{UserID: str(u.GetId())}
-	if a := u.GetSignInActivity(); a != nil {
-		out.LastSuccessfulSignIn = toTime(a.GetLastSuccessfulSignInDateTime())
-	}
-	return out
 }
