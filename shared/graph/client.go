@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -103,6 +104,9 @@ type Client struct {
 	adapter *msgraphcore.GraphRequestAdapterBase
 	base    string // graphURL + "/v1.0", for messages
 	log     *slog.Logger
+	// ahead counts the pages requested ahead (pages.go) whose goroutine
+	// has not finished: none outlives its read.
+	ahead atomic.Int64
 }
 
 // NewClient returns a Client for the Graph root graphURL ("" means

@@ -24,7 +24,7 @@ import (
 // token encodes the query options. Either way the round is a bulk read
 // (pages.go) that follows @odata.nextLink, also across empty pages, until a
 // page carries @odata.deltaLink, which the round returns. Items reach the
-// callback page by page; no round holds more than one page.
+// callback page by page; a round holds at most two pages (one read ahead).
 //
 // What an item carried. Graph sends a changed object with "at least the
 // properties that have been updated" (delta-query-overview.md); with

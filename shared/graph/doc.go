@@ -32,7 +32,8 @@
 //   - A page loop that is sent to a link it has already requested ends.
 //   - Bodies are read through these bounds and through internal/typednull,
 //     which turns "" dates and GUIDs into null on the way; every body is
-//     closed and its attempt's context released on every path.
+//     closed and its attempt's context released on every path, a page
+//     requested ahead included.
 //
 // The caller's context bounds the whole read (a scan's --timeout, a
 // function run's deadline); when it carries a cause, the error says it.
@@ -59,8 +60,10 @@
 // middleware, but decode the page bytes themselves (decode.go: straight
 // into shared/tenant values, with the SDK's names, types and leniency)
 // instead of through the SDK's parse-node tree, which cost most of a
-// scan's CPU (pages.go). The small reads go through the SDK page
-// iterator.
+// scan's CPU; and they request the next page while the current one is
+// decoded and handed over, one page ahead at most, from the callback's
+// first accepted item on (pages.go). The small reads go through the SDK
+// page iterator.
 //
 // userRegistrationDetails documents no $top; it is asked for 999 a page
 // all the same (Graph's default page for it can be 100). If Graph answers

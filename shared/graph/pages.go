@@ -30,9 +30,15 @@ import (
 // *odataerrors.ODataError as for any SDK call, and classify turns them into
 // *Error.
 //
-// A page's @odata.nextLink is found by a scan of the page's top-level
-// object that steps over the value array; the next page is requested once
-// this page's items are handed over, so a read holds one page's bytes.
+// Reading ahead. Once a page's bytes are in, its @odata.nextLink is found
+// by a scan of the page's top-level object that steps over the value array,
+// and the next page is requested in a goroutine while this page is decoded
+// and its items handed to the callback: one page ahead at most, so a read
+// holds at most two pages' bytes (the one being decoded and the one
+// arriving). The request ahead is cancelled, and waited for (its body
+// closed), when the callback returns an error or the page cannot be
+// decoded. A read does not request ahead until its callback has accepted an
+// item: a read that stops at its first item (a probe) costs one request.
 //
 // The page loop is the SDK page iterator's: it follows @odata.nextLink
 // until a page has none (or an empty one); a page without a value array
@@ -111,9 +117,16 @@ func readPages[T any](ctx context.Context, c *Client, r bulkRead[T], each func(T
 		return "", c.classify(ctx, r.op, r.src, x, err)
 	}
 	var (
-		d    = newDec()
-		vals []T
+		d        = newDec()
+		vals     []T
+		next     *ahead // the request ahead, if any
+		accepted bool   // the callback has accepted an item
 	)
+	defer func() {
+		if next != nil {
+			next.stop()
+		}
+	}()
 	for pageNo := 1; ; pageNo++ {
 		var p page
 		if body != nil {
@@ -131,6 +144,9 @@ func readPages[T any](ctx context.Context, c *Client, r bulkRead[T], each func(T
 			return "", nil // 204 or an empty body: nothing to list
 		}
 		follow := p.next != ""
+		if follow && accepted {
+			next = pr.ahead(xctx, p.next)
+		}
 		vals, err = decodeValue(d, p.value, vals[:0], r.item)
 		body = nil // the items hold copies
 		if err != nil {
@@ -140,6 +156,12 @@ func readPages[T any](ctx context.Context, c *Client, r bulkRead[T], each func(T
 			items++
 			if err := each(v); err != nil {
 				return "", err
+			}
+			if !accepted {
+				accepted = true
+				if follow {
+					next = pr.ahead(xctx, p.next)
+				}
 			}
 		}
 		if !follow {
@@ -151,7 +173,11 @@ func readPages[T any](ctx context.Context, c *Client, r bulkRead[T], each func(T
 			}
 			return p.delta, nil
 		}
-		body, err = pr.follow(xctx, p.next)
+		if next == nil { // nothing accepted yet: request the next page now
+			next = pr.ahead(xctx, p.next)
+		}
+		body, err = next.wait()
+		next = nil
 		if err != nil {
 			return "", c.classify(ctx, r.op, r.src, x, err)
 		}
@@ -159,7 +185,8 @@ func readPages[T any](ctx context.Context, c *Client, r bulkRead[T], each func(T
 }
 
 // decodeError is a page this package could not decode. It is classified
-// without the read's exchange: the answer was a success.
+// without the read's exchange, whose last answer may already be the page
+// ahead's.
 func (c *Client) decodeError(ctx context.Context, op string, src tenant.Source, err error) error {
 	return c.classify(ctx, op, src, nil, err)
 }
@@ -289,16 +316,52 @@ func isJSON(ct string) bool {
 	return mt == "application/json" || vendorPrefix.ReplaceAllString(mt, "") == "application/json"
 }
 
-// follow requests the page at link, a page's @odata.nextLink.
-func (r *pageReader) follow(ctx context.Context, link string) ([]byte, error) {
+// ahead is a page requested ahead.
+type ahead struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the request has ended
+	body   []byte
+	err    error
+}
+
+// ahead requests the page at link in a goroutine of its own.
+func (r *pageReader) ahead(ctx context.Context, link string) *ahead {
+	a := &ahead{done: make(chan struct{}), cancel: func() {}}
 	u, err := url.Parse(link)
 	if err != nil {
-		return nil, errors.New("the @odata.nextLink is not a url")
+		a.err = errors.New("the @odata.nextLink is not a url")
+		close(a.done)
+		return a
 	}
 	ri := abstractions.NewRequestInformation()
 	ri.Method = abstractions.GET
 	ri.SetUri(*u)
-	return r.fetch(ctx, ri)
+	ctx, a.cancel = context.WithCancel(ctx)
+	r.c.ahead.Add(1)
+	go r.prefetch(ctx, ri, a)
+	return a
+}
+
+// prefetch runs one request ahead.
+func (r *pageReader) prefetch(ctx context.Context, ri *abstractions.RequestInformation, a *ahead) {
+	defer func() {
+		r.c.ahead.Add(-1)
+		close(a.done)
+	}()
+	a.body, a.err = r.fetch(ctx, ri)
+}
+
+// wait returns the page when it is in.
+func (a *ahead) wait() ([]byte, error) {
+	<-a.done
+	a.cancel()
+	return a.body, a.err
+}
+
+// stop cancels the request and returns once it has ended, its body closed.
+func (a *ahead) stop() {
+	a.cancel()
+	<-a.done
 }
 
 // linkSet holds the URLs a read has requested.
