@@ -149,6 +149,9 @@ var delim = func() (t [256]bool) {
 
 // skipString reads a string; d.i is at its opening quote.
 func (d *Decoder) skipString() {
+	if d.i >= len(d.b) {
+		return
+	}
 	start := d.i
 	d.i++
 	for {
@@ -219,7 +222,7 @@ func (d *Decoder) Object(member func(name []byte) error) (Kind, error) {
 		}
 		name := d.name()
 		d.ws()
-		d.i++ // :
+		d.adv(1) // :
 		d.ws()
 		at := d.i
 		if err := member(name); err != nil {
@@ -348,6 +351,9 @@ func (d *Decoder) Float() (f float64, null bool, err error) {
 // bytes between the quotes and whether they need no unescaping (no
 // backslash, all valid UTF-8).
 func (d *Decoder) rawString() (s []byte, plain bool) {
+	if d.i >= len(d.b) { // not valid JSON: no string
+		return nil, true
+	}
 	start := d.i + 1
 	i := start
 	for i < len(d.b) && plainByte[d.b[i]] {
