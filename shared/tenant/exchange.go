@@ -56,16 +56,35 @@ type MailAccess struct {
 	AppID        string    `json:"appId,omitempty"`
 	ClientAppID  string    `json:"clientAppId,omitempty"`
 	ClientIP     string    `json:"clientIp,omitempty"`   // ClientIPAddress (or ClientIP), without port
-	LogonType    int       `json:"logonType"`            // 0 owner, 1 admin, 2 delegate
+	LogonType    int       `json:"logonType"`            // 0 owner, 1 admin, 2 delegate; -1 when the record gives none
 	AccessType   string    `json:"accessType,omitempty"` // MailAccessType: Bind or Sync
 	Throttled    bool      `json:"throttled,omitempty"`  // IsThrottled
 	Items        int       `json:"items"`                // mail items read (OperationCount, or the items listed)
 	ClientInfo   string    `json:"clientInfo,omitempty"`
 }
 
-// ByApp reports whether an application read the mail (an AppId or
-// ClientAppId and not the owner's own session).
-func (m MailAccess) ByApp() bool { return m.AppID != "" || m.ClientAppID != "" }
+// ReaderAppID is the application that read the mail: ClientAppId when the
+// record gives one (access through an API such as Graph, whose own id is
+// then in AppId), else AppId; "" when the record names no app.
+func (m MailAccess) ReaderAppID() string {
+	if m.ClientAppID != "" {
+		return m.ClientAppID
+	}
+	return m.AppID
+}
+
+// OwnSession reports whether the record is the mailbox owner reading their
+// own mail in their own client session (Outlook, Outlook on the web, a
+// phone): an owner logon (LogonType 0) whose actor is the mailbox owner and
+// that names no second app (ClientAppId empty, or the same as AppId).
+func (m MailAccess) OwnSession() bool {
+	owner := m.MailboxOwner != "" && equalFoldASCII(m.Actor, m.MailboxOwner)
+	return m.LogonType == 0 && owner && (m.ClientAppID == "" || equalFoldASCII(m.ClientAppID, m.AppID))
+}
+
+// ByApp reports whether an application read the mail: the record names a
+// reading app (ReaderAppID) and is not the owner's own session.
+func (m MailAccess) ByApp() bool { return m.ReaderAppID() != "" && !m.OwnSession() }
 
 // equalFoldASCII compares ASCII case-insensitively.
 func equalFoldASCII(a, b string) bool {
