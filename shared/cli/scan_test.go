@@ -15,8 +15,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tenantwatch/tenantwatch/shared/cli"
+	"github.com/tenantwatch/tenantwatch/shared/collect"
+	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // serviceTags is real Service Tags data (see shared/azureip/testdata).
@@ -71,6 +74,18 @@ type findingsFile struct {
 		Key        string         `json:"key"`
 	} `json:"findings"`
 	Skipped []struct{ Rule, Reason string } `json:"skipped"`
+	// notConfigured counts the skips readFindings dropped: rules of the
+	// Exchange source, which scan does not read yet (see
+	// exchangeNotConfigured).
+	notConfigured int
+}
+
+// exchangeNotConfigured reports whether a skip reason is the Exchange
+// source's "not configured": until scan takes a Management Activity API
+// (issue 11's feed half), every scan skips those rules, and the tests
+// here judge the others as before.
+func exchangeNotConfigured(reason string) bool {
+	return strings.Contains(reason, string(tenant.SourceExchangeAudit)+": "+collect.ActivityNotConfigured)
 }
 
 func readFindings(t *testing.T, dir string) findingsFile {
@@ -85,6 +100,15 @@ func readFindings(t *testing.T, dir string) findingsFile {
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("findings.json does not match the contract: %v", err)
 	}
+	kept := f.Skipped[:0]
+	for _, x := range f.Skipped {
+		if exchangeNotConfigured(x.Reason) {
+			f.notConfigured++
+			continue
+		}
+		kept = append(kept, x)
+	}
+	f.Skipped = kept
 	return f
 }
 
@@ -245,10 +269,11 @@ func TestScanWithoutPermissions(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
 	}
 	f := readFindings(t, out)
-	if len(f.Findings) != 0 || len(f.Skipped) != 14 {
-		t.Errorf("%d findings, %d skipped; want 0 and all 14", len(f.Findings), len(f.Skipped))
+	all := len(detect.All())
+	if len(f.Findings) != 0 || len(f.Skipped)+f.notConfigured != all {
+		t.Errorf("%d findings, %d skipped; want 0 and all %d", len(f.Findings), len(f.Skipped)+f.notConfigured, all)
 	}
-	if !strings.Contains(r.stderr, "all 14 rules were skipped") {
+	if !strings.Contains(r.stderr, fmt.Sprintf("all %d rules were skipped", all)) {
 		t.Errorf("no warning on stderr:\n%s", r.stderr)
 	}
 }

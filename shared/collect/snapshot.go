@@ -49,12 +49,18 @@ type SnapshotOptions struct {
 	Progress Progress
 	// Logger receives one line per source; nil discards.
 	Logger *slog.Logger
+	// Activity reads the Office 365 Management Activity API (the
+	// Audit.Exchange content of SourceExchangeAudit), in a lane of its own,
+	// for the part of the window the API keeps (ActivityWindow). nil: the
+	// source is unavailable, with the reason ActivityNotConfigured.
+	Activity ActivityFeed
 }
 
-// Snapshot reads the tenant through r. Three lanes run concurrently —
+// Snapshot reads the tenant through r. Four lanes run concurrently —
 // directory objects, Entra reports (registration details, audits, sign-ins
-// and signInActivity, which Graph throttles separately) and Conditional
-// Access — each reading its sources one after the other. It returns an
+// and signInActivity, which Graph throttles separately), Conditional
+// Access, and the Exchange records of the unified audit log (through
+// opts.Activity, not Graph) — each reading its sources one after the other. It returns an
 // error only for failures other than access denied; the first such failure
 // cancels the other lanes.
 //
@@ -84,7 +90,7 @@ func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Sna
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	lanes := []func(context.Context) error{c.directoryLane, c.reportLane, c.policyLane}
+	lanes := []func(context.Context) error{c.directoryLane, c.reportLane, c.policyLane, c.exchangeLane}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -183,7 +184,9 @@ func newFake() *fakeReader {
 
 func snapshot(t *testing.T, f *fakeReader) *tenant.Snapshot {
 	t.Helper()
-	s, err := collect.Snapshot(t.Context(), f, &collect.SnapshotOptions{Now: func() time.Time { return now }})
+	// A feed with no content: the Exchange source is read, and empty.
+	noContent := activityFunc(func(context.Context, string, time.Time, time.Time, func(string, io.Reader) error) error { return nil })
+	s, err := collect.Snapshot(t.Context(), f, &collect.SnapshotOptions{Now: func() time.Time { return now }, Activity: noContent})
 	if err != nil {
 		t.Fatalf("Snapshot: %v", err)
 	}

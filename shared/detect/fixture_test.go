@@ -48,7 +48,13 @@ type fixture struct {
 	NamedLocations    []tenant.NamedLocation     `json:"namedLocations"`
 	Changes           []tenant.Change            `json:"changes"`
 	AppRefs           []tenant.AppRef            `json:"appRefs"`
-	Unavailable       map[tenant.Source]string   `json:"unavailable"`
+	// The Exchange records of the unified audit log, as shared/exoaudit
+	// decodes them, and the Management Activity API's "not enabled for
+	// auditing" answer.
+	ExchangeAdmin []tenant.ExchangeAdminEvent `json:"exchangeAdmin"`
+	MailAccess    []tenant.MailAccess         `json:"mailAccess"`
+	AuditingOff   string                      `json:"auditingOff"`
+	Unavailable   map[tenant.Source]string    `json:"unavailable"`
 
 	// Want lists the findings the rule must report (key and severity);
 	// empty for a negative case. WantSkip is a substring of the skip reason
@@ -102,6 +108,9 @@ func loadInput(t *testing.T, path string) (*detect.Input, fixture) {
 		NamedLocations:    fx.NamedLocations,
 		Changes:           fx.Changes,
 		AppRefs:           fx.AppRefs,
+		ExchangeAdmin:     fx.ExchangeAdmin,
+		MailAccess:        fx.MailAccess,
+		AuditingOff:       fx.AuditingOff,
 	}
 	for src, reason := range fx.Unavailable {
 		snap.MarkUnavailable(src, reason)
@@ -261,7 +270,7 @@ func checkSubject(t *testing.T, f tenant.Finding, fx fixture) {
 	switch {
 	case f.Subject.ID == "" && !(flagged && !resolved):
 		t.Errorf("finding %q: subject %+v has no id and the evidence does not say objectIdResolved=false", f.Key, f.Subject)
-	case f.Subject.ID == "" && f.Subject.Type != tenant.SubjectServicePrincipal && f.Subject.Type != tenant.SubjectApplication:
+	case f.Subject.ID == "" && f.Subject.Type == tenant.SubjectTenant:
 		t.Errorf("finding %q: a %s subject without an id", f.Key, f.Subject.Type)
 	case f.Subject.ID != "" && flagged:
 		t.Errorf("finding %q: subject id %q with objectIdResolved=%v", f.Key, f.Subject.ID, resolved)

@@ -10,13 +10,16 @@ import (
 
 // index holds lookups shared by detectors, built once per run.
 type index struct {
-	usersByID   map[string]*tenant.User
-	spsByID     map[string]*tenant.ServicePrincipal
-	spsByAppID  map[string]*tenant.ServicePrincipal
-	appsByID    map[string]*tenant.Application
-	appsByAppID map[string]*tenant.Application
-	changes     map[changeKey]tenant.Change
-	audits      []tenant.AuditEvent // see Input.audits
+	usersByID    map[string]*tenant.User
+	usersByUPN   map[string]*tenant.User   // lower-case UPN
+	usersByAlias map[string][]*tenant.User // lower-case local part of the UPN
+	usersByName  map[string][]*tenant.User // normalised display name
+	spsByID      map[string]*tenant.ServicePrincipal
+	spsByAppID   map[string]*tenant.ServicePrincipal
+	appsByID     map[string]*tenant.Application
+	appsByAppID  map[string]*tenant.Application
+	changes      map[changeKey]tenant.Change
+	audits       []tenant.AuditEvent // see Input.audits
 
 	// What the run knows of each app object, full or by reference
 	// (Snapshot.AppRefs), for naming the objects audit records point to.
@@ -56,12 +59,15 @@ func (in *Input) index() *index {
 	}
 	s := in.Snapshot
 	x := &index{
-		usersByID:   make(map[string]*tenant.User, len(s.Users)),
-		spsByID:     make(map[string]*tenant.ServicePrincipal, len(s.ServicePrincipals)),
-		spsByAppID:  make(map[string]*tenant.ServicePrincipal, len(s.ServicePrincipals)),
-		appsByID:    make(map[string]*tenant.Application, len(s.Applications)),
-		appsByAppID: make(map[string]*tenant.Application, len(s.Applications)),
-		changes:     make(map[changeKey]tenant.Change, len(s.Changes)),
+		usersByID:    make(map[string]*tenant.User, len(s.Users)),
+		usersByUPN:   make(map[string]*tenant.User, len(s.Users)),
+		usersByAlias: make(map[string][]*tenant.User),
+		usersByName:  make(map[string][]*tenant.User),
+		spsByID:      make(map[string]*tenant.ServicePrincipal, len(s.ServicePrincipals)),
+		spsByAppID:   make(map[string]*tenant.ServicePrincipal, len(s.ServicePrincipals)),
+		appsByID:     make(map[string]*tenant.Application, len(s.Applications)),
+		appsByAppID:  make(map[string]*tenant.Application, len(s.Applications)),
+		changes:      make(map[changeKey]tenant.Change, len(s.Changes)),
 	}
 	for _, c := range s.Changes {
 		x.changes[newChangeKey(c.Kind, c.ObjectID, c.Value)] = c
@@ -69,8 +75,18 @@ func (in *Input) index() *index {
 	// Empty ids are not indexed: a lookup by "" finds nothing rather than
 	// whichever malformed object came last.
 	for i := range s.Users {
-		if id := lowerID(s.Users[i].ID); id != "" {
-			x.usersByID[id] = &s.Users[i]
+		u := &s.Users[i]
+		if id := lowerID(u.ID); id != "" {
+			x.usersByID[id] = u
+		}
+		if upn := lowerID(u.UPN); upn != "" {
+			x.usersByUPN[upn] = u
+			if alias, _, ok := strings.Cut(upn, "@"); ok && alias != "" {
+				x.usersByAlias[alias] = append(x.usersByAlias[alias], u)
+			}
+		}
+		if n := nameKey(u.DisplayName); n != "" {
+			x.usersByName[n] = append(x.usersByName[n], u)
 		}
 	}
 	for i := range s.ServicePrincipals {

@@ -18,5 +18,11 @@ func All() []Detector {
 		newFirstPartyCredential(),
 		newGlobalAdminAdded(),
 		newMailPermissionGranted(),
+		newMailboxAuditBypass(),
+		newMailboxAuditReduced(),
+		newOrgAuditDisabled(),
+		newImpersonationGranted(),
+		newAppCollection(),
+		newAuditGap(),
 	}
 }

@@ -126,7 +126,7 @@ func validate(f tenant.Finding) error {
 		return errors.New("finding has no key")
 	case !strings.HasPrefix(f.Key, f.Rule+":"):
 		return fmt.Errorf("finding key %q does not start with %q", f.Key, f.Rule+":")
-	case f.Subject.ID == "" && !unresolvedApp(f):
+	case f.Subject.ID == "" && !unresolvedApp(f) && !unresolvedAccount(f):
 		return errors.New("finding has no subject id")
 	case f.Subject.Type == "":
 		return errors.New("finding has no subject type")
@@ -148,6 +148,18 @@ func unresolvedApp(f tenant.Finding) bool {
 	}
 	appID, _ := f.Evidence["appId"].(string)
 	return strings.TrimSpace(appID) != "" || strings.TrimSpace(f.Subject.Name) != ""
+}
+
+// unresolvedAccount reports whether f is about a user or group that an
+// Exchange record names (an identity an admin typed: alias, name, UPN) and
+// that no data the run holds resolves: the subject then has no id, its name
+// is the identity, and the evidence says objectIdResolved: false.
+func unresolvedAccount(f tenant.Finding) bool {
+	if f.Subject.Type != tenant.SubjectUser && f.Subject.Type != tenant.SubjectGroup {
+		return false
+	}
+	r, ok := f.Evidence["objectIdResolved"].(bool)
+	return ok && !r && strings.TrimSpace(f.Subject.Name) != ""
 }
 
 // SortFindings orders findings for reports: severity descending, then rule,

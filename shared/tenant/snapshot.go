@@ -80,6 +80,21 @@ type Snapshot struct {
 	// otherwise. The source is then unavailable too.
 	AuditingOff string
 	Unavailable map[Source]string
+	// Partial lists sources that were read, but not all of what was asked
+	// (a window the source does not keep, content it refused to decode),
+	// with a one-line reason. Their rules run on what was read.
+	Partial map[Source]string
+}
+
+// MarkPartial records that src was read only in part.
+func (s *Snapshot) MarkPartial(src Source, reason string) {
+	if s.Partial == nil {
+		s.Partial = make(map[Source]string)
+	}
+	if prev := s.Partial[src]; prev != "" {
+		reason = prev + "; " + reason
+	}
+	s.Partial[src] = reason
 }
 
 // MarkUnavailable records that src could not be read.
