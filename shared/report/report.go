@@ -24,6 +24,7 @@ type Document struct {
 	Findings    []tenant.Finding         // already sorted by the caller
 	Skipped     []tenant.Skipped         // rules that did not run, with the reason
 	Unavailable map[tenant.Source]string // sources that could not be read, with reasons
+	Partial     map[tenant.Source]string // sources read only in part (a window the source does not keep), with reasons
 	Rules       []tenant.Rule            // the rule catalogue: summaries, descriptions, rules with zero findings
 	Version     string                   // tenantwatch version string
 }
@@ -39,6 +40,7 @@ func NewDocument(s *tenant.Snapshot, rules []tenant.Rule, findings []tenant.Find
 		Findings:    findings,
 		Skipped:     skipped,
 		Unavailable: s.Unavailable,
+		Partial:     s.Partial,
 		Rules:       rules,
 		Version:     version,
 	}

@@ -790,6 +790,18 @@ func TestTextIsTerminalSafe(t *testing.T) {
 	}
 }
 
+// TestTextPartialSources: a source read only in part is named in the
+// summary with its reason (the Management Activity API keeps 7 days).
+func TestTextPartialSources(t *testing.T) {
+	t.Parallel()
+	d := emptyDoc()
+	d.Partial = map[tenant.Source]string{tenant.SourceExchangeAudit: "read from 2026-10-25T00:00:00Z: the Management Activity API keeps 7 days of content"}
+	out := string(render(t, "txt", d))
+	if !strings.Contains(out, "Partly read data sources (1):") || !strings.Contains(out, "exchangeAudit") || !strings.Contains(out, "keeps 7 days") {
+		t.Errorf("summary does not name the partly read source:\n%s", out)
+	}
+}
+
 func TestTextRowCap(t *testing.T) {
 	t.Parallel()
 	d := emptyDoc()

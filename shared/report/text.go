@@ -107,6 +107,14 @@ func WriteText(w io.Writer, d *Document) error {
 		}
 		tw.Flush()
 	}
+	if len(d.Partial) > 0 {
+		fmt.Fprintf(&b, "\nPartly read data sources (%d):\n", len(d.Partial))
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, src := range sortedSources(d.Partial) {
+			fmt.Fprintf(tw, "  %s\t%s\n", terminal(string(src)), truncate(terminal(d.Partial[src]), maxTextReason))
+		}
+		tw.Flush()
+	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("report: write text: %w", err)
 	}
