@@ -18,14 +18,12 @@ import (
 // Exchange cmdlets and parameters the rules read, as Exchange spells them
 // (compared case-insensitively).
 const (
-	cmdSetMailbox               = "Set-Mailbox"
-	cmdSetMailboxAuditBypass    = "Set-MailboxAuditBypassAssociation"
-	cmdSetOrganizationConfig    = "Set-OrganizationConfig"
-	cmdSetAdminAuditLogConfig   = "Set-AdminAuditLogConfig"
-	cmdNewManagementRoleAssign  = "New-ManagementRoleAssignment"
-	actionMailItemsAccessed     = "MailItemsAccessed"
-	exchangeAuditNotConfigured  = "the Management Activity API is not configured"
-	exchangeAuditSourceMissingF = "exchangeAudit: %s"
+	cmdSetMailbox              = "Set-Mailbox"
+	cmdSetMailboxAuditBypass   = "Set-MailboxAuditBypassAssociation"
+	cmdSetOrganizationConfig   = "Set-OrganizationConfig"
+	cmdSetAdminAuditLogConfig  = "Set-AdminAuditLogConfig"
+	cmdNewManagementRoleAssign = "New-ManagementRoleAssignment"
+	actionMailItemsAccessed    = "MailItemsAccessed"
 )
 
 // exchangeAdmin returns the successful admin cmdlets of the window, ordered
