@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -112,6 +113,18 @@ type Options struct {
 	ValidationTimeout time.Duration
 	// DeliveryTimeout bounds one notification POST. 0: Graph's 3 s.
 	DeliveryTimeout time.Duration
+
+	// ActivityFault makes the simulated Management Activity API refuse
+	// every request (ActivityForbidden, ActivityAuditingDisabled); ""
+	// serves it.
+	ActivityFault ActivityFault
+	// ActivityUnsubscribed starts the Management Activity API with no
+	// subscription (the scenario's activity.json lists the started ones):
+	// content listings answer AF20022 until one is started.
+	ActivityUnsubscribed bool
+	// ActivityPageSize is the number of blobs per content listing page
+	// (more: a NextPageUri header). 0: 100.
+	ActivityPageSize int
 }
 
 // Server is a simulated Microsoft Graph v1.0 tenant. It is safe for
@@ -167,6 +180,8 @@ type Server struct {
 	idle       chan struct{} // closed when inflightN drops to 0
 
 	attackMu sync.Mutex // one attack step at a time
+
+	activity *activityFeed // the Management Activity API
 }
 
 // Stats counts what a server answered.
@@ -240,6 +255,20 @@ func New(opts *Options) (*Server, error) {
 	if o.NoPremium {
 		stripPremium(st)
 	}
+	switch o.ActivityFault {
+	case "", ActivityForbidden, ActivityAuditingDisabled:
+	default:
+		return nil, fmt.Errorf("graphsim: unknown ActivityFault %q (want %q or %q)", o.ActivityFault, ActivityForbidden, ActivityAuditingDisabled)
+	}
+	if o.ActivityPageSize < 0 {
+		return nil, fmt.Errorf("graphsim: negative ActivityPageSize")
+	}
+	feed, err := loadActivity(o.Scenario.Data, now, o.ActivityUnsubscribed)
+	if err != nil {
+		return nil, fmt.Errorf("graphsim: scenario %q: %w", o.Scenario.Name, err)
+	}
+	feed.fault = o.ActivityFault
+	feed.pageSize = cmp.Or(o.ActivityPageSize, defaultActivityPageSize)
 	var granted map[string]bool
 	if o.Permissions != nil {
 		granted = make(map[string]bool, len(o.Permissions))
@@ -275,6 +304,7 @@ func New(opts *Options) (*Server, error) {
 		appID:        UUIDFrom(uint64(o.Seed), 1, 0x617070),
 		creatorID:    UUIDFrom(uint64(o.Seed), 1, 0x737070),
 		subs:         map[string]*subscription{},
+		activity:     feed,
 	}
 	if o.ReportLimits != nil {
 		s.limits = newReportLimiter(o.ReportLimits)

@@ -364,7 +364,7 @@ func loadScenario(sc *Scenario, now time.Time, users int, seed uint64) (*store, 
 		return nil, errors.New("no data")
 	}
 	specs := collections()
-	known := map[string]bool{"expected.json": true, "decoys.json": true}
+	known := map[string]bool{"expected.json": true, "decoys.json": true, ActivityFile: true, activityExpectedFile: true}
 	for _, c := range specs {
 		known[c.name+".json"] = true
 	}

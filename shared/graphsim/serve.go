@@ -47,6 +47,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("request-id", ri.requestID)
 	h.Set("client-request-id", ri.clientReqID)
 
+	if s.serveActivity(w, r, ri, n) {
+		return
+	}
 	esc := r.URL.EscapedPath()
 	i := strings.Index(esc, apiVersionMarker)
 	if i < 0 {

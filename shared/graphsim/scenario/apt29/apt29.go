@@ -42,6 +42,12 @@ func Scenario() *graphsim.Scenario {
 // data is malformed.
 func Expected() ([]graphsim.ExpectedFinding, error) { return Scenario().Expected() }
 
+// ActivityExpected returns the findings the scenario's Exchange audit
+// records (data/activity.json, served by the simulated Management
+// Activity API) must produce once a scan reads them (issue 11); apart from
+// Expected until then. It fails only if the embedded data is malformed.
+func ActivityExpected() ([]graphsim.ExpectedFinding, error) { return Scenario().ActivityExpected() }
+
 // Decoys returns the scenario's look-alikes. It fails only if the embedded
 // data is malformed.
 func Decoys() ([]graphsim.Decoy, error) { return Scenario().Decoys() }
