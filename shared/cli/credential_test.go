@@ -47,12 +47,20 @@ func (tokenFor) GetToken(_ context.Context, o policy.TokenRequestOptions) (azcor
 
 // TestOneCredential: scan and doctor build one credential with --auth
 // azure (the default chain: no client id) and sign every Graph request in
-// with it, and none with --auth none.
+// with it — and the Management Activity API's requests with a token for
+// its own scope — and none with --auth none.
 func TestOneCredential(t *testing.T) {
 	t.Parallel()
 	sim, err := graphsim.New(&graphsim.Options{Scenario: empty.Scenario()})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The empty tenant has no subscription: start it, so that doctor's
+	// Audit.Exchange line passes.
+	start := httptest.NewRecorder()
+	sim.Handler().ServeHTTP(start, httptest.NewRequest(http.MethodPost, "/api/v1.0/"+sim.TenantID()+"/activity/feed/subscriptions/start?contentType=Audit.Exchange", nil))
+	if start.Code != http.StatusOK {
+		t.Fatalf("start: %d %s", start.Code, start.Body)
 	}
 	tests := []struct {
 		name   string
@@ -60,13 +68,15 @@ func TestOneCredential(t *testing.T) {
 		code   int
 		builds []string
 		auth   string // the Authorization header of every Graph request
+		feed   string // … and of every Management Activity API request
+		feeds  bool   // the command reads the Management Activity API
 	}{
-		{"scan --auth azure", []string{"scan", "--auth", "azure", "--progress", "never"}, cli.ExitOK,
-			[]string{""}, "Bearer token:https://graph.microsoft.com/.default"},
-		{"scan --auth none", []string{"scan", "--auth", "none", "--progress", "never"}, cli.ExitOK, nil, ""},
+		{"scan --auth azure", []string{"scan", "--auth", "azure", "--progress", "never", "--start-subscriptions"}, cli.ExitOK,
+			[]string{""}, "Bearer token:https://graph.microsoft.com/.default", "Bearer token:https://manage.office.com/.default", true},
+		{"scan --auth none", []string{"scan", "--auth", "none", "--progress", "never", "--start-subscriptions"}, cli.ExitOK, nil, "", "", true},
 		{"doctor --auth azure", []string{"doctor", "--auth", "azure"}, cli.ExitOK,
-			[]string{""}, "Bearer token:https://graph.microsoft.com/.default"},
-		{"doctor --auth none", []string{"doctor", "--auth", "none"}, cli.ExitOK, nil, ""},
+			[]string{""}, "Bearer token:https://graph.microsoft.com/.default", "Bearer token:https://manage.office.com/.default", true},
+		{"doctor --auth none", []string{"doctor", "--auth", "none"}, cli.ExitOK, nil, "", "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,10 +84,15 @@ func TestOneCredential(t *testing.T) {
 			var (
 				mu   sync.Mutex
 				seen []string
+				feed []string
 			)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				mu.Lock()
-				seen = append(seen, r.Header.Get("Authorization"))
+				if strings.Contains(r.URL.Path, "/activity/feed/") {
+					feed = append(feed, r.Header.Get("Authorization"))
+				} else {
+					seen = append(seen, r.Header.Get("Authorization"))
+				}
 				mu.Unlock()
 				sim.Handler().ServeHTTP(w, r)
 			}))
@@ -85,7 +100,7 @@ func TestOneCredential(t *testing.T) {
 			creds := &countingCredentials{}
 			var out, errb bytes.Buffer
 			env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, NewCredential: creds.build}
-			code := cli.Run(t.Context(), append(tc.args, "--graph-url", srv.URL), env)
+			code := cli.Run(t.Context(), append(tc.args, "--graph-url", srv.URL, "--activity-url", srv.URL), env)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, &out, &errb)
 			}
@@ -100,6 +115,14 @@ func TestOneCredential(t *testing.T) {
 			for i, a := range seen {
 				if a != tc.auth {
 					t.Errorf("Graph request %d: Authorization %q, want %q", i, a, tc.auth)
+				}
+			}
+			if tc.feeds && len(feed) == 0 {
+				t.Error("the Management Activity API saw no request")
+			}
+			for i, a := range feed {
+				if a != tc.feed {
+					t.Errorf("Management Activity API request %d: Authorization %q, want %q", i, a, tc.feed)
 				}
 			}
 		})

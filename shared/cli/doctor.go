@@ -26,6 +26,7 @@ import (
 func runDoctor(ctx context.Context, args []string, env *Env) int {
 	var (
 		graphURL, auth, teamsURL, notificationURL string
+		activityURL, tenantID                     string
 		appURL, functionKey                       string
 		postCard, asJSON, allowHTTP, verbose      bool
 		timeout                                   time.Duration
@@ -38,7 +39,9 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 	}
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.StringVar(&graphURL, "graph-url", orEnv("TENANTWATCH_GRAPH_URL", "https://graph.microsoft.com"), "Microsoft Graph root `URL` (default $TENANTWATCH_GRAPH_URL or https://graph.microsoft.com)")
-	fs.StringVar(&auth, "auth", orEnv("TENANTWATCH_GRAPH_AUTH", "azure"), "authentication: azure (DefaultAzureCredential: run it as the identity to check) or none (loopback only)")
+	fs.StringVar(&activityURL, "activity-url", orEnv("TENANTWATCH_ACTIVITY_URL", ""), "Office 365 Management Activity API root `URL` (default $TENANTWATCH_ACTIVITY_URL, else https://manage.office.com; with --auth none, the --graph-url)")
+	fs.StringVar(&tenantID, "tenant-id", "", "the tenant `id` of the Management Activity API's URLs (default $AZURE_TENANT_ID with --auth azure, else read from Graph's /organization)")
+	fs.StringVar(&auth, "auth", orEnv("TENANTWATCH_GRAPH_AUTH", "azure"), "authentication: azure (DefaultAzureCredential: run it as the identity to check) or none (loopback --graph-url and --activity-url only)")
 	fs.StringVar(&teamsURL, "teams-webhook-url", orEnv("TENANTWATCH_TEAMS_WEBHOOK_URL", ""), "Teams Workflows webhook `URL` (default $TENANTWATCH_TEAMS_WEBHOOK_URL); never printed")
 	fs.StringVar(&notificationURL, "notification-url", orEnv("TENANTWATCH_NOTIFICATION_URL", ""), "the app's GraphNotifications `URL` (default $TENANTWATCH_NOTIFICATION_URL), to find its subscriptions")
 	fs.StringVar(&appURL, "app", "", "a deployed app's `URL` (https://<app>.azurewebsites.net): print the report its Doctor function makes as the app's own identity")
@@ -53,7 +56,8 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 		fmt.Fprintln(w, "Usage: tenantwatch doctor [flags]")
 		fmt.Fprintln(w, "\nChecks, line by line, what tenantwatch needs: each Graph permission (by trying the read it")
 		fmt.Fprintln(w, "enables), the Entra ID P1/P2 licence, trusted named locations, the Teams webhook and the")
-		fmt.Fprintln(w, "change-notification subscriptions. It only reads (the test card is opt-in).")
+		fmt.Fprintln(w, "change-notification subscriptions, and on the Office 365 Management Activity API the ActivityFeed.Read")
+		fmt.Fprintln(w, "permission and the Audit.Exchange subscription. It only reads (the test card is opt-in).")
 		fmt.Fprintln(w, "Exit codes: 0 nothing failed (warnings allowed); 1 a check failed; 2 usage error.\n\nFlags:")
 		fs.PrintDefaults()
 	}
@@ -70,6 +74,10 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 	if err != nil {
 		return usageError(env, "doctor", "%v", err)
 	}
+	activityRoot, err := activityURLFor(activityURL, graphURL, a == graph.AuthAzure)
+	if err != nil {
+		return usageError(env, "doctor", "%v", err)
+	}
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
@@ -83,7 +91,8 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "doctor", err)
 	}
-	opts := &doctor.Options{Target: graphURL, PostTestCard: postCard, NotificationURL: notificationURL, Logger: log}
+	opts := &doctor.Options{Target: graphURL, PostTestCard: postCard, NotificationURL: notificationURL, Logger: log,
+		Feed: newActivitySource(activityRoot, tenantIDFor(tenantID, a, env), cred, client, log)}
 	if teamsURL != "" {
 		s, err := notify.NewSender(teamsURL, &notify.SenderOptions{AllowHTTPLoopback: allowHTTP})
 		if err != nil {

@@ -39,6 +39,10 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		emptyDeltaPages bool
 		reportLimits    bool
 		rejectRegTop    bool
+
+		activityFault        string
+		activityUnsubscribed bool
+		activityPageSize     int
 	)
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "listen `address` (port 0 picks a free port)")
@@ -62,10 +66,14 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	fs.BoolVar(&reportLimits, "report-limits", false, "apply the identity and access reports service's documented limits: 5 requests per 10 s over the audit logs and "+
 		"authentication-method reports, 10 per minute for /users reads of signInActivity (counting against both); 429 with Retry-After above them")
 	fs.BoolVar(&rejectRegTop, "reject-registration-top", false, "answer $top on userRegistrationDetails with 400 (its page documents only $filter and $orderby)")
+	fs.StringVar(&activityFault, "activity-fault", "", "make the Management Activity API refuse every request: `forbidden` (403 AF10001, no ActivityFeed.Read) or auditingDisabled (the tenant's unified audit log is off)")
+	fs.BoolVar(&activityUnsubscribed, "activity-unsubscribed", false, "start the Management Activity API with no subscription (content listings answer AF20022 until scan --start-subscriptions)")
+	fs.IntVar(&activityPageSize, "activity-page-size", 100, "content blobs per Management Activity API listing page (more: a NextPageUri header)")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintln(w, "Usage: tenantwatch sim [flags]")
-		fmt.Fprintln(w, "\nServes a simulated Microsoft Graph v1.0 tenant with the APT29 scenario, for demos and tests.")
+		fmt.Fprintln(w, "\nServes a simulated Microsoft Graph v1.0 tenant with the APT29 scenario, and its Office 365 Management")
+		fmt.Fprintln(w, "Activity API at the same URL (/api/v1.0/{tenantId}/activity/feed/…), for demos and tests.")
 		fmt.Fprintln(w, "Scan it with: tenantwatch scan --graph-url <printed URL> --auth none\n\nFlags:")
 		fs.PrintDefaults()
 	}
@@ -80,6 +88,9 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 	}
 	if deltaTTL <= 0 || deltaPageSize <= 0 {
 		return usageError(env, "sim", "--delta-token-ttl and --delta-page-size must be positive")
+	}
+	if activityPageSize <= 0 {
+		return usageError(env, "sim", "--activity-page-size must be positive")
 	}
 	level := slog.LevelWarn
 	if verbose {
@@ -120,6 +131,7 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		Deny: denied, Permissions: granted, NoPremium: noPremium, Scenario: sc, Logger: log,
 		Now: start, Clock: clock, DeltaTokenTTL: deltaTTL, DeltaPageSize: deltaPageSize, EmptyDeltaPages: emptyDeltaPages,
 		AllowHTTPNotificationURL: allowHTTP, DuplicateNotifications: dupNotes,
+		ActivityFault: graphsim.ActivityFault(activityFault), ActivityUnsubscribed: activityUnsubscribed, ActivityPageSize: activityPageSize,
 	})
 	if err != nil {
 		return usageError(env, "sim", "%v", err)
@@ -136,6 +148,7 @@ func runSim(ctx context.Context, args []string, env *Env) int {
 		}
 	}
 	fmt.Fprintf(env.Stderr, "tenantwatch sim: simulated tenant (%s) at %s\n  scan it: tenantwatch scan --graph-url %s --auth none\n", scenario, root, root)
+	fmt.Fprintf(env.Stderr, "  its Management Activity API: %s/api/v1.0/%s/activity/feed (scan's --activity-url defaults to --graph-url with --auth none)\n", root, srv.TenantID())
 	if steps := srv.AttackSteps(); len(steps) > 0 {
 		fmt.Fprintf(env.Stderr, "  attack it: curl -X POST %s%s<step>  (steps: %s)\n", root, graphsim.AdminAttackPath, strings.Join(steps, ", "))
 	}

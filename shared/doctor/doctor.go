@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/permission"
@@ -83,6 +84,13 @@ type Facts struct {
 	LicenceMissing func(err error) bool
 }
 
+// Feed is the Office 365 Management Activity API as doctor reads it
+// (satisfied by *activityfeed.Client). It only lists; errors wrap the
+// tenant sentinels (tenant.ErrAccessDenied, tenant.ErrAuditingDisabled, …).
+type Feed interface {
+	Subscriptions(ctx context.Context) ([]activityfeed.Subscription, error)
+}
+
 // Teams posts one message to the webhook (satisfied by *notify.Sender,
 // whose errors never contain the webhook URL).
 type Teams interface {
@@ -108,6 +116,9 @@ type Options struct {
 	// ExpiryWarning warns about a subscription expiring sooner (default
 	// 72 h, the app's renewal margin).
 	ExpiryWarning time.Duration
+	// Feed is the Management Activity API client; nil: its checks are
+	// skipped (the report says so).
+	Feed Feed
 	// Detectors name the rules each gap skips (default detect.All()).
 	Detectors []detect.Detector
 	Now       func() time.Time
@@ -225,10 +236,13 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	for _, p := range d.permissions {
 		add(d.permission(p, results))
 	}
+	feedPermission, feedSubscription := d.feed(ctx)
+	add(feedPermission)
 	add(d.licence(ctx, results[tenant.SourceSignIns]))
 	add(d.namedLocations(ctx, results[tenant.SourceNamedLocations]))
 	add(d.teams(ctx))
 	r.Checks = append(r.Checks, d.subscriptions(ctx)...)
+	add(feedSubscription)
 	return r
 }
 

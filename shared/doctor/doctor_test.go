@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed"
 	"github.com/tenantwatch/tenantwatch/shared/doctor"
 	"github.com/tenantwatch/tenantwatch/shared/golden"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
@@ -30,8 +31,13 @@ import (
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
-// allPermissions is what the deployment grants.
-var allPermissions = permission.Required(permission.Graph)
+// allPermissions is what the deployment grants: Microsoft Graph's and the
+// Office 365 Management APIs' ActivityFeed.Read.
+var allPermissions = append(permission.Required(permission.Graph), permission.Required(permission.OfficeManagement)...)
+
+// feeds holds the Management Activity API client of each simulated
+// tenant's Graph client (sim), for newDoctor.
+var feeds sync.Map
 
 // sim serves a simulated tenant over HTTP and returns the real Graph
 // client pointed at it, as production is pointed at Graph, and the log of
@@ -59,6 +65,12 @@ func sim(t *testing.T, o graphsim.Options) (*graph.Client, *requests) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	feed, err := activityfeed.NewClient(srv.URL, s.TenantID(), nil, &activityfeed.ClientOptions{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds.Store(c, feed)
+	t.Cleanup(func() { feeds.Delete(c) })
 	return c, rec
 }
 
@@ -96,6 +108,9 @@ func newDoctor(t *testing.T, g doctor.Graph, o *doctor.Options) *doctor.Doctor {
 	}
 	if o.Now == nil {
 		o.Now = func() time.Time { return t0 }
+	}
+	if f, ok := feeds.Load(g); ok && o.Feed == nil {
+		o.Feed = f.(*activityfeed.Client)
 	}
 	d, err := doctor.New(g, facts, o)
 	if err != nil {
@@ -276,7 +291,7 @@ func TestAllOK(t *testing.T) {
 			t.Errorf("%s: %s (%s)", c.Name, c.Status, c.Detail)
 		}
 	}
-	if r.Failed() || r.Count(doctor.StatusOK) != len(allPermissions)+5 {
+	if r.Failed() || r.Count(doctor.StatusOK) != len(allPermissions)+6 {
 		t.Errorf("%d ok of %d checks", r.Count(doctor.StatusOK), len(r.Checks))
 	}
 	readsOnly(t, rec.since(before))
@@ -554,5 +569,64 @@ func TestNew(t *testing.T) {
 	c, _ := sim(t, graphsim.Options{})
 	if _, err := doctor.New(c, doctor.Facts{}, nil); err == nil {
 		t.Error("New with incomplete Facts succeeded")
+	}
+}
+
+// TestActivityFeed: the Management Activity API's permission and the
+// Audit.Exchange subscription, from one read; doctor reports a missing
+// subscription and never starts one.
+func TestActivityFeed(t *testing.T) {
+	t.Parallel()
+	const perm, sub = "ActivityFeed.Read", "Audit.Exchange subscription"
+	tests := []struct {
+		name              string
+		opts              graphsim.Options
+		noFeed            bool
+		permWant, subWant doctor.Status
+		want              map[string]string // check → text its Detail or Fix must hold
+	}{
+		{name: "granted and started", permWant: doctor.StatusOK, subWant: doctor.StatusOK,
+			want: map[string]string{sub: "enabled; webhook: none"}},
+		{name: "not granted", opts: graphsim.Options{Permissions: without("ActivityFeed.Read")},
+			permWant: doctor.StatusFail, subWant: doctor.StatusSkip,
+			want: map[string]string{perm: "AF10001", "fix " + perm: "grant ActivityFeed.Read of the Office 365 Management APIs (application) with admin consent"}},
+		{name: "not started", opts: graphsim.Options{ActivityUnsubscribed: true},
+			permWant: doctor.StatusOK, subWant: doctor.StatusFail,
+			want: map[string]string{sub: "not started", "fix " + sub: "tenantwatch scan --start-subscriptions"}},
+		{name: "auditing off", opts: graphsim.Options{ActivityFault: graphsim.ActivityAuditingDisabled},
+			permWant: doctor.StatusSkip, subWant: doctor.StatusFail,
+			want: map[string]string{sub: "unified audit log is off", "fix " + sub: "UnifiedAuditLogIngestionEnabled $true"}},
+		{name: "no feed configured", noFeed: true, permWant: doctor.StatusSkip, subWant: doctor.StatusSkip,
+			want: map[string]string{perm: "--activity-url"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, rec := sim(t, tc.opts)
+			var g doctor.Graph = c
+			if tc.noFeed {
+				g = untrusted{c} // a Graph without a feed
+			}
+			before := rec.count()
+			r := newDoctor(t, g, nil).Run(t.Context())
+			if got := check(t, r, perm); got.Status != tc.permWant {
+				t.Errorf("%s: %s, want %s (%s)", perm, got.Status, tc.permWant, got.Detail)
+			}
+			if got := check(t, r, sub); got.Status != tc.subWant {
+				t.Errorf("%s: %s, want %s (%s)", sub, got.Status, tc.subWant, got.Detail)
+			}
+			for name, s := range tc.want {
+				var text string
+				if n, ok := strings.CutPrefix(name, "fix "); ok {
+					text = check(t, r, n).Fix
+				} else {
+					text = check(t, r, name).Detail
+				}
+				if !strings.Contains(text, s) {
+					t.Errorf("%s: %q does not hold %q", name, text, s)
+				}
+			}
+			readsOnly(t, rec.since(before))
+		})
 	}
 }
