@@ -1,8 +1,9 @@
-// Microsoft Graph application permissions of the user-assigned identity,
-// granted through the Microsoft Graph Bicep extension (infra/bicepconfig.json)
-// as app role assignments to the Microsoft Graph service principal: the
-// equivalent of admin consent, with no app registration and no delegated
-// grant. All are read-only.
+// Application permissions of the user-assigned identity, granted through the
+// Microsoft Graph Bicep extension (infra/bicepconfig.json) as app role
+// assignments to the resource's service principal: Microsoft Graph's, and
+// ActivityFeed.Read of the Office 365 Management APIs (the Management
+// Activity API: Exchange's audit records). The equivalent of admin consent,
+// with no app registration and no delegated grant. All are read-only.
 //
 // Granting them needs a Privileged Role Administrator or Global
 // Administrator (delegated AppRoleAssignment.ReadWrite.All and
@@ -41,4 +42,25 @@ resource grants 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [for permission in gr
   resourceId: graphSp.id
 }]
 
-output grantedPermissions array = graphPermissions
+// Exactly the catalogue's Office 365 Management APIs permissions
+// (permission.Required(permission.OfficeManagement)). The app role is
+// found by its value, as Graph's are; its id is
+// 594c1fb6-4f81-4475-ae41-0c394909246c ("Read activity data for your
+// organization"), the same in every tenant. The service principal
+// (appId c5393580-f805-4401-95e8-94b7a6ef2fc2) exists in tenants with
+// Microsoft 365 or Office 365 subscriptions.
+var officeManagementPermissions = [
+  'ActivityFeed.Read' // the Management Activity API's Audit.Exchange content: the exo.* and mail.* rules
+]
+
+resource officeManagementSp 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
+  appId: 'c5393580-f805-4401-95e8-94b7a6ef2fc2'
+}
+
+resource officeManagementGrants 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [for permission in officeManagementPermissions: {
+  appRoleId: filter(officeManagementSp.appRoles, r => r.value == permission)[0].id
+  principalId: uamiPrincipalId
+  resourceId: officeManagementSp.id
+}]
+
+output grantedPermissions array = concat(graphPermissions, officeManagementPermissions)

@@ -699,75 +699,109 @@ func checkStorageNames(in *infra, c *codeFacts) errs {
 
 // ---------------------------------------------------------------- Graph
 
-// checkGraphPermissions: the Graph module grants exactly
-// permission.Required(permission.Graph), read-only, as app role assignments to the
-// Microsoft Graph service principal, and nothing else touches Graph.
+// grantSet is one resource application whose app roles the Graph module
+// grants: the variable listing them, the existing service principal, what
+// a read-only name ends with.
+type grantSet struct {
+	res      permission.Resource
+	list, sp string
+	want     []string
+	readOnly string
+}
+
+// checkGraphPermissions: the Graph module grants exactly the catalogue's
+// permissions of each resource — permission.Required(permission.Graph) on
+// Microsoft Graph, permission.Required(permission.OfficeManagement) on the
+// Office 365 Management APIs — read-only, as app role assignments to the
+// resource's service principal, and nothing else touches Graph.
 func checkGraphPermissions(in *infra, c *codeFacts) errs {
 	var e errs
 	g := in.bicep(graphModule)
-	perms, err := g.evalArray("graphPermissions")
-	if err != nil {
-		e.add("%v", err)
+	sets := []grantSet{
+		{permission.Graph, "graphPermissions", "graphSp", c.Permissions, ".Read.All"},
+		{permission.OfficeManagement, "officeManagementPermissions", "officeManagementSp", permission.Required(permission.OfficeManagement), ".Read"},
 	}
-	if got, want := sortedCopy(perms), sortedCopy(c.Permissions); !slices.Equal(got, want) {
-		e.add("graph-permissions.bicep grants %v; permission.Required(permission.Graph) is %v", got, want)
-	}
-	seen := map[string]bool{}
-	for _, p := range perms {
-		if seen[p] {
-			e.add("graph-permissions.bicep: %s twice", p)
+	for _, set := range sets {
+		perms, err := g.evalArray(set.list)
+		if err != nil {
+			e.add("%v", err)
 		}
-		seen[p] = true
-		if !strings.HasSuffix(p, ".Read.All") {
-			e.add("graph-permissions.bicep: %s is not a .Read.All permission", p)
+		if got, want := sortedCopy(perms), sortedCopy(set.want); !slices.Equal(got, want) {
+			e.add("graph-permissions.bicep grants %v on %s; the catalogue's are %v", got, set.res.Name, want)
 		}
-		found := false
-		for _, line := range strings.Split(g.Raw, "\n") {
-			if code, comment, ok := strings.Cut(line, "//"); strings.Contains(code, "'"+p+"'") {
-				found = true
-				if !ok || strings.TrimSpace(comment) == "" {
-					e.add("graph-permissions.bicep: %s has no comment saying what needs it", p)
+		seen := map[string]bool{}
+		for _, p := range perms {
+			if seen[p] {
+				e.add("graph-permissions.bicep: %s twice", p)
+			}
+			seen[p] = true
+			if !strings.HasSuffix(p, set.readOnly) {
+				e.add("graph-permissions.bicep: %s is not a %s permission", p, set.readOnly)
+			}
+			found := false
+			for _, line := range strings.Split(g.Raw, "\n") {
+				if code, comment, ok := strings.Cut(line, "//"); strings.Contains(code, "'"+p+"'") {
+					found = true
+					if !ok || strings.TrimSpace(comment) == "" {
+						e.add("graph-permissions.bicep: %s has no comment saying what needs it", p)
+					}
 				}
 			}
-		}
-		if !found {
-			e.add("graph-permissions.bicep: %s is not on a line of its own", p)
+			if !found {
+				e.add("graph-permissions.bicep: %s is not on a line of its own", p)
+			}
 		}
 	}
 	if !g.hasExtension("microsoftGraphV1") {
 		e.add("graph-permissions.bicep: no `extension microsoftGraphV1`")
 	}
-	var sp, grants int
+	sps, grants := map[string]int{}, map[string]int{}
 	for _, r := range g.Resources {
 		b, err := r.body()
 		if err != nil {
 			e.add("graph-permissions.bicep: %v", err)
 			continue
 		}
+		i := slices.IndexFunc(sets, func(s grantSet) bool { return s.sp == r.Name })
 		switch {
 		case r.Type == "Microsoft.Graph/servicePrincipals@v1.0" && r.Existing:
-			sp++
-			if v, _ := b.get("appId"); v != "'"+permission.Graph.AppID+"'" {
-				e.add("graph-permissions.bicep: %s is appId %s, want Microsoft Graph %s", r.Name, v, permission.Graph.AppID)
+			sps[r.Name]++
+			if i < 0 {
+				e.add("graph-permissions.bicep: unexpected service principal %s", r.Name)
+				continue
+			}
+			if v, _ := b.get("appId"); v != "'"+sets[i].res.AppID+"'" {
+				e.add("graph-permissions.bicep: %s is appId %s, want %s %s", r.Name, v, sets[i].res.Name, sets[i].res.AppID)
 			}
 		case r.Type == "Microsoft.Graph/appRoleAssignedTo@v1.0":
-			grants++
 			head, loop := r.loop()
-			if !loop || squash(head) != "permission in graphPermissions" {
-				e.add("graph-permissions.bicep: %s must loop `for permission in graphPermissions`", r.Name)
+			j := -1
+			for k, s := range sets {
+				if loop && squash(head) == "permission in "+s.list {
+					j = k
+				}
 			}
-			if v := squash(b.Vals["appRoleId"]); v != "filter(graphSp.appRoles, r => r.value == permission)[0].id" {
+			if j < 0 {
+				e.add("graph-permissions.bicep: %s must loop `for permission in graphPermissions` or `… in officeManagementPermissions`", r.Name)
+				continue
+			}
+			set := sets[j]
+			grants[set.list]++
+			if v := squash(b.Vals["appRoleId"]); v != "filter("+set.sp+".appRoles, r => r.value == permission)[0].id" {
 				e.add("graph-permissions.bicep: appRoleId = %s", v)
 			}
-			if b.Vals["principalId"] != "uamiPrincipalId" || b.Vals["resourceId"] != "graphSp.id" {
-				e.add("graph-permissions.bicep: the grant must go to uamiPrincipalId on graphSp.id, got %s on %s", b.Vals["principalId"], b.Vals["resourceId"])
+			if b.Vals["principalId"] != "uamiPrincipalId" || b.Vals["resourceId"] != set.sp+".id" {
+				e.add("graph-permissions.bicep: the grant must go to uamiPrincipalId on %s.id, got %s on %s", set.sp, b.Vals["principalId"], b.Vals["resourceId"])
 			}
 		default:
-			e.add("graph-permissions.bicep: unexpected resource %s %s (only app role assignments to Microsoft Graph)", r.Name, r.Type)
+			e.add("graph-permissions.bicep: unexpected resource %s %s (only app role assignments to Microsoft Graph and the Office 365 Management APIs)", r.Name, r.Type)
 		}
 	}
-	if sp != 1 || grants != 1 {
-		e.add("graph-permissions.bicep: want one existing Microsoft Graph service principal and one appRoleAssignedTo loop, found %d and %d", sp, grants)
+	for _, set := range sets {
+		if sps[set.sp] != 1 || grants[set.list] != 1 {
+			e.add("graph-permissions.bicep: want one existing %s service principal (%s) and one appRoleAssignedTo loop over %s, found %d and %d",
+				set.res.Name, set.sp, set.list, sps[set.sp], grants[set.list])
+		}
 	}
 	for _, p := range in.sortedBicep() {
 		f := in.Bicep[p]

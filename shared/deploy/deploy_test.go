@@ -138,7 +138,11 @@ var mutations = []mutation{
 	// Graph
 	{"add Mail.Send", graphModule, "  'User.Read.All' //", "  'Mail.Send' // no\n  'User.Read.All' //", checkGraphPermissions, "Mail.Send"},
 	{"add Directory.ReadWrite.All", graphModule, "  'User.Read.All' //", "  'Directory.ReadWrite.All' // no\n  'User.Read.All' //", checkGraphPermissions, "not a .Read.All permission"},
-	{"drop a permission", graphModule, "  'Policy.Read.All' // Conditional", "  // Conditional", checkGraphPermissions, "permission.Required(permission.Graph)"},
+	{"drop a permission", graphModule, "  'Policy.Read.All' // Conditional", "  // Conditional", checkGraphPermissions, "on Microsoft Graph; the catalogue's are"},
+	{"drop ActivityFeed.Read", graphModule, "  'ActivityFeed.Read' // the", "  // the", checkGraphPermissions, "on Office 365 Management APIs; the catalogue's are [ActivityFeed.Read]"},
+	{"ActivityFeed.ReadDlp instead", graphModule, "  'ActivityFeed.Read' // the", "  'ActivityFeed.ReadDlp' // the", checkGraphPermissions, "ActivityFeed.ReadDlp is not a .Read permission"},
+	{"Office 365 Management APIs by the wrong appId", graphModule, "  appId: 'c5393580-f805-4401-95e8-94b7a6ef2fc2'", "  appId: '00000002-0000-0ff1-ce00-000000000000'", checkGraphPermissions, "want Office 365 Management APIs c5393580-f805-4401-95e8-94b7a6ef2fc2"},
+	{"ActivityFeed.Read granted on Graph", graphModule, "  resourceId: officeManagementSp.id", "  resourceId: graphSp.id", checkGraphPermissions, "on officeManagementSp.id"},
 	{"permission without comment", graphModule, "  'Group.Read.All' // the groups change-notification subscription (group-based licence changes)", "  'Group.Read.All'", checkGraphPermissions, "has no comment"},
 	{"delegated grant", graphModule, "output grantedPermissions", "resource consent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = {\n  clientId: uamiPrincipalId\n}\n\noutput grantedPermissions", checkGraphPermissions, "oauth2permissiongrant"},
 	{"app registration", graphModule, "output grantedPermissions", "resource reg 'Microsoft.Graph/applications@v1.0' = {\n  uniqueName: 'tw'\n}\n\noutput grantedPermissions", checkGraphPermissions, "microsoft.graph/applications"},
