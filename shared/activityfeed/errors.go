@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -56,7 +57,7 @@ func (e *Error) Error() string {
 	b.WriteString(e.Op)
 	b.WriteString(": ")
 	switch {
-	case e.Status != 0 && e.Code != "":
+	case e.Status != 0 && afCode.MatchString(e.Code):
 		fmt.Fprintf(&b, "%d %s: %s", e.Status, e.Code, e.Message)
 	case e.Status != 0:
 		fmt.Fprintf(&b, "%d: %s", e.Status, e.Message)
@@ -94,6 +95,11 @@ func (e *Error) Unwrap() []error {
 	}
 	return out
 }
+
+// afCode is the form of the API's documented error codes; other codes
+// (a .NET operation name, seen for a tenant whose audit log is off) are
+// kept in Error.Code but not printed.
+var afCode = regexp.MustCompile(`^AF[0-9]{3,5}$`)
 
 // apiError is the API's error body: {"error":{"code","message"}}.
 type apiError struct {
