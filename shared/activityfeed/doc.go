@@ -6,6 +6,19 @@
 // and per-attempt bounds, and azcore's body download switched off so that
 // every body is streamed through the bounds. It imports no Graph SDK.
 //
+// # Why not Graph's audit log query API
+//
+// Microsoft Graph v1.0 also reaches the unified audit log: the Purview
+// audit log query API (POST /security/auditLog/queries, then poll the
+// query until it has run, then page its records; AuditLogsQuery-Exchange.Read.All).
+// It is a search: asynchronous, one query at a time to wait for, and
+// available in the global cloud only. The Management Activity API is a
+// feed built for continuous collection — subscriptions, content listed by
+// when it became available, and a webhook the deployed app can be
+// notified on — in every cloud (manage-gcc, manage.office365.us,
+// manage.protection.apps.mil), and it is what SIEM connectors use. Both
+// carry the same records with the same lag (minutes to hours).
+//
 // # Operations
 //
 //   - Subscriptions lists the subscriptions (GET /subscriptions/list);
