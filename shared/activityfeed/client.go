@@ -2,6 +2,7 @@ package activityfeed
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -374,7 +375,9 @@ func (c *Client) slice(ctx context.Context, contentType, first string, start, en
 		err := c.do(ctx, op, http.MethodGet, next, nil, "", func(resp *http.Response) error {
 			var err error
 			page, err = parseListing(resp.Body)
-			nextPage = strings.TrimSpace(resp.Header.Get("NextPageUri"))
+			// The reference names the header NextPageUri; the
+			// troubleshooting page calls it NextPageUrl.
+			nextPage = strings.TrimSpace(cmp.Or(resp.Header.Get("NextPageUri"), resp.Header.Get("NextPageUrl")))
 			return err
 		})
 		if err != nil {

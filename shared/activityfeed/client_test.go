@@ -606,3 +606,23 @@ func TestFnErrorNamesTheBlob(t *testing.T) {
 		t.Errorf("err %v after %d calls", err, n)
 	}
 }
+
+// TestNextPageUrlSpelling: the troubleshooting page's spelling of the
+// paging header (NextPageUrl) is followed too.
+func TestNextPageUrlSpelling(t *testing.T) {
+	f := newFake(t, func(f *fake, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/subscriptions/content") && r.URL.Query().Get("nextPage") == "":
+			w.Header().Set("NextPageUrl", f.srv.URL+f.feed()+"/subscriptions/content?contentType=Audit.Exchange&nextPage=2")
+			writeJSON(w, 200, []any{entry(f, "a", now.Add(-time.Minute))})
+		case strings.HasSuffix(r.URL.Path, "/subscriptions/content"):
+			writeJSON(w, 200, []any{entry(f, "b", now.Add(-time.Minute))})
+		default:
+			writeJSON(w, 200, []any{})
+		}
+	})
+	_, order, err := collect(t, newClient(t, f.root(), nil), now.Add(-time.Hour), now)
+	if err != nil || !slices.Equal(order, []string{"a", "b"}) {
+		t.Errorf("read %v, %v; want a then b", order, err)
+	}
+}
