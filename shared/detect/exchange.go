@@ -62,6 +62,25 @@ func (in *Input) mailAccess() []tenant.MailAccess {
 	return out
 }
 
+// appRead reports whether an application read the mail of m. The record
+// says so (tenant.MailAccess.ByApp), or it names as the reading app one of
+// the tenant's own or a third party's service principals: records that
+// name the mailbox owner as the actor with an owner logon are the owner's
+// own session only when the app is Microsoft's (Outlook, Outlook on the
+// web, Exchange) or unknown to the directory. Which actor Exchange records
+// for an app-only read is not documented; a foreign reading app decides.
+func (in *Input) appRead(m tenant.MailAccess) bool {
+	if m.ByApp() {
+		return true
+	}
+	id := m.ReaderAppID()
+	if id == "" {
+		return false
+	}
+	sp := in.ServicePrincipalByAppID(id)
+	return sp != nil && !isMicrosoftTenant(sp.AppOwnerOrganizationID)
+}
+
 // boolParam reads a boolean cmdlet parameter; ok is false when the cmdlet
 // was not given it or its value is no boolean.
 func boolParam(e tenant.ExchangeAdminEvent, name string) (value, ok bool) {

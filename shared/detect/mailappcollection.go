@@ -50,7 +50,7 @@ type appReads struct {
 func readsByApp(in *Input) map[string]*appReads {
 	out := make(map[string]*appReads)
 	for _, m := range in.mailAccess() {
-		if !m.ByApp() {
+		if !in.appRead(m) {
 			continue
 		}
 		id := lowerID(m.ReaderAppID())

@@ -95,7 +95,7 @@ func (d auditGap) Detect(ctx context.Context, in *Input) ([]tenant.Finding, erro
 			continue
 		}
 		azure := isAzureAddress(in, m.ClientIP)
-		if !m.ByApp() && !azure {
+		if !in.appRead(m) && !azure {
 			continue
 		}
 		k := lowerID(m.MailboxOwner)
@@ -107,7 +107,7 @@ func (d auditGap) Detect(ctx context.Context, in *Input) ([]tenant.Finding, erro
 		rec := map[string]string{"time": ts(m.Time), "recordId": m.ID}
 		putString(rec, "actor", m.Actor)
 		putString(rec, "clientIp", m.ClientIP)
-		if m.ByApp() {
+		if in.appRead(m) {
 			rec["appId"] = m.ReaderAppID()
 			h.apps[lowerID(m.ReaderAppID())] = true
 		}
