@@ -156,11 +156,9 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 			return fail(env, "scan", err)
 		}
 	}
-	// LEAD (issue 11, the one place to join): once collect.SnapshotOptions
-	// has Activity (collect.ActivityFeed), carry `activity` to it through
-	// pipeline.ScanOptions — opts.Activity = activity — so that collection
-	// reads the Exchange audit records with the other sources. Until then
-	// only --start-subscriptions uses it.
+	// Collection reads the Exchange audit records through the feed with
+	// the other sources.
+	opts.Activity = activity
 	res, scanErr := pipeline.Scan(scanCtx, client, opts)
 	if prog != nil {
 		prog.finish()

@@ -23,6 +23,9 @@ type ScanOptions struct {
 	Detectors []detect.Detector // nil = detect.All()
 	Progress  collect.Progress  // nil = silent
 	Logger    *slog.Logger      // nil = discard
+	// Activity is the Management Activity API; nil: the Exchange rules are
+	// skipped ("not configured").
+	Activity collect.ActivityFeed
 }
 
 // ScanResult is what a scan produced.
@@ -53,6 +56,7 @@ func Scan(ctx context.Context, r collect.Reader, opts *ScanOptions) (*ScanResult
 		Now:      func() time.Time { return now },
 		Progress: o.Progress,
 		Logger:   o.Logger,
+		Activity: o.Activity,
 	})
 	if err != nil {
 		return nil, err
