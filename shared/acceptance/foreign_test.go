@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -805,12 +806,21 @@ func runScan(t *testing.T, v variant) scanResult {
 	g := newForeignGraph(t, now, v)
 	srv := httptest.NewServer(g)
 	defer srv.Close()
+	// The tenant's Management Activity API refuses the app (no
+	// ActivityFeed.Read), as the API answers it: the Exchange rules are
+	// skipped with that reason and the rest is judged.
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"error":{"code":"AF10001","message":"The permission set () sent in the request does not include the expected permission."}}`)
+	}))
+	defer feed.Close()
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
-	code := cli.Run(ctx, []string{"scan", "--graph-url", srv.URL, "--auth", "none", "--since", "720h",
+	code := cli.Run(ctx, []string{"scan", "--graph-url", srv.URL, "--activity-url", feed.URL, "--auth", "none", "--since", "720h",
 		"--azure-ip-ranges", azureTagFile, "--out", out},
 		&cli.Env{Stdout: &stdout, Stderr: &stderr})
 	res := scanResult{code: code, stdout: stdout.String(), stderr: stderr.String(), graph: g}
@@ -1011,9 +1021,9 @@ func TestForeignTenant(t *testing.T) {
 			t.Errorf("test tenant did not exercise throttling on first pages and next links (%d/%d)", res.graph.throttled, res.graph.throttledNext)
 		}
 		for _, s := range res.file.Skipped {
-			// The scan does not read the Management Activity API yet
-			// (issue 11's feed half): its rules are skipped, with the reason.
-			if strings.Contains(s.Reason, "exchangeAudit: the Management Activity API is not configured") {
+			// The Management Activity API refuses the app (runScan): its
+			// rules are skipped, with the API's answer.
+			if strings.HasPrefix(s.Reason, "exchangeAudit: ") && strings.Contains(s.Reason, "AF10001") {
 				continue
 			}
 			t.Errorf("every source was readable, yet rules were skipped: %+v", res.file.Skipped)

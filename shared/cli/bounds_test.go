@@ -13,8 +13,10 @@ import (
 )
 
 // misbehaving serves a tenant that is empty except for its organization,
-// and hands the requests under fault (a path below /v1.0) to fault. It
-// returns the Graph root.
+// and hands the requests under fault (a path below /v1.0) to fault. Its
+// Management Activity API (under the same root, as the simulator serves
+// it) has the Audit.Exchange subscription and no content. It returns the
+// Graph root.
 func misbehaving(t *testing.T, fault string, serve func(w http.ResponseWriter, r *http.Request, api string, n int64)) string {
 	t.Helper()
 	var n atomic.Int64
@@ -23,6 +25,10 @@ func misbehaving(t *testing.T, fault string, serve func(w http.ResponseWriter, r
 		path := strings.TrimPrefix(r.URL.Path, "/graph/v1.0")
 		w.Header().Set("Content-Type", "application/json")
 		switch {
+		case strings.HasPrefix(r.URL.Path, "/graph/api/v1.0/") && strings.HasSuffix(r.URL.Path, "/activity/feed/subscriptions/list"):
+			io.WriteString(w, `[{"contentType":"Audit.Exchange","status":"enabled","webhook":null}]`)
+		case strings.HasPrefix(r.URL.Path, "/graph/api/v1.0/") && strings.HasSuffix(r.URL.Path, "/activity/feed/subscriptions/content"):
+			io.WriteString(w, `[]`)
 		case path == fault:
 			serve(w, r, api, n.Add(1)-1)
 		case path == "/organization":
