@@ -392,7 +392,14 @@ func secretValue(in *infra, secret string) (string, error) {
 	if v := in.bicep(mainBicep).Vars["vaultUri"]; v == nil || squash(v.Expr) != "keyVault.outputs.vaultUri" {
 		return "", fmt.Errorf("main.bicep: vaultUri must be keyVault.outputs.vaultUri")
 	}
-	var found []string
+	// Every resource that creates the secret: one, or the reference is
+	// ambiguous (each deployment of the files would overwrite the other's
+	// value, in an order Azure does not promise).
+	type definition struct {
+		file string
+		val  string
+	}
+	var found []definition
 	for _, p := range in.sortedBicep() {
 		f := in.Bicep[p]
 		for _, r := range f.resources("Microsoft.KeyVault/vaults/secrets") {
@@ -400,28 +407,37 @@ func secretValue(in *infra, secret string) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			name, _ := f.eval(b.Vals["name"])
-			if name != secret {
-				continue
+			if name, _ := f.eval(b.Vals["name"]); name == secret {
+				val, _ := b.path("properties").get("value")
+				found = append(found, definition{file: p, val: val})
 			}
-			found = append(found, p)
-			val, _ := b.path("properties").get("value")
-			if v, ok := secretStandIns[val]; ok {
-				return v, nil
-			}
-			if strings.HasPrefix(val, "'") {
-				v, ok := interpolate(val, func(e string) (string, bool) {
-					s, ok := secretStandIns[e]
-					return s, ok
-				})
-				if ok {
-					return v, nil
-				}
-			}
-			return "", fmt.Errorf("%s: secret %s = %s: no stand-in for its value", p, secret, val)
 		}
 	}
-	return "", fmt.Errorf("a Key Vault reference names secret %q, which no Microsoft.KeyVault/vaults/secrets resource creates", secret)
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("a Key Vault reference names secret %q, which no Microsoft.KeyVault/vaults/secrets resource creates", secret)
+	case 1:
+	default:
+		var where []string
+		for _, d := range found {
+			where = append(where, d.file)
+		}
+		return "", fmt.Errorf("secret %q is defined %d times (%s): want one Microsoft.KeyVault/vaults/secrets resource per secret", secret, len(found), strings.Join(where, ", "))
+	}
+	p, val := found[0].file, found[0].val
+	if v, ok := secretStandIns[val]; ok {
+		return v, nil
+	}
+	if strings.HasPrefix(val, "'") {
+		v, ok := interpolate(val, func(e string) (string, bool) {
+			s, ok := secretStandIns[e]
+			return s, ok
+		})
+		if ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s: secret %s = %s: no stand-in for its value", p, secret, val)
 }
 
 // checkConfigLoad: in every mode, with and without a webhook, the settings

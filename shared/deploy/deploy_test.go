@@ -124,6 +124,7 @@ var mutations = []mutation{
 	{"severity config refuses", mainBicep, "param alertSeverity string = 'high'", "param alertSeverity string = 'urgent'", checkConfigLoad, "TENANTWATCH_ALERT_SEVERITY"},
 	{"malformed Key Vault reference", mainBicep, "secrets/lifecycle-url/)'", "secrets/lifecycle-url)'", checkConfigLoad, "malformed Key Vault reference"},
 	{"reference to a secret nobody creates", mainBicep, "secrets/lifecycle-url/)'", "secrets/lifecycle/)'", checkConfigLoad, "no Microsoft.KeyVault/vaults/secrets resource creates"},
+	{"secret defined twice", keyVaultModule, "resource uamiSecretsUser ", "resource lifecycleCopy 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {\n  parent: vault\n  name: 'lifecycle-url'\n  properties: {\n    value: 'https://example.org/api/GraphLifecycle'\n  }\n}\n\nresource uamiSecretsUser ", checkConfigLoad, `secret "lifecycle-url" is defined 2 times (infra/modules/app-config.bicep, infra/modules/keyvault.bicep)`},
 	{"http notification URL", appConfigModule, "value: 'https://${app.properties.defaultHostName}/api/GraphLifecycle", "value: 'http://${app.properties.defaultHostName}/api/GraphLifecycle", checkConfigLoad, "TENANTWATCH_LIFECYCLE_URL"},
 	// schedules
 	{"schedule differs from production", mainBicep, "param pollSignInsSchedule string = '0 */5 * * * *'", "param pollSignInsSchedule string = '0 */10 * * * *'", checkSchedules, "PollSignInsSchedule"},
