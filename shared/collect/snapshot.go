@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -88,33 +90,17 @@ func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Sna
 	}
 	c := &collector{r: r, o: o, snap: &tenant.Snapshot{CollectedAt: now, Since: since}, usersDone: make(chan struct{})}
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	lanes := []func(context.Context) error{c.directoryLane, c.reportLane, c.policyLane, c.exchangeLane}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error // the first lane failure: it names the source being read
-	)
-	for _, lane := range lanes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := lane(ctx); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-				cancel(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		// Also when the caller's context ended (a deadline): the lane's
-		// error says which read it cut, the context's cause would not.
-		return nil, first
+	// The first lane failure cancels the others and is returned: it names
+	// the source being read. Also when the caller's context ended (a
+	// deadline): the lane's error says which read it cut, the context's
+	// cause would not.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.directoryLane(gctx) })
+	g.Go(func() error { return c.reportLane(gctx) })
+	g.Go(func() error { return c.policyLane(gctx) })
+	g.Go(func() error { return c.exchangeLane(gctx) })
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if err := context.Cause(ctx); err != nil {
 		return nil, err

@@ -290,6 +290,53 @@ func TestSnapshotFailsOnOtherErrors(t *testing.T) {
 	}
 }
 
+// blockingPolicies is a reader whose Conditional Access read waits until
+// its context ends; it tells on ended whether it was cancelled.
+type blockingPolicies struct {
+	*fakeReader
+	ended chan bool // buffered: one value
+}
+
+func (b blockingPolicies) CAPolicies(ctx context.Context) ([]tenant.CAPolicy, error) {
+	select {
+	case <-ctx.Done():
+		b.ended <- true
+		return nil, fmt.Errorf("graph: GET /identity/conditionalAccess/policies: %w", context.Cause(ctx))
+	case <-time.After(time.Minute): // gives up: the test fails
+		b.ended <- false
+		return nil, errors.New("the policy read was not cancelled")
+	}
+}
+
+// TestSnapshotFailureCancelsOtherLanes: a lane's failure ends the reads of
+// the other lanes, and Snapshot returns that failure, which names its
+// source, not the other lanes' cancellation.
+func TestSnapshotFailureCancelsOtherLanes(t *testing.T) {
+	f := newFake()
+	boom := fmt.Errorf("graph: cannot reach http://127.0.0.1:1: %w", tenant.ErrUnreachable)
+	f.failing = map[tenant.Source]error{tenant.SourceDirectoryAudits: boom}
+	r := blockingPolicies{f, make(chan bool, 1)}
+	_, err := collect.Snapshot(t.Context(), r, &collect.SnapshotOptions{Now: func() time.Time { return now }})
+	if !errors.Is(err, tenant.ErrUnreachable) || !strings.Contains(err.Error(), "directoryAudits") {
+		t.Errorf("err = %v, want ErrUnreachable naming directoryAudits", err)
+	}
+	if !<-r.ended {
+		t.Error("the failure did not cancel the Conditional Access read")
+	}
+}
+
+// TestSnapshotCallerCancelled: when the caller's context ends, Snapshot
+// fails with an error that names a read it cut.
+func TestSnapshotCallerCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stop := errors.New("the caller stopped")
+	cancel(stop)
+	_, err := collect.Snapshot(ctx, blockingPolicies{newFake(), make(chan bool, 1)}, &collect.SnapshotOptions{Now: func() time.Time { return now }})
+	if !errors.Is(err, stop) || !strings.Contains(err.Error(), "collect: read ") {
+		t.Fatalf("err = %v, want the caller's cause, naming a source", err)
+	}
+}
+
 func TestSnapshotProgressEndsEverySource(t *testing.T) {
 	f := newFake()
 	done := map[tenant.Source]int{}
