@@ -92,6 +92,10 @@ func (a *Azurite) start() error {
 		"--tablePort", strconv.Itoa(a.ports["table"]),
 		"--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1",
 		"--location", a.dir, "--skipApiVersionCheck", "--loose",
+		// Without it Azurite reports to Application Insights, and on
+		// SIGTERM waits for that report (seconds; offline, until the
+		// send times out) before it exits.
+		"--disableTelemetry",
 	}
 	cmd := exec.Command(a.bin, args...)
 	cmd.Dir = a.dir

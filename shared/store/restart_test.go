@@ -15,8 +15,10 @@ import (
 )
 
 // TestAzuriteRestart stores state, stops the emulator (calls then fail as
-// unreachable), starts it again on the same data, and checks that nothing
-// stored was lost and that every kind of operation works again.
+// unreachable), starts it again on the same data and ports, and checks
+// that nothing stored was lost and that every kind of operation works
+// again. It is the storage layer's one restart test (with shared/funchost's
+// for the queue listener and shared/demo's for the app).
 func TestAzuriteRestart(t *testing.T) {
 	t.Parallel()
 	a := azuritetest.Start(t)
@@ -63,8 +65,12 @@ func TestAzuriteRestart(t *testing.T) {
 	wantOneLine(t, err)
 
 	began := time.Now()
+	before := a.ConnectionString()
 	if err := a.Restart(); err != nil {
 		t.Fatal(err)
+	}
+	if got := a.ConnectionString(); got != before {
+		t.Fatalf("Azurite's ports moved on restart:\n%s\n%s", before, got)
 	}
 	t.Logf("azurite restarted in %v", time.Since(began))
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
