@@ -3,14 +3,18 @@ package demo_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
 	"github.com/tenantwatch/tenantwatch/shared/cli"
 	"github.com/tenantwatch/tenantwatch/shared/demo"
@@ -25,9 +29,25 @@ import (
 // test binary re-executes itself as `tenantwatch serve`.
 const serveEnv = "TENANTWATCH_E2E_SERVE"
 
+// e2eParallel is how many end-to-end tests run at once unless -parallel
+// says otherwise. Each has its own Azurite, simulated tenant, host and
+// handler, and spends most of its time waiting for the 1–2 s timer
+// schedules, not computing: on 2 cores the package took 152 s serial,
+// 122 s two at a time (-parallel's default, GOMAXPROCS) and 67 s all at
+// once.
+const e2eParallel = 8
+
 func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) == "1" {
 		os.Exit(cli.Run(context.Background(), []string{"serve"}, &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
+	}
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		if err := flag.Set("test.parallel", strconv.Itoa(e2eParallel)); err != nil {
+			panic(err)
+		}
 	}
 	os.Exit(m.Run())
 }
@@ -121,17 +141,26 @@ func install(t *testing.T, e *demo.Env) {
 	if err := e.WaitInstalled(ctx); err != nil {
 		t.Fatal(err)
 	}
-	settle(e, 2)
+	settle(t, e, 2)
 	if cards := e.Receiver.Cards(); len(cards) != 1 || !cards[0].Digest {
 		t.Fatalf("installation posted %d cards, want one digest: %+v", len(cards), titles(cards))
 	}
 }
 
-// settle waits for n more directory polls to finish.
-func settle(e *demo.Env, n int) {
+// settle waits for n more directory polls to finish: the barrier after
+// which a card that was going to arrive has arrived. It fails the test when
+// they do not run within a minute (a stalled host), so that a count of the
+// cards is never taken on a host that stopped working.
+func settle(t *testing.T, e *demo.Env, n int) {
+	t.Helper()
 	start := e.Host.Stats().Functions["PollDirectory"].Invocations
+	want := start + int64(n) + 1 // the poll running now may have begun before the awaited change
 	deadline := time.Now().Add(time.Minute)
-	for e.Host.Stats().Functions["PollDirectory"].Invocations < start+int64(n)+1 && time.Now().Before(deadline) {
+	for e.Host.Stats().Functions["PollDirectory"].Invocations < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("settle: PollDirectory ran %d of %d times in a minute: the host stalled",
+				e.Host.Stats().Functions["PollDirectory"].Invocations-start, want-start)
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -164,7 +193,7 @@ func play(t *testing.T, e *demo.Env, steps ...string) []demo.StepResult {
 // exactlyOnce checks that every card for an expected finding arrived once.
 func exactlyOnce(t *testing.T, e *demo.Env, results []demo.StepResult) {
 	t.Helper()
-	settle(e, 2)
+	settle(t, e, 2)
 	count := make(map[string]int)
 	for _, c := range e.Receiver.Cards() {
 		if !c.Digest {
@@ -186,6 +215,7 @@ func exactlyOnce(t *testing.T, e *demo.Env, results []demo.StepResult) {
 // notification twice; installation on a tenant full of standing issues
 // posted one digest.
 func TestStory(t *testing.T) {
+	t.Parallel()
 	e := start(t, demo.Options{Sim: graphsim.Options{DuplicateNotifications: true}})
 	install(t, e)
 	res := play(t, e, apt29.Steps()...)
@@ -207,6 +237,7 @@ func TestStory(t *testing.T) {
 // TestForgedClientState posts a notification with the right subscription
 // id and a wrong clientState: the app answers 202 and queues nothing.
 func TestForgedClientState(t *testing.T) {
+	t.Parallel()
 	e := start(t, demo.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -224,7 +255,14 @@ func TestForgedClientState(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Errorf("status %d, want 202", resp.StatusCode)
 	}
-	time.Sleep(3 * time.Second) // the queue is polled every 2 s at most
+	// The barrier: the host writes an invocation's queue outputs before it
+	// answers the HTTP call, and deletes a queue message only after the
+	// handler has been invoked with it. So, once the 202 is here, a queued
+	// forged notification is still in graph-changes (Azurite counts the
+	// messages being processed too) or has made ProcessChanges run.
+	if n := queued(ctx, t, e, "graph-changes"); n != 0 {
+		t.Errorf("a forged notification was queued: %d messages in graph-changes", n)
+	}
 	if after := e.Host.Stats().Functions["ProcessChanges"].Invocations; after != before {
 		t.Errorf("a forged notification was queued: ProcessChanges ran %d times", after-before)
 	}
@@ -256,9 +294,27 @@ func TestForgedClientState(t *testing.T) {
 	}
 }
 
+// queued counts the messages in a queue, those being processed included.
+func queued(ctx context.Context, t *testing.T, e *demo.Env, queue string) int32 {
+	t.Helper()
+	q, err := azqueue.NewQueueClientFromConnectionString(e.Azurite.ConnectionString(), queue, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := q.GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatalf("queue %s: %v", queue, err)
+	}
+	if props.ApproximateMessagesCount == nil {
+		t.Fatalf("queue %s: no message count", queue)
+	}
+	return *props.ApproximateMessagesCount
+}
+
 // TestTeamsFailures: Teams answers 429 and 500 for a while. Cards are
 // delayed, none is lost, none is sent twice.
 func TestTeamsFailures(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	failing := false
 	failed := 0
@@ -291,6 +347,7 @@ func TestTeamsFailures(t *testing.T) {
 // Gone). The next rounds resync in full and still see the attacks made
 // after the expiry.
 func TestDeltaExpired(t *testing.T) {
+	t.Parallel()
 	e := start(t, demo.Options{})
 	install(t, e)
 	e.Sim.ExpireDeltaTokens()
@@ -304,6 +361,7 @@ func TestDeltaExpired(t *testing.T) {
 // TestAzuriteRestart restarts the storage emulator right after an attack:
 // the findings still reach Teams, once.
 func TestAzuriteRestart(t *testing.T) {
+	t.Parallel()
 	e := start(t, demo.Options{})
 	install(t, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -349,6 +407,7 @@ func expectedCards(res graphsim.AttackResult) []demo.StepCard {
 // TestGraphThrottleStorm: Graph answers 429 to a third of all requests.
 // Polling is delayed, not broken: the attacks still reach Teams.
 func TestGraphThrottleStorm(t *testing.T) {
+	t.Parallel()
 	e := start(t, demo.Options{Sim: graphsim.Options{ThrottleRate: 0.33, RetryAfter: -1, Seed: 7}})
 	install(t, e)
 	res := play(t, e, apt29.StepDormantTakeover, apt29.StepSPBackdoor)

@@ -35,6 +35,7 @@ import (
 // and Logs, which the Functions host forwards to Application Insights), any
 // HTTP answer, or any card the Teams stand-in received.
 func TestNoSecretLeaks(t *testing.T) {
+	t.Parallel()
 	az := azuritetest.Start(t)
 	t.Run("SAS storage unreachable", func(t *testing.T) {
 		r := newSecretRun(t, az, "sasgone")
