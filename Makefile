@@ -1,6 +1,6 @@
 # tenantwatch — build, test and demo.
 #   make demo   the app on a simulated tenant: attacks → Teams cards, then a one-shot scan (no Azure needed)
-#   make test   every test (vet, gofmt check, unit, end-to-end)
+#   make test   every test (gofmt check, vet, staticcheck, unit, end-to-end)
 #   make bench  benchmarks (numbers go in the README)
 #   make package  dist/tenantwatch.zip for zip deploy to Azure Functions
 
@@ -12,7 +12,7 @@ OUT       := out
 # DEPLOY_TAGS build the deployed binary: without the development commands.
 DEPLOY_TAGS := deploy
 
-.PHONY: all build test vet fmt-check demo bench fuzz clean azurite adaptivecards chromium package
+.PHONY: all build test vet staticcheck fmt-check demo bench fuzz clean azurite adaptivecards chromium package
 
 # Azurite (the Azure Storage emulator), pinned, installed from npm into a
 # local folder. Storage tests start their own private Azurite from here.
@@ -40,6 +40,21 @@ build:
 vet:
 	$(GO) vet $(GOFLAGS_P) ./...
 	$(GO) vet $(GOFLAGS_P) -tags $(DEPLOY_TAGS) . ./shared/cli/
+
+# staticcheck, pinned, built into a folder named for its version (a new pin
+# builds anew; the first build takes minutes on 2 cores).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK_DIR     := .tools/staticcheck-$(STATICCHECK_VERSION)
+STATICCHECK         := $(STATICCHECK_DIR)/staticcheck
+
+$(STATICCHECK):
+	@echo "make: installing staticcheck@$(STATICCHECK_VERSION) into $(STATICCHECK_DIR)"
+	@mkdir -p $(STATICCHECK_DIR)
+	GOBIN=$(CURDIR)/$(STATICCHECK_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags $(DEPLOY_TAGS) . ./shared/cli/
 
 fmt-check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -73,7 +88,7 @@ chromium:
 	  fi; \
 	fi
 
-test: fmt-check vet $(AZURITE_BIN) $(ADAPTIVECARDS_PKG) chromium
+test: fmt-check vet staticcheck $(AZURITE_BIN) $(ADAPTIVECARDS_PKG) chromium
 	$(GO) test $(GOFLAGS_P) -timeout 14m ./...
 	$(GO) test $(GOFLAGS_P) -tags $(DEPLOY_TAGS) -run '^TestDeployed' ./shared/cli/
 

@@ -3,7 +3,6 @@ package demo
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -345,5 +344,3 @@ func (e *Env) Play(ctx context.Context, step string, threshold tenant.Severity) 
 	}
 	return out, nil
 }
-
-var errNoReport = errors.New("demo: no report in Azurite")

@@ -163,9 +163,7 @@ func TestRunKeepsGoingAfterErrors(t *testing.T) {
 func TestRunRecoversFromPanic(t *testing.T) {
 	t.Parallel()
 	broken := &fakeDetector{rule: fakeRule("a.broken", tenant.SeverityHigh), detect: func(context.Context, *detect.Input) ([]tenant.Finding, error) {
-		var m map[string]int
-		m["x"]++ // panics
-		return nil, nil
+		panic("a broken rule")
 	}}
 	ok := &fakeDetector{rule: fakeRule("b.ok", tenant.SeverityLow), detect: returning(finding("b.ok:x", "x"))}
 	res, err := detect.Run(t.Context(), []detect.Detector{broken, ok}, newInput())
