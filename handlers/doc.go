@@ -1,14 +1,17 @@
 // Package handlers is tenantwatch's adapter to the Azure Functions host: the
-// HTTP server that `tenantwatch serve` runs as a custom handler
-// (functions.md §1–2). The host POSTs each invocation to /{FunctionName} as
+// HTTP server that `tenantwatch serve` runs as a custom handler (Microsoft:
+// "Azure Functions custom handlers",
+// https://learn.microsoft.com/azure/azure-functions/functions-custom-handlers).
+// The host POSTs each invocation to /{FunctionName} as
 // a JSON InvokeRequest; the handler decodes the trigger, logs, calls one
 // Service method, and answers with an InvokeResponse. No orchestration lives
-// here: the Service (implemented by the app, shared/watch) does the work.
+// here: the Service (shared/app, over shared/watch) does the work.
 //
 // # Functions
 //
-// Names lists the eight functions; each has a folder functions/<Name>/ with
-// its function.json, and a test keeps the two in step:
+// Names lists the nine functions; each has a folder functions/<Name>/ with
+// its function.json, and a test (functions_test.go) keeps the two in step;
+// README's "The deployed app" has the same table for operators:
 //
 //   - GraphNotifications, GraphLifecycle (HTTP): answer Graph's validation
 //     handshake, check every item's clientState against Service.ClientState
@@ -20,6 +23,8 @@
 //     to Service.Lifecycle, change notifications to Service.ProcessChanges.
 //   - PollDirectory, PollSignIns, DailySweep, RenewSubscriptions,
 //     DeliverAlerts (timers): call the Service method of the same name.
+//   - Doctor (HTTP GET, function key): Service.Doctor's report as JSON,
+//     which `tenantwatch doctor --app` prints; it reads only.
 //
 // # Results
 //
@@ -29,5 +34,5 @@
 // their caller through the "res" output, so a 400 or 413 for Graph is a 200
 // to the host. Panics are recovered into 500. Queue outputs are always JSON
 // objects in an array, never bare words, which the host would take for
-// base64 (functions.md §2).
+// base64 (a string that decodes as base64 is written as the decoded bytes).
 package handlers

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// The deployment layout is guarded here (functions.md §3): every
+// The deployment layout is guarded here: every
 // functions/<Name>/function.json has a route and the reverse, the bindings
 // the code uses are declared with the right type and direction (and no
 // others), schedules come from app settings, and host.json starts

@@ -194,7 +194,7 @@ const invocationID = "c0ffee00-1234-4abc-8def-0123456789ab"
 
 // invoke POSTs body to /fn as the host does and decodes the answer. It
 // fails the test if any non-HTTP output is not an array of JSON-object
-// strings (the base64 trap, functions.md §2).
+// strings (the base64 trap: see doc.go, Results).
 func invoke(t testing.TB, h http.Handler, fn string, body []byte) result {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/"+fn, bytes.NewReader(body))

@@ -14,7 +14,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 )
 
-// This file holds the custom-handler protocol (functions.md §2): what the
+// This file holds the custom-handler protocol (see doc.go): what the
 // host sends, what it expects back, and the loose decoding its payloads need.
 
 // InvokeRequest is the body the host POSTs to /{FunctionName}: Data holds

@@ -1181,8 +1181,9 @@ func checkStructure(in *infra, _ *codeFacts) errs {
 
 // ---------------------------------------------------------------- the app
 
-// checkFunctionApp: the Flex Consumption plan and app as docs/functions.md
-// §4 and §10 say, the runtime from a parameter, the azd conventions.
+// checkFunctionApp: the Flex Consumption plan and app as Microsoft's Flex
+// Consumption and Bicep references describe them, the runtime from a
+// parameter, the azd conventions.
 func checkFunctionApp(in *infra, _ *codeFacts) errs {
 	var e errs
 	f := in.bicep(functionModule)
