@@ -164,7 +164,9 @@ func (a *App) pollDirectory(ctx context.Context) error {
 	}
 	from := collect.DirectoryFrom{ServicePrincipals: curSP.DeltaLink, Applications: curApp.DeltaLink}
 	if curSignIns.Exists() {
-		// PollSignIns keeps historyKeep of sign-in history.
+		// The stored history reaches back historyKeep: PollSignIns's first
+		// successful round (the one that creates its cursor) seeds it with
+		// that look-back, and later rounds prune to it.
 		from.HistoryFrom = now.Add(-historyKeep)
 	}
 	u, err := a.d.Tenant.Directory(ctx, from, collect.Window{Round: "PollDirectory", Now: now, Since: since})
