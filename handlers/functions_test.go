@@ -187,7 +187,8 @@ func TestHostJSON(t *testing.T) {
 }
 
 // TestImports: handlers depends on the standard library, shared/graph/webhook,
-// shared/tenant and shared/redact only — never on the Graph SDK (style.md §2).
+// shared/tenant and shared/redact only — never on the Graph SDK, which only
+// shared/graph imports.
 func TestImports(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
