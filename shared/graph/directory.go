@@ -347,10 +347,9 @@ func namedLocationFromGraph(l models.NamedLocationable) tenant.NamedLocation {
 		out.Kind = "ip"
 		out.Trusted = deref(v.GetIsTrusted())
 		for _, r := range v.GetIpRanges() {
-			switch rr := r.(type) {
-			case models.IPv4CidrRangeable:
-				out.CIDRs = append(out.CIDRs, str(rr.GetCidrAddress()))
-			case models.IPv6CidrRangeable:
+			// IPv4CidrRangeable and IPv6CidrRangeable have the same
+			// method set: one case holds both.
+			if rr, ok := r.(interface{ GetCidrAddress() *string }); ok {
 				out.CIDRs = append(out.CIDRs, str(rr.GetCidrAddress()))
 			}
 		}
