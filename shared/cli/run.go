@@ -43,6 +43,9 @@ type Env struct {
 	// command, for the default chain (client id ""); nil: identity.New
 	// (DefaultAzureCredential).
 	NewCredential identity.Factory
+	// Now is scan's clock: the report's generation time and the end of its
+	// look-back (nil: time.Now). Tests fix it.
+	Now func() time.Time
 }
 
 func (e *Env) getenv(k string) string {
@@ -69,7 +72,7 @@ type command struct {
 // between serve and doctor.
 func commands() []command {
 	cmds := []command{
-		{"scan", "scan a tenant once and write findings.json, findings.csv and report.html", runScan},
+		{"scan", "scan a tenant once and write findings.json, findings.csv, report.html and findings.ocsf.jsonl", runScan},
 		{"serve", "run the Azure Functions custom handler (started by the Functions host)", runServe},
 	}
 	cmds = append(cmds, devCommands()...)

@@ -50,7 +50,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&f.auth, "auth", "azure", "authentication: azure (DefaultAzureCredential) or none (loopback --graph-url and --activity-url only)")
 	fs.StringVar(&f.since, "since", "720h", "audit and sign-in look-back, a Go `duration` or days (30d)")
 	fs.StringVar(&f.azureRanges, "azure-ip-ranges", "", "Azure Service Tags JSON `file` (ServiceTags_Public_*.json); without it signin.azure-ip is skipped")
-	fs.StringVar(&f.out, "out", "", "write findings.json, findings.csv and report.html to `dir`")
+	fs.StringVar(&f.out, "out", "", "write findings.json, findings.csv, report.html and findings.ocsf.jsonl to `dir`")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `severity` (info|low|medium|high|critical) exists")
 	fs.Int64Var(&f.dormantDays, "dormant-days", 90, "a user with no successful sign-in for this many `days` is dormant")
 	fs.Int64Var(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
@@ -141,6 +141,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 			NewAccountWithin: newWithin,
 		},
 		Logger: log,
+		Now:    env.Now,
 	}
 	if showProgress {
 		prog = newProgressLine(env.Stderr)
@@ -177,8 +178,8 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		return fail(env, "scan", err)
 	}
 	if f.out != "" {
-		fmt.Fprintf(env.Stderr, "tenantwatch scan: wrote %s, %s and %s\n",
-			joinPath(f.out, "findings.json"), joinPath(f.out, "findings.csv"), joinPath(f.out, "report.html"))
+		fmt.Fprintf(env.Stderr, "tenantwatch scan: wrote %s, %s, %s and %s\n",
+			joinPath(f.out, report.JSONFile), joinPath(f.out, report.CSVFile), joinPath(f.out, report.HTMLFile), joinPath(f.out, report.OCSFFile))
 	}
 	if n := len(res.Skipped); n > 0 && n == len(res.Rules) {
 		fmt.Fprintf(env.Stderr, "tenantwatch scan: warning: all %d rules were skipped: grant the Graph permissions listed under 'skipped' (README: Graph permissions)\n", n)

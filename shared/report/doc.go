@@ -6,9 +6,10 @@
 // NewDocument builds a Document (the findings, sorted; the skipped rules and
 // unavailable sources; the rule catalogue, so that a report shows what was
 // checked as well as what was found). WriteText prints the summary;
-// WriteJSON, WriteCSV and WriteHTML write one file each; WriteDir writes the
-// three files into a directory as one set (the earlier set or the new one,
-// never a mix; mode 0600); Render returns them in memory with their media
+// WriteJSON, WriteCSV and WriteHTML write one file each; WriteOCSF writes
+// findings.ocsf.jsonl (OCSF 1.8.0 Detection Findings, the mapping at
+// WriteOCSF); WriteDir writes the four files into a directory as one set (the earlier set or the new one,
+// never a mix; mode 0600); Render returns the three (not the OCSF file) in memory with their media
 // types, for a caller that stores them elsewhere
 // (shared/blobstore). ReadJSON reads findings.json back, so that ReadJSON
 // followed by WriteJSON reproduces the file byte for byte. The package

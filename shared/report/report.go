@@ -51,6 +51,8 @@ const (
 	JSONFile = "findings.json"
 	CSVFile  = "findings.csv"
 	HTMLFile = "report.html"
+	// OCSFFile is written by WriteDir only (scan --out), not by Render.
+	OCSFFile = "findings.ocsf.jsonl"
 )
 
 // Media types of the report files, as a server or Blob Storage serves them.
@@ -58,6 +60,8 @@ const (
 	JSONType = "application/json"
 	CSVType  = "text/csv; charset=utf-8"
 	HTMLType = "text/html; charset=utf-8"
+	// OCSFType is JSON Lines (one JSON value per line).
+	OCSFType = "application/jsonl"
 )
 
 // format is one of the report files: its name, its media type and the
@@ -74,6 +78,13 @@ func formats() []format {
 		{CSVFile, CSVType, WriteCSV},
 		{HTMLFile, HTMLType, WriteHTML},
 	}
+}
+
+// dirFormats lists the files WriteDir writes: formats, then
+// findings.ocsf.jsonl. Render leaves the OCSF file out: the deployed app's
+// daily blob reports do not carry it yet.
+func dirFormats() []format {
+	return append(formats(), format{OCSFFile, OCSFType, WriteOCSF})
 }
 
 // File is one rendered report file.
@@ -122,10 +133,10 @@ func checkDocument(d *Document) error {
 	return nil
 }
 
-// WriteDir writes findings.json, findings.csv and report.html into dir,
-// creating dir (mode 0750) when needed, as one set: when WriteDir returns,
-// dir holds the new three files or the earlier ones, never a mix and never
-// a partly written file. All three are rendered into temporary files in dir
+// WriteDir writes findings.json, findings.csv, report.html and
+// findings.ocsf.jsonl into dir, creating dir (mode 0750) when needed, as one
+// set: when WriteDir returns, dir holds the new four files or the earlier
+// ones, never a mix and never a partly written file. All four are rendered into temporary files in dir
 // first; each earlier file is kept under a backup name (a hard link, or a
 // copy where the file system has none); then the temporary files are
 // renamed over the earlier ones, each rename atomic. When rendering, backing
@@ -141,7 +152,7 @@ func WriteDir(dir string, d *Document) (err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	files := formats()
+	files := dirFormats()
 	slots := make([]slot, len(files))
 	defer func() {
 		for _, s := range slots {

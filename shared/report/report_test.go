@@ -209,6 +209,7 @@ func formats() []struct {
 		{"csv", func(b *bytes.Buffer, d *report.Document) error { return report.WriteCSV(b, d) }},
 		{"html", func(b *bytes.Buffer, d *report.Document) error { return report.WriteHTML(b, d) }},
 		{"txt", func(b *bytes.Buffer, d *report.Document) error { return report.WriteText(b, d) }},
+		{"ocsf.jsonl", func(b *bytes.Buffer, d *report.Document) error { return report.WriteOCSF(b, d) }},
 	}
 }
 
@@ -576,7 +577,8 @@ func TestCSVIsTerminalInert(t *testing.T) {
 	}
 }
 
-// TestJSONIsTerminalInert checks that printing findings.json cannot drive a
+// TestJSONIsTerminalInert checks that printing findings.json (and
+// findings.ocsf.jsonl) cannot drive a
 // terminal: no control character but the newlines of its layout (encoding/json
 // leaves C1 controls raw; WriteJSON escapes them).
 func TestJSONIsTerminalInert(t *testing.T) {
@@ -584,10 +586,12 @@ func TestJSONIsTerminalInert(t *testing.T) {
 	for _, d := range docs() {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
-			out := string(render(t, "json", d.doc))
-			for i, r := range out {
-				if unicode.IsControl(r) && r != '\n' {
-					t.Errorf("findings.json holds control character %U at byte %d", r, i)
+			for _, ext := range []string{"json", "ocsf.jsonl"} {
+				out := string(render(t, ext, d.doc))
+				for i, r := range out {
+					if unicode.IsControl(r) && r != '\n' {
+						t.Errorf("%s holds control character %U at byte %d", ext, r, i)
+					}
 				}
 			}
 		})
@@ -850,10 +854,10 @@ func TestWriteDir(t *testing.T) {
 			t.Errorf("%s has mode %v, want 0600", e.Name(), perm)
 		}
 	}
-	if diff := cmp.Diff([]string{"findings.csv", "findings.json", "report.html"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"findings.csv", "findings.json", "findings.ocsf.jsonl", "report.html"}, names); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
-	for name, ext := range map[string]string{"findings.json": "json", "findings.csv": "csv", "report.html": "html"} {
+	for name, ext := range map[string]string{"findings.json": "json", "findings.csv": "csv", "report.html": "html", "findings.ocsf.jsonl": "ocsf.jsonl"} {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -885,12 +889,12 @@ func TestWriteDirFailureKeepsEarlierReport(t *testing.T) {
 		t.Errorf("earlier findings.json changed (err %v)", err)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
+	if len(entries) != 4 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Errorf("directory holds %v, want the three earlier files only", names)
+		t.Errorf("directory holds %v, want the four earlier files only", names)
 	}
 }
 
@@ -929,7 +933,7 @@ func TestWriteDirKeepsEarlierSetWhenOneCannotBeReplaced(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
+	if len(entries) != 4 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())

@@ -83,14 +83,14 @@ func failingRename(n int, failAfter bool) (func(string, string) error, *int) {
 	}, &calls
 }
 
-// TestWriteDirRenameFailureKeepsEarlierSet fails each of the three renames
+// TestWriteDirRenameFailureKeepsEarlierSet fails each of the four renames
 // in turn and checks that the earlier set is back, byte for byte, with no
 // temporary or backup file left; with no earlier set, that nothing is left.
 func TestWriteDirRenameFailureKeepsEarlierSet(t *testing.T) {
 	defer func() { renameFile, linkFile = os.Rename, os.Link }()
 	for _, earlier := range []bool{true, false} {
 		for _, copyBackups := range []bool{false, true} {
-			for n := range 3 {
+			for n := range len(dirFormats()) {
 				dir := t.TempDir()
 				renameFile, linkFile = os.Rename, os.Link
 				if earlier {
