@@ -120,7 +120,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Exit codes: 0 completed; 1 error (doctor: a check failed); 2 usage error; 3 scan --fail-on threshold reached.")
+	fmt.Fprintln(w, "Exit codes: 0 completed; 1 error (doctor: a check failed); 2 usage error; 3 scan --fail-on or --fail-on-new threshold reached.")
 }
 
 // parseFlags parses args into fs and turns flag errors into an exit code:

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/identity"
 	"github.com/tenantwatch/tenantwatch/shared/pipeline"
+	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -33,6 +35,8 @@ type scanFlags struct {
 	azureRanges string
 	out         string
 	failOn      string
+	compare     string
+	failOnNew   string
 	dormantDays int64
 	newDays     int64
 	verbose     bool
@@ -52,6 +56,8 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&f.azureRanges, "azure-ip-ranges", "", "Azure Service Tags JSON `file` (ServiceTags_Public_*.json); without it signin.azure-ip is skipped")
 	fs.StringVar(&f.out, "out", "", "write findings.json, findings.csv, report.html and findings.ocsf.jsonl to `dir`")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `severity` (info|low|medium|high|critical) exists")
+	fs.StringVar(&f.compare, "compare", "", "an earlier scan's findings.json `file`: mark each finding new or still open, list the earlier findings no longer found as resolved, and lead the reports with what changed")
+	fs.StringVar(&f.failOnNew, "fail-on-new", "", "with --compare: exit 3 when a new finding at or above `severity` exists")
 	fs.Int64Var(&f.dormantDays, "dormant-days", 90, "a user with no successful sign-in for this many `days` is dormant")
 	fs.Int64Var(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
 	fs.BoolVar(&f.verbose, "verbose", false, "log each source read on stderr")
@@ -62,7 +68,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		fmt.Fprintln(w, "Usage: tenantwatch scan [flags]")
 		fmt.Fprintln(w, "\nScans a tenant once over Microsoft Graph and the Office 365 Management Activity API (read-only,")
 		fmt.Fprintln(w, "except --start-subscriptions) and reports every APT29 technique found.")
-		fmt.Fprintln(w, "Exit codes: 0 scan completed; 1 error; 2 usage error; 3 --fail-on threshold reached.\n\nFlags:")
+		fmt.Fprintln(w, "Exit codes: 0 scan completed; 1 error; 2 usage error (also a --compare file that cannot be read or is not a findings.json); 3 --fail-on or --fail-on-new threshold reached.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, env); !ok {
@@ -77,6 +83,23 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	if f.failOn != "" {
 		if failOn, err = tenant.ParseSeverity(f.failOn); err != nil {
 			return usageError(env, "scan", "--fail-on: %v", err)
+		}
+	}
+	var failOnNew tenant.Severity
+	if f.failOnNew != "" {
+		if failOnNew, err = tenant.ParseSeverity(f.failOnNew); err != nil {
+			return usageError(env, "scan", "--fail-on-new: %v", err)
+		}
+		if f.compare == "" {
+			return usageError(env, "scan", "--fail-on-new needs --compare PREVIOUS/findings.json (without an earlier scan every finding is new: use --fail-on)")
+		}
+	}
+	// The earlier scan is read first: a wrong path fails before an hour of
+	// scanning.
+	var earlier *report.Document
+	if f.compare != "" {
+		if earlier, err = readPrevious(f.compare); err != nil {
+			return usageError(env, "scan", "--compare: %v", err)
 		}
 	}
 	dormantAfter, err := days(f.dormantDays)
@@ -169,6 +192,13 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	}
 
 	doc := report.NewDocument(res.Snapshot, res.Rules, res.Findings, res.Skipped, Version)
+	if earlier != nil {
+		doc.Changes = report.Compare(earlier, res.Findings)
+		if earlier.TenantID != "" && doc.TenantID != "" && !strings.EqualFold(earlier.TenantID, doc.TenantID) {
+			fmt.Fprintf(env.Stderr, "tenantwatch scan: warning: --compare %s is a scan of tenant %s, not of %s: every finding is new\n",
+				redact.Text(f.compare), redact.Text(strconv.Quote(earlier.TenantID)), doc.TenantID)
+		}
+	}
 	if f.out != "" {
 		if err := report.WriteDir(f.out, doc); err != nil {
 			return fail(env, "scan", err)
@@ -194,7 +224,33 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 			}
 		}
 	}
+	if failOnNew.Valid() && doc.Changes != nil {
+		for i, fc := range doc.Changes.Findings {
+			if fc.Change == report.ChangeNew && res.Findings[i].Severity >= failOnNew {
+				return ExitFindings
+			}
+		}
+	}
 	return ExitOK
+}
+
+// readPrevious reads --compare's file: an earlier findings.json, strictly
+// and at most report.MaxPreviousBytes (report.ReadPrevious).
+func readPrevious(path string) (*report.Document, error) {
+	// Not a FIFO or device, whose open or read could block the scan.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the earlier findings.json: %w", err)
+	}
+	defer fh.Close()
+	d, err := report.ReadPrevious(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (give the findings.json of an earlier tenantwatch scan --out)", path, err)
+	}
+	return d, nil
 }
 
 // tenantIDFor is the tenant id of the Management Activity API's URLs:

@@ -15,6 +15,12 @@
 // followed by WriteJSON reproduces the file byte for byte. The package
 // renders only: no network I/O, no Azure SDK.
 //
+// Compare (scan --compare) marks each finding new or still open against an
+// earlier findings.json, and the earlier ones not found resolved;
+// ReadPrevious reads that file as untrusted input (size cap, strict
+// decoding, unique keys). A compared Document leads every output with what
+// changed (findings.json gains "changes"; see README's "Outputs").
+//
 // What each file holds and how tenant-controlled text (display names, UPNs,
 // certificate names, URLs: attacker-controlled) is neutralised in each is
 // README's "Outputs"; the exact bytes are held by the golden files in

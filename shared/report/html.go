@@ -54,6 +54,25 @@ type htmlView struct {
 	Skipped     []skippedView
 	Unavailable []unavailableView
 	Findings    []findingView
+	Changes     *changesView // nil unless compared with an earlier scan
+}
+
+// changesView is the "What changed" section.
+type changesView struct {
+	ComparedWith        timeView
+	New, Open, Resolved int
+	NewRows             []changeView
+	ResolvedRows        []changeView
+}
+
+// changeView is one new or resolved finding in the "What changed" section.
+type changeView struct {
+	Anchor      string // the finding's article ("" for a resolved one)
+	Severity    severityView
+	Rule        string
+	SubjectType string
+	SubjectName string
+	SubjectID   string
 }
 
 type timeView struct {
@@ -219,7 +238,31 @@ func newHTMLView(d *Document) (*htmlView, error) {
 			Evidence:    ev,
 		})
 	}
+	if c := d.Changes; c != nil {
+		cv := &changesView{ComparedWith: timeView{Attr: timeAttr(c.ComparedWith), Text: timeText(c.ComparedWith)}}
+		cv.New, cv.Open, cv.Resolved = c.Count()
+		for i, f := range d.Findings {
+			if fc, ok := changeOf(d, i); ok && fc.Change == ChangeNew {
+				cv.NewRows = append(cv.NewRows, changeRowView(f, "finding-"+strconv.Itoa(i+1)))
+			}
+		}
+		for _, f := range c.Resolved {
+			cv.ResolvedRows = append(cv.ResolvedRows, changeRowView(f, ""))
+		}
+		v.Changes = cv
+	}
 	return v, nil
+}
+
+func changeRowView(f tenant.Finding, anchor string) changeView {
+	return changeView{
+		Anchor:      anchor,
+		Severity:    severityOf(f.Severity),
+		Rule:        display(f.Rule),
+		SubjectType: display(string(f.Subject.Type)),
+		SubjectName: display(f.Subject.Name),
+		SubjectID:   display(f.Subject.ID),
+	}
 }
 
 // evidenceNode normalises evidence through JSON (what findings.json says)

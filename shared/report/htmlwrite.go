@@ -92,6 +92,7 @@ func (w *htmlWriter) page(v *htmlView) {
 	w.raw("</title>\n<style>", v.CSS, "</style>\n</head>\n<body>\n<div class=\"page\">\n")
 	w.header(v)
 	w.raw("<main>\n")
+	w.changes(v)
 	w.summary(v)
 	w.skipped(v)
 	w.unavailable(v)
@@ -390,4 +391,61 @@ func (w *htmlWriter) value(n node) {
 		}
 		w.raw("</tbody></table></div>")
 	}
+}
+
+// changes writes the "What changed" section, first on the page, when the
+// scan was compared with an earlier one.
+func (w *htmlWriter) changes(v *htmlView) {
+	c := v.Changes
+	if c == nil {
+		return
+	}
+	w.raw("<section id=\"changes\">\n<h2>What changed</h2>\n<p>Since the scan of ")
+	if c.ComparedWith.Text != "" {
+		w.time(c.ComparedWith)
+	} else {
+		w.raw(`<span class="muted">(time not recorded)</span>`)
+	}
+	w.raw(": <strong>")
+	w.num(c.New)
+	w.raw(" new</strong>, ")
+	w.num(c.Open)
+	w.raw(" still open, ")
+	w.num(c.Resolved)
+	w.raw(" resolved.</p>")
+	for _, l := range []struct {
+		title string
+		rows  []changeView
+	}{{"New", c.NewRows}, {"Resolved", c.ResolvedRows}} {
+		if len(l.rows) == 0 {
+			continue
+		}
+		w.raw("\n<h3>", l.title, "</h3>\n<div class=\"scroll\"><table>",
+			"\n<thead><tr><th scope=\"col\">Severity</th><th scope=\"col\">Rule</th><th scope=\"col\">Subject</th></tr></thead>",
+			"\n<tbody>")
+		for _, r := range l.rows {
+			w.raw("\n<tr><td>")
+			w.badge(r.Severity)
+			w.raw("</td><td>")
+			if r.Anchor != "" {
+				w.raw(`<a href="#`)
+				w.attr(r.Anchor)
+				w.el(`"><code>`, r.Rule, "</code></a>")
+			} else {
+				w.el("<code>", r.Rule, "</code>")
+			}
+			w.el("</td><td>", r.SubjectType, ": ")
+			if r.SubjectName != "" {
+				w.el(`<bdi class="s">`, r.SubjectName, `</bdi>`)
+			} else {
+				w.raw(`<span class="muted">(no name)</span>`)
+			}
+			if r.SubjectID != "" {
+				w.el("<br><code>", r.SubjectID, "</code>")
+			}
+			w.raw("</td></tr>")
+		}
+		w.raw("\n</tbody>\n</table></div>")
+	}
+	w.raw("\n</section>\n")
 }

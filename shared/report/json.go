@@ -17,10 +17,13 @@ type jsonDocument struct {
 	TenantID    string           `json:"tenantId"`
 	Findings    []tenant.Finding `json:"findings"`
 	Skipped     []tenant.Skipped `json:"skipped"`
+	// Changes is there only when the scan was compared with an earlier one.
+	Changes *jsonChanges `json:"changes,omitempty"`
 }
 
 // WriteJSON writes findings.json: {"generatedAt", "tenantId", "findings",
-// "skipped"}, indented by two spaces, with a trailing newline. Control
+// "skipped"}, and "changes" when d.Changes is set (see the package
+// documentation), indented by two spaces, with a trailing newline. Control
 // characters in strings are \u escapes, C1 and DEL included (see
 // escapeJSONControls), so printing the file cannot drive a terminal. Only
 // those fields of d are written. It fails, writing nothing, when a finding cannot
@@ -35,6 +38,7 @@ func WriteJSON(w io.Writer, d *Document) error {
 		TenantID:    d.TenantID,
 		Findings:    d.Findings,
 		Skipped:     d.Skipped,
+		Changes:     toJSONChanges(d.Changes),
 	}
 	if doc.Findings == nil {
 		doc.Findings = []tenant.Finding{}
@@ -55,7 +59,7 @@ func WriteJSON(w io.Writer, d *Document) error {
 }
 
 // ReadJSON reads a findings.json document as WriteJSON writes it. Only
-// GeneratedAt, TenantID, Findings and Skipped are set. Evidence numbers are
+// GeneratedAt, TenantID, Findings, Skipped and Changes are set. Evidence numbers are
 // json.Number, so writing the document again reproduces the input. Unknown
 // fields are ignored; malformed JSON, an unknown severity and data after the
 // document are errors.
@@ -72,12 +76,16 @@ func ReadJSON(r io.Reader) (*Document, error) {
 		}
 		return nil, fmt.Errorf("report: read json: %w", err)
 	}
-	return &Document{
+	out := &Document{
 		GeneratedAt: doc.GeneratedAt.UTC(),
 		TenantID:    doc.TenantID,
 		Findings:    doc.Findings,
 		Skipped:     doc.Skipped,
-	}, nil
+	}
+	if c := doc.Changes; c != nil {
+		out.Changes = &Changes{ComparedWith: c.ComparedWith.UTC(), Findings: c.Findings, Resolved: c.Resolved}
+	}
+	return out, nil
 }
 
 // escapeJSONControls rewrites DEL and the C1 control characters

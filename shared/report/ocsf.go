@@ -160,11 +160,14 @@ type ocsfUnmappedFinding struct {
 }
 
 // WriteOCSF writes findings.ocsf.jsonl: one OCSF 1.8.0 Detection Finding
-// (class_uid 2004, category_uid 2) per line, one per finding in d's order;
+// (class_uid 2004, category_uid 2) per line, one per finding in d's order,
+// then, when d was compared with an earlier scan, one per resolved finding;
 // an empty file when there are none. It maps a finding so:
 //
 //   - activity_id 1 Create, status_id 1 New (type_uid 200401), is_alert
-//     true: a scan without history reports every finding as new;
+//     true: a scan without history reports every finding as new; compared,
+//     a still-open finding is 2 Update / 2 In Progress and a resolved one
+//     3 Close / 4 Resolved with is_alert false;
 //   - time: the report's generatedAt; timezone_offset 0; times are epoch
 //     milliseconds (OCSF timestamp_t);
 //   - severity_id: info 1 Informational, low 2, medium 3, high 4,
@@ -208,7 +211,12 @@ func WriteOCSF(w io.Writer, d *Document) error {
 	return nil
 }
 
-// ocsfEvents lists the events of d: one per finding, in order.
+// ocsfEvents lists the events of d: one per finding, in order, then one
+// per resolved finding. A finding is activity Create, status New; when d
+// was compared, an open one is Update, In Progress (reported before and
+// not resolved: the closest of the Finding class's statuses; the
+// dictionary has no "open"), and a resolved one is Close, Resolved, not an
+// alert.
 func ocsfEvents(d *Document) []ocsfEvent {
 	meta := ocsfMetadata{
 		Version:   OCSFVersion,
@@ -222,9 +230,23 @@ func ocsfEvents(d *Document) []ocsfEvent {
 		}
 	}
 	out := make([]ocsfEvent, 0, len(d.Findings))
-	for _, f := range d.Findings {
-		out = append(out, findingEvent(d, meta, rules[f.Rule], f, ocsfFindingState{activity: ocsfActivityCreate, status: ocsfStatusNew, firstSeen: f.ObservedAt}))
+	for i, f := range d.Findings {
+		st := ocsfFindingState{activity: ocsfActivityCreate, status: ocsfStatusNew, firstSeen: f.ObservedAt}
+		if c, ok := changeOf(d, i); ok {
+			st.firstSeen, st.change = c.FirstSeen, string(c.Change)
+			if c.Change == ChangeOpen {
+				st.activity, st.status = ocsfActivityUpdate, ocsfStatusInProgress
+			}
+		}
+		out = append(out, findingEvent(d, meta, rules[f.Rule], f, st))
 	}
+	if d.Changes != nil {
+		for _, f := range d.Changes.Resolved {
+			st := ocsfFindingState{activity: ocsfActivityClose, status: ocsfStatusResolved, firstSeen: f.ObservedAt, change: string(ChangeResolved)}
+			out = append(out, findingEvent(d, meta, rules[f.Rule], f, st))
+		}
+	}
+	// Incidents (issue 13 §1) join here: one Detection Finding each.
 	return out
 }
 

@@ -27,6 +27,10 @@ type Document struct {
 	Partial     map[tenant.Source]string // sources read only in part (a window the source does not keep), with reasons
 	Rules       []tenant.Rule            // the rule catalogue: summaries, descriptions, rules with zero findings
 	Version     string                   // tenantwatch version string
+	// Changes, when set, is what changed since an earlier scan (Compare):
+	// findings.json, report.html, the summary and findings.ocsf.jsonl then
+	// lead with it.
+	Changes *Changes
 }
 
 // NewDocument is the document of one run: the snapshot it read, the rules

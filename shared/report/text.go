@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // Limits of the terminal summary.
@@ -16,7 +18,8 @@ const (
 )
 
 // WriteText writes the summary a person reads on the terminal after a scan:
-// counts by severity, a table of findings (severity, rule, subject; at most
+// what changed since the earlier scan (when compared: counts, new and
+// resolved findings), counts by severity, a table of findings (severity, rule, subject; at most
 // 50 rows), the skipped rules and the unavailable sources with reasons.
 // Every string is passed through terminal, so tenant data cannot emit escape
 // sequences, carriage returns or bidirectional overrides. It fails only when
@@ -50,6 +53,7 @@ func WriteText(w io.Writer, d *Document) error {
 		fmt.Fprintf(&b, "%s\n", strings.Join(meta, ", "))
 	}
 	b.WriteString("\n")
+	writeTextChanges(&b, d)
 
 	counts := severityCounts(d.Findings)
 	parts := make([]string, 0, 6)
@@ -133,4 +137,57 @@ func subjectText[T ~string](typ T, name, id string) string {
 		id = "object id not resolved"
 	}
 	return truncate(n, maxTextSubject) + " (" + terminal(string(typ)) + " " + id + ")"
+}
+
+// writeTextChanges leads the summary with what changed since the earlier
+// scan, when d was compared: the counts, then the new findings and the
+// resolved ones (each list at most 50 rows).
+func writeTextChanges(b *bytes.Buffer, d *Document) {
+	if d.Changes == nil {
+		return
+	}
+	n, o, r := d.Changes.Count()
+	since := timeText(d.Changes.ComparedWith)
+	if since == "" {
+		since = "(time not recorded)"
+	}
+	fmt.Fprintf(b, "Since the scan of %s: %d new, %d still open, %d resolved\n", since, n, o, r)
+	var fresh []changeRow
+	for i, f := range d.Findings {
+		if c, ok := changeOf(d, i); ok && c.Change == ChangeNew {
+			fresh = append(fresh, changeRow{f.Severity.String(), f.Rule, f.Subject.Type, f.Subject.Name, f.Subject.ID})
+		}
+	}
+	var gone []changeRow
+	for _, f := range d.Changes.Resolved {
+		gone = append(gone, changeRow{f.Severity.String(), f.Rule, f.Subject.Type, f.Subject.Name, f.Subject.ID})
+	}
+	for _, l := range []struct {
+		title string
+		rows  []changeRow
+	}{{"New", fresh}, {"Resolved", gone}} {
+		if len(l.rows) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "\n%s (%d):\n", l.title, len(l.rows))
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+		for i, row := range l.rows {
+			if i == maxTextRows {
+				break
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", terminal(row.severity), terminal(row.rule), subjectText(row.typ, row.name, row.id))
+		}
+		tw.Flush()
+		if more := len(l.rows) - maxTextRows; more > 0 {
+			fmt.Fprintf(b, "  … and %d more (see the reports)\n", more)
+		}
+	}
+	b.WriteString("\n")
+}
+
+// changeRow is one line of the new or resolved list.
+type changeRow struct {
+	severity, rule string
+	typ            tenant.SubjectType
+	name, id       string
 }
