@@ -67,7 +67,6 @@ type changesView struct {
 
 // changeView is one new or resolved finding in the "What changed" section.
 type changeView struct {
-	Anchor      string // the finding's article ("" for a resolved one)
 	Severity    severityView
 	Rule        string
 	SubjectType string
@@ -243,20 +242,19 @@ func newHTMLView(d *Document) (*htmlView, error) {
 		cv.New, cv.Open, cv.Resolved = c.Count()
 		for i, f := range d.Findings {
 			if fc, ok := changeOf(d, i); ok && fc.Change == ChangeNew {
-				cv.NewRows = append(cv.NewRows, changeRowView(f, "finding-"+strconv.Itoa(i+1)))
+				cv.NewRows = append(cv.NewRows, changeRowView(f))
 			}
 		}
 		for _, f := range c.Resolved {
-			cv.ResolvedRows = append(cv.ResolvedRows, changeRowView(f, ""))
+			cv.ResolvedRows = append(cv.ResolvedRows, changeRowView(f))
 		}
 		v.Changes = cv
 	}
 	return v, nil
 }
 
-func changeRowView(f tenant.Finding, anchor string) changeView {
+func changeRowView(f tenant.Finding) changeView {
 	return changeView{
-		Anchor:      anchor,
 		Severity:    severityOf(f.Severity),
 		Rule:        display(f.Rule),
 		SubjectType: display(string(f.Subject.Type)),

@@ -427,13 +427,7 @@ func (w *htmlWriter) changes(v *htmlView) {
 			w.raw("\n<tr><td>")
 			w.badge(r.Severity)
 			w.raw("</td><td>")
-			if r.Anchor != "" {
-				w.raw(`<a href="#`)
-				w.attr(r.Anchor)
-				w.el(`"><code>`, r.Rule, "</code></a>")
-			} else {
-				w.el("<code>", r.Rule, "</code>")
-			}
+			w.el("<code>", r.Rule, "</code>")
 			w.el("</td><td>", r.SubjectType, ": ")
 			if r.SubjectName != "" {
 				w.el(`<bdi class="s">`, r.SubjectName, `</bdi>`)

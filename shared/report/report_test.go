@@ -611,7 +611,11 @@ var (
 
 func TestHTMLStructure(t *testing.T) {
 	t.Parallel()
-	for _, d := range docs() {
+	compared := struct {
+		name string
+		doc  *report.Document
+	}{"compared", comparedDoc()}
+	for _, d := range append(docs(), compared) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			out := string(render(t, "html", d.doc))
