@@ -236,3 +236,20 @@ func TestScanCompareErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestScanCompareOtherTenant: comparing with another tenant's scan warns,
+// on one line, that every finding is new.
+func TestScanCompareOtherTenant(t *testing.T) {
+	url, _ := startSim(t, nil)
+	prev := filepath.Join(t.TempDir(), "findings.json")
+	if err := os.WriteFile(prev, []byte(`{"generatedAt":"2024-05-01T00:00:00Z","tenantId":"other\u001b[2J","findings":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "scan", "--graph-url", url, "--auth", "none", "--compare", prev)
+	if r.code != cli.ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `is a scan of tenant "other\x1b[2J", not of`) || strings.Contains(r.stderr, "\x1b") {
+		t.Errorf("no clean warning on stderr:\n%q", r.stderr)
+	}
+}
