@@ -163,28 +163,9 @@ func indexFold(s, sub string, from int) int {
 		from = 0
 	}
 	for i := from; i+len(sub) <= len(s); i++ {
-		if asciiEqualFold(s[i:i+len(sub)], sub) {
+		if tenant.EqualFoldASCII(s[i:i+len(sub)], sub) {
 			return i
 		}
 	}
 	return -1
-}
-
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

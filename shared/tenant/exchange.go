@@ -37,7 +37,7 @@ type Parameter struct {
 // whether the cmdlet was given it.
 func (e ExchangeAdminEvent) Param(name string) (string, bool) {
 	for _, p := range e.Parameters {
-		if equalFoldASCII(p.Name, name) {
+		if EqualFoldASCII(p.Name, name) {
 			return p.Value, true
 		}
 	}
@@ -78,16 +78,17 @@ func (m MailAccess) ReaderAppID() string {
 // phone): an owner logon (LogonType 0) whose actor is the mailbox owner and
 // that names no second app (ClientAppId empty, or the same as AppId).
 func (m MailAccess) OwnSession() bool {
-	owner := m.MailboxOwner != "" && equalFoldASCII(m.Actor, m.MailboxOwner)
-	return m.LogonType == 0 && owner && (m.ClientAppID == "" || equalFoldASCII(m.ClientAppID, m.AppID))
+	owner := m.MailboxOwner != "" && EqualFoldASCII(m.Actor, m.MailboxOwner)
+	return m.LogonType == 0 && owner && (m.ClientAppID == "" || EqualFoldASCII(m.ClientAppID, m.AppID))
 }
 
 // ByApp reports whether an application read the mail: the record names a
 // reading app (ReaderAppID) and is not the owner's own session.
 func (m MailAccess) ByApp() bool { return m.ReaderAppID() != "" && !m.OwnSession() }
 
-// equalFoldASCII compares ASCII case-insensitively.
-func equalFoldASCII(a, b string) bool {
+// EqualFoldASCII compares ASCII case-insensitively (names, GUIDs and
+// UPNs as Microsoft compares them; other bytes must match exactly).
+func EqualFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
