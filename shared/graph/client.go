@@ -23,6 +23,7 @@ import (
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 
 	"github.com/tenantwatch/tenantwatch/shared/graph/internal/typednull"
+	"github.com/tenantwatch/tenantwatch/shared/httpbound"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -168,7 +169,7 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 	gopts := clientOptions
 	base := o.Transport
 	if base == nil {
-		base = defaultTransport()
+		base = httpbound.DefaultTransport()
 	}
 	hc := &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(base, c.middleware(&gopts, lim, o.UserAgent)...),
@@ -192,18 +193,6 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 	// that reads run concurrently on this client do not race to create it.
 	msgraphcore.GetErrorFactoryFromRegistry(msgraphcore.PageIteratorErrorRegistryKey)
 	return c, nil
-}
-
-// defaultTransport is a clone of http.DefaultTransport that gives up on a
-// server that sends no response headers for 100 s.
-func defaultTransport() http.RoundTripper {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return http.DefaultTransport
-	}
-	t = t.Clone()
-	t.ResponseHeaderTimeout = headerTimeout
-	return t
 }
 
 // parseRoot validates graphURL and returns it without a trailing slash.
@@ -304,7 +293,7 @@ func (t tracker) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Re
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		// A redirect's body is never read (the redirect handler follows
 		// the Location): let go of it and of the attempt now.
-		drain(resp)
+		httpbound.Drain(resp)
 		resp.Body = http.NoBody
 	case resp.StatusCode >= 400 && x != nil:
 		// Keep (the start of) an error body: the page iterator has no

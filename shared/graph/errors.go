@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
+	"github.com/tenantwatch/tenantwatch/shared/httpbound"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -141,7 +141,7 @@ func (c *Client) classify(ctx context.Context, op string, src tenant.Source, x *
 		oe  *odataerrors.ODataError
 		ae  *abstractions.ApiError
 		te  *tokenError
-		le  *limitError
+		le  *httpbound.Error
 		ue  *url.Error
 		ne  net.Error
 		msg string
@@ -152,7 +152,7 @@ func (c *Client) classify(ctx context.Context, op string, src tenant.Source, x *
 		return e
 	case errors.As(err, &le):
 		// One of the client's bounds ended the read (bounds.go).
-		e.kind, e.Message, e.cause, e.Status, e.Err = kindPlain, le.msg, le, le.status, le.err
+		e.kind, e.Message, e.cause, e.Status, e.Err = kindPlain, le.Msg, le, le.Status, le.Err
 		return e
 	case errors.As(err, &te):
 		e.kind, e.Message, e.cause = kindToken, oneLine(te.err.Error()), te.err
@@ -171,7 +171,7 @@ func (c *Client) classify(ctx context.Context, op string, src tenant.Source, x *
 		status = ae.ResponseStatusCode
 		e.Code, msg = graphError(x)
 	case errors.As(err, &ue), errors.As(err, &ne):
-		e.kind, e.Message, e.cause, e.Err = kindUnreachable, reason(err), err, tenant.ErrUnreachable
+		e.kind, e.Message, e.cause, e.Err = kindUnreachable, httpbound.Reason(err), err, tenant.ErrUnreachable
 		return e
 	case status < 400:
 		e.kind, e.Message, e.cause = kindDecode, oneLine(err.Error()), err
@@ -238,30 +238,6 @@ func sentinel(status int, code string) error {
 		return tenant.ErrThrottled
 	}
 	return nil
-}
-
-// reason is a short description of a transport failure.
-func reason(err error) string {
-	var dnsErr *net.DNSError
-	var ne net.Error
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.As(err, &dnsErr):
-		if dnsErr.IsNotFound {
-			return "no such host " + dnsErr.Name
-		}
-		return oneLine(dnsErr.Error())
-	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return oneLine(ue.Err.Error())
-	}
-	return oneLine(err.Error())
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
