@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
+	"github.com/tenantwatch/tenantwatch/shared/httpbound"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -163,7 +164,7 @@ func NewClient(baseURL, tenantID string, cred azcore.TokenCredential, opts *Clie
 	perRetry = append(perRetry, attemptPolicy{l: lim, userAgent: ua})
 	base := o.Transport
 	if base == nil {
-		base = defaultTransport()
+		base = httpbound.DefaultTransport()
 	}
 	hc := &http.Client{
 		Transport: base,
@@ -189,16 +190,6 @@ func NewClient(baseURL, tenantID string, cred azcore.TokenCredential, opts *Clie
 		log:       log,
 		now:       now,
 	}, nil
-}
-
-func defaultTransport() http.RoundTripper {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return http.DefaultTransport
-	}
-	t = t.Clone()
-	t.ResponseHeaderTimeout = headerTimeout
-	return t
 }
 
 // credential marks the credential's errors, so that they read as a token
@@ -367,7 +358,7 @@ func (c *Client) slice(ctx context.Context, contentType, first string, start, en
 	for next := first; next != ""; {
 		k := sha256.Sum256([]byte(next))
 		if _, ok := pages[k]; ok {
-			return &Error{Op: op, Message: errRepeatedPage.msg, cause: errRepeatedPage}
+			return &Error{Op: op, Message: errRepeatedPage.Msg, cause: errRepeatedPage}
 		}
 		pages[k] = struct{}{}
 		var page []listing
@@ -421,8 +412,8 @@ func (c *Client) blob(ctx context.Context, b listing, fn func(string, io.Reader)
 	var fnErr error
 	err = c.do(ctx, op, http.MethodGet, u, nil, "", func(resp *http.Response) error {
 		fnErr = fn(b.ContentID, resp.Body)
-		if bb, ok := resp.Body.(*bodyBound); ok {
-			if le := bb.limitErr(); le != nil {
+		if bb, ok := resp.Body.(*httpbound.Body); ok {
+			if le := bb.LimitErr(); le != nil {
 				return le // the bound, not fn's view of it
 			}
 		}
@@ -490,12 +481,12 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, body []byte,
 		return httpError(op, resp)
 	}
 	if err := read(resp); err != nil {
-		var le *limitError
+		var le *httpbound.Error
 		if errors.As(err, &le) {
 			return callError(ctx, op, le)
 		}
-		if bb, ok := resp.Body.(*bodyBound); ok {
-			if le := bb.limitErr(); le != nil {
+		if bb, ok := resp.Body.(*httpbound.Body); ok {
+			if le := bb.LimitErr(); le != nil {
 				return callError(ctx, op, le)
 			}
 		}

@@ -5,16 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/tenantwatch/tenantwatch/shared/httpbound"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -143,6 +141,13 @@ func clean(s string, n int) string {
 	return s
 }
 
+func printable(r rune) rune {
+	if r < 0x20 || r == 0x7f {
+		return -1
+	}
+	return r
+}
+
 // auditingDisabled reports whether an error message is the API's answer
 // for a tenant whose unified audit log is off: the troubleshooting page
 // ("Enabling unified audit logging in Office 365") says such calls fail
@@ -189,11 +194,11 @@ func httpError(op string, resp *http.Response) *Error {
 // callError builds the Error of a call that got no usable answer: a bound
 // met, the context ended, no token, no connection.
 func callError(ctx context.Context, op string, err error) *Error {
-	var le *limitError
+	var le *httpbound.Error
 	var ae *azcore.ResponseError
 	switch {
 	case errors.As(err, &le):
-		return &Error{Op: op, Status: le.status, Message: le.msg, Err: le.err, cause: err}
+		return &Error{Op: op, Status: le.Status, Message: le.Msg, Err: le.Err, cause: err}
 	case ctx.Err() != nil:
 		cause := context.Cause(ctx)
 		return &Error{Op: op, Message: oneLine(cause.Error()), cause: cause}
@@ -202,7 +207,7 @@ func callError(ctx context.Context, op string, err error) *Error {
 	case isTokenError(err):
 		return &Error{Op: op, Message: "get token for " + Scope + ": " + oneLine(err.Error()), cause: err}
 	}
-	return &Error{Op: op, Message: "no answer (" + reason(err) + "); check the --activity-url and the network", Err: tenant.ErrUnreachable, cause: err}
+	return &Error{Op: op, Message: "no answer (" + httpbound.Reason(err) + "); check the --activity-url and the network", Err: tenant.ErrUnreachable, cause: err}
 }
 
 // tokenError marks an error of the credential.
@@ -214,30 +219,6 @@ func (e *tokenError) Unwrap() error { return e.err }
 func isTokenError(err error) bool {
 	var te *tokenError
 	return errors.As(err, &te)
-}
-
-// reason is a short description of a transport failure.
-func reason(err error) string {
-	var dnsErr *net.DNSError
-	var ne net.Error
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.As(err, &dnsErr):
-		if dnsErr.IsNotFound {
-			return "no such host " + dnsErr.Name
-		}
-		return oneLine(dnsErr.Error())
-	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return oneLine(ue.Err.Error())
-	}
-	return oneLine(err.Error())
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
