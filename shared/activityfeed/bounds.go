@@ -39,56 +39,27 @@ const (
 	maxErrorBody = 64 << 10
 )
 
-// limits are a client's bounds, defaults applied.
-type limits struct {
-	retries     int
-	retryBudget time.Duration
-	perAttempt  time.Duration
-	idle        time.Duration
-	maxBody     int64
-}
+// limits are a client's bounds, defaults applied, in the API's words.
+type limits struct{ httpbound.Bounds }
 
 func newLimits(o *ClientOptions) limits {
-	l := limits{retries: o.MaxRetries, retryBudget: o.RetryBudget, perAttempt: o.AttemptTimeout,
-		idle: o.IdleTimeout, maxBody: o.MaxResponseBytes}
-	switch {
-	case l.retries == 0:
-		l.retries = DefaultMaxRetries
-	case l.retries > maxMaxRetries:
-		l.retries = maxMaxRetries
-	case l.retries < 0:
-		l.retries = 0
-	}
-	if l.retryBudget <= 0 {
-		l.retryBudget = DefaultRetryBudget
-	}
-	if l.perAttempt <= 0 {
-		l.perAttempt = DefaultAttemptTimeout
-	}
-	if l.idle <= 0 {
-		l.idle = DefaultIdleTimeout
-	}
-	if l.maxBody <= 0 {
-		l.maxBody = DefaultMaxResponseBytes
-	}
-	return l
+	l := httpbound.Limits{Retries: o.MaxRetries, RetryBudget: o.RetryBudget, Attempt: o.AttemptTimeout,
+		Idle: o.IdleTimeout, MaxBytes: o.MaxResponseBytes}
+	return limits{httpbound.Bounds{
+		Limits: l.Or(httpbound.Limits{Retries: DefaultMaxRetries, RetryBudget: DefaultRetryBudget,
+			Attempt: DefaultAttemptTimeout, Idle: DefaultIdleTimeout, MaxBytes: DefaultMaxResponseBytes}, maxMaxRetries),
+		Server: "the API",
+		TooLarge: func(limit string) string {
+			return "a response is larger than " + limit + " (the size cap); listings and content blobs are a few MiB, so this is not the Management Activity API as expected"
+		},
+		Closed: errBodyClosed,
+	}}
 }
 
 // errRepeatedPage ends a listing whose pages would repeat forever. The
 // client turns it, and every other bound met (an *httpbound.Error), into an
 // *Error whose message is the bound's.
 var errRepeatedPage = &httpbound.Error{Msg: "the API sent a NextPageUri this listing had already followed: the pages would repeat forever; try again later"}
-
-// bounds are the per-attempt bounds of l in the API's words.
-func (l limits) bounds() httpbound.Bounds {
-	return httpbound.Bounds{
-		Attempt: l.perAttempt, Idle: l.idle, MaxBytes: l.maxBody, Server: "the API",
-		TooLarge: func(limit string) string {
-			return "a response is larger than " + limit + " (the size cap); listings and content blobs are a few MiB, so this is not the Management Activity API as expected"
-		},
-		Closed: errBodyClosed,
-	}
-}
 
 var errBodyClosed = errors.New("activityfeed: read on a closed response body")
 
@@ -106,7 +77,7 @@ func (a attemptPolicy) Do(req *policy.Request) (*http.Response, error) {
 	if a.userAgent != "" {
 		req.Raw().Header.Set("User-Agent", a.userAgent)
 	}
-	resp, err := a.l.bounds().Do(req.Raw().Context(), func(ctx context.Context) (*http.Response, error) {
+	resp, err := a.l.Do(req.Raw().Context(), func(ctx context.Context) (*http.Response, error) {
 		return req.WithContext(ctx).Next()
 	})
 	if err != nil {
@@ -131,8 +102,8 @@ func (a attemptPolicy) Do(req *policy.Request) (*http.Response, error) {
 // request.") or 403 with AF429 (the API's throttling answer, as the
 // troubleshooting page shows it) is sent again after the Retry-After the
 // answer carries, or after an exponential back-off without one, at most
-// limits.retries times. The waits of one request share
-// limits.retryBudget: an answer asking for a longer wait than what is left
+// Limits.Retries times. The waits of one request share
+// Limits.RetryBudget: an answer asking for a longer wait than what is left
 // ends the call at once with an *httpbound.Error naming the wait.
 type retrier struct {
 	l   limits
@@ -145,14 +116,14 @@ func (r *retrier) Do(req *policy.Request) (*http.Response, error) {
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
 		resp, err := req.Next()
-		if err != nil || !retriable(resp) || attempt > r.l.retries {
+		if err != nil || !retriable(resp) || attempt > r.l.Retries {
 			return resp, err
 		}
 		wait, asked, header := httpbound.RetryDelay(resp, attempt, r.now())
-		left := r.l.retryBudget - waited
+		left := r.l.RetryBudget - waited
 		if asked && wait > left {
 			httpbound.Drain(resp)
-			return nil, r.l.bounds().WaitRefused(wait, header, left, resp.StatusCode, tenant.ErrThrottled)
+			return nil, r.l.WaitRefused(wait, header, left, resp.StatusCode, tenant.ErrThrottled)
 		}
 		if wait > left {
 			return resp, nil // our own back-off would overrun the budget: give up with the API's answer
@@ -165,7 +136,7 @@ func (r *retrier) Do(req *policy.Request) (*http.Response, error) {
 			slog.String("retryAfter", header),
 			slog.Duration("wait", wait),
 			slog.Int("retry", attempt),
-			slog.Int("maxRetries", r.l.retries))
+			slog.Int("maxRetries", r.l.Retries))
 		httpbound.Drain(resp)
 		if !httpbound.Sleep(ctx, wait) {
 			return nil, context.Cause(ctx)

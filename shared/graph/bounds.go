@@ -39,42 +39,21 @@ const (
 	DefaultMaxPageBytes = 64 << 20
 )
 
-// limits are a client's bounds, defaults applied.
-type limits struct {
-	retries     int // < 1: no retries
-	retryBudget time.Duration
-	perAttempt  time.Duration
-	idle        time.Duration
-	maxPage     int64
-}
+// limits are a client's bounds, defaults applied, in Graph's words.
+type limits struct{ httpbound.Bounds }
 
 func newLimits(o *ClientOptions) limits {
-	l := limits{
-		retries:     o.MaxRetries,
-		retryBudget: o.RetryBudget,
-		perAttempt:  o.AttemptTimeout,
-		idle:        o.IdleTimeout,
-		maxPage:     o.MaxPageBytes,
-	}
-	switch {
-	case l.retries == 0:
-		l.retries = DefaultMaxRetries
-	case l.retries > maxMaxRetries:
-		l.retries = maxMaxRetries
-	}
-	if l.retryBudget <= 0 {
-		l.retryBudget = DefaultRetryBudget
-	}
-	if l.perAttempt <= 0 {
-		l.perAttempt = DefaultAttemptTimeout
-	}
-	if l.idle <= 0 {
-		l.idle = DefaultIdleTimeout
-	}
-	if l.maxPage <= 0 {
-		l.maxPage = DefaultMaxPageBytes
-	}
-	return l
+	l := httpbound.Limits{Retries: o.MaxRetries, RetryBudget: o.RetryBudget, Attempt: o.AttemptTimeout,
+		Idle: o.IdleTimeout, MaxBytes: o.MaxPageBytes}
+	return limits{httpbound.Bounds{
+		Limits: l.Or(httpbound.Limits{Retries: DefaultMaxRetries, RetryBudget: DefaultRetryBudget,
+			Attempt: DefaultAttemptTimeout, Idle: DefaultIdleTimeout, MaxBytes: DefaultMaxPageBytes}, maxMaxRetries),
+		Server: "Graph",
+		TooLarge: func(limit string) string {
+			return "a response page is larger than " + limit + " (the page size cap); Graph pages are a few MiB, so this is not Graph as expected"
+		},
+		Closed: errBodyClosed,
+	}}
 }
 
 // errRepeatedLink ends a read whose pages would repeat forever. classify
@@ -82,24 +61,13 @@ func newLimits(o *ClientOptions) limits {
 // whose message is the bound's.
 var errRepeatedLink = &httpbound.Error{Msg: "Graph sent an @odata.nextLink this read had already followed: the pages would repeat forever; try again later"}
 
-// bounds are the per-attempt bounds of l in Graph's words.
-func (l limits) bounds() httpbound.Bounds {
-	return httpbound.Bounds{
-		Attempt: l.perAttempt, Idle: l.idle, MaxBytes: l.maxPage, Server: "Graph",
-		TooLarge: func(limit string) string {
-			return "a response page is larger than " + limit + " (the page size cap); Graph pages are a few MiB, so this is not Graph as expected"
-		},
-		Closed: errBodyClosed,
-	}
-}
-
 var errBodyClosed = errors.New("graph: read on a closed response body")
 
 // attempt runs one attempt of req through the rest of the pipeline under
 // the client's per-attempt bounds: a deadline for headers and body
 // together, the idle timeout and the size cap for the body.
 func (l limits) attempt(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
-	return l.bounds().Do(req.Context(), func(ctx context.Context) (*http.Response, error) {
+	return l.Do(req.Context(), func(ctx context.Context) (*http.Response, error) {
 		return p.Next(req.WithContext(ctx), i)
 	})
 }
@@ -107,11 +75,11 @@ func (l limits) attempt(p khttp.Pipeline, i int, req *http.Request) (*http.Respo
 // retrier is the retry middleware: a request answered 429, 503 or 504 is
 // sent again after the Retry-After the answer carries (seconds or an HTTP
 // date), or after an exponential back-off without one, at most
-// limits.retries times. The waits of one request (a page and its retries)
-// share limits.retryBudget: an answer asking for a longer wait than what is
-// left ends the read at once with an *httpbound.Error. It replaces kiota-http-go's
-// retry handler, which checks its cumulative delay only before adding the
-// next one and never caps a single wait.
+// Limits.Retries times. The waits of one request (a page and its retries)
+// share Limits.RetryBudget: an answer asking for a longer wait than what
+// is left ends the read at once with an *httpbound.Error. It replaces
+// kiota-http-go's retry handler, which checks its cumulative delay only
+// before adding the next one and never caps a single wait.
 type retrier struct {
 	l   limits
 	log *slog.Logger
@@ -127,14 +95,14 @@ func (r *retrier) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.R
 	resp, err := p.Next(req, i)
 	var waited time.Duration // this request's waits, against the budget
 	for attempt := 1; ; attempt++ {
-		if err != nil || !retriable(req, resp) || attempt > r.l.retries {
+		if err != nil || !retriable(req, resp) || attempt > r.l.Retries {
 			return resp, err
 		}
 		wait, asked, header := httpbound.RetryDelay(resp, attempt, time.Now())
-		left := r.l.retryBudget - waited
+		left := r.l.RetryBudget - waited
 		if asked && wait > left {
 			httpbound.Drain(resp)
-			return nil, r.l.bounds().WaitRefused(wait, header, left, resp.StatusCode, sentinel(resp.StatusCode, ""))
+			return nil, r.l.WaitRefused(wait, header, left, resp.StatusCode, sentinel(resp.StatusCode, ""))
 		}
 		if wait > left { // our own back-off would overrun the budget: give up with Graph's answer
 			return resp, nil
@@ -148,7 +116,7 @@ func (r *retrier) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.R
 			slog.String("retryAfter", header),
 			slog.Duration("wait", wait),
 			slog.Int("retry", attempt),
-			slog.Int("maxRetries", r.l.retries))
+			slog.Int("maxRetries", r.l.Retries))
 		httpbound.Drain(resp)
 		if !httpbound.Sleep(ctx, wait) {
 			return nil, ctx.Err()

@@ -37,11 +37,45 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
-// Bounds are the per-attempt bounds of a client and its words for them.
+// Limits are a client's bounds of one request.
+type Limits struct {
+	Retries     int           // how often a throttled answer is sent again; < 1: never
+	RetryBudget time.Duration // one request's waits on Retry-After and back-off, in total
+	Attempt     time.Duration // one attempt, from sending the request to the last byte of its body
+	Idle        time.Duration // the longest a body may send nothing
+	MaxBytes    int64         // the cap of one body
+}
+
+// Or returns l with the defaults d applied: Retries 0 is d.Retries, more
+// than maxRetries is maxRetries and negative is 0; a duration or cap not
+// above zero is d's.
+func (l Limits) Or(d Limits, maxRetries int) Limits {
+	switch {
+	case l.Retries == 0:
+		l.Retries = d.Retries
+	case l.Retries > maxRetries:
+		l.Retries = maxRetries
+	case l.Retries < 0:
+		l.Retries = 0
+	}
+	if l.RetryBudget <= 0 {
+		l.RetryBudget = d.RetryBudget
+	}
+	if l.Attempt <= 0 {
+		l.Attempt = d.Attempt
+	}
+	if l.Idle <= 0 {
+		l.Idle = d.Idle
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	return l
+}
+
+// Bounds are a client's limits and its words for them.
 type Bounds struct {
-	Attempt  time.Duration // one attempt, from sending the request to the last byte of its body
-	Idle     time.Duration // the longest a body may send nothing
-	MaxBytes int64         // the cap of one body
+	Limits
 	// Server names who answers in messages: "Graph" gives "Graph sent no
 	// data for 1m0s while answering (idle timeout); try again later".
 	Server string

@@ -21,7 +21,7 @@ var errClosed = errors.New("test: read on a closed response body")
 
 func bounds(attempt, idle time.Duration, maxBytes int64) httpbound.Bounds {
 	return httpbound.Bounds{
-		Attempt: attempt, Idle: idle, MaxBytes: maxBytes, Server: "Graph",
+		Limits: httpbound.Limits{Attempt: attempt, Idle: idle, MaxBytes: maxBytes}, Server: "Graph",
 		TooLarge: func(limit string) string { return "a response is larger than " + limit },
 		Closed:   errClosed,
 	}
@@ -160,6 +160,23 @@ func TestDoReleases(t *testing.T) {
 	want := "Graph did not finish answering within 1ms (per-request deadline); try again later (Get \"http://x\": context canceled)"
 	if !errors.As(err, &le) || err.Error() != want {
 		t.Errorf("send past the deadline: %v, want *Error %q", err, want)
+	}
+}
+
+func TestLimitsOr(t *testing.T) {
+	d := httpbound.Limits{Retries: 6, RetryBudget: 3 * time.Minute, Attempt: 2 * time.Minute, Idle: time.Minute, MaxBytes: 64 << 20}
+	for _, tc := range []struct {
+		name    string
+		in, out httpbound.Limits
+	}{
+		{"zero: the defaults", httpbound.Limits{}, d},
+		{"negative: the defaults, no retries", httpbound.Limits{Retries: -1, RetryBudget: -1, Attempt: -1, Idle: -1, MaxBytes: -1}, httpbound.Limits{Retries: 0, RetryBudget: d.RetryBudget, Attempt: d.Attempt, Idle: d.Idle, MaxBytes: d.MaxBytes}},
+		{"retries capped", httpbound.Limits{Retries: 11}, httpbound.Limits{Retries: 10, RetryBudget: d.RetryBudget, Attempt: d.Attempt, Idle: d.Idle, MaxBytes: d.MaxBytes}},
+		{"set: kept", httpbound.Limits{Retries: 10, RetryBudget: 1, Attempt: 2, Idle: 3, MaxBytes: 4}, httpbound.Limits{Retries: 10, RetryBudget: 1, Attempt: 2, Idle: 3, MaxBytes: 4}},
+	} {
+		if got := tc.in.Or(d, 10); got != tc.out {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.out)
+		}
 	}
 }
 
