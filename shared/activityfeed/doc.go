@@ -39,7 +39,8 @@
 //
 // # Bounds
 //
-// The same bounds as shared/graph's reads, each a ClientOptions field:
+// The same bounds as shared/graph's reads (both on shared/httpbound), each
+// a ClientOptions field:
 //
 //   - 429, 503, 504, 403 with code AF429 (the API's throttling answer) and
 //     500 with AF50000 ("Retry the request") are retried after

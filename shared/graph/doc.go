@@ -18,8 +18,8 @@
 //
 // # Bounds
 //
-// Every read ends, whatever the server does (bounds.go; each limit is a
-// ClientOptions field, with a Default constant):
+// Every read ends, whatever the server does (bounds.go, on shared/httpbound;
+// each limit is a ClientOptions field, with a Default constant):
 //
 //   - 429, 503 and 504 are retried after Retry-After (seconds or an HTTP
 //     date; exponential back-off without it), at most MaxRetries times, and
