@@ -74,6 +74,8 @@ type findingsFile struct {
 		Key        string         `json:"key"`
 	} `json:"findings"`
 	Skipped []struct{ Rule, Reason string } `json:"skipped"`
+	// Incidents is always there (an array).
+	Incidents []incidentJSON `json:"incidents"`
 	// notConfigured counts the skips readFindings dropped: rules of the
 	// Exchange source, which scan does not read yet (see
 	// exchangeNotConfigured).
@@ -88,6 +90,29 @@ func exchangeNotConfigured(reason string) bool {
 	return strings.Contains(reason, string(tenant.SourceExchangeAudit)+": "+collect.ActivityNotConfigured)
 }
 
+// incidentJSON is an element of findings.json's "incidents".
+type incidentJSON struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Severity   string   `json:"severity"`
+	Raised     bool     `json:"raised"`
+	Techniques []string `json:"techniques"`
+	FirstSeen  string   `json:"firstSeen"`
+	LastSeen   string   `json:"lastSeen"`
+	Timeline   []struct {
+		Time    string `json:"time"`
+		Key     string `json:"key"`
+		Rule    string `json:"rule"`
+		Title   string `json:"title"`
+		Subject struct {
+			Type, ID, Name string
+		} `json:"subject"`
+		Posture bool `json:"posture"`
+	} `json:"timeline"`
+	Entities []string `json:"entities"`
+	Findings []string `json:"findings"`
+}
+
 func readFindings(t *testing.T, dir string) findingsFile {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "findings.json"))
@@ -99,6 +124,9 @@ func readFindings(t *testing.T, dir string) findingsFile {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("findings.json does not match the contract: %v", err)
+	}
+	if f.Incidents == nil {
+		t.Fatal("findings.json has no incidents array")
 	}
 	kept := f.Skipped[:0]
 	for _, x := range f.Skipped {

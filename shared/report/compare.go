@@ -181,6 +181,8 @@ func ReadPrevious(r io.Reader) (*Document, error) {
 		Findings    *[]tenant.Finding `json:"findings"`
 		Skipped     []tenant.Skipped  `json:"skipped"`
 		Changes     *jsonChanges      `json:"changes"`
+		// Incidents are accepted and not read: compare is by finding.
+		Incidents json.RawMessage `json:"incidents"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()

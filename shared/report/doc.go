@@ -21,6 +21,11 @@
 // decoding, unique keys). A compared Document leads every output with what
 // changed (findings.json gains "changes"; see README's "Outputs").
 //
+// Document.Incidents (shared/incident: the findings one attack ties
+// together) lead every output: findings.json's "incidents", report.html's
+// first section, the summary's first lines and one Detection Finding each
+// in findings.ocsf.jsonl, whose related_events name the findings' lines.
+//
 // What each file holds and how tenant-controlled text (display names, UPNs,
 // certificate names, URLs: attacker-controlled) is neutralised in each is
 // README's "Outputs"; the exact bytes are held by the golden files in

@@ -55,6 +55,7 @@ type htmlView struct {
 	Unavailable []unavailableView
 	Findings    []findingView
 	Changes     *changesView // nil unless compared with an earlier scan
+	Incidents   []incidentView
 }
 
 // changesView is the "What changed" section.
@@ -174,6 +175,7 @@ func newHTMLView(d *Document) (*htmlView, error) {
 		Since:      timeView{Attr: timeAttr(d.Since), Text: timeText(d.Since)},
 		Version:    display(d.Version),
 		Total:      len(d.Findings),
+		Incidents:  incidentViews(d),
 	}
 
 	counts := severityCounts(d.Findings)

@@ -92,6 +92,7 @@ func (w *htmlWriter) page(v *htmlView) {
 	w.raw("</title>\n<style>", v.CSS, "</style>\n</head>\n<body>\n<div class=\"page\">\n")
 	w.header(v)
 	w.raw("<main>\n")
+	w.incidents(v)
 	w.changes(v)
 	w.summary(v)
 	w.skipped(v)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -19,10 +20,14 @@ type jsonDocument struct {
 	Skipped     []tenant.Skipped `json:"skipped"`
 	// Changes is there only when the scan was compared with an earlier one.
 	Changes *jsonChanges `json:"changes,omitempty"`
+	// Incidents is always there (an empty array when none): the findings
+	// that one attack tied together (shared/incident).
+	Incidents []incident.Incident `json:"incidents"`
 }
 
 // WriteJSON writes findings.json: {"generatedAt", "tenantId", "findings",
-// "skipped"}, and "changes" when d.Changes is set (see the package
+// "skipped"}, "changes" when d.Changes is set, then "incidents" (an array,
+// empty when none) (see the package
 // documentation), indented by two spaces, with a trailing newline. Control
 // characters in strings are \u escapes, C1 and DEL included (see
 // escapeJSONControls), so printing the file cannot drive a terminal. Only
@@ -39,6 +44,10 @@ func WriteJSON(w io.Writer, d *Document) error {
 		Findings:    d.Findings,
 		Skipped:     d.Skipped,
 		Changes:     toJSONChanges(d.Changes),
+		Incidents:   d.Incidents,
+	}
+	if doc.Incidents == nil {
+		doc.Incidents = []incident.Incident{}
 	}
 	if doc.Findings == nil {
 		doc.Findings = []tenant.Finding{}
@@ -59,7 +68,7 @@ func WriteJSON(w io.Writer, d *Document) error {
 }
 
 // ReadJSON reads a findings.json document as WriteJSON writes it. Only
-// GeneratedAt, TenantID, Findings, Skipped and Changes are set. Evidence numbers are
+// GeneratedAt, TenantID, Findings, Skipped, Changes and Incidents are set. Evidence numbers are
 // json.Number, so writing the document again reproduces the input. Unknown
 // fields are ignored; malformed JSON, an unknown severity and data after the
 // document are errors.
@@ -81,6 +90,7 @@ func ReadJSON(r io.Reader) (*Document, error) {
 		TenantID:    doc.TenantID,
 		Findings:    doc.Findings,
 		Skipped:     doc.Skipped,
+		Incidents:   doc.Incidents,
 	}
 	if c := doc.Changes; c != nil {
 		out.Changes = &Changes{ComparedWith: c.ComparedWith.UTC(), Findings: c.Findings, Resolved: c.Resolved}

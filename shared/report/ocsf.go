@@ -65,27 +65,27 @@ func ocsfSeverity(s tenant.Severity) (int, string) {
 // ocsfEvent is one OCSF Detection Finding. Field names are the schema's;
 // the order is the line's.
 type ocsfEvent struct {
-	ActivityID     int                 `json:"activity_id"`
-	ActivityName   string              `json:"activity_name"`
-	CategoryUID    int                 `json:"category_uid"`
-	CategoryName   string              `json:"category_name"`
-	ClassUID       int                 `json:"class_uid"`
-	ClassName      string              `json:"class_name"`
-	TypeUID        int                 `json:"type_uid"`
-	TypeName       string              `json:"type_name"`
-	SeverityID     int                 `json:"severity_id"`
-	Severity       string              `json:"severity"`
-	StatusID       int                 `json:"status_id"`
-	Status         string              `json:"status"`
-	Time           int64               `json:"time"`
-	TimezoneOffset int                 `json:"timezone_offset"`
-	Message        string              `json:"message"`
-	IsAlert        bool                `json:"is_alert"`
-	FindingInfo    ocsfFindingInfo     `json:"finding_info"`
-	Resources      []ocsfResource      `json:"resources"`
-	Evidences      []ocsfEvidence      `json:"evidences"`
-	Metadata       ocsfMetadata        `json:"metadata"`
-	Unmapped       ocsfUnmappedFinding `json:"unmapped"`
+	ActivityID     int             `json:"activity_id"`
+	ActivityName   string          `json:"activity_name"`
+	CategoryUID    int             `json:"category_uid"`
+	CategoryName   string          `json:"category_name"`
+	ClassUID       int             `json:"class_uid"`
+	ClassName      string          `json:"class_name"`
+	TypeUID        int             `json:"type_uid"`
+	TypeName       string          `json:"type_name"`
+	SeverityID     int             `json:"severity_id"`
+	Severity       string          `json:"severity"`
+	StatusID       int             `json:"status_id"`
+	Status         string          `json:"status"`
+	Time           int64           `json:"time"`
+	TimezoneOffset int             `json:"timezone_offset"`
+	Message        string          `json:"message"`
+	IsAlert        bool            `json:"is_alert"`
+	FindingInfo    ocsfFindingInfo `json:"finding_info"`
+	Resources      []ocsfResource  `json:"resources"`
+	Evidences      []ocsfEvidence  `json:"evidences"`
+	Metadata       ocsfMetadata    `json:"metadata"`
+	Unmapped       any             `json:"unmapped"` // ocsfUnmappedFinding or ocsfIncidentUnmapped
 }
 
 type ocsfFindingInfo struct {
@@ -96,6 +96,9 @@ type ocsfFindingInfo struct {
 	Attacks       []ocsfAttack `json:"attacks,omitempty"`
 	FirstSeenTime int64        `json:"first_seen_time,omitempty"`
 	LastSeenTime  int64        `json:"last_seen_time,omitempty"`
+	// An incident's findings (their lines' uids) and how many.
+	RelatedEvents      []ocsfRelatedEvent `json:"related_events,omitempty"`
+	RelatedEventsCount int                `json:"related_events_count,omitempty"`
 }
 
 type ocsfAnalytic struct {
@@ -189,8 +192,9 @@ type ocsfUnmappedFinding struct {
 //   - unmapped: rule, subject_type, observed_at, mitre (as given) and the
 //     raw evidence.
 //
-// Incidents, when the report gains them,
-// are further lines of the same class (ocsfEvents is the seam). Strings
+// Then one line per incident (incidentEvent): finding_info.uid the
+// incident id, analytic tenantwatch.incident, related_events the uids of
+// its findings' lines, unmapped its timeline and entities. Strings
 // are JSON-escaped as WriteJSON escapes them, so printing the file cannot
 // drive a terminal. It fails, writing nothing, when a finding cannot be
 // encoded or w fails.
@@ -246,7 +250,23 @@ func ocsfEvents(d *Document) []ocsfEvent {
 			out = append(out, findingEvent(d, meta, rules[f.Rule], f, st))
 		}
 	}
-	// Incidents (issue 13 §1) join here: one Detection Finding each.
+	// Incidents: one Detection Finding each, after the findings, whose
+	// lines they name in related_events.
+	types := make(map[string]int, len(out))
+	for _, ev := range out {
+		if _, dup := types[ev.FindingInfo.UID]; !dup {
+			types[ev.FindingInfo.UID] = ev.TypeUID
+		}
+	}
+	sevs := make(map[string]tenant.Severity, len(d.Findings))
+	for _, f := range d.Findings {
+		if _, dup := sevs[f.Key]; !dup {
+			sevs[f.Key] = f.Severity
+		}
+	}
+	for _, inc := range d.Incidents {
+		out = append(out, incidentEvent(d, meta, inc, types, sevs))
+	}
 	return out
 }
 
@@ -309,15 +329,17 @@ func findingEvent(d *Document, meta ocsfMetadata, rule tenant.Rule, f tenant.Fin
 			Change:      st.change,
 		},
 	}
-	if ev.Unmapped.MITRE == nil {
-		ev.Unmapped.MITRE = []string{}
+	u := ev.Unmapped.(ocsfUnmappedFinding)
+	if u.MITRE == nil {
+		u.MITRE = []string{}
 	}
-	if ev.Unmapped.Evidence == nil {
-		ev.Unmapped.Evidence = map[string]any{}
+	if u.Evidence == nil {
+		u.Evidence = map[string]any{}
 	}
 	if !f.ObservedAt.IsZero() {
-		ev.Unmapped.ObservedAt = f.ObservedAt.UTC().Format(time.RFC3339Nano)
+		u.ObservedAt = f.ObservedAt.UTC().Format(time.RFC3339Nano)
 	}
+	ev.Unmapped = u
 	return ev
 }
 

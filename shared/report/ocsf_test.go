@@ -49,8 +49,8 @@ func TestOCSFSchema(t *testing.T) {
 				}
 				return
 			}
-			if len(lines) != len(d.doc.Findings) {
-				t.Fatalf("%d lines for %d findings", len(lines), len(d.doc.Findings))
+			if len(lines) != len(d.doc.Findings)+len(d.doc.Incidents) {
+				t.Fatalf("%d lines for %d findings and %d incidents", len(lines), len(d.doc.Findings), len(d.doc.Incidents))
 			}
 			for i, line := range lines {
 				for _, err := range schema.CheckLine("detection_finding", line, ocsfcheck.Omitted()) {

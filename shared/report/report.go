@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -31,6 +32,9 @@ type Document struct {
 	// findings.json, report.html, the summary and findings.ocsf.jsonl then
 	// lead with it.
 	Changes *Changes
+	// Incidents are the findings one attack ties together
+	// (incident.Correlate), most severe first; every output leads with them.
+	Incidents []incident.Incident
 }
 
 // NewDocument is the document of one run: the snapshot it read, the rules

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -134,6 +135,23 @@ func hostileDoc() *report.Document {
 			},
 		},
 		Skipped: []tenant.Skipped{{Rule: "app.mail-permission-granted", Reason: "appRoleAssignedTo: " + hImg + " " + hZero}},
+		// An incident written by hand, so that its every string is hostile.
+		Incidents: []incident.Incident{{
+			ID: "inc-" + hScript, Title: hImg + " → " + hRTL, Severity: tenant.SeverityCritical, Raised: true,
+			Techniques: []string{"T1098.001", "javascript:alert(1)", "T1078.004"},
+			FirstSeen:  time.Date(2024, 4, 29, 23, 59, 59, 0, time.UTC),
+			LastSeen:   time.Date(2024, 4, 30, 8, 15, 0, 0, time.UTC),
+			Timeline: []incident.Step{
+				{Time: time.Date(2024, 4, 29, 23, 59, 59, 0, time.UTC), Key: "sp.reply-url-added:bbbbbbbb-0000-0000-0000-000000000002", Rule: "sp.reply-url-added", Title: hMarkdown,
+					Subject: tenant.Subject{Type: tenant.SubjectApplication, ID: "bbbbbbbb-0000-0000-0000-000000000002", Name: hMarkdown}},
+				{Time: time.Date(2024, 4, 30, 8, 15, 0, 0, time.UTC), Key: "sp.credential-added:aaaaaaaa-0000-0000-0000-000000000001:key-1", Rule: "sp.credential-added", Title: hANSI,
+					Subject: tenant.Subject{Type: tenant.SubjectServicePrincipal, ID: "aaaaaaaa-0000-0000-0000-000000000001", Name: hScript}},
+				{Time: generated, Key: "mfa.dormant-unregistered:cccccccc-0000-0000-0000-000000000003", Rule: "mfa.dormant-unregistered", Title: hBell, Posture: true,
+					Subject: tenant.Subject{Type: tenant.SubjectUser, ID: "cccccccc-0000-0000-0000-000000000003", Name: hAt}},
+			},
+			Entities: []string{"upn:" + hHyperlink, "ip:20.190.128.1", "app:" + hZero},
+			Findings: []string{"sp.reply-url-added:bbbbbbbb-0000-0000-0000-000000000002", "sp.credential-added:aaaaaaaa-0000-0000-0000-000000000001:key-1", "mfa.dormant-unregistered:cccccccc-0000-0000-0000-000000000003"},
+		}},
 		Unavailable: map[tenant.Source]string{
 			tenant.SourceResourceGrants: "access denied: " + hHyperlink + " " + hANSI,
 		},
@@ -332,10 +350,10 @@ func TestJSONContract(t *testing.T) {
 				t.Fatal(err)
 			}
 			keys := slices.Sorted(maps.Keys(top))
-			if diff := cmp.Diff([]string{"findings", "generatedAt", "skipped", "tenantId"}, keys); diff != "" {
+			if diff := cmp.Diff([]string{"findings", "generatedAt", "incidents", "skipped", "tenantId"}, keys); diff != "" {
 				t.Errorf("top-level keys (-want +got):\n%s", diff)
 			}
-			for _, k := range []string{"findings", "skipped"} {
+			for _, k := range []string{"findings", "skipped", "incidents"} {
 				if !bytes.HasPrefix(top[k], []byte("[")) {
 					t.Errorf("%s = %s, want an array", k, top[k])
 				}
@@ -364,7 +382,7 @@ func TestJSONContract(t *testing.T) {
 func TestJSONEmptyArrays(t *testing.T) {
 	t.Parallel()
 	out := render(t, "json", &report.Document{GeneratedAt: time.Date(2024, 5, 1, 14, 0, 0, 0, time.FixedZone("CEST", 2*3600))})
-	want := "{\n  \"generatedAt\": \"2024-05-01T12:00:00Z\",\n  \"tenantId\": \"\",\n  \"findings\": [],\n  \"skipped\": []\n}\n"
+	want := "{\n  \"generatedAt\": \"2024-05-01T12:00:00Z\",\n  \"tenantId\": \"\",\n  \"findings\": [],\n  \"skipped\": [],\n  \"incidents\": []\n}\n"
 	if diff := cmp.Diff(want, string(out)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -390,6 +408,10 @@ func TestJSONRoundTrip(t *testing.T) {
 				TenantID:    d.doc.TenantID,
 				Findings:    d.doc.Findings,
 				Skipped:     d.doc.Skipped,
+				Incidents:   d.doc.Incidents,
+			}
+			if want.Incidents == nil {
+				want.Incidents = []incident.Incident{}
 			}
 			if want.Findings == nil {
 				want.Findings = []tenant.Finding{}

@@ -53,6 +53,7 @@ func WriteText(w io.Writer, d *Document) error {
 		fmt.Fprintf(&b, "%s\n", strings.Join(meta, ", "))
 	}
 	b.WriteString("\n")
+	writeTextIncidents(&b, d)
 	writeTextChanges(&b, d)
 
 	counts := severityCounts(d.Findings)
