@@ -52,19 +52,26 @@ func TestScanOCSF(t *testing.T) {
 
 	f := readFindings(t, out)
 	lines := bytes.Split(bytes.TrimSuffix(got, []byte("\n")), []byte("\n"))
-	if len(f.Findings) == 0 || len(lines) != len(f.Findings) {
-		t.Fatalf("%d OCSF lines for %d findings", len(lines), len(f.Findings))
+	if len(f.Findings) == 0 || len(f.Incidents) == 0 || len(lines) != len(f.Findings)+len(f.Incidents) {
+		t.Fatalf("%d OCSF lines for %d findings and %d incidents", len(lines), len(f.Findings), len(f.Incidents))
 	}
 	schema, err := ocsfcheck.Load(filepath.Join("..", "report", "testdata", "ocsf-1.8.0"), filepath.Join("..", "report", "testdata", "ocsf-1.8.0-bases"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, line := range lines {
-		for _, err := range schema.CheckLine("detection_finding", line, ocsfcheck.Omitted()) {
-			t.Errorf("line %d (%s): %v", i+1, f.Findings[i].Key, err)
+		// The findings, then the incidents.
+		uid := ""
+		if i < len(f.Findings) {
+			uid = f.Findings[i].Key
+		} else {
+			uid = f.Incidents[i-len(f.Findings)].ID
 		}
-		if !bytes.Contains(line, []byte(`"uid":"`+f.Findings[i].Key+`"`)) {
-			t.Errorf("line %d is not finding %s", i+1, f.Findings[i].Key)
+		for _, err := range schema.CheckLine("detection_finding", line, ocsfcheck.Omitted()) {
+			t.Errorf("line %d (%s): %v", i+1, uid, err)
+		}
+		if !bytes.Contains(line, []byte(`"uid":"`+uid+`"`)) {
+			t.Errorf("line %d is not %s", i+1, uid)
 		}
 	}
 	t.Logf("objects not verified (not in the excerpt): %v", schema.Unverified())

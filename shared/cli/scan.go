@@ -19,6 +19,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/identity"
+	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/pipeline"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/report"
@@ -192,6 +193,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	}
 
 	doc := report.NewDocument(res.Snapshot, res.Rules, res.Findings, res.Skipped, Version)
+	doc.Incidents = incident.Correlate(res.Findings, nil)
 	if earlier != nil {
 		doc.Changes = report.Compare(earlier, res.Findings)
 		if earlier.TenantID != "" && doc.TenantID != "" && !strings.EqualFold(earlier.TenantID, doc.TenantID) {

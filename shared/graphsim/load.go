@@ -69,7 +69,8 @@ type Scenario struct {
 	// collection, in a file named after it ("users.json"; see Collections).
 	// A missing file is an empty collection; organization.json must hold
 	// the organization. Beside them, expected.json and decoys.json hold
-	// the findings a scan must and must not report (Expected, Decoys).
+	// the findings a scan must and must not report (Expected, Decoys), and
+	// incidents-expected.json the incidents (IncidentsExpected).
 	// The loader drops members named "//" (notes for readers), resolves
 	// relative times ("now", "now-6d2h15m", "now+65d") against
 	// Options.Now, encodes modifiedProperties oldValue/newValue written as
@@ -364,7 +365,7 @@ func loadScenario(sc *Scenario, now time.Time, users int, seed uint64) (*store, 
 		return nil, errors.New("no data")
 	}
 	specs := collections()
-	known := map[string]bool{"expected.json": true, "decoys.json": true, ActivityFile: true, activityExpectedFile: true}
+	known := map[string]bool{"expected.json": true, "decoys.json": true, ActivityFile: true, activityExpectedFile: true, incidentsExpectedFile: true}
 	for _, c := range specs {
 		known[c.name+".json"] = true
 	}

@@ -48,6 +48,11 @@ func Expected() ([]graphsim.ExpectedFinding, error) { return Scenario().Expected
 // Expected until then. It fails only if the embedded data is malformed.
 func ActivityExpected() ([]graphsim.ExpectedFinding, error) { return Scenario().ActivityExpected() }
 
+// IncidentsExpected returns the incidents a scan of the scenario must
+// report (data/incidents-expected.json): each attack chain one incident.
+// It fails only if the embedded data is malformed.
+func IncidentsExpected() ([]graphsim.ExpectedIncident, error) { return Scenario().IncidentsExpected() }
+
 // Decoys returns the scenario's look-alikes. It fails only if the embedded
 // data is malformed.
 func Decoys() ([]graphsim.Decoy, error) { return Scenario().Decoys() }
