@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -322,10 +323,12 @@ func subjectEntities(f tenant.Finding) []string {
 }
 
 // evidenceEntities walks evidence (maps and lists, maxDepth deep) for the
-// keys that carry entities.
+// keys that carry entities. The evidence is read through its JSON form, as
+// findings.json holds it, so that findings straight from the detectors
+// (typed maps and slices) and findings read back from a file give the same
+// entities.
 func evidenceEntities(ev map[string]any) []string {
 	var out []string
-	var walk func(v any, key string, depth int)
 	add := func(key, s string) {
 		switch {
 		case idKeys[key]:
@@ -346,6 +349,7 @@ func evidenceEntities(ev map[string]any) []string {
 			}
 		}
 	}
+	var walk func(v any, key string, depth int)
 	walk = func(v any, key string, depth int) {
 		if depth > maxDepth {
 			return
@@ -353,10 +357,6 @@ func evidenceEntities(ev map[string]any) []string {
 		switch v := v.(type) {
 		case string:
 			add(key, v)
-		case []string:
-			for _, s := range v {
-				add(key, s)
-			}
 		case []any:
 			for _, x := range v {
 				walk(x, key, depth+1)
@@ -365,23 +365,23 @@ func evidenceEntities(ev map[string]any) []string {
 			for k, x := range v {
 				walk(x, k, depth+1)
 			}
-		case map[string]string:
-			for k, x := range v {
-				add(k, x)
-			}
-		case []map[string]string:
-			for _, m := range v {
-				for k, x := range m {
-					add(k, x)
-				}
-			}
-		case []map[string]any:
-			for _, m := range v {
-				walk(m, key, depth+1)
-			}
 		}
 	}
-	walk(ev, "", 0)
+	walk(asJSON(ev), "", 0)
+	return out
+}
+
+// asJSON is v decoded from its JSON encoding (nil when it cannot be
+// encoded: such a finding cannot be written to findings.json either).
+func asJSON(v map[string]any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil
+	}
 	return out
 }
 

@@ -154,3 +154,20 @@ func FuzzCorrelate(f *testing.F) {
 		checkProperties(t, r, randomFindings(r, int(n)), &incident.Options{MaxFanout: int(fan), Window: time.Duration(s1%10) * 24 * time.Hour})
 	})
 }
+
+// TestTypedEvidence: evidence as the detectors build it (typed maps and
+// slices) gives the same entities as evidence read back from JSON.
+func TestTypedEvidence(t *testing.T) {
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	fs := []tenant.Finding{
+		{Rule: "mfa.dormant-registration", Key: "a", ObservedAt: at, Severity: tenant.SeverityHigh,
+			Subject:  tenant.Subject{Type: tenant.SubjectUser, ID: "u1", Name: "u1@c.com"},
+			Evidence: map[string]any{"registrations": []map[string]string{{"actorIp": "20.43.66.12"}}}},
+		{Rule: "sp.credential-added", Key: "b", ObservedAt: at.Add(time.Hour), Severity: tenant.SeverityHigh,
+			Subject:  tenant.Subject{Type: tenant.SubjectServicePrincipal, ID: "s1", Name: "App"},
+			Evidence: map[string]any{"last": map[string]map[string]string{"event": {"actorIp": "20.43.66.12:443"}}}},
+	}
+	if got := incident.Correlate(fs, nil); len(got) != 1 || len(got[0].Findings) != 2 {
+		t.Fatalf("typed evidence did not join: %+v", got)
+	}
+}
