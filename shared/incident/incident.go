@@ -77,9 +77,12 @@ type Step struct {
 
 // postureRules are the rules whose findings describe a state, not an event:
 // they attach to an incident through their subject and never join one by
-// themselves. Every other rule is an event rule. exo.org-audit-disabled
-// and policy.registration-unrestricted are about the tenant, which is never
-// an entity: they are listed so that the table says so.
+// themselves. Every other rule is an event rule. policy.registration-
+// unrestricted is about the tenant, which is never an entity: it is listed
+// so that the table says so. exo.org-audit-disabled is an event rule: its
+// subject is the tenant too, but the cmdlet's actor and address join it to
+// the attack (the Management Activity API's "not enabled for auditing"
+// answer carries neither and joins nothing).
 var postureRules = map[string]bool{
 	"mfa.not-registered":               true,
 	"mfa.dormant-unregistered":         true,
@@ -87,7 +90,6 @@ var postureRules = map[string]bool{
 	"sp.mail-access":                   true,
 	"sp.first-party-credential":        true,
 	"sp.credential-name-mimicry":       true,
-	"exo.org-audit-disabled":           true,
 }
 
 // IsPosture reports whether rule's findings are posture (a state) rather
