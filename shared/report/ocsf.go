@@ -65,28 +65,32 @@ func ocsfSeverity(s tenant.Severity) (int, string) {
 // ocsfEvent is one OCSF Detection Finding. Field names are the schema's;
 // the order is the line's.
 type ocsfEvent struct {
-	ActivityID     int             `json:"activity_id"`
-	ActivityName   string          `json:"activity_name"`
-	CategoryUID    int             `json:"category_uid"`
-	CategoryName   string          `json:"category_name"`
-	ClassUID       int             `json:"class_uid"`
-	ClassName      string          `json:"class_name"`
-	TypeUID        int             `json:"type_uid"`
-	TypeName       string          `json:"type_name"`
-	SeverityID     int             `json:"severity_id"`
-	Severity       string          `json:"severity"`
-	StatusID       int             `json:"status_id"`
-	Status         string          `json:"status"`
-	Time           int64           `json:"time"`
-	TimezoneOffset int             `json:"timezone_offset"`
-	Message        string          `json:"message"`
-	IsAlert        bool            `json:"is_alert"`
-	FindingInfo    ocsfFindingInfo `json:"finding_info"`
-	Resources      []ocsfResource  `json:"resources"`
-	Evidences      []ocsfEvidence  `json:"evidences"`
-	Metadata       ocsfMetadata    `json:"metadata"`
-	Unmapped       any             `json:"unmapped"` // ocsfUnmappedFinding or ocsfIncidentUnmapped
+	ActivityID     int                 `json:"activity_id"`
+	ActivityName   string              `json:"activity_name"`
+	CategoryUID    int                 `json:"category_uid"`
+	CategoryName   string              `json:"category_name"`
+	ClassUID       int                 `json:"class_uid"`
+	ClassName      string              `json:"class_name"`
+	TypeUID        int                 `json:"type_uid"`
+	TypeName       string              `json:"type_name"`
+	SeverityID     int                 `json:"severity_id"`
+	Severity       string              `json:"severity"`
+	StatusID       int                 `json:"status_id"`
+	Status         string              `json:"status"`
+	Time           int64               `json:"time"`
+	TimezoneOffset int                 `json:"timezone_offset"`
+	Message        string              `json:"message"`
+	IsAlert        bool                `json:"is_alert"`
+	FindingInfo    ocsfFindingInfo     `json:"finding_info"`
+	Resources      []ocsfResource      `json:"resources"`
+	Evidences      []ocsfEvidence      `json:"evidences"`
+	Metadata       ocsfMetadata        `json:"metadata"`
+	Unmapped       ocsfUnmappedPayload `json:"unmapped"`
 }
+
+// ocsfUnmappedPayload is a line's unmapped object: ocsfUnmappedFinding for
+// a finding, ocsfIncidentUnmapped for an incident.
+type ocsfUnmappedPayload = any
 
 type ocsfFindingInfo struct {
 	UID           string       `json:"uid"`
