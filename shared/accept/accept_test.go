@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,28 +13,14 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/accept"
+	"github.com/tenantwatch/tenantwatch/shared/golden"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// check compares got with testdata/name (go test -update rewrites it).
+func check(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 // parseOutcome is one line: the file's entries as JSON, or its error.
@@ -70,7 +55,7 @@ func TestParse(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%s: %s\n", filepath.Base(n), parseOutcome(in))
 	}
-	golden(t, "parse.golden", b.Bytes())
+	check(t, "parse.golden", b.Bytes())
 }
 
 // TestParseLimits: the size, entry-count and field-length caps.
@@ -187,7 +172,7 @@ func TestApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "apply.golden", append(b, '\n'))
+	check(t, "apply.golden", append(b, '\n'))
 }
 
 // TestApplyExpiry: an entry applies until the start (UTC) of its expires

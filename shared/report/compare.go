@@ -159,6 +159,19 @@ const MaxPreviousBytes = 128 << 20
 // findings.json could not be used.
 var ErrPrevious = errors.New("not a tenantwatch findings.json")
 
+// previousDocument is findings.json as ReadPrevious reads it (named, so
+// that a decoding error names it in a few words).
+type previousDocument struct {
+	GeneratedAt *time.Time       `json:"generatedAt"`
+	TenantID    string           `json:"tenantId"`
+	Findings    *[]readFinding   `json:"findings"`
+	Skipped     []tenant.Skipped `json:"skipped"`
+	Changes     *jsonChanges     `json:"changes"`
+	Acceptance  *jsonAcceptance  `json:"acceptance"`
+	// Incidents are accepted and not read: compare is by finding.
+	Incidents json.RawMessage `json:"incidents"`
+}
+
 // ReadPrevious reads an earlier findings.json for Compare. The file is
 // untrusted input, read strictly: at most MaxPreviousBytes, one JSON
 // document with no data after it and no field findings.json does not
@@ -175,15 +188,7 @@ func ReadPrevious(r io.Reader) (*Document, error) {
 	if len(b) > MaxPreviousBytes {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrPrevious, MaxPreviousBytes>>20)
 	}
-	var doc struct {
-		GeneratedAt *time.Time        `json:"generatedAt"`
-		TenantID    string            `json:"tenantId"`
-		Findings    *[]tenant.Finding `json:"findings"`
-		Skipped     []tenant.Skipped  `json:"skipped"`
-		Changes     *jsonChanges      `json:"changes"`
-		// Incidents are accepted and not read: compare is by finding.
-		Incidents json.RawMessage `json:"incidents"`
-	}
+	var doc previousDocument
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
@@ -199,8 +204,9 @@ func ReadPrevious(r io.Reader) (*Document, error) {
 	case doc.Findings == nil:
 		return nil, fmt.Errorf("%w: no findings array", ErrPrevious)
 	}
-	keys := make(map[string]bool, len(*doc.Findings))
-	for i, f := range *doc.Findings {
+	findings, _ := fromRead(*doc.Findings, nil) // what was accepted then does not carry over
+	keys := make(map[string]bool, len(findings))
+	for i, f := range findings {
 		if err := checkPreviousFinding(f); err != nil {
 			return nil, fmt.Errorf("%w: finding %d: %v", ErrPrevious, i+1, err)
 		}
@@ -209,7 +215,7 @@ func ReadPrevious(r io.Reader) (*Document, error) {
 		}
 		keys[f.Key] = true
 	}
-	d := &Document{GeneratedAt: doc.GeneratedAt.UTC(), TenantID: doc.TenantID, Findings: *doc.Findings, Skipped: doc.Skipped}
+	d := &Document{GeneratedAt: doc.GeneratedAt.UTC(), TenantID: doc.TenantID, Findings: findings, Skipped: doc.Skipped}
 	if c := doc.Changes; c != nil {
 		if len(c.Findings) != len(d.Findings) {
 			return nil, fmt.Errorf("%w: changes.findings has %d entries for %d findings", ErrPrevious, len(c.Findings), len(d.Findings))

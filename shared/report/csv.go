@@ -15,11 +15,13 @@ const utf8BOM = "\uFEFF"
 
 // csvHeader returns the findings.csv columns.
 func csvHeader() []string {
-	return []string{"severity", "rule", "title", "subjectType", "subjectId", "subjectName", "observedAt", "mitre", "key", "evidence"}
+	return []string{"severity", "rule", "title", "subjectType", "subjectId", "subjectName", "observedAt", "mitre", "key", "evidence", "accepted"}
 }
 
 // WriteCSV writes findings.csv: a UTF-8 byte order mark, a header row, then
-// one row per finding in d's order, CRLF line endings. Cells hold no control
+// one row per finding in d's order, CRLF line endings. The last column,
+// accepted, is empty unless an accept file accepts the finding
+// ("until 2027-06-30 by alice@contoso.example: reason"). Cells hold no control
 // characters (line and column breaks become spaces, the other C0 and C1
 // controls are removed), so printing the file cannot drive a terminal, and
 // every cell that a spreadsheet could read as a formula is prefixed with a
@@ -56,6 +58,7 @@ func WriteCSV(w io.Writer, d *Document) error {
 			strings.Join(f.MITRE, ";"),
 			f.Key,
 			ev,
+			acceptedText(acceptedOf(d, i)),
 		}
 		for j := range row {
 			row[j] = csvCell(row[j])

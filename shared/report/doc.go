@@ -26,6 +26,12 @@
 // first section, the summary's first lines and one Detection Finding each
 // in findings.ocsf.jsonl, whose related_events name the findings' lines.
 //
+// Document.Acceptance (scan --accept, shared/accept) marks the findings an
+// accept file accepts: findings.json gains "accepted" in each and a
+// top-level "acceptance"; findings.csv's last column, report.html, the
+// summary and findings.ocsf.jsonl (status_id 3 Suppressed) mark them too,
+// and the expired entries are listed. Nothing is hidden.
+//
 // What each file holds and how tenant-controlled text (display names, UPNs,
 // certificate names, URLs: attacker-controlled) is neutralised in each is
 // README's "Outputs"; the exact bytes are held by the golden files in

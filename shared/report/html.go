@@ -56,6 +56,7 @@ type htmlView struct {
 	Findings    []findingView
 	Changes     *changesView // nil unless compared with an earlier scan
 	Incidents   []incidentView
+	Acceptance  *acceptanceView // nil unless an accept file was applied
 }
 
 // changesView is the "What changed" section.
@@ -126,6 +127,7 @@ type findingView struct {
 	MITRE       []mitreView
 	Key         string
 	Evidence    node
+	Accepted    *acceptedView // nil unless an accept file accepts it
 }
 
 // node is one evidence value, normalised through its JSON encoding.
@@ -237,6 +239,7 @@ func newHTMLView(d *Document) (*htmlView, error) {
 			MITRE:       mitreViews(re, f.MITRE),
 			Key:         display(f.Key),
 			Evidence:    ev,
+			Accepted:    acceptedViewOf(acceptedOf(d, i)),
 		})
 	}
 	if c := d.Changes; c != nil {
@@ -252,6 +255,7 @@ func newHTMLView(d *Document) (*htmlView, error) {
 		}
 		v.Changes = cv
 	}
+	v.Acceptance = acceptanceViewOf(d)
 	return v, nil
 }
 

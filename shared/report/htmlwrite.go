@@ -95,6 +95,7 @@ func (w *htmlWriter) page(v *htmlView) {
 	w.incidents(v)
 	w.changes(v)
 	w.summary(v)
+	w.acceptance(v)
 	w.skipped(v)
 	w.unavailable(v)
 	w.rules(v)
@@ -320,7 +321,9 @@ func (w *htmlWriter) findings(v *htmlView) {
 		}
 		w.raw("</dd>\n<dt>ATT&amp;CK</dt><dd>")
 		w.mitre(f.MITRE)
-		w.el("</dd>\n<dt>Key</dt><dd><code>", f.Key, "</code></dd>\n</dl>\n<h4>Evidence</h4>\n")
+		w.el("</dd>\n<dt>Key</dt><dd><code>", f.Key, "</code></dd>\n")
+		w.accepted(f.Accepted)
+		w.raw("</dl>\n<h4>Evidence</h4>\n")
 		w.value(f.Evidence)
 		w.raw("\n</article>")
 	}

@@ -16,18 +16,32 @@ import (
 type jsonDocument struct {
 	GeneratedAt time.Time        `json:"generatedAt"`
 	TenantID    string           `json:"tenantId"`
-	Findings    []tenant.Finding `json:"findings"`
+	Findings    []jsonFinding    `json:"findings"`
 	Skipped     []tenant.Skipped `json:"skipped"`
 	// Changes is there only when the scan was compared with an earlier one.
 	Changes *jsonChanges `json:"changes,omitempty"`
 	// Incidents is always there (an empty array when none): the findings
 	// that one attack tied together (shared/incident).
 	Incidents []incident.Incident `json:"incidents"`
+	// Acceptance is there only when the scan applied an accept file.
+	Acceptance *jsonAcceptance `json:"acceptance,omitempty"`
+}
+
+// jsonReadDocument is findings.json as ReadJSON reads it.
+type jsonReadDocument struct {
+	GeneratedAt time.Time           `json:"generatedAt"`
+	TenantID    string              `json:"tenantId"`
+	Findings    []readFinding       `json:"findings"`
+	Skipped     []tenant.Skipped    `json:"skipped"`
+	Changes     *jsonChanges        `json:"changes,omitempty"`
+	Incidents   []incident.Incident `json:"incidents"`
+	Acceptance  *jsonAcceptance     `json:"acceptance,omitempty"`
 }
 
 // WriteJSON writes findings.json: {"generatedAt", "tenantId", "findings",
 // "skipped"}, "changes" when d.Changes is set, then "incidents" (an array,
-// empty when none) (see the package
+// empty when none), and "acceptance" (with "accepted" in each accepted
+// finding) when d.Acceptance is set (see the package
 // documentation), indented by two spaces, with a trailing newline. Control
 // characters in strings are \u escapes, C1 and DEL included (see
 // escapeJSONControls), so printing the file cannot drive a terminal. Only
@@ -41,16 +55,14 @@ func WriteJSON(w io.Writer, d *Document) error {
 	doc := jsonDocument{
 		GeneratedAt: d.GeneratedAt.UTC(),
 		TenantID:    d.TenantID,
-		Findings:    d.Findings,
+		Findings:    jsonFindings(d),
 		Skipped:     d.Skipped,
 		Changes:     toJSONChanges(d.Changes),
 		Incidents:   d.Incidents,
+		Acceptance:  toJSONAcceptance(d.Acceptance),
 	}
 	if doc.Incidents == nil {
 		doc.Incidents = []incident.Incident{}
-	}
-	if doc.Findings == nil {
-		doc.Findings = []tenant.Finding{}
 	}
 	if doc.Skipped == nil {
 		doc.Skipped = []tenant.Skipped{}
@@ -68,14 +80,14 @@ func WriteJSON(w io.Writer, d *Document) error {
 }
 
 // ReadJSON reads a findings.json document as WriteJSON writes it. Only
-// GeneratedAt, TenantID, Findings, Skipped, Changes and Incidents are set. Evidence numbers are
+// GeneratedAt, TenantID, Findings, Skipped, Changes, Incidents and Acceptance are set. Evidence numbers are
 // json.Number, so writing the document again reproduces the input. Unknown
 // fields are ignored; malformed JSON, an unknown severity and data after the
 // document are errors.
 func ReadJSON(r io.Reader) (*Document, error) {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
-	var doc jsonDocument
+	var doc jsonReadDocument
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("report: read json: %w", err)
 	}
@@ -88,10 +100,10 @@ func ReadJSON(r io.Reader) (*Document, error) {
 	out := &Document{
 		GeneratedAt: doc.GeneratedAt.UTC(),
 		TenantID:    doc.TenantID,
-		Findings:    doc.Findings,
 		Skipped:     doc.Skipped,
 		Incidents:   doc.Incidents,
 	}
+	out.Findings, out.Acceptance = fromRead(doc.Findings, doc.Acceptance)
 	if c := doc.Changes; c != nil {
 		out.Changes = &Changes{ComparedWith: c.ComparedWith.UTC(), Findings: c.Findings, Resolved: c.Resolved}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/accept"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -34,6 +35,7 @@ const (
 const (
 	ocsfStatusNew        = 1 // new and yet to be reviewed
 	ocsfStatusInProgress = 2 // under review: reported before, still open
+	ocsfStatusSuppressed = 3 // accepted through an accept file (scan --accept)
 	ocsfStatusResolved   = 4 // no longer found
 )
 
@@ -41,7 +43,7 @@ const (
 // activity_name and status repeat.
 var (
 	ocsfActivityNames = map[int]string{ocsfActivityCreate: "Create", ocsfActivityUpdate: "Update", ocsfActivityClose: "Close"}
-	ocsfStatusNames   = map[int]string{ocsfStatusNew: "New", ocsfStatusInProgress: "In Progress", ocsfStatusResolved: "Resolved"}
+	ocsfStatusNames   = map[int]string{ocsfStatusNew: "New", ocsfStatusInProgress: "In Progress", ocsfStatusSuppressed: "Suppressed", ocsfStatusResolved: "Resolved"}
 )
 
 // ocsfSeverity maps a tenantwatch severity to OCSF severity_id and its
@@ -164,6 +166,9 @@ type ocsfUnmappedFinding struct {
 	MITRE       []string       `json:"mitre"`
 	Evidence    map[string]any `json:"evidence"`
 	Change      string         `json:"change,omitempty"`
+	// Accepted is the accept file's mark of an accepted (Suppressed)
+	// finding, as in findings.json.
+	Accepted *accept.Mark `json:"accepted,omitempty"`
 }
 
 // WriteOCSF writes findings.ocsf.jsonl: one OCSF 1.8.0 Detection Finding
@@ -174,7 +179,9 @@ type ocsfUnmappedFinding struct {
 //   - activity_id 1 Create, status_id 1 New (type_uid 200401), is_alert
 //     true: a scan without history reports every finding as new; compared,
 //     a still-open finding is 2 Update / 2 In Progress and a resolved one
-//     3 Close / 4 Resolved with is_alert false;
+//     3 Close / 4 Resolved with is_alert false; a finding an accept file
+//     accepts (Document.Acceptance) is status_id 3 Suppressed, is_alert
+//     false, its activity as otherwise;
 //   - time: the report's generatedAt; timezone_offset 0; times are epoch
 //     milliseconds (OCSF timestamp_t);
 //   - severity_id: info 1 Informational, low 2, medium 3, high 4,
@@ -193,8 +200,9 @@ type ocsfUnmappedFinding struct {
 //     the evidence as data;
 //   - metadata: version "1.8.0", product {name tenantwatch, vendor_name,
 //     version}, tenant_uid;
-//   - unmapped: rule, subject_type, observed_at, mitre (as given) and the
-//     raw evidence.
+//   - unmapped: rule, subject_type, observed_at, mitre (as given), the
+//     raw evidence, change when compared, and accepted (as in
+//     findings.json) when accepted.
 //
 // Then one line per incident (incidentEvent): finding_info.uid the
 // incident id, analytic tenantwatch.incident, related_events the uids of
@@ -246,6 +254,9 @@ func ocsfEvents(d *Document) []ocsfEvent {
 				st.activity, st.status = ocsfActivityUpdate, ocsfStatusInProgress
 			}
 		}
+		if m := acceptedOf(d, i); m != nil {
+			st.status, st.accepted = ocsfStatusSuppressed, m
+		}
 		out = append(out, findingEvent(d, meta, rules[f.Rule], f, st))
 	}
 	if d.Changes != nil {
@@ -280,6 +291,7 @@ type ocsfFindingState struct {
 	activity, status int
 	firstSeen        time.Time
 	change           string // unmapped.change: "", "new", "open" or "resolved"
+	accepted         *accept.Mark
 }
 
 // findingEvent maps one finding to a Detection Finding.
@@ -312,7 +324,7 @@ func findingEvent(d *Document, meta ocsfMetadata, rule tenant.Rule, f tenant.Fin
 		Time:           epochMillis(d.GeneratedAt),
 		TimezoneOffset: 0, // every time is UTC
 		Message:        ocsfMessage(title, f.Subject),
-		IsAlert:        st.status != ocsfStatusResolved,
+		IsAlert:        st.status != ocsfStatusResolved && st.status != ocsfStatusSuppressed,
 		FindingInfo: ocsfFindingInfo{
 			UID:           f.Key,
 			Title:         title,
@@ -331,6 +343,7 @@ func findingEvent(d *Document, meta ocsfMetadata, rule tenant.Rule, f tenant.Fin
 			MITRE:       f.MITRE,
 			Evidence:    f.Evidence,
 			Change:      st.change,
+			Accepted:    st.accepted,
 		},
 	}
 	u := ev.Unmapped.(ocsfUnmappedFinding)

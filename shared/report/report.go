@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/accept"
 	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -35,6 +36,11 @@ type Document struct {
 	// Incidents are the findings one attack ties together
 	// (incident.Correlate), most severe first; every output leads with them.
 	Incidents []incident.Incident
+	// Acceptance, when set, is what an accept file decided (scan
+	// --accept, shared/accept): findings.json marks each accepted finding
+	// and gains "acceptance"; the other outputs mark them too and list
+	// the expired entries.
+	Acceptance *accept.Result
 }
 
 // NewDocument is the document of one run: the snapshot it read, the rules

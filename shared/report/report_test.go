@@ -514,7 +514,7 @@ func TestCSV(t *testing.T) {
 			t.Parallel()
 			out := render(t, "csv", d.doc)
 			rows := readCSV(t, out)
-			header := []string{"severity", "rule", "title", "subjectType", "subjectId", "subjectName", "observedAt", "mitre", "key", "evidence"}
+			header := []string{"severity", "rule", "title", "subjectType", "subjectId", "subjectName", "observedAt", "mitre", "key", "evidence", "accepted"}
 			if diff := cmp.Diff(header, rows[0]); diff != "" {
 				t.Errorf("header (-want +got):\n%s", diff)
 			}

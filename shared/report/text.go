@@ -65,6 +65,7 @@ func WriteText(w io.Writer, d *Document) error {
 		parts = append(parts, fmt.Sprintf("%d invalid", n))
 	}
 	fmt.Fprintf(&b, "Findings: %d (%s)\n", len(d.Findings), strings.Join(parts, ", "))
+	writeTextAcceptance(&b, d)
 	if len(d.Rules) > 0 {
 		known, skipped := 0, 0
 		for _, r := range summarizeRules(d) {
@@ -88,7 +89,11 @@ func WriteText(w io.Writer, d *Document) error {
 			if i == maxTextRows {
 				break
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", terminal(f.Severity.String()), terminal(f.Rule), subjectText(f.Subject.Type, f.Subject.Name, f.Subject.ID))
+			sev := terminal(f.Severity.String())
+			if acceptedOf(d, i) != nil {
+				sev += " (accepted)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", sev, terminal(f.Rule), subjectText(f.Subject.Type, f.Subject.Name, f.Subject.ID))
 		}
 		tw.Flush() // writes to a bytes.Buffer: cannot fail
 		if n := len(d.Findings) - maxTextRows; n > 0 {
@@ -191,4 +196,26 @@ type changeRow struct {
 	severity, rule string
 	typ            tenant.SubjectType
 	name, id       string
+}
+
+// writeTextAcceptance counts the accepted findings and lists the expired
+// entries of the accept file, when one was applied.
+func writeTextAcceptance(b *bytes.Buffer, d *Document) {
+	a := d.Acceptance
+	if a == nil {
+		return
+	}
+	fmt.Fprintf(b, "Accepted: %d of the %d findings (accepted risks: still listed, marked accepted; --fail-on ignores them)\n", a.Accepted(), len(d.Findings))
+	if len(a.Expired) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Expired accept entries (%d): no longer applied\n", len(a.Expired))
+	for i, e := range a.Expired {
+		if i == maxTextRows {
+			fmt.Fprintf(b, "  … and %d more (see the reports)\n", len(a.Expired)-maxTextRows)
+			break
+		}
+		fmt.Fprintf(b, "  entry %d, expired %s, by %s: would have accepted %d finding(s): %s\n", e.Entry, e.Expires,
+			truncate(terminal(e.AcceptedBy), maxTextSubject), len(e.WouldMatch), truncate(terminal(e.Reason), maxTextReason))
+	}
 }
