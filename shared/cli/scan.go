@@ -15,6 +15,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/tenantwatch/tenantwatch/shared/accept"
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
@@ -38,6 +39,7 @@ type scanFlags struct {
 	failOn      string
 	compare     string
 	failOnNew   string
+	accept      string
 	dormantDays int64
 	newDays     int64
 	verbose     bool
@@ -59,6 +61,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `severity` (info|low|medium|high|critical) exists")
 	fs.StringVar(&f.compare, "compare", "", "an earlier scan's findings.json `file`: mark each finding new or still open, list the earlier findings no longer found as resolved, and lead the reports with what changed")
 	fs.StringVar(&f.failOnNew, "fail-on-new", "", "with --compare: exit 3 when a new finding at or above `severity` exists")
+	fs.StringVar(&f.accept, "accept", "", "an accept `file` of accepted risks (JSON, README: Accepted risks): findings an unexpired entry names are still reported, marked accepted, and ignored by --fail-on and --fail-on-new; expired entries are listed")
 	fs.Int64Var(&f.dormantDays, "dormant-days", 90, "a user with no successful sign-in for this many `days` is dormant")
 	fs.Int64Var(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
 	fs.BoolVar(&f.verbose, "verbose", false, "log each source read on stderr")
@@ -69,7 +72,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 		fmt.Fprintln(w, "Usage: tenantwatch scan [flags]")
 		fmt.Fprintln(w, "\nScans a tenant once over Microsoft Graph and the Office 365 Management Activity API (read-only,")
 		fmt.Fprintln(w, "except --start-subscriptions) and reports every APT29 technique found.")
-		fmt.Fprintln(w, "Exit codes: 0 scan completed; 1 error; 2 usage error (also a --compare file that cannot be read or is not a findings.json); 3 --fail-on or --fail-on-new threshold reached.\n\nFlags:")
+		fmt.Fprintln(w, "Exit codes: 0 scan completed; 1 error; 2 usage error (also a --compare file that cannot be read or is not a findings.json, or an --accept file that cannot be read or is invalid); 3 --fail-on or --fail-on-new threshold reached.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, env); !ok {
@@ -101,6 +104,12 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	if f.compare != "" {
 		if earlier, err = readPrevious(f.compare); err != nil {
 			return usageError(env, "scan", "--compare: %v", err)
+		}
+	}
+	var accepted *accept.File
+	if f.accept != "" {
+		if accepted, err = readAccept(f.accept); err != nil {
+			return usageError(env, "scan", "--accept: %v", err)
 		}
 	}
 	dormantAfter, err := days(f.dormantDays)
@@ -201,6 +210,14 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 				redact.Text(f.compare), redact.Text(strconv.Quote(earlier.TenantID)), doc.TenantID)
 		}
 	}
+	if accepted != nil {
+		// Entries expire against the report's own time.
+		at := doc.GeneratedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
+		doc.Acceptance = accept.Apply(accepted, res.Findings, at)
+	}
 	if f.out != "" {
 		if err := report.WriteDir(f.out, doc); err != nil {
 			return fail(env, "scan", err)
@@ -219,16 +236,17 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	if scanErr != nil {
 		return fail(env, "scan", scanErr)
 	}
+	// Accepted findings count for neither threshold.
 	if failOn.Valid() {
-		for _, fd := range res.Findings {
-			if fd.Severity >= failOn {
+		for i, fd := range res.Findings {
+			if fd.Severity >= failOn && doc.Acceptance.MarkOf(i) == nil {
 				return ExitFindings
 			}
 		}
 	}
 	if failOnNew.Valid() && doc.Changes != nil {
 		for i, fc := range doc.Changes.Findings {
-			if fc.Change == report.ChangeNew && res.Findings[i].Severity >= failOnNew {
+			if fc.Change == report.ChangeNew && res.Findings[i].Severity >= failOnNew && doc.Acceptance.MarkOf(i) == nil {
 				return ExitFindings
 			}
 		}
@@ -253,6 +271,25 @@ func readPrevious(path string) (*report.Document, error) {
 		return nil, fmt.Errorf("%s: %w (give the findings.json of an earlier tenantwatch scan --out)", path, err)
 	}
 	return d, nil
+}
+
+// readAccept reads --accept's file: at most accept.MaxFileBytes, strictly
+// (accept.Parse).
+func readAccept(path string) (*accept.File, error) {
+	// Not a FIFO or device, whose open or read could block the scan.
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the accept file: %w", err)
+	}
+	defer fh.Close()
+	af, err := accept.Parse(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return af, nil
 }
 
 // tenantIDFor is the tenant id of the Management Activity API's URLs:
