@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/accept"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -99,6 +100,10 @@ type Config struct {
 	// retried; it doubles with each attempt up to 30 minutes
 	// (TENANTWATCH_DELIVERY_BACKOFF, default 5s).
 	DeliveryBackoff time.Duration
+	// Accept is the accepted risks (TENANTWATCH_ACCEPT: the accept file's
+	// JSON inline, as scan --accept reads it; nil when unset): an accepted
+	// finding is not carded and is marked in the daily report.
+	Accept *accept.File
 }
 
 // MaxSubscriptionLifetime is Graph's limit for users and groups
@@ -194,6 +199,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		if n > 1 {
 			bad("TENANTWATCH_SERVICE_TAGS_*", "set only one of _FILE, _BLOB and _SUBSCRIPTION")
+		}
+	}
+	if v := get("TENANTWATCH_ACCEPT"); v != "" {
+		if af, err := accept.Parse(strings.NewReader(v)); err != nil {
+			bad("TENANTWATCH_ACCEPT", "%v", err)
+		} else {
+			c.Accept = af
 		}
 	}
 	if !validTablePrefix(c.TablePrefix) {

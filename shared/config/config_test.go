@@ -24,6 +24,9 @@ func TestLoadDefaults(t *testing.T) {
 	if c.GraphURL != "https://graph.microsoft.com" || c.GraphAuth != "azure" || c.AlertSeverity != tenant.SeverityHigh {
 		t.Errorf("defaults = %+v", c)
 	}
+	if c.Accept != nil {
+		t.Errorf("accept = %+v, want none", c.Accept)
+	}
 	if c.SubscriptionLifetime != 41760*time.Minute || c.RenewBefore != 72*time.Hour || c.ReportContainer != "reports" {
 		t.Errorf("durations = %+v", c)
 	}
@@ -77,6 +80,9 @@ func TestLoadErrors(t *testing.T) {
 			"TENANTWATCH_ARM_URL": "https://SECRETSIG@arm.example", "TENANTWATCH_NOTIFICATION_URL": "https://f:SECRETSIG@app.example/api/GraphNotifications?code=k"},
 			[]string{"TENANTWATCH_GRAPH_URL: must not hold a user name or password", "TENANTWATCH_ARM_URL: must not", "TENANTWATCH_NOTIFICATION_URL: must not"}},
 		{"two service tag sources", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_SERVICE_TAGS_FILE": "/x.json", "TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION": "s"}, []string{"set only one of"}},
+		{"invalid accept file", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_ACCEPT": `{"entries":[{"reason":"r","acceptedBy":"b","expires":"2027-01-01"}]}`},
+			[]string{"TENANTWATCH_ACCEPT: invalid accept file: entry 1: names nothing"}},
+		{"accept file not json", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_ACCEPT": "accept.json"}, []string{"TENANTWATCH_ACCEPT: invalid accept file"}},
 		{"lifecycle without notification", map[string]string{"AzureWebJobsStorage": azurite, "TENANTWATCH_LIFECYCLE_URL": "https://a/b"}, []string{"TENANTWATCH_NOTIFICATION_URL is not"}},
 	}
 	for _, tc := range tests {

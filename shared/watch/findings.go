@@ -32,7 +32,8 @@ func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline 
 	if baseline {
 		status = state.FindingBaseline
 	}
-	fresh, err := a.d.Findings.RecordFindings(ctx, res.Findings, status, a.now())
+	found, _ := a.unaccepted(res.Findings, s.CollectedAt)
+	fresh, err := a.d.Findings.RecordFindings(ctx, found, status, a.now())
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("watch: record findings: %w", err), detErr)
 	}

@@ -44,7 +44,8 @@ func (a *App) DailySweep(ctx context.Context) error {
 		Config:    a.o.Rules,
 		Detectors: a.o.Detectors,
 	})
-	fresh, err := a.d.Findings.RecordFindings(ctx, res.Findings, state.FindingQueued, now)
+	found, acceptance := a.unaccepted(res.Findings, now)
+	fresh, err := a.d.Findings.RecordFindings(ctx, found, state.FindingQueued, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: record findings: %w", err), scanErr)
 	}
@@ -73,6 +74,7 @@ func (a *App) DailySweep(ctx context.Context) error {
 	}
 
 	doc := report.NewDocument(res.Snapshot, res.Rules, res.Findings, res.Skipped, a.o.Version)
+	doc.Acceptance = acceptance
 	written, err := a.d.Reports.WriteReports(ctx, doc, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: write reports: %w", err), scanErr)
@@ -89,6 +91,9 @@ func (a *App) DailySweep(ctx context.Context) error {
 		// Say what is configured: TENANTWATCH_ALERT_SEVERITY decides which
 		// new findings get a card of their own.
 		note = fmt.Sprintf("First sweep after installation: %d findings. %s", len(res.Findings), notify.AlertPolicy(a.o.Config.AlertSeverity))
+	}
+	if n := acceptance.Accepted(); n > 0 || acceptance != nil && len(acceptance.Expired) > 0 {
+		note += fmt.Sprintf(" %d accepted (not alerted); %d expired accept entries (see the report).", n, len(acceptance.Expired))
 	}
 	d := notify.Digest{
 		Title: title, Generated: now, Counts: counts, Findings: fresh, Skipped: res.Skipped,
