@@ -53,12 +53,11 @@ type Entry struct {
 }
 
 // Exact reports whether e names a finding exactly: a key, or a rule and a
-// subject (a subjectId, or a subjectName without '*').
+// subjectId. A subjectName never makes an entry exact, not even without
+// '*': names are chosen by whoever creates the object, so an attacker can
+// give a new app an accepted app's name.
 func (e Entry) Exact() bool {
-	if e.Key != "" {
-		return true
-	}
-	return e.Rule != "" && (e.SubjectID != "" || (e.SubjectName != "" && !strings.Contains(e.SubjectName, "*")))
+	return e.Key != "" || (e.Rule != "" && e.SubjectID != "")
 }
 
 // Date is a calendar day in UTC, written YYYY-MM-DD.

@@ -10,10 +10,10 @@
 // findings they would have matched.
 //
 // Broad entries and critical findings: an entry is exact when it names a
-// key, or a rule together with a subject (a subjectId, or a subjectName
-// without '*'). Any other entry is broad, and a broad entry does not apply
-// to a finding of critical severity unless it says "allowCritical": true.
-// So accepting a rule, a subject or a name pattern never silently
-// swallows a new critical step of an attack that the entry does not name
-// exactly.
+// key, or a rule together with a subjectId. Any other entry is broad (a
+// subjectName never makes an entry exact: names are attacker-chosen), and
+// a broad entry does not apply to a finding of critical severity unless it
+// says "allowCritical": true. So accepting a rule, a subject or a name
+// never silently swallows a new critical step of an attack that the entry
+// does not name exactly.
 package accept
