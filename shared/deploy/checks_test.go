@@ -28,6 +28,7 @@ var notSet = map[string]string{
 	"FUNCTIONS_CUSTOMHANDLER_PORT":     "set by the Functions host when it starts the handler",
 	"TENANTWATCH_ALLOW_HTTP_LOOPBACK":  "local runs only: allows http:// loopback webhook and notification URLs",
 	"TENANTWATCH_SERVICE_TAGS_FILE":    "local runs only: a Service Tags file on the local disk",
+	"TENANTWATCH_ACCEPT":               "the accepted risks (an accept file's JSON) are the security team's decision after deployment, set in the Function App's settings (README \"Accepted risks\"); unset means none is accepted",
 }
 
 // notSetInMode lists, per serviceTagsSource, the service-tag settings that
