@@ -497,3 +497,36 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, body []byte,
 	}
 	return nil
 }
+
+// Blob fetches the one content blob at contentURI — the contentUri a
+// webhook notification announced — and hands its body to fn, bounded like
+// every read. The URI must lie under this tenant's feed (root +
+// /api/v1.0/{tenant}/activity/feed/audit/…): a notification body is
+// untrusted, and the token goes nowhere else. contentID names the blob in
+// errors (and is passed to fn). Errors are those of Content; a URI outside
+// the feed wraps tenant.ErrBadRequest and sends nothing.
+func (c *Client) Blob(ctx context.Context, contentID, contentURI string, fn func(contentID string, body io.Reader) error) error {
+	op := "GET /audit/" + clean(contentID, 200)
+	if !c.inFeed(contentURI) {
+		return &Error{Op: op, Message: "contentUri is not a blob of this tenant's feed", Err: tenant.ErrBadRequest}
+	}
+	return c.blob(ctx, listing{ContentID: contentID, ContentURI: contentURI}, fn)
+}
+
+// inFeed reports whether raw is a blob URL of this tenant's feed: the
+// root's scheme and host, the path root + /api/v1.0/{tenant}/activity/feed/audit/
+// and one segment, no query but PublisherIdentifier, no fragment.
+func (c *Client) inFeed(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Fragment != "" || !strings.EqualFold(u.Scheme, c.origin.Scheme) || !strings.EqualFold(u.Host, c.origin.Host) {
+		return false
+	}
+	for k := range u.Query() {
+		if k != "PublisherIdentifier" {
+			return false
+		}
+	}
+	f, _ := url.Parse(c.feed)
+	id, ok := strings.CutPrefix(u.Path, f.Path+"/audit/") // unescaped: %2e%2e and %2f are seen as what they are
+	return ok && id != "" && !strings.Contains(id, "/") && id != "." && id != ".."
+}
