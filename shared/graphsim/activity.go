@@ -75,10 +75,12 @@ type ActivityBlob struct {
 type activitySub struct {
 	contentType string
 	webhook     *activityWebhook
+	feed        string // the feed's URL as the start request reached it: notifications' contentUri
 }
 
 type activityWebhook struct {
 	address, authID, expiration string
+	expired                     bool // ExpireActivityWebhook: no notifications, listed as "expired"
 }
 
 // activityFeed is the simulated feed's state.
@@ -212,8 +214,12 @@ func (s *Server) AppendActivityContent(contentType string, created time.Time, re
 		recs[i] = r
 	}
 	s.activity.mu.Lock()
-	defer s.activity.mu.Unlock()
-	return s.activity.add(contentType, created, recs)
+	id, err := s.activity.add(contentType, created, recs)
+	s.activity.mu.Unlock()
+	if err == nil {
+		s.announceActivity(contentType, id, created)
+	}
+	return id, err
 }
 
 // ActivityContent returns copies of the feed's blobs, in the order they
@@ -304,7 +310,7 @@ func (s *Server) serveActivity(w http.ResponseWriter, r *http.Request, ri *reqIn
 	switch {
 	case op == "/subscriptions/start":
 		if allow(http.MethodPost) {
-			s.activityStart(w, r, ri)
+			s.activityStart(w, r, ri, prefix, tenantID)
 		}
 	case op == "/subscriptions/stop":
 		if allow(http.MethodPost) {
@@ -352,7 +358,11 @@ func (sub *activitySub) object() Object {
 	if sub.webhook.expiration != "" {
 		exp = sub.webhook.expiration
 	}
-	return append(o, Member{"webhook", Object{{"status", "enabled"}, {"address", sub.webhook.address},
+	status := "enabled"
+	if sub.webhook.expired {
+		status = "expired"
+	}
+	return append(o, Member{"webhook", Object{{"status", status}, {"address", sub.webhook.address},
 		{"authId", sub.webhook.authID}, {"expiration", exp}}})
 }
 
@@ -375,7 +385,7 @@ func (s *Server) contentTypeOf(w http.ResponseWriter, r *http.Request, ri *reqIn
 // validated first, as the reference's "Webhook validation" describes: a
 // POST with Webhook-ValidationCode (and Webhook-AuthID when set) that must
 // answer 200; otherwise AF20021 and nothing changes.
-func (s *Server) activityStart(w http.ResponseWriter, r *http.Request, ri *reqInfo) {
+func (s *Server) activityStart(w http.ResponseWriter, r *http.Request, ri *reqInfo, prefix, tenantID string) {
 	ct, ok := s.contentTypeOf(w, r, ri)
 	if !ok {
 		return
@@ -398,7 +408,7 @@ func (s *Server) activityStart(w http.ResponseWriter, r *http.Request, ri *reqIn
 			return
 		}
 	}
-	sub := &activitySub{contentType: ct}
+	sub := &activitySub{contentType: ct, feed: feedURL(r, prefix, tenantID)}
 	if wh := req.Webhook; wh != nil && wh.Address != "" {
 		if why := s.validateActivityWebhook(r.Context(), wh.Address, wh.AuthID); why != "" {
 			s.activityFail(w, ri, http.StatusBadRequest, "AF20021", fmt.Sprintf("The webhook endpoint {%s} could not be validated. %s", wh.Address, why))
@@ -555,20 +565,10 @@ func (s *Server) activityList(w http.ResponseWriter, r *http.Request, ri *reqInf
 		from = len(match)
 	}
 	to := min(from+size, len(match))
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	feed := scheme + "://" + r.Host + prefix + "/api/v1.0/" + tenantID + "/activity/feed"
+	feed := feedURL(r, prefix, tenantID)
 	out := make([]any, 0, to-from)
 	for _, b := range match[from:to] {
-		out = append(out, Object{
-			{"contentUri", feed + "/audit/" + b.ContentID},
-			{"contentId", b.ContentID},
-			{"contentType", b.ContentType},
-			{"contentCreated", b.Created.Format("2006-01-02T15:04:05.000Z")},
-			{"contentExpiration", b.Created.Add(activityRetention).Format("2006-01-02T15:04:05.000Z")},
-		})
+		out = append(out, listingEntry(feed, b))
 	}
 	if to < len(match) {
 		// As the reference shows it: the window as given, then the page.
@@ -581,6 +581,26 @@ func (s *Server) activityList(w http.ResponseWriter, r *http.Request, ri *reqInf
 		w.Header().Set("NextPageUri", next)
 	}
 	s.activityJSON(w, ri, http.StatusOK, out, len(out))
+}
+
+// feedURL is the feed's root as request r reached it.
+func feedURL(r *http.Request, prefix, tenantID string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + prefix + "/api/v1.0/" + tenantID + "/activity/feed"
+}
+
+// listingEntry is a blob as a listing (and a notification) shows it.
+func listingEntry(feed string, b ActivityBlob) Object {
+	return Object{
+		{"contentUri", feed + "/audit/" + b.ContentID},
+		{"contentId", b.ContentID},
+		{"contentType", b.ContentType},
+		{"contentCreated", b.Created.Format("2006-01-02T15:04:05.000Z")},
+		{"contentExpiration", b.Created.Add(activityRetention).Format("2006-01-02T15:04:05.000Z")},
+	}
 }
 
 // activityBlob serves one blob's records: a JSON array.

@@ -20,6 +20,7 @@ import (
 //	POST /_graphsim/lifecycle?subscription=<id>&event=<event>
 //	                                        202 (404 unknown subscription, 400 bad event or no lifecycle URL)
 //	POST /_graphsim/expire-delta            204: every delta token issued so far answers 410
+//	POST /_graphsim/activity/expire-webhook?contentType=<type>  204: the Management Activity API webhook expires (404 none)
 
 // adminPrefix starts every admin path.
 const adminPrefix = "/_graphsim/"
@@ -31,6 +32,7 @@ const (
 	AdminAttackPath        = "/_graphsim/attack/" // + step
 	AdminLifecyclePath     = "/_graphsim/lifecycle"
 	AdminExpireDeltaPath   = "/_graphsim/expire-delta"
+	AdminExpireWebhookPath = "/_graphsim/activity/expire-webhook"
 )
 
 func adminJSON(w http.ResponseWriter, status int, v any) {
@@ -103,6 +105,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, rest string)
 		if method(http.MethodPost) {
 			s.ExpireDeltaTokens()
 			w.WriteHeader(http.StatusNoContent)
+		}
+	case rest == "activity/expire-webhook":
+		if method(http.MethodPost) {
+			s.expireWebhookAdmin(w, r)
 		}
 	default:
 		adminError(w, http.StatusNotFound, "graphsim admin: no such path "+r.URL.Path)

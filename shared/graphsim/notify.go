@@ -118,6 +118,12 @@ func (s *Server) finishDelivery(d Delivery) {
 // post sends body to target asynchronously (twice with
 // DuplicateNotifications) and records the outcome.
 func (s *Server) post(kind, subID, target string, body []byte) {
+	s.postWith(kind, subID, target, body, nil)
+}
+
+// postWith is post with extra request headers (the Management Activity
+// API's Webhook-AuthID).
+func (s *Server) postWith(kind, subID, target string, body []byte, header http.Header) {
 	copies := 1
 	if s.dupNotes {
 		copies = 2
@@ -132,6 +138,9 @@ func (s *Server) post(kind, subID, target string, body []byte) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 			if err == nil {
 				req.Header.Set("Content-Type", "application/json; charset=utf-8")
+				for k, vs := range header {
+					req.Header[k] = vs
+				}
 				var res *http.Response
 				if res, err = s.client.Do(req); err == nil {
 					_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
