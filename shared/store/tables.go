@@ -63,10 +63,11 @@ const (
 	tableOutbox        = "outbox"
 	tableSubscriptions = "subscriptions"
 	tableSignIns       = "signins"
+	tableExchange      = "exchange"
 )
 
 func allTables() []string {
-	return []string{tableCursors, tableBaselines, tableFindings, tableOutbox, tableSubscriptions, tableSignIns}
+	return []string{tableCursors, tableBaselines, tableFindings, tableOutbox, tableSubscriptions, tableSignIns, tableExchange}
 }
 
 var validPrefix = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,49}$`)
