@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed/feedhook"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,14 +23,17 @@ func (s benchService) ClientState(_ context.Context, id string) (string, bool, e
 	v, ok := s.states[id]
 	return v, ok, nil
 }
-func (benchService) ProcessChanges(context.Context, webhook.Notification) error { return nil }
-func (benchService) Lifecycle(context.Context, webhook.Notification) error      { return nil }
-func (benchService) PollDirectory(context.Context) error                        { return nil }
-func (benchService) Doctor(context.Context) ([]byte, error)                     { return []byte("{}"), nil }
-func (benchService) PollSignIns(context.Context) error                          { return nil }
-func (benchService) DailySweep(context.Context) error                           { return nil }
-func (benchService) RenewSubscriptions(context.Context) error                   { return nil }
-func (benchService) DeliverAlerts(context.Context) error                        { return nil }
+func (benchService) ProcessChanges(context.Context, webhook.Notification) error   { return nil }
+func (benchService) Lifecycle(context.Context, webhook.Notification) error        { return nil }
+func (benchService) PollDirectory(context.Context) error                          { return nil }
+func (benchService) Doctor(context.Context) ([]byte, error)                       { return []byte("{}"), nil }
+func (benchService) PollSignIns(context.Context) error                            { return nil }
+func (benchService) DailySweep(context.Context) error                             { return nil }
+func (benchService) RenewSubscriptions(context.Context) error                     { return nil }
+func (benchService) DeliverAlerts(context.Context) error                          { return nil }
+func (benchService) ActivityAuthID(context.Context) (string, error)               { return "", nil }
+func (benchService) ProcessActivity(context.Context, feedhook.Notification) error { return nil }
+func (benchService) PollActivity(context.Context) error                           { return nil }
 
 // benchHandler logs JSON to io.Discard, so formatting is paid as in
 // production but nothing accumulates.

@@ -26,6 +26,16 @@ var schedules = map[string]string{
 	"DailySweep":         "%DailySweepSchedule%",
 	"RenewSubscriptions": "%RenewSubscriptionsSchedule%",
 	"DeliverAlerts":      "%DeliverAlertsSchedule%",
+	"PollActivity":       "%PollActivitySchedule%",
+}
+
+// queues is the queue each queue binding uses, by function.
+var queues = map[string]string{
+	"GraphNotifications":    "graph-changes",
+	"GraphLifecycle":        "graph-changes",
+	"ProcessChanges":        "graph-changes",
+	"ActivityNotifications": "activity-content",
+	"ProcessActivity":       "activity-content",
 }
 
 type functionJSON struct {
@@ -118,8 +128,8 @@ func TestFunctionBindings(t *testing.T) {
 						t.Errorf("httpTrigger sets a route; the default (function name) is expected")
 					}
 				case "queue", "queueTrigger":
-					if b["queueName"] != "graph-changes" || b["connection"] != "AzureWebJobsStorage" {
-						t.Errorf("%s binding %v: want queueName graph-changes, connection AzureWebJobsStorage", b["type"], b)
+					if b["queueName"] != queues[fn.name] || b["connection"] != "AzureWebJobsStorage" {
+						t.Errorf("%s binding %v: want queueName %s, connection AzureWebJobsStorage", b["type"], b, queues[fn.name])
 					}
 				case "timerTrigger":
 					s, _ := b["schedule"].(string)
@@ -187,8 +197,8 @@ func TestHostJSON(t *testing.T) {
 }
 
 // TestImports: handlers depends on the standard library, shared/graph/webhook,
-// shared/tenant and shared/redact only — never on the Graph SDK, which only
-// shared/graph imports.
+// shared/activityfeed/feedhook, shared/tenant and shared/redact only —
+// never on the Graph SDK, which only shared/graph imports.
 func TestImports(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
@@ -196,14 +206,14 @@ func TestImports(t *testing.T) {
 		t.Fatalf("go list -deps: %v", err)
 	}
 	const mod = "github.com/tenantwatch/tenantwatch/"
-	allowed := map[string]bool{mod + "handlers": true, mod + "shared/graph/webhook": true, mod + "shared/tenant": true, mod + "shared/redact": true}
+	allowed := map[string]bool{mod + "handlers": true, mod + "shared/graph/webhook": true, mod + "shared/activityfeed/feedhook": true, mod + "shared/tenant": true, mod + "shared/redact": true}
 	deps := strings.Fields(string(out))
 	if !slices.Contains(deps, mod+"handlers") {
 		t.Fatalf("go list did not list the package itself: %q", out)
 	}
 	for _, d := range deps {
 		if !allowed[d] {
-			t.Errorf("handlers depends on %s; allowed: stdlib, shared/graph/webhook, shared/tenant, shared/redact", d)
+			t.Errorf("handlers depends on %s; allowed: stdlib, shared/graph/webhook, shared/activityfeed/feedhook, shared/tenant, shared/redact", d)
 		}
 	}
 }

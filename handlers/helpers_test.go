@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed/feedhook"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -24,12 +25,16 @@ const (
 	subB   = "1b7e9a3c-5d2f-4c8e-a6b4-9f0e1d2c3b4a"
 	stateB = "otherSecretValue"
 	tenant = "84bd8158-6d4d-4958-8b9f-9d6445542f95"
+	// activityAuthID is the Management Activity API webhook's
+	// Webhook-AuthID secret of the fixtures.
+	activityAuthID = "webhookAuthIdValue-0123"
 )
 
 // call is one recorded Service call.
 type call struct {
-	Method string                `json:"method"`
-	Arg    *webhook.Notification `json:"arg,omitempty"`
+	Method string                 `json:"method"`
+	Arg    *webhook.Notification  `json:"arg,omitempty"`
+	Blob   *feedhook.Notification `json:"blob,omitempty"`
 }
 
 // fakeService is a handlers.Service whose methods are function fields. A nil
@@ -44,6 +49,9 @@ type fakeService struct {
 	RenewSubscriptionsFunc func(ctx context.Context) error
 	DeliverAlertsFunc      func(ctx context.Context) error
 	DoctorFunc             func(ctx context.Context) ([]byte, error)
+	ActivityAuthIDFunc     func(ctx context.Context) (string, error)
+	ProcessActivityFunc    func(ctx context.Context, n feedhook.Notification) error
+	PollActivityFunc       func(ctx context.Context) error
 
 	mu    sync.Mutex
 	calls []call
@@ -131,6 +139,28 @@ func (f *fakeService) Doctor(ctx context.Context) ([]byte, error) {
 	return f.DoctorFunc(ctx)
 }
 
+func (f *fakeService) ActivityAuthID(ctx context.Context) (string, error) {
+	f.record("ActivityAuthID", nil)
+	if f.ActivityAuthIDFunc == nil {
+		return "", errUnfaked
+	}
+	return f.ActivityAuthIDFunc(ctx)
+}
+
+func (f *fakeService) ProcessActivity(ctx context.Context, n feedhook.Notification) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, call{Method: "ProcessActivity", Blob: &n})
+	f.mu.Unlock()
+	if f.ProcessActivityFunc == nil {
+		return errUnfaked
+	}
+	return f.ProcessActivityFunc(ctx, n)
+}
+
+func (f *fakeService) PollActivity(ctx context.Context) error {
+	return f.timer("PollActivity", f.PollActivityFunc, ctx)
+}
+
 // states fakes ClientState from a fixed table of known subscriptions.
 func states(known map[string]string) func(context.Context, string) (string, bool, error) {
 	return func(_ context.Context, id string) (string, bool, error) {
@@ -152,6 +182,9 @@ func okService() *fakeService {
 		DailySweepFunc:         ok,
 		RenewSubscriptionsFunc: ok,
 		DeliverAlertsFunc:      ok,
+		ActivityAuthIDFunc:     func(context.Context) (string, error) { return activityAuthID, nil },
+		ProcessActivityFunc:    func(context.Context, feedhook.Notification) error { return nil },
+		PollActivityFunc:       ok,
 		DoctorFunc: func(context.Context) ([]byte, error) {
 			return []byte(`{"target":"https://graph.microsoft.com","checks":[{"name":"User.Read.All","status":"ok","detail":"GET /users answered"}]}`), nil
 		},

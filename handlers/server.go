@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed/feedhook"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 )
@@ -37,6 +38,15 @@ type Service interface {
 	DailySweep(ctx context.Context) error
 	RenewSubscriptions(ctx context.Context) error
 	DeliverAlerts(ctx context.Context) error
+	// ActivityAuthID returns the configured Webhook-AuthID secret of the
+	// Management Activity API webhook ("" when the webhook is off).
+	ActivityAuthID(ctx context.Context) (string, error)
+	// ProcessActivity reads the content blob a webhook notification
+	// announced and runs the Exchange rules on it.
+	ProcessActivity(ctx context.Context, n feedhook.Notification) error
+	// PollActivity is the timer function of that name: the polling
+	// fallback of the Management Activity API.
+	PollActivity(ctx context.Context) error
 	// Doctor runs the deployment's checks as the app's identity and
 	// returns the report as JSON (shared/doctor.Report).
 	Doctor(ctx context.Context) ([]byte, error)
@@ -70,6 +80,7 @@ const (
 	bindingChanges = "changes" // queue output, queue graph-changes
 	bindingMsg     = "msg"     // queueTrigger input, queue graph-changes
 	bindingTimer   = "timer"   // timerTrigger input
+	bindingBlobs   = "blobs"   // queue output, queue activity-content
 )
 
 // binding is one binding a handler reads or writes.
@@ -82,6 +93,7 @@ var (
 	queueBindings = []binding{{bindingMsg, "queueTrigger", "in"}}
 	timerBindings = []binding{{bindingTimer, "timerTrigger", "in"}}
 	getBindings   = []binding{{bindingReq, "httpTrigger", "in"}, {bindingRes, "http", "out"}}
+	feedBindings  = []binding{{bindingReq, "httpTrigger", "in"}, {bindingRes, "http", "out"}, {bindingBlobs, "queue", "out"}}
 )
 
 // function is one row of the route table.
@@ -103,6 +115,9 @@ var functions = []function{
 	{"RenewSubscriptions", timerBindings, false, (*server).renewSubscriptions},
 	{"DeliverAlerts", timerBindings, false, (*server).deliverAlerts},
 	{"Doctor", getBindings, true, (*server).doctor},
+	{"ActivityNotifications", feedBindings, true, (*server).activityNotifications},
+	{"ProcessActivity", queueBindings, false, (*server).processActivity},
+	{"PollActivity", timerBindings, false, (*server).pollActivity},
 }
 
 // Names returns the function names the route table serves, in a fixed order.

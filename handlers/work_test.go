@@ -222,7 +222,7 @@ func TestRouting(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	t.Parallel()
-	want := []string{"GraphNotifications", "GraphLifecycle", "ProcessChanges", "PollDirectory", "PollSignIns", "DailySweep", "RenewSubscriptions", "DeliverAlerts", "Doctor"}
+	want := []string{"GraphNotifications", "GraphLifecycle", "ProcessChanges", "PollDirectory", "PollSignIns", "DailySweep", "RenewSubscriptions", "DeliverAlerts", "Doctor", "ActivityNotifications", "ProcessActivity", "PollActivity"}
 	if diff := cmp.Diff(want, handlers.Names()); diff != "" {
 		t.Errorf("Names() mismatch (-want +got):\n%s", diff)
 	}

@@ -125,6 +125,9 @@ param dailySweepSchedule string = '0 30 2 * * *'
 @description('RenewSubscriptions: create and renew the Graph change-notification subscriptions.')
 param renewSubscriptionsSchedule string = '0 0 */6 * * *'
 
+@description('PollActivity: the Management Activity API content (Exchange audit records) since the watermark, and its subscription and webhook.')
+param pollActivitySchedule string = '0 */5 * * * *'
+
 @description('DeliverAlerts: post pending cards to Teams.')
 param deliverAlertsSchedule string = '0 */1 * * * *'
 
@@ -147,12 +150,16 @@ var tableNames = [
   '${tablePrefix}outbox'
   '${tablePrefix}subscriptions'
   '${tablePrefix}signins'
+  '${tablePrefix}exchange'
 ]
 // The queue of functions/*/function.json and the host's poison queue.
 var changesQueueName = 'graph-changes'
+var activityQueueName = 'activity-content'
 var queueNames = [
   changesQueueName
   '${changesQueueName}-poison'
+  activityQueueName
+  '${activityQueueName}-poison'
 ]
 var armUrl = endsWith(environment().resourceManager, '/') ? substring(environment().resourceManager, 0, length(environment().resourceManager) - 1) : environment().resourceManager
 var hasTeamsWebhook = !empty(teamsWebhookUrl)
@@ -283,11 +290,20 @@ var baseAppSettings = {
   TENANTWATCH_RENEW_BEFORE: '72h'
   TENANTWATCH_DELIVERY_BACKOFF: '5s'
   TENANTWATCH_ARM_URL: armUrl
+  // The Office 365 Management Activity API (Exchange audit records): the
+  // tenant is this deployment's; the webhook's URL and Webhook-AuthID are
+  // secrets (app-config.bicep writes them).
+  TENANTWATCH_ACTIVITY_URL: 'https://manage.office.com'
+  TENANTWATCH_TENANT_ID: tenant().tenantId
+  TENANTWATCH_ACTIVITY_NOTIFICATION_URL: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/activity-notification-url/)'
+  TENANTWATCH_ACTIVITY_AUTH_ID: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/activity-auth-id/)'
+  TENANTWATCH_ACTIVITY_OVERLAP: '30m'
   PollDirectorySchedule: pollDirectorySchedule
   PollSignInsSchedule: pollSignInsSchedule
   DailySweepSchedule: dailySweepSchedule
   RenewSubscriptionsSchedule: renewSubscriptionsSchedule
   DeliverAlertsSchedule: deliverAlertsSchedule
+  PollActivitySchedule: pollActivitySchedule
 }
 
 // At most one Service Tags source (config.Load refuses more).

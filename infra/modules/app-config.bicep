@@ -29,6 +29,10 @@ param notificationKeySeed string
 // 64 hex characters, URL-safe, derived deterministically from the seed.
 var hostKey = '${replace(guid(notificationKeySeed, 'tenantwatch-graph-key', '1'), '-', '')}${replace(guid(notificationKeySeed, 'tenantwatch-graph-key', '2'), '-', '')}'
 
+// The Management Activity API webhook's Webhook-AuthID: 64 hex characters,
+// derived from the seed too.
+var activityAuthId = '${replace(guid(notificationKeySeed, 'tenantwatch-activity-auth', '1'), '-', '')}${replace(guid(notificationKeySeed, 'tenantwatch-activity-auth', '2'), '-', '')}'
+
 resource app 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
@@ -57,6 +61,27 @@ resource lifecycleUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+// The Management Activity API's webhook: the URL of ActivityNotifications
+// with the same key, and its Webhook-AuthID secret (derived from the seed
+// too, so that a provision does not change it under the started webhook).
+resource activityNotificationUrl 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'activity-notification-url'
+  properties: {
+    value: 'https://${app.properties.defaultHostName}/api/ActivityNotifications?code=${hostKey}'
+    contentType: 'TENANTWATCH_ACTIVITY_NOTIFICATION_URL'
+  }
+}
+
+resource activityAuthId 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'activity-auth-id'
+  properties: {
+    value: activityAuthId
+    contentType: 'TENANTWATCH_ACTIVITY_AUTH_ID'
+  }
+}
+
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'appsettings'
@@ -64,6 +89,8 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   dependsOn: [
     notificationUrl
     lifecycleUrl
+    activityNotificationUrl
+    activityAuthId
   ]
 }
 

@@ -320,6 +320,12 @@ func apiTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") 
 // tenant.ErrUnreachable, tenant.ErrBadRequest or tenant.ErrNotFound; an
 // error fn returns comes back wrapped with the blob's id.
 func (c *Client) Content(ctx context.Context, contentType string, start, end time.Time, fn func(contentID string, body io.Reader) error) error {
+	return c.walk(ctx, contentType, start, end, func(b listing) error { return c.blob(ctx, b, fn) })
+}
+
+// walk lists the window's blobs, slice by slice and page by page, and
+// hands each new one to each.
+func (c *Client) walk(ctx context.Context, contentType string, start, end time.Time, each func(listing) error) error {
 	start, end = start.UTC(), end.UTC()
 	if oldest := c.now().UTC().Add(-MaxLookback + lookbackMargin); start.Before(oldest) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "activityfeed: start moved to the API's 7-day limit",
@@ -344,15 +350,35 @@ func (c *Client) Content(ctx context.Context, contentType string, start, end tim
 		q.Set("contentType", contentType)
 		q.Set("startTime", apiTime(s))
 		q.Set("endTime", apiTime(e))
-		if err := c.slice(ctx, contentType, c.feed+"/subscriptions/content?"+q.Encode(), start, end, seen, fn); err != nil {
+		if err := c.slice(ctx, contentType, c.feed+"/subscriptions/content?"+q.Encode(), start, end, seen, each); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// List streams the id and URI of each content blob of contentType whose
+// contentCreated lies in [start, end), each once per call, without
+// fetching it: the caller reads the ones it wants with Blob. Windows,
+// pages and errors are Content's; an error fn returns ends the listing
+// and is returned as is.
+func (c *Client) List(ctx context.Context, contentType string, start, end time.Time, fn func(contentID, contentURI string) error) error {
+	var fnErr error
+	err := c.walk(ctx, contentType, start, end, func(b listing) error {
+		if err := fn(b.ContentID, b.ContentURI); err != nil {
+			fnErr = err
+			return err
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
 // slice lists one window, page by page, and reads each new blob.
-func (c *Client) slice(ctx context.Context, contentType, first string, start, end time.Time, seen map[string]struct{}, fn func(string, io.Reader) error) error {
+func (c *Client) slice(ctx context.Context, contentType, first string, start, end time.Time, seen map[string]struct{}, each func(listing) error) error {
 	const op = "GET /subscriptions/content"
 	pages := make(map[[sha256.Size]byte]struct{})
 	for next := first; next != ""; {
@@ -393,7 +419,7 @@ func (c *Client) slice(ctx context.Context, contentType, first string, start, en
 				continue
 			}
 			seen[b.ContentID] = struct{}{}
-			if err := c.blob(ctx, b, fn); err != nil {
+			if err := each(b); err != nil {
 				return err
 			}
 		}

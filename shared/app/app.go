@@ -20,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/tenantwatch/tenantwatch/handlers"
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed/feedhook"
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/blobstore"
 	"github.com/tenantwatch/tenantwatch/shared/collect"
@@ -130,8 +131,14 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 			return azureip.Fetch(ctx, nil, u, tok.Token)
 		}
 	}
+	// The Management Activity API (the Exchange rules): its root, the
+	// tenant of its URLs, the same credential (tokens for
+	// https://manage.office.com).
+	feed := newFeed(cfg.ActivityURL, cfg.TenantID, cred, gc, version, log)
+	rounds := collect.NewRounds(gc, tables, &collect.RoundsOptions{Logger: log})
+	opts.Exchange = &watch.Exchange{Feed: feed, Rounds: rounds, Store: exchangeStore{tables}}
 	w, err := watch.New(watch.Deps{
-		Tenant:     collect.NewRounds(gc, tables, &collect.RoundsOptions{Logger: log}),
+		Tenant:     rounds,
 		Subscriber: gc,
 		Cursors:    tables, Baselines: tables, Findings: tables, Outbox: tables, Subscriptions: tables, SignIns: tables,
 		Reports: reports,
@@ -144,7 +151,8 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 		teams = sender
 	}
 	doc, err := doctor.New(gc, doctor.Facts{LicenceMissing: graph.LicenceMissing},
-		&doctor.Options{Target: cfg.GraphURL, Teams: teams, NotificationURL: cfg.NotificationURL, Logger: log})
+		&doctor.Options{Target: cfg.GraphURL, Teams: teams, NotificationURL: cfg.NotificationURL, Feed: feed,
+			ActivityNotificationURL: cfg.ActivityNotificationURL, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -366,6 +374,26 @@ func (l *Lazy) RenewSubscriptions(ctx context.Context) error {
 }
 func (l *Lazy) DeliverAlerts(ctx context.Context) error {
 	return l.call(ctx, handlers.Service.DeliverAlerts)
+}
+
+func (l *Lazy) ActivityAuthID(ctx context.Context) (string, error) {
+	s, err := l.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return s.ActivityAuthID(ctx)
+}
+
+func (l *Lazy) ProcessActivity(ctx context.Context, n feedhook.Notification) error {
+	s, err := l.get(ctx)
+	if err != nil {
+		return err
+	}
+	return s.ProcessActivity(ctx, n)
+}
+
+func (l *Lazy) PollActivity(ctx context.Context) error {
+	return l.call(ctx, handlers.Service.PollActivity)
 }
 
 func (l *Lazy) Doctor(ctx context.Context) ([]byte, error) {

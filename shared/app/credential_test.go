@@ -149,7 +149,9 @@ func TestOneCredential(t *testing.T) {
 		{name: "Graph signs in",
 			settings: map[string]string{"TENANTWATCH_GRAPH_AUTH": "azure"},
 			run:      func(ctx context.Context, svc *app.Service) error { _, err := svc.Doctor(ctx); return err },
-			builds:   []string{""}, scopes: []string{graphScope}, graph: []string{"Bearer token:" + graphScope}},
+			// Doctor also lists the Management Activity API's subscriptions,
+			// with the same credential (its own scope).
+			builds: []string{""}, scopes: []string{graphScope, "https://manage.office.com/.default"}, graph: []string{"Bearer token:" + graphScope}},
 		{name: "Resource Manager signs in",
 			settings: merge(discovery, map[string]string{"TENANTWATCH_GRAPH_AUTH": "none"}),
 			run:      func(ctx context.Context, svc *app.Service) error { return svc.DailySweep(ctx) },

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed/feedhook"
 	"log/slog"
 	"strings"
 	"sync"
@@ -81,6 +82,16 @@ func (s *service) Doctor(context.Context) ([]byte, error) {
 	s.hit("Doctor")
 	return []byte(`{}`), nil
 }
+
+func (s *service) ActivityAuthID(context.Context) (string, error) {
+	s.hit("ActivityAuthID")
+	return "", nil
+}
+func (s *service) ProcessActivity(context.Context, feedhook.Notification) error {
+	s.hit("ProcessActivity")
+	return nil
+}
+func (s *service) PollActivity(context.Context) error { s.hit("PollActivity"); return nil }
 
 var _ handlers.Service = (*service)(nil)
 

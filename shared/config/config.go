@@ -65,6 +65,21 @@ type Config struct {
 	NotificationURL string // TENANTWATCH_NOTIFICATION_URL: public URL of GraphNotifications, with ?code=
 	LifecycleURL    string // TENANTWATCH_LIFECYCLE_URL: public URL of GraphLifecycle, with ?code=
 
+	// The Office 365 Management Activity API (the Exchange rules, issue 11).
+	ActivityURL string // TENANTWATCH_ACTIVITY_URL: the API root, default https://manage.office.com (with TENANTWATCH_GRAPH_AUTH=none, the Graph URL: the simulator serves both)
+	TenantID    string // TENANTWATCH_TENANT_ID: the directory id the API's URLs name; empty = read from Graph's /organization
+	// ActivityNotificationURL is the public URL of ActivityNotifications,
+	// with ?code= (TENANTWATCH_ACTIVITY_NOTIFICATION_URL); empty = no
+	// webhook, PollActivity alone.
+	ActivityNotificationURL string
+	// ActivityAuthID is the webhook's Webhook-AuthID secret
+	// (TENANTWATCH_ACTIVITY_AUTH_ID, a Key Vault reference in Azure):
+	// required with ActivityNotificationURL.
+	ActivityAuthID string
+	// ActivityOverlap: each PollActivity lists this much before its
+	// watermark (TENANTWATCH_ACTIVITY_OVERLAP, default 30m).
+	ActivityOverlap time.Duration
+
 	ServiceTagsBlob string // TENANTWATCH_SERVICE_TAGS_BLOB: "container/name" of a Service Tags JSON file
 	ServiceTagsFile string // TENANTWATCH_SERVICE_TAGS_FILE: a local Service Tags file (local runs)
 	// ServiceTagsSubscription, when set, reads the ranges from the Service
@@ -124,6 +139,10 @@ func Load(getenv func(string) string) (Config, error) {
 		TeamsWebhookURL:         get("TENANTWATCH_TEAMS_WEBHOOK_URL"),
 		NotificationURL:         get("TENANTWATCH_NOTIFICATION_URL"),
 		LifecycleURL:            get("TENANTWATCH_LIFECYCLE_URL"),
+		ActivityURL:             strings.TrimRight(get("TENANTWATCH_ACTIVITY_URL"), "/"),
+		TenantID:                get("TENANTWATCH_TENANT_ID"),
+		ActivityNotificationURL: get("TENANTWATCH_ACTIVITY_NOTIFICATION_URL"),
+		ActivityAuthID:          get("TENANTWATCH_ACTIVITY_AUTH_ID"),
 		ServiceTagsBlob:         get("TENANTWATCH_SERVICE_TAGS_BLOB"),
 		ServiceTagsFile:         get("TENANTWATCH_SERVICE_TAGS_FILE"),
 		ServiceTagsSubscription: get("TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION"),
@@ -165,6 +184,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"TENANTWATCH_TEAMS_WEBHOOK_URL", c.TeamsWebhookURL},
 		{"TENANTWATCH_NOTIFICATION_URL", c.NotificationURL},
 		{"TENANTWATCH_LIFECYCLE_URL", c.LifecycleURL},
+		{"TENANTWATCH_ACTIVITY_NOTIFICATION_URL", c.ActivityNotificationURL},
 	} {
 		if u.v == "" {
 			continue
@@ -182,6 +202,25 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.LifecycleURL != "" && c.NotificationURL == "" {
 		bad("TENANTWATCH_LIFECYCLE_URL", "is set but TENANTWATCH_NOTIFICATION_URL is not")
+	}
+	if c.ActivityURL == "" {
+		c.ActivityURL = "https://manage.office.com"
+		if c.GraphAuth == "none" {
+			c.ActivityURL = c.GraphURL // the simulator serves both
+		}
+	}
+	if _, err := checkURL(c.ActivityURL, c.AllowHTTP || c.GraphAuth == "none"); err != nil {
+		bad("TENANTWATCH_ACTIVITY_URL", "%v", err)
+	}
+	if c.TenantID != "" && !isGUID(c.TenantID) {
+		bad("TENANTWATCH_TENANT_ID", "%q is not a GUID (the directory id)", c.TenantID)
+	}
+	switch {
+	case c.ActivityNotificationURL != "" && len(c.ActivityAuthID) < 16:
+		// Never echo the secret.
+		bad("TENANTWATCH_ACTIVITY_AUTH_ID", "must be set, at least 16 characters, with TENANTWATCH_ACTIVITY_NOTIFICATION_URL (the webhook's Webhook-AuthID secret)")
+	case c.ActivityNotificationURL == "" && c.ActivityAuthID != "":
+		bad("TENANTWATCH_ACTIVITY_AUTH_ID", "is set but TENANTWATCH_ACTIVITY_NOTIFICATION_URL is not")
 	}
 	if c.ServiceTagsBlob != "" {
 		if i := strings.IndexByte(c.ServiceTagsBlob, '/'); i <= 0 || i == len(c.ServiceTagsBlob)-1 {
@@ -229,6 +268,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.AuditOverlap = dur("TENANTWATCH_AUDIT_OVERLAP", 15*time.Minute, 0, 24*time.Hour)
 	c.SignInOverlap = dur("TENANTWATCH_SIGNIN_OVERLAP", 15*time.Minute, 0, 24*time.Hour)
+	c.ActivityOverlap = dur("TENANTWATCH_ACTIVITY_OVERLAP", 30*time.Minute, 0, 24*time.Hour)
 	c.SweepWindow = dur("TENANTWATCH_SWEEP_WINDOW", 720*time.Hour, time.Hour, 90*24*time.Hour)
 	c.SubscriptionLifetime = dur("TENANTWATCH_SUBSCRIPTION_LIFETIME", MaxSubscriptionLifetime, 45*time.Minute, MaxSubscriptionLifetime)
 	c.RenewBefore = dur("TENANTWATCH_RENEW_BEFORE", 72*time.Hour, time.Minute, MaxSubscriptionLifetime)
@@ -337,6 +377,24 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// isGUID reports whether s has a GUID's form.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'):
+			return false
+		}
+	}
+	return true
 }
 
 func validTablePrefix(p string) bool {

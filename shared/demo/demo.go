@@ -74,11 +74,16 @@ func DefaultSettings() map[string]string {
 		"DailySweepSchedule":         "0 30 2 * * *",
 		"RenewSubscriptionsSchedule": "0 0 */6 * * *",
 		"DeliverAlertsSchedule":      "*/2 * * * * *",
+		"PollActivitySchedule":       "*/5 * * * * *",
 		"TENANTWATCH_ALERT_SEVERITY": "medium",
 		"TENANTWATCH_AUDIT_OVERLAP":  "2m",
 		"TENANTWATCH_SIGNIN_OVERLAP": "2m",
 	}
 }
+
+// DemoActivityAuthID is the demo's Webhook-AuthID secret of the
+// Management Activity API webhook (a secret: it never reaches a log).
+const DemoActivityAuthID = "local-demo-activity-auth-id"
 
 // ProductionSchedules are the schedules a deployment uses (infra sets
 // them as app settings): the demo can run with them to show real
@@ -90,6 +95,7 @@ func ProductionSchedules() map[string]string {
 		"DailySweepSchedule":         "0 30 2 * * *",
 		"RenewSubscriptionsSchedule": "0 0 */6 * * *",
 		"DeliverAlertsSchedule":      "0 */1 * * * *",
+		"PollActivitySchedule":       "0 */5 * * * *",
 	}
 }
 
@@ -179,6 +185,10 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		"TENANTWATCH_NOTIFICATION_URL":    hostURL + "/api/GraphNotifications?code=" + url.QueryEscape(key),
 		"TENANTWATCH_LIFECYCLE_URL":       hostURL + "/api/GraphLifecycle?code=" + url.QueryEscape(key),
 		"FUNCTIONS_KEY":                   key,
+		// The Management Activity API's webhook (the simulator serves the
+		// API at the Graph URL).
+		"TENANTWATCH_ACTIVITY_NOTIFICATION_URL": hostURL + "/api/ActivityNotifications?code=" + url.QueryEscape(key),
+		"TENANTWATCH_ACTIVITY_AUTH_ID":          DemoActivityAuthID,
 	} {
 		e.Settings[k] = v
 	}

@@ -92,6 +92,7 @@ var runtimeStandIns = map[string]string{
 	"TENANTWATCH_ARM_URL":                       "https://management.azure.com",
 	"TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION":     "00000000-0000-0000-0000-000000000001",
 	"TENANTWATCH_SERVICE_TAGS_LOCATION":         "westeurope",
+	"TENANTWATCH_TENANT_ID":                     "00000000-0000-0000-0000-000000000002",
 }
 
 // secretStandIns stand for the interpolations of Key Vault secret values,
@@ -100,6 +101,7 @@ var secretStandIns = map[string]string{
 	"app.properties.defaultHostName": testHostName,
 	"hostKey":                        testHostKey,
 	"teamsWebhookUrl":                testWebhook,
+	"activityAuthId":                 strings.Repeat("fedcba9876543210", 4),
 }
 
 // ---------------------------------------------------------------- settings
@@ -1360,7 +1362,7 @@ func checkNotificationKey(in *infra, c *codeFacts) errs {
 		e.add("host.json sets extensions.http.routePrefix %q; the notification URLs assume /api", routePrefix)
 	}
 	reURL := regexp.MustCompile(`^'https://\$\{app\.properties\.defaultHostName\}/api/(\w+)\?code=\$\{hostKey\}'$`)
-	wantFn := map[string]string{"notification-url": "GraphNotifications", "lifecycle-url": "GraphLifecycle"}
+	wantFn := map[string]string{"notification-url": "GraphNotifications", "lifecycle-url": "GraphLifecycle", "activity-notification-url": "ActivityNotifications"}
 	var secretDeps []string
 	for _, r := range ac.resources("Microsoft.KeyVault/vaults/secrets") {
 		b, err := r.body()

@@ -186,7 +186,7 @@ var mutations = []mutation{
 	{"seed not stored", keyVaultModule, "name: 'notification-key-seed'", "name: 'seed'", checkNotificationKey, "notification-key-seed"},
 	{"key before settings", appConfigModule, "  dependsOn: [\n    settings\n  ]\n", "", checkNotificationKey, "depend on the app settings"},
 	{"wrong route", appConfigModule, "/api/GraphNotifications?code=", "/api/notifications?code=", checkNotificationKey, "notification-url"},
-	{"settings before secrets", appConfigModule, "  dependsOn: [\n    notificationUrl\n    lifecycleUrl\n  ]\n", "", checkNotificationKey, "must depend on secret"},
+	{"settings before secrets", appConfigModule, "  dependsOn: [\n    notificationUrl\n    lifecycleUrl\n    activityNotificationUrl\n    activityAuthId\n  ]\n", "", checkNotificationKey, "must depend on secret"},
 	{"plain notification URL", mainBicep, "TENANTWATCH_NOTIFICATION_URL: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/notification-url/)'", "TENANTWATCH_NOTIFICATION_URL: 'https://example.org/api/GraphNotifications'", checkNotificationKey, "TENANTWATCH_NOTIFICATION_URL must be a Key Vault reference"},
 	// Azure's type definitions
 	{"misspelled property", keyVaultModule, "    softDeleteRetentionInDays: 90\n", "    softDeleteRetentionDays: 90\n", checkAzureTypes, "properties.softDeleteRetentionDays is not a property of VaultProperties (did you mean softDeleteRetentionInDays?)"},

@@ -119,6 +119,12 @@ type Options struct {
 	// Feed is the Management Activity API client; nil: its checks are
 	// skipped (the report says so).
 	Feed Feed
+	// ActivityNotificationURL is the deployed app's
+	// TENANTWATCH_ACTIVITY_NOTIFICATION_URL: the Audit.Exchange
+	// subscription's webhook must be enabled at its host and path (only
+	// they are compared and printed: the query holds the function key).
+	// Empty: no webhook is expected.
+	ActivityNotificationURL string
 	// Detectors name the rules each gap skips (default detect.All()).
 	Detectors []detect.Detector
 	Now       func() time.Time

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 
 	"github.com/tenantwatch/tenantwatch/shared/activityfeed"
@@ -70,12 +71,31 @@ func (d *Doctor) feed(ctx context.Context) (perm, sub Check) {
 			return perm, sub
 		}
 		sub.Status, sub.Detail = StatusOK, "enabled; webhook: "+webhookText(s.Webhook)
+		if want := d.o.ActivityNotificationURL; want != "" && !webhookAt(s.Webhook, want) {
+			sub.Status = StatusFail
+			sub.Detail = "enabled, but the app's webhook is not registered: " + webhookText(s.Webhook) + " (want enabled at " + hostPath(want) + ")"
+			sub.Fix = "PollActivity registers it again on its next run (RenewSubscriptions too); until then content is polled, minutes later"
+		}
 		return perm, sub
 	}
 	sub.Status = StatusFail
 	sub.Detail = "not started: the Management Activity API lists no " + activityfeed.ContentTypeExchange + " content, so " + needed + " are skipped"
 	sub.Fix = "start it once: tenantwatch scan --start-subscriptions (a one-time write; the first content can take up to 12 hours)"
 	return perm, sub
+}
+
+// webhookAt reports whether w is enabled at want's host and path.
+func webhookAt(w *activityfeed.Webhook, want string) bool {
+	return w != nil && strings.EqualFold(w.Status, "enabled") && hostPath(w.Address) == hostPath(want)
+}
+
+// hostPath is a URL's host and path, without scheme, user or query.
+func hostPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host) + u.EscapedPath()
 }
 
 // webhookText describes a subscription's webhook by status and host only

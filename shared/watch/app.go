@@ -43,6 +43,10 @@ type Options struct {
 	// HTTPClient warms the app's own notification endpoint before it
 	// subscribes (default: a client with a 30 s timeout).
 	HTTPClient *http.Client
+	// Exchange is the Management Activity API path (ActivityNotifications,
+	// ProcessActivity, PollActivity); nil leaves the Exchange rules to the
+	// scan.
+	Exchange *Exchange
 }
 
 // Cursor names.

@@ -18,13 +18,18 @@ import (
 // detectors' errors come back joined after everything they found was
 // stored.
 func (a *App) detectAndRecord(ctx context.Context, s *tenant.Snapshot, baseline bool) ([]tenant.Finding, error) {
+	return a.detectAndRecordWith(ctx, s, baseline, a.o.Detectors)
+}
+
+// detectAndRecordWith is detectAndRecord with the detectors ds.
+func (a *App) detectAndRecordWith(ctx context.Context, s *tenant.Snapshot, baseline bool, ds []detect.Detector) ([]tenant.Finding, error) {
 	ranges, reason := a.azureRanges(ctx)
 	if ranges != nil {
 		delete(s.Unavailable, tenant.SourceAzureRanges)
 	} else {
 		s.MarkUnavailable(tenant.SourceAzureRanges, reason)
 	}
-	res, detErr := detect.Run(ctx, a.o.Detectors, &detect.Input{Snapshot: s, Azure: ranges, Now: s.CollectedAt, Config: a.o.Rules})
+	res, detErr := detect.Run(ctx, ds, &detect.Input{Snapshot: s, Azure: ranges, Now: s.CollectedAt, Config: a.o.Rules})
 	if detErr != nil {
 		a.log.Error("detectors failed; storing what the others found", "err", detErr)
 	}

@@ -25,9 +25,16 @@ const subscriptionMargin = 5 * time.Minute
 // live in Table Storage. A subscription that had vanished is recreated and
 // followed by a users delta round, so changes made while it was gone are
 // not missed.
+//
+// It also reconciles the Management Activity API's Audit.Exchange
+// subscription and webhook (PollActivity does so on every run too).
 func (a *App) RenewSubscriptions(ctx context.Context) error {
+	var feedErr error
+	if a.o.Exchange != nil {
+		feedErr = a.reconcileActivity(ctx)
+	}
 	defer a.lock("RenewSubscriptions")()
-	return a.renewSubscriptions(ctx)
+	return errors.Join(a.renewSubscriptions(ctx), feedErr)
 }
 
 func (a *App) renewSubscriptions(ctx context.Context) error {

@@ -1,4 +1,4 @@
-package activityfeed_test
+package feedhook_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tenantwatch/tenantwatch/shared/activityfeed"
+	"github.com/tenantwatch/tenantwatch/shared/activityfeed/feedhook"
 )
 
 // TestParseNotifications reads the reference's notification body
@@ -30,21 +30,21 @@ func TestParseNotifications(t *testing.T) {
 		{"entry without contentUri", `[{"contentId":"a"},{"contentId":"b","contentUri":"https://manage.office.com/x"}]`, 1, 1, nil},
 		{"field of the wrong type", `[{"contentId":1,"contentUri":"u"}]`, 0, 1, nil},
 		{"oversized field", `[{"contentId":"` + long + `","contentUri":"u"}]`, 0, 1, nil},
-		{"an object, not an array", `{"contentId":"a","contentUri":"u"}`, 0, 0, activityfeed.ErrNotificationMalformed},
-		{"an array of strings", `["a"]`, 0, 0, activityfeed.ErrNotificationMalformed},
-		{"not JSON", `<xml/>`, 0, 0, activityfeed.ErrNotificationMalformed},
-		{"too many entries", "[" + strings.Repeat(`{"contentId":"a","contentUri":"u"},`, activityfeed.MaxNotifications) + `{"contentId":"a","contentUri":"u"}]`, 0, 0, activityfeed.ErrNotificationTooLarge},
-		{"too large", "[" + strings.Repeat(" ", activityfeed.MaxNotificationBody) + "]", 0, 0, activityfeed.ErrNotificationTooLarge},
+		{"an object, not an array", `{"contentId":"a","contentUri":"u"}`, 0, 0, feedhook.ErrNotificationMalformed},
+		{"an array of strings", `["a"]`, 0, 0, feedhook.ErrNotificationMalformed},
+		{"not JSON", `<xml/>`, 0, 0, feedhook.ErrNotificationMalformed},
+		{"too many entries", "[" + strings.Repeat(`{"contentId":"a","contentUri":"u"},`, feedhook.MaxNotifications) + `{"contentId":"a","contentUri":"u"}]`, 0, 0, feedhook.ErrNotificationTooLarge},
+		{"too large", "[" + strings.Repeat(" ", feedhook.MaxNotificationBody) + "]", 0, 0, feedhook.ErrNotificationTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ns, dropped, err := activityfeed.ParseNotifications([]byte(tt.body))
+			ns, dropped, err := feedhook.ParseNotifications([]byte(tt.body))
 			if !errors.Is(err, tt.err) || len(ns) != tt.n || dropped != tt.dropped {
 				t.Errorf("got %d entries, %d dropped, %v; want %d, %d, %v", len(ns), dropped, err, tt.n, tt.dropped, tt.err)
 			}
 		})
 	}
-	ns, _, _ := activityfeed.ParseNotifications(doc)
+	ns, _, _ := feedhook.ParseNotifications(doc)
 	if ns[0].ContentType != "Audit.SharePoint" || !strings.HasPrefix(ns[0].ContentURI, "https://manage.office.com/api/v1.0/") || ns[0].TenantID == "" {
 		t.Errorf("first entry %+v", ns[0])
 	}
@@ -52,20 +52,20 @@ func TestParseNotifications(t *testing.T) {
 
 func TestValidationCode(t *testing.T) {
 	for body, want := range map[string]string{`{"validationCode":"abc"}`: "abc", ` {"validationCode":""} `: ""} {
-		if got, ok := activityfeed.ValidationCode([]byte(body)); !ok || got != want {
+		if got, ok := feedhook.ValidationCode([]byte(body)); !ok || got != want {
 			t.Errorf("%s: %q %v", body, got, ok)
 		}
 	}
 	for _, body := range []string{``, `[]`, `{"code":"x"}`, `[{"validationCode":"x"}]`, `{"validationCode":1}`} {
-		if _, ok := activityfeed.ValidationCode([]byte(body)); ok {
+		if _, ok := feedhook.ValidationCode([]byte(body)); ok {
 			t.Errorf("%s read as a validation request", body)
 		}
 	}
 }
 
 func TestAuthIDEqual(t *testing.T) {
-	if !activityfeed.AuthIDEqual("s3cret-value", "s3cret-value") || activityfeed.AuthIDEqual("s3cret-valuf", "s3cret-value") ||
-		activityfeed.AuthIDEqual("", "") || activityfeed.AuthIDEqual("s3cret", "s3cret-value") {
+	if !feedhook.AuthIDEqual("s3cret-value", "s3cret-value") || feedhook.AuthIDEqual("s3cret-valuf", "s3cret-value") ||
+		feedhook.AuthIDEqual("", "") || feedhook.AuthIDEqual("s3cret", "s3cret-value") {
 		t.Error("AuthIDEqual")
 	}
 }
@@ -80,9 +80,9 @@ func FuzzParseNotifications(f *testing.F) {
 	f.Add([]byte(`[{"contentId":"a","contentUri":"u"},{"contentId":1}]`))
 	f.Add([]byte(`{"validationCode":"x"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ns, dropped, err := activityfeed.ParseNotifications(body)
+		ns, dropped, err := feedhook.ParseNotifications(body)
 		if err != nil {
-			if !errors.Is(err, activityfeed.ErrNotificationMalformed) && !errors.Is(err, activityfeed.ErrNotificationTooLarge) {
+			if !errors.Is(err, feedhook.ErrNotificationMalformed) && !errors.Is(err, feedhook.ErrNotificationTooLarge) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			if len(ns) != 0 || dropped != 0 {
@@ -90,7 +90,7 @@ func FuzzParseNotifications(f *testing.F) {
 			}
 			return
 		}
-		if len(ns)+dropped > activityfeed.MaxNotifications {
+		if len(ns)+dropped > feedhook.MaxNotifications {
 			t.Fatalf("%d entries", len(ns)+dropped)
 		}
 		for _, n := range ns {

@@ -1,4 +1,9 @@
-package activityfeed
+// Package feedhook reads what the Office 365 Management Activity API sends
+// to a subscription's webhook: the validation request and the notification
+// bodies, and compares the Webhook-AuthID header in constant time. It
+// imports only the standard library, so that the custom handler
+// (handlers/) can use it without the API client.
+package feedhook
 
 import (
 	"bytes"
@@ -43,8 +48,8 @@ const (
 
 // Errors of ParseNotifications.
 var (
-	ErrNotificationTooLarge  = errors.New("activityfeed: notification body too large")
-	ErrNotificationMalformed = errors.New("activityfeed: malformed notification body")
+	ErrNotificationTooLarge  = errors.New("feedhook: notification body too large")
+	ErrNotificationMalformed = errors.New("feedhook: malformed notification body")
 )
 
 // ValidationCode returns the code of a webhook validation request body
@@ -105,6 +110,9 @@ func tooLong(n Notification) bool {
 	}
 	return false
 }
+
+// ContentTypeExchange is the content type of Exchange's audit records.
+const ContentTypeExchange = "Audit.Exchange"
 
 // AuthIDEqual compares a presented Webhook-AuthID with the configured one
 // in constant time (of the digests: the lengths leak nothing). An empty
