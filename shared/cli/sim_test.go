@@ -45,7 +45,7 @@ func TestSimScenarios(t *testing.T) {
 		t.Errorf("unknown scenario: exit %d, stderr %q", code, errOut.String())
 	}
 	for _, tc := range []struct{ scenario, steps string }{
-		{"apt29", `["disable-audit","dormant-takeover","sp-backdoor","reply-url"]`},
+		{"apt29", `["disable-audit","dormant-takeover","sp-backdoor","reply-url","mail-collection"]`},
 		{"empty", `[]`},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {

@@ -265,13 +265,40 @@ func (c *Rounds) exchangeContext(ctx context.Context, s *tenant.Snapshot) error 
 		return err
 	}
 	s.Organization = org
+	// The users as their baselines hold them: id, UPN and the licence
+	// plans disabled ("skuId/planId"), with the SKUs, so that mail.audit-gap
+	// also sees the users whose Advanced Auditing was switched off.
 	err = c.st.Baselines(ctx, tenant.SubjectUser, func(b state.Baseline) error {
-		s.Users = append(s.Users, tenant.User{ID: b.ID, UPN: b.Name})
+		// The baselines do not keep accountEnabled: taken as enabled, so
+		// that a mailbox whose owner's account is disabled still counts
+		// when an app reads it.
+		u := tenant.User{ID: b.ID, UPN: b.Name, AccountEnabled: true}
+		bySku := map[string]int{}
+		for _, p := range b.DisabledPlans {
+			sku, plan, ok := strings.Cut(p, "/")
+			if !ok {
+				continue
+			}
+			i, seen := bySku[sku]
+			if !seen {
+				i = len(u.Licenses)
+				bySku[sku] = i
+				u.Licenses = append(u.Licenses, tenant.License{SkuID: sku})
+			}
+			u.Licenses[i].DisabledPlans = append(u.Licenses[i].DisabledPlans, plan)
+		}
+		s.Users = append(s.Users, u)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("collect: user baselines for Exchange identities: %w", err)
 	}
+	read(s, tenant.SourceUsers)
+	skus, err := c.cachedSKUs(ctx)
+	if err := c.settle(s, tenant.SourceSubscribedSkus, err); err != nil {
+		return err
+	}
+	s.SKUs = skus
 	return c.resolveApps(ctx, s)
 }
 

@@ -141,6 +141,9 @@ func install(t *testing.T, e *demo.Env) {
 	if err := e.WaitInstalled(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.WaitActivity(ctx); err != nil {
+		t.Fatal(err)
+	}
 	settle(t, e, 2)
 	if cards := e.Receiver.Cards(); len(cards) != 1 || !cards[0].Digest {
 		t.Fatalf("installation posted %d cards, want one digest: %+v", len(cards), titles(cards))

@@ -19,6 +19,7 @@ var stepStory = map[string]string{
 	apt29.StepDormantTakeover: "the attacker takes over a dormant account and registers MFA from an Azure virtual machine",
 	apt29.StepSPBackdoor:      "the attacker adds a backdated certificate named after a mail-reading service principal",
 	apt29.StepReplyURL:        "the attacker adds a reply URL to the same application",
+	apt29.StepMailCollection:  "the attacker exempts an executive from mailbox auditing, grants the app ApplicationImpersonation, and the app reads two executives' mail from Azure (Exchange audit records: the Management Activity API's webhook, one blob published late and out of order)",
 }
 
 // webhookDriven says which steps reach the app through a Graph change
@@ -55,6 +56,10 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	if err := e.WaitInstalled(installCtx); err != nil {
 		return err
 	}
+	if err := e.WaitActivity(installCtx); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "demo: the app started the Audit.Exchange subscription with its webhook (the Management Activity API validated ActivityNotifications) and read the API's 7 days as the baseline")
 	fmt.Fprintf(out, "demo: baselines built; %d card(s) so far\n\n", len(e.Receiver.Cards()))
 
 	type row struct {
@@ -73,6 +78,9 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		how := "polled"
 		if webhookDriven[step] {
 			how = "webhook"
+		}
+		if step == apt29.StepMailCollection {
+			how = "feed"
 		}
 		for _, c := range res.Cards {
 			fmt.Fprintf(out, "  card after %s (%s): ", c.Latency.Round(100*time.Millisecond), how)
@@ -97,7 +105,7 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 	st := e.Host.Stats()
 	fmt.Fprintf(out, "demo: %d cards received by the webhook, %d Graph requests served, %d change notifications delivered\n",
 		len(e.Receiver.Cards()), e.Sim.Stats().Total, len(e.Sim.Deliveries()))
-	for _, name := range []string{"GraphNotifications", "ProcessChanges", "PollDirectory", "PollSignIns", "DailySweep", "RenewSubscriptions", "DeliverAlerts"} {
+	for _, name := range []string{"GraphNotifications", "ProcessChanges", "PollDirectory", "PollSignIns", "DailySweep", "RenewSubscriptions", "DeliverAlerts", "ActivityNotifications", "ProcessActivity", "PollActivity"} {
 		fs := st.Functions[name]
 		note := ""
 		if name == "DailySweep" && fs.Invocations == 0 {

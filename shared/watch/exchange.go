@@ -116,6 +116,14 @@ func (a *App) PollActivity(ctx context.Context) error {
 		return nil
 	}
 	subErr := a.reconcileActivity(ctx)
+	// The Exchange rules name users by the users' baselines: the first
+	// round waits for them (the users round of the installation).
+	if users, err := a.d.Cursors.Cursor(ctx, cursorUsers); err != nil {
+		return errors.Join(subErr, fmt.Errorf("watch: users cursor: %w", err))
+	} else if !users.Exists() {
+		a.log.Info("PollActivity waits for the users baseline before its first round")
+		return subErr
+	}
 	defer a.lock(cursorActivity)()
 	cur, err := a.d.Cursors.Cursor(ctx, cursorActivity)
 	if err != nil {

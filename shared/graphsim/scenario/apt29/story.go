@@ -28,11 +28,12 @@ const (
 	StepDormantTakeover = "dormant-takeover"
 	StepSPBackdoor      = "sp-backdoor"
 	StepReplyURL        = "reply-url"
+	StepMailCollection  = "mail-collection"
 )
 
 // Steps lists the attack steps in the report's order.
 func Steps() []string {
-	return []string{StepDisableAudit, StepDormantTakeover, StepSPBackdoor, StepReplyURL}
+	return []string{StepDisableAudit, StepDormantTakeover, StepSPBackdoor, StepReplyURL, StepMailCollection}
 }
 
 // story is the steps bound to one tenant, with what earlier steps did.
@@ -42,6 +43,10 @@ type story struct {
 	seed     uint64
 	expected []graphsim.ExpectedFinding
 	decoys   []graphsim.Decoy
+	// activity are the findings of the Exchange audit records of the
+	// scenario's data (activity-expected.json): a step must not pick a
+	// subject that already has one.
+	activity []graphsim.ExpectedFinding
 
 	n          uint64 // steps run, for ids
 	takenOver  string // user id of the last dormant-takeover
@@ -59,7 +64,11 @@ func newStory(s *graphsim.Server) (graphsim.Story, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &story{s: s, seed: uint64(s.Seed()), expected: exp, decoys: decoys}, nil
+	act, err := sc.ActivityExpected()
+	if err != nil {
+		return nil, err
+	}
+	return &story{s: s, seed: uint64(s.Seed()), expected: exp, decoys: decoys, activity: act}, nil
 }
 
 func (st *story) Steps() []string { return Steps() }
@@ -82,6 +91,8 @@ func (st *story) Run(ctx context.Context, step string) (graphsim.AttackResult, e
 		run = (*attackCtx).spBackdoor
 	case StepReplyURL:
 		run = (*attackCtx).replyURL
+	case StepMailCollection:
+		run = (*attackCtx).mailCollection
 	default:
 		return graphsim.AttackResult{}, fmt.Errorf("%w %q (want one of %s)", graphsim.ErrUnknownStep, step, strings.Join(Steps(), ", "))
 	}
@@ -96,6 +107,15 @@ func (st *story) Run(ctx context.Context, step string) (graphsim.AttackResult, e
 		return graphsim.AttackResult{}, err
 	}
 	a.res.Notified = notified
+	// Exchange audit records reach the Management Activity API as content
+	// blobs once the step's directory changes are in.
+	for _, b := range a.blobs {
+		id, err := st.s.AppendActivityContent(b.contentType, b.created, b.records)
+		if err != nil {
+			return graphsim.AttackResult{}, err
+		}
+		a.change("activityContent", id, b.contentType, b.what)
+	}
 	return a.res, nil
 }
 
@@ -108,6 +128,7 @@ type attackCtx struct {
 	n     uint64 // step number, for ids
 	k     uint64 // ids handed out within the step
 	res   graphsim.AttackResult
+	blobs []pendingBlob // Management Activity API content the step publishes
 }
 
 // entry is a log entry with its time.
@@ -186,7 +207,7 @@ func (a *attackCtx) id() string {
 // rules on subject id: a step must not turn a decoy into a finding, nor
 // pick an object whose finding is already expected.
 func (a *attackCtx) excluded(id string, rules ...string) bool {
-	for _, e := range a.story.expected {
+	for _, e := range slices.Concat(a.story.expected, a.story.activity) {
 		if strings.EqualFold(e.SubjectID, id) && slices.Contains(rules, e.Rule) {
 			return true
 		}
