@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -61,5 +62,33 @@ func TestBlob(t *testing.T) {
 	}
 	if n := len(f.requests()); n != before {
 		t.Errorf("%d requests sent for refused URIs", n-before)
+	}
+}
+
+// TestList lists a window's blobs without fetching any, each once.
+func TestList(t *testing.T) {
+	f := newFake(t, func(f *fake, w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/subscriptions/content") {
+			writeJSON(w, 200, []any{entry(f, "a", now.Add(-time.Minute)), entry(f, "b", now.Add(-2*time.Minute)), entry(f, "a", now.Add(-time.Minute))})
+			return
+		}
+		t.Errorf("unexpected request %s", r.URL.Path)
+		writeJSON(w, 404, apiErr("AF20050", "no"))
+	})
+	c := newClient(t, f.root(), nil)
+	var got []string
+	err := c.List(t.Context(), "Audit.Exchange", now.Add(-time.Hour), now, func(id, uri string) error {
+		if !strings.HasSuffix(uri, "/audit/"+id) {
+			t.Errorf("%s: uri %s", id, uri)
+		}
+		got = append(got, id)
+		return nil
+	})
+	if err != nil || strings.Join(got, ",") != "a,b" {
+		t.Errorf("List: %v, %v; want a,b", got, err)
+	}
+	stop := errors.New("stop")
+	if err := c.List(t.Context(), "Audit.Exchange", now.Add(-time.Hour), now, func(string, string) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("fn's error: %v", err)
 	}
 }
