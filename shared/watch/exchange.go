@@ -100,7 +100,13 @@ func (a *App) ProcessActivity(ctx context.Context, n feedhook.Notification) erro
 		return nil
 	}
 	defer a.lock(cursorActivity)()
-	return a.exchangeRound(ctx, "ProcessActivity", collect.ExchangeFrom{Blobs: []collect.BlobRef{{ID: n.ContentID, URI: n.ContentURI}}}, a.now(), false)
+	err := a.exchangeRound(ctx, "ProcessActivity", collect.ExchangeFrom{Blobs: []collect.BlobRef{{ID: n.ContentID, URI: n.ContentURI}}}, a.now(), false)
+	if errors.Is(err, errFeedUnavailable) && !isDetectorError(err) {
+		// Refused (logged): a retry of the message would be refused too;
+		// the blob stays unclaimed for PollActivity once the feed answers.
+		return nil
+	}
+	return err
 }
 
 // PollActivity reconciles the Audit.Exchange subscription and its webhook,
