@@ -178,6 +178,8 @@ type envOptions struct {
 	// Graph, when set, wraps the simulated tenant's handler (a Graph that
 	// misbehaves at times).
 	Graph func(http.Handler) http.Handler
+	// Exchange, when set, is the app's Management Activity API path.
+	Exchange *watch.Exchange
 }
 
 // env is one app under test: the simulated tenant served over HTTP, the
@@ -195,6 +197,7 @@ type env struct {
 	endpoint *endpoint
 	cfg      config.Config
 	app      *watch.App
+	exchange *watch.Exchange
 	logs     *lockedBuffer
 }
 
@@ -212,7 +215,7 @@ func unique(t *testing.T, first string) string {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := t.Context()
-	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}}
+	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}, exchange: o.Exchange}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -321,6 +324,7 @@ func (e *env) newApp(cfg config.Config) *watch.App {
 		Logger:      log.With("component", "watch"),
 		Deliver:     &notify.DeliverOptions{BaseBackoff: cfg.DeliveryBackoff},
 		ServiceTags: func(context.Context) ([]byte, error) { return os.ReadFile(tags) },
+		Exchange:    e.exchange,
 	})
 	if err != nil {
 		t.Fatal(err)

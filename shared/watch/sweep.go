@@ -18,6 +18,11 @@ import (
 // records the findings (marking state findings that no longer hold as
 // resolved) and queues one digest card: the standing posture, with what is
 // new since the last sweep.
+// SweepExchangeReason is why the daily report skips the Exchange rules in
+// a deployment that reads the Management Activity API: they run as the
+// records arrive, and their cards are the alerts.
+const SweepExchangeReason = "judged as the Exchange records arrive (PollActivity, ProcessActivity; their cards are the alerts), not by the daily sweep"
+
 func (a *App) DailySweep(ctx context.Context) error {
 	defer a.lock(cursorSweep)()
 	cur, err := a.d.Cursors.Cursor(ctx, cursorSweep)
@@ -37,6 +42,12 @@ func (a *App) DailySweep(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("watch: sweep: %w", err)
+	}
+	if a.o.Exchange != nil && snap.Unavailable[tenant.SourceExchangeAudit] == collect.ActivityNotConfigured {
+		// The Exchange rules run as the records arrive (PollActivity,
+		// ProcessActivity), not here: the sweep does not re-read the
+		// feed, so it neither reports nor resolves their findings.
+		snap.MarkUnavailable(tenant.SourceExchangeAudit, SweepExchangeReason)
 	}
 	res, scanErr := pipeline.Detect(ctx, snap, &pipeline.DetectOptions{
 		Azure:     ranges,

@@ -1,6 +1,7 @@
 package watch_test
 
 import (
+	"bytes"
 	"slices"
 	"sort"
 	"strings"
@@ -9,10 +10,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/report"
 	"github.com/tenantwatch/tenantwatch/shared/state"
+	"github.com/tenantwatch/tenantwatch/shared/watch"
 )
 
 // TestDailySweep runs the sweep on three days: each writes the day's three
@@ -126,6 +129,48 @@ func TestDailySweep(t *testing.T) {
 		if after := len(e.outbox()); after != n {
 			t.Errorf("%s: DeliverAlerts re-queued %d findings the digest carried", d.name, after-n)
 		}
+	}
+}
+
+// TestDailySweepExchangeRules: where the app reads the Management Activity
+// API, the daily report says that the Exchange rules are judged as their
+// records arrive, not "not configured" (the sweep does not read the feed);
+// where it does not, it says that the API is not configured.
+func TestDailySweepExchangeRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		exchange *watch.Exchange
+		want     string
+	}{
+		{"feed configured", &watch.Exchange{}, watch.SweepExchangeReason},
+		{"no feed", nil, collect.ActivityNotConfigured},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{NoWebhooks: true, Exchange: tc.exchange})
+			ctx := t.Context()
+			if err := e.app.DailySweep(ctx); err != nil {
+				t.Fatalf("DailySweep: %v", err)
+			}
+			data, err := e.rep.Get(ctx, e.clk.Now().Format("2006/01/02")+"/"+report.JSONFile)
+			e.must("read report", err)
+			doc, err := report.ReadJSON(bytes.NewReader(data))
+			e.must("parse report", err)
+			var exo int
+			for _, s := range doc.Skipped {
+				if !strings.HasPrefix(s.Rule, "exo.") && !strings.HasPrefix(s.Rule, "mail.") {
+					continue
+				}
+				exo++
+				if !strings.Contains(s.Reason, tc.want) {
+					t.Errorf("%s skipped for %q, want %q", s.Rule, s.Reason, tc.want)
+				}
+			}
+			if exo == 0 {
+				t.Errorf("no Exchange rule skipped in the daily report: %+v", doc.Skipped)
+			}
+		})
 	}
 }
 
