@@ -9,7 +9,7 @@
 //
 // # Functions
 //
-// Names lists the nine functions; each has a folder functions/<Name>/ with
+// Names lists the twelve functions; each has a folder functions/<Name>/ with
 // its function.json, and a test (functions_test.go) keeps the two in step;
 // README's "The deployed app" has the same table for operators:
 //
@@ -25,6 +25,11 @@
 //     DeliverAlerts (timers): call the Service method of the same name.
 //   - Doctor (HTTP GET, function key): Service.Doctor's report as JSON,
 //     which `tenantwatch doctor --app` prints; it reads only.
+//   - ActivityNotifications (HTTP): the Management Activity API's webhook:
+//     answers its validation request, checks Webhook-AuthID in constant
+//     time, queues the announced Audit.Exchange blobs (activity-content).
+//   - ProcessActivity (queue), PollActivity (timer): fetch and judge the
+//     announced blobs; list what notifications missed since the watermark.
 //
 // # Results
 //
