@@ -19,7 +19,7 @@ var stepStory = map[string]string{
 	apt29.StepDormantTakeover: "the attacker takes over a dormant account and registers MFA from an Azure virtual machine",
 	apt29.StepSPBackdoor:      "the attacker adds a backdated certificate named after a mail-reading service principal",
 	apt29.StepReplyURL:        "the attacker adds a reply URL to the same application",
-	apt29.StepMailCollection:  "the attacker exempts an executive from mailbox auditing, grants the app ApplicationImpersonation, and the app reads two executives' mail from Azure (Exchange audit records: the Management Activity API's webhook, one blob published late and out of order)",
+	apt29.StepMailCollection:  "the attacker exempts an executive from mailbox auditing, grants the app ApplicationImpersonation, and the app reads three executives' mail from Azure (Exchange audit records: the Management Activity API's webhook, one blob published late and out of order)",
 }
 
 // webhookDriven says which steps reach the app through a Graph change

@@ -15,8 +15,8 @@ import (
 //
 //   - the first, available at once, holds the attacker exempting one
 //     executive from mailbox auditing (Set-MailboxAuditBypassAssociation)
-//     and, minutes later, the app reading that mailbox and a second one
-//     from an Azure address;
+//     and, minutes later, the app reading that mailbox and two more
+//     executives' from an Azure address;
 //   - the second becomes available two seconds later but holds an older
 //     record: the attacker granting the app ApplicationImpersonation half
 //     an hour before (New-ManagementRoleAssignment -App).
@@ -46,8 +46,10 @@ const (
 	mailReadIP = "13.74.179.117"
 )
 
-// mailTargets picks the step's two mailboxes: enabled users with a UPN
-// that no planted or decoy Exchange finding names, in UPN order.
+// mailTargets picks the step's mailboxes (up to three): enabled users with
+// a UPN that no planted or decoy Exchange finding names, executives first
+// (a job title naming a director, head, chief or counsel), then in UPN
+// order.
 func (a *attackCtx) mailTargets() []graphsim.Object {
 	var out []graphsim.Object
 	for _, u := range a.tx.Objects(string(graphsim.KindUser)) {
@@ -61,12 +63,30 @@ func (a *attackCtx) mailTargets() []graphsim.Object {
 		out = append(out, u)
 	}
 	slices.SortFunc(out, func(x, y graphsim.Object) int {
+		if ex, ey := executive(x), executive(y); ex != ey {
+			if ex {
+				return -1
+			}
+			return 1
+		}
 		return strings.Compare(strings.ToLower(x.Str("userPrincipalName")), strings.ToLower(y.Str("userPrincipalName")))
 	})
-	return out[:min(2, len(out))]
+	return out[:min(3, len(out))]
 }
 
-// mailCollection: the backdoored app reads two executives' mail from
+// executive reports whether u's job title names a director, head, chief or
+// counsel.
+func executive(u graphsim.Object) bool {
+	t := strings.ToLower(u.Str("jobTitle"))
+	for _, w := range []string{"director", "head of", "chief", "counsel"} {
+		if strings.Contains(t, w) && !strings.Contains(t, "emeritus") {
+			return true
+		}
+	}
+	return false
+}
+
+// mailCollection: the backdoored app reads three executives' mail from
 // Azure after the attacker exempted one of them from auditing and granted
 // the app ApplicationImpersonation.
 func (a *attackCtx) mailCollection() error {
@@ -90,7 +110,7 @@ func (a *attackCtx) mailCollection() error {
 		actorUPN = "admin@" + exchangeOrgName
 	}
 	t := a.t.Truncate(time.Second)
-	first, second := victims[0], victims[1]
+	first, others := victims[0], victims[1:]
 	bypassAt, read1At, read2At, grantAt := t.Add(-4*time.Minute), t.Add(-2*time.Minute), t.Add(-time.Minute), t.Add(-30*time.Minute)
 	admin := func(at time.Time, op, objectID string, params ...graphsim.Object) graphsim.Object {
 		ps := make([]any, len(params))
@@ -118,13 +138,16 @@ func (a *attackCtx) mailCollection() error {
 			{"OrganizationName", exchangeOrgName}, {"OperationCount", items}, {"SessionId", a.id()}, {"TokenTenantId", exchangeOrgID},
 		}
 	}
+	reads := make([]graphsim.Object, 0, len(others))
+	for i, u := range others {
+		reads = append(reads, read(read2At.Add(time.Duration(i)*10*time.Second), u, 9+5*i))
+	}
 	a.blobs = append(a.blobs,
-		pendingBlob{contentType: "Audit.Exchange", created: t, what: "content blob: audit bypass, then the app's reads", records: []graphsim.Object{
+		pendingBlob{contentType: "Audit.Exchange", created: t, what: "content blob: audit bypass, then the app's reads", records: append([]graphsim.Object{
 			admin(bypassAt, "Set-MailboxAuditBypassAssociation", first.Str("userPrincipalName"),
 				param("Identity", first.Str("userPrincipalName")), param("AuditBypassEnabled", "True")),
 			read(read1At, first, 23),
-			read(read2At, second, 9),
-		}},
+		}, reads...)},
 		pendingBlob{contentType: "Audit.Exchange", created: t.Add(lateBlobAfter), what: "late content blob: the older impersonation grant", records: []graphsim.Object{
 			admin(grantAt, "New-ManagementRoleAssignment", "ApplicationImpersonation-"+appID,
 				param("Role", "ApplicationImpersonation"), param("App", appID), param("Name", "ApplicationImpersonation-"+appID)),
@@ -133,7 +156,7 @@ func (a *attackCtx) mailCollection() error {
 	a.expect("exo.mailbox-audit-bypass", "user", first.Str("id"), first.Str("userPrincipalName"), "high",
 		"attack step mail-collection: Set-MailboxAuditBypassAssociation -AuditBypassEnabled True by "+actorUPN)
 	a.expect("mail.app-collection", "servicePrincipal", id, name, "critical",
-		"attack step mail-collection: MailItemsAccessed by AppId "+appID+" on two mailboxes from "+mailReadIP+" (Azure)")
+		fmt.Sprintf("attack step mail-collection: MailItemsAccessed by AppId %s on %d mailboxes from %s (Azure)", appID, len(victims), mailReadIP))
 	a.expect("mail.audit-gap", "user", first.Str("id"), first.Str("userPrincipalName"), "medium",
 		"attack step mail-collection: the mailbox is read by the app two minutes after its audit bypass")
 	a.expect("exo.impersonation-granted", "servicePrincipal", id, name, "high",
