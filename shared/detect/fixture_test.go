@@ -48,6 +48,7 @@ type fixture struct {
 	NamedLocations    []tenant.NamedLocation     `json:"namedLocations"`
 	Changes           []tenant.Change            `json:"changes"`
 	AppRefs           []tenant.AppRef            `json:"appRefs"`
+	Prior             []tenant.Finding           `json:"prior"`
 	// The Exchange records of the unified audit log, as shared/exoaudit
 	// decodes them, and the Management Activity API's "not enabled for
 	// auditing" answer.
@@ -108,6 +109,7 @@ func loadInput(t *testing.T, path string) (*detect.Input, fixture) {
 		NamedLocations:    fx.NamedLocations,
 		Changes:           fx.Changes,
 		AppRefs:           fx.AppRefs,
+		Prior:             fx.Prior,
 		ExchangeAdmin:     fx.ExchangeAdmin,
 		MailAccess:        fx.MailAccess,
 		AuditingOff:       fx.AuditingOff,

@@ -136,12 +136,23 @@ func (d appCollection) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 				access = append(access, map[string]string{"what": "Exchange role assigned", "role": g.Role, "time": ts(g.Event.Time), "source": "exchangeAdminAudit"})
 			}
 		}
+		// Findings an earlier round recorded on the app (the deployed
+		// app's Exchange rounds, whose snapshot holds no directory audits).
+		for _, p := range s.Prior {
+			if priorAccessRules[p.Rule] && priorOnApp(p, o, r.appID) && within(p.ObservedAt, from, to) {
+				access = append(access, map[string]string{"what": priorAccessWhat[p.Rule], "rule": p.Rule, "key": p.Key, "time": ts(p.ObservedAt), "source": "earlierFinding"})
+			}
+		}
 		if len(access) > 0 {
 			slices.SortStableFunc(access, func(a, b map[string]string) int { return strings.Compare(a["time"], b["time"]) })
 			access = slices.CompactFunc(access, func(a, b map[string]string) bool {
-				return a["what"] == b["what"] && a["time"] == b["time"] && a["keyId"] == b["keyId"] && a["role"] == b["role"]
+				return a["what"] == b["what"] && a["time"] == b["time"] && a["keyId"] == b["keyId"] && a["role"] == b["role"] && a["key"] == b["key"]
 			})
-			critical = append(critical, "access given in the 30 days before the reads: "+access[0]["what"]+" at "+access[0]["time"])
+			why := "access given in the 30 days before the reads: " + access[0]["what"] + " at " + access[0]["time"]
+			if r := access[0]["rule"]; r != "" {
+				why += " (reported earlier as " + r + ")"
+			}
+			critical = append(critical, why)
 		}
 		if o.SP != nil && isMicrosoftTenant(o.Owner) && len(spCredentials(o.SP)) > 0 {
 			critical = append(critical, "Microsoft first-party application with a credential in the tenant")
@@ -216,6 +227,43 @@ func (d appCollection) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// PriorAccessRules are the rules whose earlier findings on an app say what
+// gave it access to mail: mail.app-collection joins them (Snapshot.Prior).
+var PriorAccessRules = []string{"sp.credential-added", "app.mail-permission-granted", "sp.first-party-credential", "exo.impersonation-granted"}
+
+var (
+	priorAccessRules = map[string]bool{}
+	priorAccessWhat  = map[string]string{
+		"sp.credential-added":         "credential added",
+		"app.mail-permission-granted": "mail permission granted",
+		"sp.first-party-credential":   "credential added to a Microsoft first-party app",
+		"exo.impersonation-granted":   "Exchange role assigned",
+	}
+)
+
+func init() {
+	for _, r := range PriorAccessRules {
+		priorAccessRules[r] = true
+	}
+}
+
+// LeadTime is how far before an app's first mail read mail.app-collection
+// looks for what gave it access.
+const LeadTime = leadTime
+
+// priorOnApp reports whether the earlier finding p is on the app o (read
+// by app id appID): its subject is the app's service principal or
+// application, or its evidence names the app id.
+func priorOnApp(p tenant.Finding, o appObject, appID string) bool {
+	id := lowerID(p.Subject.ID)
+	if id != "" && (id == lowerID(o.ID) || id == lowerID(o.SPID) || o.App != nil && id == lowerID(o.App.ID)) {
+		return true
+	}
+	v, _ := p.Evidence["appId"].(string)
+	v = strings.TrimSpace(v)
+	return v != "" && (strings.EqualFold(v, appID) || strings.EqualFold(v, o.AppID))
 }
 
 // isAzureAddress reports whether ip is in the Azure ranges (false without

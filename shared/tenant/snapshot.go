@@ -70,6 +70,12 @@ type Snapshot struct {
 	// (the deployed app's partial rounds). Full objects win over refs. A
 	// one-shot scan has none: it reads every object.
 	AppRefs []AppRef
+	// Prior are findings an earlier round recorded that rules may join
+	// (the deployed app's Exchange rounds: what its directory rounds
+	// reported on the apps that read mail — a credential added, a mail
+	// permission granted — which the round's own snapshot does not hold).
+	// The one-shot scan has none: its snapshot holds the sources themselves.
+	Prior []Finding
 	// ExchangeAdmin and MailAccess are the Audit.Exchange records of the
 	// window (SourceExchangeAudit), in no guaranteed order: the API serves
 	// content blobs out of time order.
