@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/exoaudit"
 	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -211,7 +212,8 @@ func mergeAdmin(kept, fresh []tenant.ExchangeAdminEvent) []tenant.ExchangeAdminE
 // principals of the apps that read mail (read by app id: credentials,
 // owner tenant), the mail-resource service principals and their grants,
 // the organization (cached), the users from the stored baselines (id and
-// UPN, which Exchange records name), and the app objects the records name.
+// UPN, which Exchange records name), the app objects the records name, and
+// the findings earlier rounds recorded on the reading apps (Prior).
 func (c *Rounds) exchangeContext(ctx context.Context, s *tenant.Snapshot) error {
 	var appIDs []string
 	for _, m := range s.MailAccess {
@@ -239,6 +241,9 @@ func (c *Rounds) exchangeContext(ctx context.Context, s *tenant.Snapshot) error 
 		if err := c.settle(s, tenant.SourceServicePrincipals, err); err != nil {
 			return err
 		}
+	}
+	if err := c.priorFindings(ctx, s, appIDs); err != nil {
+		return err
 	}
 	resources, grants, err := c.cachedResources(ctx)
 	if err != nil {
@@ -301,6 +306,79 @@ func (c *Rounds) exchangeContext(ctx context.Context, s *tenant.Snapshot) error 
 	s.SKUs = skus
 	return c.resolveApps(ctx, s)
 }
+
+// priorFindings adds to s.Prior the stored findings mail.app-collection
+// joins (detect.PriorAccessRules) on the apps that read mail — subject the
+// app's service principal (s holds those read by app id) or application, or
+// evidence naming its app id — last seen within detect.LeadTime before the
+// window's first read. The findings are streamed; only those are kept.
+func (c *Rounds) priorFindings(ctx context.Context, s *tenant.Snapshot, appIDs []string) error {
+	var first time.Time
+	for _, m := range s.MailAccess {
+		if m.ReaderAppID() != "" && (first.IsZero() || m.Time.Before(first)) {
+			first = m.Time
+		}
+	}
+	if first.IsZero() {
+		return nil
+	}
+	cutoff := first.Add(-detect.LeadTime)
+	apps := make(map[string]bool, len(appIDs))
+	for _, id := range appIDs {
+		apps[id] = true
+	}
+	objects := make(map[string]bool)
+	for _, sp := range s.ServicePrincipals {
+		if apps[strings.ToLower(strings.TrimSpace(sp.AppID))] {
+			objects[strings.ToLower(strings.TrimSpace(sp.ID))] = true
+		}
+	}
+	// The applications and service principals of the reading apps, as
+	// their baselines name them (an application and its service principal
+	// are one app).
+	for _, typ := range []tenant.SubjectType{tenant.SubjectApplication, tenant.SubjectServicePrincipal} {
+		err := c.st.Baselines(ctx, typ, func(b state.Baseline) error {
+			if apps[strings.ToLower(strings.TrimSpace(b.AppID))] {
+				objects[strings.ToLower(strings.TrimSpace(b.ID))] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("collect: %s baselines for earlier findings: %w", typ, err)
+		}
+	}
+	rules := make(map[string]bool, len(detect.PriorAccessRules))
+	for _, r := range detect.PriorAccessRules {
+		rules[r] = true
+	}
+	var kept int
+	err := c.st.Findings(ctx, func(rec state.FindingRecord) error {
+		f := rec.Finding
+		if !rules[f.Rule] || rec.LastSeen.Before(cutoff) {
+			return nil
+		}
+		appID, _ := f.Evidence["appId"].(string)
+		if !objects[strings.ToLower(strings.TrimSpace(f.Subject.ID))] && !apps[strings.ToLower(strings.TrimSpace(appID))] {
+			return nil
+		}
+		if kept >= maxPrior {
+			return nil
+		}
+		kept++
+		s.Prior = append(s.Prior, f)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("collect: earlier findings for the reading apps: %w", err)
+	}
+	if kept >= maxPrior {
+		c.log.Warn("earlier findings on the reading apps cut", "kept", maxPrior)
+	}
+	return nil
+}
+
+// maxPrior bounds the earlier findings an Exchange round joins.
+const maxPrior = 1000
 
 // isGUID reports whether s has a GUID's form.
 func isGUID(s string) bool {

@@ -30,11 +30,15 @@ type RoundReader interface {
 }
 
 // StateReader is the stored state the rounds read: the baselines they
-// compare and name app objects by, and the users' sign-in history.
+// compare and name app objects by, the users' sign-in history, and the
+// findings earlier rounds recorded.
 // *store.Tables satisfies it.
 type StateReader interface {
 	BaselineReader
 	SignInHistory(ctx context.Context, userIDs []string) (map[string][]time.Time, error)
+	// Findings streams the stored findings (the Exchange round keeps the
+	// few mail.app-collection joins: Snapshot.Prior).
+	Findings(ctx context.Context, fn func(state.FindingRecord) error) error
 }
 
 // RoundsOptions tune Rounds. A nil *RoundsOptions means the defaults.

@@ -128,13 +128,33 @@ func (f *roundReader) SignIns(_ context.Context, _ time.Time, fn func(tenant.Sig
 
 // stored is a test double of the stored state the rounds read: no
 // baselines, and one sign-in of u1 in the history.
-type stored struct{}
+type stored struct {
+	baselines []state.Baseline      // streamed by Baselines, by type
+	findings  []state.FindingRecord // streamed by Findings
+}
 
 func (stored) BaselinesByID(context.Context, tenant.SubjectType, []string) (map[string]state.Baseline, error) {
 	return nil, nil
 }
 
-func (stored) Baselines(context.Context, tenant.SubjectType, func(state.Baseline) error) error {
+func (s stored) Baselines(_ context.Context, typ tenant.SubjectType, fn func(state.Baseline) error) error {
+	for _, b := range s.baselines {
+		if b.Type != typ {
+			continue
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s stored) Findings(_ context.Context, fn func(state.FindingRecord) error) error {
+	for _, f := range s.findings {
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
