@@ -57,7 +57,7 @@ func (a *attackCtx) mailTargets() []graphsim.Object {
 		if upn == "" || strings.Contains(upn, "#EXT#") || !activeMember(u) || strings.EqualFold(u.Str("id"), a.story.takenOver) {
 			continue
 		}
-		if a.excluded(u.Str("id"), "exo.mailbox-audit-bypass", "exo.mailbox-audit-reduced", "mail.audit-gap", "audit.advanced-auditing-disabled") {
+		if a.excluded(u.Str("id"), "exo.mailbox-audit-bypass", "exo.mailbox-audit-reduced", "mail.audit-gap") || a.planted(u.Str("id"), "audit.advanced-auditing-disabled") {
 			continue
 		}
 		out = append(out, u)
@@ -72,6 +72,18 @@ func (a *attackCtx) mailTargets() []graphsim.Object {
 		return strings.Compare(strings.ToLower(x.Str("userPrincipalName")), strings.ToLower(y.Str("userPrincipalName")))
 	})
 	return out[:min(3, len(out))]
+}
+
+// planted reports whether a planted finding (not a decoy) of one of rules
+// names id: a mailbox whose Advanced Auditing the story switched off would
+// add an audit gap the step does not expect; a decoy's mailbox is fine.
+func (a *attackCtx) planted(id string, rules ...string) bool {
+	for _, e := range slices.Concat(a.story.expected, a.story.activity) {
+		if strings.EqualFold(e.SubjectID, id) && slices.Contains(rules, e.Rule) {
+			return true
+		}
+	}
+	return false
 }
 
 // executive reports whether u's job title names a director, head, chief or
