@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/collect"
+	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/pipeline"
 	"github.com/tenantwatch/tenantwatch/shared/report"
@@ -86,6 +87,9 @@ func (a *App) DailySweep(ctx context.Context) error {
 
 	doc := report.NewDocument(res.Snapshot, res.Rules, res.Findings, res.Skipped, a.o.Version)
 	doc.Acceptance = acceptance
+	// The day's report groups the findings one attack ties together, as
+	// the scan's does (accepted findings included: a chain stays visible).
+	doc.Incidents = incident.Correlate(res.Findings, nil)
 	written, err := a.d.Reports.WriteReports(ctx, doc, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: write reports: %w", err), scanErr)

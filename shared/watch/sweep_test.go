@@ -170,6 +170,18 @@ func TestDailySweepExchangeRules(t *testing.T) {
 			if exo == 0 {
 				t.Errorf("no Exchange rule skipped in the daily report: %+v", doc.Skipped)
 			}
+			// The scenario's standing takeover chain (a dormant account's
+			// MFA registration, then its sign-in from Azure …) is one
+			// incident of the day's report, as in the scan's.
+			var chained bool
+			for _, inc := range doc.Incidents {
+				for _, k := range inc.Findings {
+					chained = chained || strings.HasPrefix(k, "mfa.dormant-registration:")
+				}
+			}
+			if !chained {
+				t.Errorf("the daily report has no incident holding the takeover chain: %d incidents", len(doc.Incidents))
+			}
 		})
 	}
 }
