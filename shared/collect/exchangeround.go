@@ -228,7 +228,7 @@ func (c *Rounds) exchangeContext(ctx context.Context, s *tenant.Snapshot) error 
 		if !strings.EqualFold(e.Cmdlet, "New-ManagementRoleAssignment") {
 			continue
 		}
-		if v, ok := e.Param("App"); ok && isGUID(v) {
+		if v, ok := e.Param("App"); ok && tenant.IsGUID(strings.TrimSpace(v)) {
 			appIDs = append(appIDs, v)
 		}
 	}
@@ -245,25 +245,8 @@ func (c *Rounds) exchangeContext(ctx context.Context, s *tenant.Snapshot) error 
 	if err := c.priorFindings(ctx, s, appIDs); err != nil {
 		return err
 	}
-	resources, grants, err := c.cachedResources(ctx)
-	if err != nil {
-		if err := c.settle(s, tenant.SourceResourceGrants, err); err != nil {
-			return err
-		}
-	} else {
-		have := make(map[string]bool, len(s.ServicePrincipals))
-		for _, sp := range s.ServicePrincipals {
-			have[strings.ToLower(sp.ID)] = true
-		}
-		for _, sp := range resources {
-			if !have[strings.ToLower(sp.ID)] {
-				s.ServicePrincipals = append(s.ServicePrincipals, sp)
-			}
-		}
-		s.ResourceGrants = append(s.ResourceGrants, grants.grants...)
-		if err := c.settle(s, tenant.SourceResourceGrants, grants.denied); err != nil {
-			return err
-		}
+	if err := c.addResources(ctx, s); err != nil {
+		return err
 	}
 	org, err := c.cachedOrganization(ctx)
 	if err := c.settle(s, tenant.SourceOrganization, err); err != nil {
@@ -379,25 +362,6 @@ func (c *Rounds) priorFindings(ctx context.Context, s *tenant.Snapshot, appIDs [
 
 // maxPrior bounds the earlier findings an Exchange round joins.
 const maxPrior = 1000
-
-// isGUID reports whether s has a GUID's form.
-func isGUID(s string) bool {
-	s = strings.TrimSpace(s)
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if r != '-' {
-				return false
-			}
-		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'):
-			return false
-		}
-	}
-	return true
-}
 
 // ExchangeKeep is how long the app keeps Exchange admin records for the
 // joins: mail.app-collection looks 30 days back for a role grant.

@@ -250,6 +250,29 @@ func (c *Rounds) Directory(ctx context.Context, from DirectoryFrom, w Window) (*
 	return u, nil
 }
 
+// addResources adds the mail resources' service principals (those s does
+// not hold yet) and their grants from the cache, under the one rule for an
+// unavailable source.
+func (c *Rounds) addResources(ctx context.Context, s *tenant.Snapshot) error {
+	resources, grants, err := c.cachedResources(ctx)
+	if err != nil {
+		// The grants are read on the resource service principals: without
+		// them, they are unavailable for the same reason.
+		return c.settle(s, tenant.SourceResourceGrants, err)
+	}
+	have := make(map[string]bool, len(s.ServicePrincipals))
+	for _, sp := range s.ServicePrincipals {
+		have[strings.ToLower(sp.ID)] = true
+	}
+	for _, sp := range resources {
+		if !have[strings.ToLower(sp.ID)] {
+			s.ServicePrincipals = append(s.ServicePrincipals, sp)
+		}
+	}
+	s.ResourceGrants = append(s.ResourceGrants, grants.grants...)
+	return c.settle(s, tenant.SourceResourceGrants, grants.denied)
+}
+
 // directoryContext adds what the rules need to judge a directory round:
 // the Graph and Exchange Online resource service principals and their
 // grants (mail roles), licences, named locations, the organization, the
@@ -257,27 +280,8 @@ func (c *Rounds) Directory(ctx context.Context, from DirectoryFrom, w Window) (*
 // their sign-in history. All but the last two come from the cache: a
 // round reads them only when they changed or an hour has passed.
 func (c *Rounds) directoryContext(ctx context.Context, s *tenant.Snapshot, historyFrom time.Time) error {
-	resources, grants, err := c.cachedResources(ctx)
-	if err != nil {
-		// The grants are read on the resource service principals: without
-		// them, they are unavailable for the same reason.
-		if err := c.settle(s, tenant.SourceResourceGrants, err); err != nil {
-			return err
-		}
-	} else {
-		have := make(map[string]bool, len(s.ServicePrincipals))
-		for _, sp := range s.ServicePrincipals {
-			have[strings.ToLower(sp.ID)] = true
-		}
-		for _, sp := range resources {
-			if !have[strings.ToLower(sp.ID)] {
-				s.ServicePrincipals = append(s.ServicePrincipals, sp)
-			}
-		}
-		s.ResourceGrants = append(s.ResourceGrants, grants.grants...)
-		if err := c.settle(s, tenant.SourceResourceGrants, grants.denied); err != nil {
-			return err
-		}
+	if err := c.addResources(ctx, s); err != nil {
+		return err
 	}
 	skus, err := c.cachedSKUs(ctx)
 	if err := c.settle(s, tenant.SourceSubscribedSkus, err); err != nil {

@@ -212,7 +212,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if _, err := checkURL(c.ActivityURL, c.AllowHTTP || c.GraphAuth == "none"); err != nil {
 		bad("TENANTWATCH_ACTIVITY_URL", "%v", err)
 	}
-	if c.TenantID != "" && !isGUID(c.TenantID) {
+	if c.TenantID != "" && !tenant.IsGUID(c.TenantID) {
 		bad("TENANTWATCH_TENANT_ID", "%q is not a GUID (the directory id)", c.TenantID)
 	}
 	switch {
@@ -377,24 +377,6 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-// isGUID reports whether s has a GUID's form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if r != '-' {
-				return false
-			}
-		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'):
-			return false
-		}
-	}
-	return true
 }
 
 func validTablePrefix(p string) bool {

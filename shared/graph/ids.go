@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // maxFilterIDs is how many ids one `in` filter names. Graph limits a filter
@@ -30,7 +32,7 @@ func (c *Client) inChunks(ctx context.Context, prop string, ids []string, read f
 	var first string
 	for _, id := range ids {
 		id = strings.ToLower(strings.TrimSpace(id))
-		if !isGUID(id) {
+		if !tenant.IsGUID(id) {
 			if skipped == 0 {
 				first = id
 			}
@@ -70,26 +72,4 @@ func inFilter(prop string, ids []string) string {
 	}
 	b.WriteByte(')')
 	return b.String()
-}
-
-// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form Graph uses
-// for object ids (any case, no braces).
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

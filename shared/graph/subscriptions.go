@@ -172,7 +172,7 @@ func subscriptionFromGraph(s models.Subscriptionable) state.Subscription {
 // refused before any request (it would be a path segment), and is quoted
 // in the message.
 func (c *Client) subscriptionOp(before, id, after string) (string, error) {
-	if !isGUID(id) {
+	if !tenant.IsGUID(id) {
 		return "", &Error{Op: before + "{id}" + after, Message: fmt.Sprintf("invalid subscription id %q: want a GUID", id),
 			Err: tenant.ErrBadRequest, kind: kindPlain, target: c.base}
 	}
