@@ -70,6 +70,21 @@ type SignIn struct {
 	AppDisplayName string    `json:"appDisplayName"`
 	IP             string    `json:"ipAddress"`
 	ErrorCode      int       `json:"errorCode"` // status.errorCode; 0 = success, -1 = no status (unknown, not a success)
+	// The properties below are read since issue 12 (the 2023–2025 rules).
+	// v1.0 and beta both return them, except AuthProtocol and
+	// OriginalTransferMethod (beta only: "" when read from v1.0).
+	ClientApp           string `json:"clientAppUsed,omitempty"`          // "Browser", "Mobile Apps and Desktop clients", "IMAP4", "POP3", "Authenticated SMTP", "Exchange ActiveSync", "Other clients", …
+	ResourceID          string `json:"resourceId,omitempty"`             // app id of the resource the token is for (e.g. the Device Registration Service)
+	ResourceDisplayName string `json:"resourceDisplayName,omitempty"`    //
+	Country             string `json:"countryOrRegion,omitempty"`        // location.countryOrRegion (two-letter code)
+	DeviceID            string `json:"deviceId,omitempty"`               // deviceDetail.deviceId; "" for an unregistered device
+	Interactive         bool   `json:"isInteractive,omitempty"`          // isInteractive
+	AuthProtocol        string `json:"authenticationProtocol,omitempty"` // beta: "deviceCode", "ropc", "none", "oAuth2", "saml20", "wsFederation", …
+	// OriginalTransferMethod is beta's originalTransferMethod
+	// ("deviceCodeFlow", "authenticationTransfer", "none"): set on the
+	// sign-ins of a session that began with a device code, also on the
+	// later non-interactive ones.
+	OriginalTransferMethod string `json:"originalTransferMethod,omitempty"`
 }
 
 // Succeeded reports whether the sign-in succeeded (status.errorCode 0).

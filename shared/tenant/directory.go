@@ -120,6 +120,10 @@ type Application struct {
 	DisplayName  string       `json:"displayName"`
 	Credentials  []Credential `json:"credentials"`  // keyCredentials then passwordCredentials
 	RedirectURIs []string     `json:"redirectUris"` // web, spa and publicClient redirect URIs
+	// FederatedCredentials are its federated identity credentials, read
+	// (SourceFederatedCredentials) for the applications whose service
+	// principal can read mail only; nil for the others.
+	FederatedCredentials []FederatedCredential `json:"federatedIdentityCredentials,omitempty"`
 }
 
 // The resource applications whose application permissions (app roles)
@@ -177,6 +181,28 @@ type CAPolicy struct {
 	DisplayName        string   `json:"displayName"`
 	State              string   `json:"state"` // "enabled", "disabled", "enabledForReportingButNotEnforced"
 	IncludeUserActions []string `json:"includeUserActions"`
+	// The properties below are read since issue 12 (the posture rules):
+	// conditions.users, conditions.applications,
+	// conditions.authenticationFlows and grantControls. Ids are as Graph
+	// returns them; "All", "None" and "GuestsOrExternalUsers" are literals
+	// in IncludeUsers/ExcludeUsers.
+	IncludeUsers        []string `json:"includeUsers,omitempty"`
+	ExcludeUsers        []string `json:"excludeUsers,omitempty"`
+	IncludeGroups       []string `json:"includeGroups,omitempty"`
+	ExcludeGroups       []string `json:"excludeGroups,omitempty"`
+	IncludeRoles        []string `json:"includeRoles,omitempty"` // directory role template ids
+	ExcludeRoles        []string `json:"excludeRoles,omitempty"`
+	IncludeApplications []string `json:"includeApplications,omitempty"` // "All", "Office365", app ids
+	// TransferMethods is conditions.authenticationFlows.transferMethods: a
+	// comma-separated flag set ("deviceCodeFlow,authenticationTransfer"),
+	// "" when the policy has no authentication-flows condition.
+	TransferMethods string   `json:"transferMethods,omitempty"`
+	GrantOperator   string   `json:"grantOperator,omitempty"`   // grantControls.operator: "AND", "OR"
+	BuiltInControls []string `json:"builtInControls,omitempty"` // grantControls.builtInControls: "block", "mfa", "compliantDevice", …
+	// AuthStrengthID is grantControls.authenticationStrength.id: a policy
+	// that requires an authentication strength requires MFA (every
+	// built-in strength is multifactor). "" when none.
+	AuthStrengthID string `json:"authenticationStrengthId,omitempty"`
 }
 
 // NamedLocation is a Conditional Access named location. IP locations carry

@@ -60,6 +60,15 @@ type Snapshot struct {
 	SignIns           []SignIn // successful sign-ins only: no rule reads failures, and dropping them bounds memory
 	Policies          []CAPolicy
 	NamedLocations    []NamedLocation
+	// The fields below are read since issue 12 (the 2023–2025 rules).
+	Devices             []Device             // SourceDevices
+	DelegatedGrants     []DelegatedGrant     // SourceDelegatedGrants: grants with a mail scope only
+	AuthorizationPolicy *AuthorizationPolicy // SourceAuthorizationPolicy; nil when not read
+	Domains             []Domain             // SourceDomains (federationConfiguration of the federated ones)
+	// GroupMembers are the transitive user members, by lower-case group
+	// id, of the groups Conditional Access policies include or exclude
+	// (SourceCAGroupMembers).
+	GroupMembers map[string][]string
 	// Changes are the differences an incremental round found against its
 	// stored baselines (the deployed app's delta rounds). A one-shot scan
 	// has none.
