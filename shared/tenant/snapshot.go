@@ -69,6 +69,9 @@ type Snapshot struct {
 	// id, of the groups Conditional Access policies include or exclude
 	// (SourceCAGroupMembers).
 	GroupMembers map[string][]string
+	// SignInFailures aggregates the window's failed sign-ins with a spray
+	// error code (SourceSignIns): SignIns keeps successes only.
+	SignInFailures *SignInFailures
 	// Changes are the differences an incremental round found against its
 	// stored baselines (the deployed app's delta rounds). A one-shot scan
 	// has none.
