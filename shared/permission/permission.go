@@ -99,16 +99,20 @@ var catalogue = []Entry{
 		Sources:       []tenant.Source{tenant.SourceUsers, tenant.SourceSignInActivity},
 		Subscriptions: []string{"users"}},
 	{Resource: Graph, Name: "AuditLog.Read.All",
-		Sources: []tenant.Source{tenant.SourceSignInActivity, tenant.SourceRegistrations, tenant.SourceDirectoryAudits, tenant.SourceSignIns}},
+		Sources: []tenant.Source{tenant.SourceSignInActivity, tenant.SourceRegistrations, tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceSignInsBeta}},
+	// List oauth2PermissionGrants: Directory.Read.All is the least
+	// privileged application permission (DelegatedPermissionGrant.* only
+	// write).
 	{Resource: Graph, Name: "Directory.Read.All",
-		Sources: []tenant.Source{tenant.SourceDirectoryAudits}},
+		Sources: []tenant.Source{tenant.SourceDirectoryAudits, tenant.SourceDelegatedGrants}},
 	{Resource: Graph, Name: "Application.Read.All",
-		Sources: []tenant.Source{tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants}},
+		Sources: []tenant.Source{tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceFederatedCredentials}},
 	{Resource: Graph, Name: "Policy.Read.All",
-		Sources: []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}},
+		Sources: []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations, tenant.SourceAuthorizationPolicy}},
 	{Resource: Graph, Name: "Group.Read.All",
 		Sources:       []tenant.Source{tenant.SourceGroups},
 		Subscriptions: []string{"groups"}},
+
 	// The Management Activity API's reference: every operation needs
 	// ActivityFeed.Read (ActivityFeed.ReadDlp only adds DLP content).
 	{Resource: OfficeManagement, Name: "ActivityFeed.Read",
@@ -120,6 +124,7 @@ var licences = map[tenant.Source]Licence{
 	tenant.SourceSignInActivity: EntraP1OrP2,
 	tenant.SourceRegistrations:  EntraP1OrP2,
 	tenant.SourceSignIns:        EntraP1OrP2,
+	tenant.SourceSignInsBeta:    EntraP1OrP2,
 	tenant.SourceCAPolicies:     EntraP1,
 	tenant.SourceNamedLocations: EntraP1,
 }

@@ -31,6 +31,31 @@ const (
 	// SourceGroups is read by no rule: the deployed app subscribes to
 	// groups (group-based licence changes), and doctor probes it.
 	SourceGroups Source = "groups"
+
+	// The sources of the 2023–2025 rules (issue 12).
+
+	// SourceSignInsBeta is the beta sign-in log (GET
+	// /beta/auditLogs/signIns): the sign-ins' authenticationProtocol and
+	// originalTransferMethod, which v1.0 lacks. Unavailable when beta is
+	// switched off (--beta=false), with that reason.
+	SourceSignInsBeta Source = "signInsBeta"
+	// SourceDevices is GET /devices with their registered owners.
+	SourceDevices Source = "devices"
+	// SourceDelegatedGrants is GET /oauth2PermissionGrants.
+	SourceDelegatedGrants Source = "oauth2PermissionGrants"
+	// SourceAuthorizationPolicy is GET /policies/authorizationPolicy.
+	SourceAuthorizationPolicy Source = "authorizationPolicy"
+	// SourceDomains is GET /domains and, for each federated domain, GET
+	// /domains/{id}/federationConfiguration.
+	SourceDomains Source = "domains"
+	// SourceCAGroupMembers is the transitive user members of the groups
+	// Conditional Access policies include or exclude (GET
+	// /groups/{id}/transitiveMembers/microsoft.graph.user).
+	SourceCAGroupMembers Source = "conditionalAccessGroupMembers"
+	// SourceFederatedCredentials is the federated identity credentials of
+	// the applications that can read mail (GET
+	// /applications/{id}/federatedIdentityCredentials).
+	SourceFederatedCredentials Source = "federatedIdentityCredentials"
 )
 
 // Sources returns every source, in the order declared above.
@@ -39,6 +64,8 @@ func Sources() []Source {
 		SourceOrganization, SourceSubscribedSkus, SourceUsers, SourceSignInActivity, SourceRegistrations,
 		SourceServicePrincipals, SourceApplications, SourceResourceGrants, SourceDirectoryAudits, SourceSignIns,
 		SourceCAPolicies, SourceNamedLocations, SourceAzureRanges, SourceGroups, SourceExchangeAudit,
+		SourceSignInsBeta, SourceDevices, SourceDelegatedGrants, SourceAuthorizationPolicy, SourceDomains,
+		SourceCAGroupMembers, SourceFederatedCredentials,
 	}
 }
 
