@@ -26,6 +26,19 @@ const (
 	// ChangePlanDisabled: a service plan newly disabled in one of a user's
 	// licences. Value is "skuId/servicePlanId" (lower case).
 	ChangePlanDisabled ChangeKind = "planDisabled"
+	// The daily sweep's federation baseline (issue 12): ObjectType
+	// SubjectDomain, ObjectID the domain name.
+	//
+	// ChangeDomainFederated: a domain that was managed is federated. Value
+	// is the new issuerUri.
+	ChangeDomainFederated ChangeKind = "domainFederated"
+	// ChangeFederationIssuer: a federated domain's issuerUri changed. Value
+	// is "old -> new".
+	ChangeFederationIssuer ChangeKind = "federationIssuerChanged"
+	// ChangeFederationCertificate: a federated domain's signingCertificate
+	// or nextSigningCertificate changed. Value is the SHA-256 (hex, lower
+	// case) of the new certificate's DER bytes.
+	ChangeFederationCertificate ChangeKind = "federationCertificateChanged"
 )
 
 // Change is one difference a delta round found between an object's stored

@@ -74,6 +74,9 @@ const (
 	SubjectGroup       SubjectType = "group"
 	SubjectApplication SubjectType = "application"
 	SubjectTenant      SubjectType = "tenant"
+	// SubjectDomain is a domain of the tenant: ID and Name are the domain
+	// name.
+	SubjectDomain SubjectType = "domain"
 )
 
 // Subject identifies the object a finding is about. ID is the directory
