@@ -55,7 +55,17 @@ type fixture struct {
 	ExchangeAdmin []tenant.ExchangeAdminEvent `json:"exchangeAdmin"`
 	MailAccess    []tenant.MailAccess         `json:"mailAccess"`
 	AuditingOff   string                      `json:"auditingOff"`
-	Unavailable   map[tenant.Source]string    `json:"unavailable"`
+	// The data of the 2023–2025 rules (issue 12). Failed sign-ins in
+	// signIns go where collection puts them: into the SignInFailures
+	// aggregate, not into Snapshot.SignIns; signInFailures adds tallies as
+	// the deployed app stores them.
+	Devices             []tenant.Device             `json:"devices"`
+	DelegatedGrants     []tenant.DelegatedGrant     `json:"oauth2PermissionGrants"`
+	AuthorizationPolicy *tenant.AuthorizationPolicy `json:"authorizationPolicy"`
+	Domains             []tenant.Domain             `json:"domains"`
+	GroupMembers        map[string][]string         `json:"conditionalAccessGroupMembers"`
+	SignInFailures      []tenant.FailureTally       `json:"signInFailures"`
+	Unavailable         map[tenant.Source]string    `json:"unavailable"`
 
 	// Want lists the findings the rule must report (key and severity);
 	// empty for a negative case. WantSkip is a substring of the skip reason
@@ -94,25 +104,45 @@ func loadInput(t *testing.T, path string) (*detect.Input, fixture) {
 		since = now.Add(-30 * 24 * time.Hour)
 	}
 	snap := &tenant.Snapshot{
-		Organization:      fx.Organization,
-		CollectedAt:       now,
-		Since:             since,
-		SKUs:              fx.SKUs,
-		Users:             fx.Users,
-		Registrations:     fx.Registrations,
-		ServicePrincipals: fx.ServicePrincipals,
-		Applications:      fx.Applications,
-		ResourceGrants:    fx.ResourceGrants,
-		Audits:            fx.Audits,
-		SignIns:           fx.SignIns,
-		Policies:          fx.Policies,
-		NamedLocations:    fx.NamedLocations,
-		Changes:           fx.Changes,
-		AppRefs:           fx.AppRefs,
-		Prior:             fx.Prior,
-		ExchangeAdmin:     fx.ExchangeAdmin,
-		MailAccess:        fx.MailAccess,
-		AuditingOff:       fx.AuditingOff,
+		Organization:        fx.Organization,
+		CollectedAt:         now,
+		Since:               since,
+		SKUs:                fx.SKUs,
+		Users:               fx.Users,
+		Registrations:       fx.Registrations,
+		ServicePrincipals:   fx.ServicePrincipals,
+		Applications:        fx.Applications,
+		ResourceGrants:      fx.ResourceGrants,
+		Audits:              fx.Audits,
+		Devices:             fx.Devices,
+		DelegatedGrants:     fx.DelegatedGrants,
+		AuthorizationPolicy: fx.AuthorizationPolicy,
+		Domains:             fx.Domains,
+		GroupMembers:        fx.GroupMembers,
+		Policies:            fx.Policies,
+		NamedLocations:      fx.NamedLocations,
+		Changes:             fx.Changes,
+		AppRefs:             fx.AppRefs,
+		Prior:               fx.Prior,
+		ExchangeAdmin:       fx.ExchangeAdmin,
+		MailAccess:          fx.MailAccess,
+		AuditingOff:         fx.AuditingOff,
+	}
+	for _, si := range fx.SignIns {
+		if si.Succeeded() {
+			snap.SignIns = append(snap.SignIns, si)
+			continue
+		}
+		if snap.SignInFailures == nil {
+			snap.SignInFailures = &tenant.SignInFailures{}
+		}
+		snap.SignInFailures.Add(si)
+	}
+	for _, t := range fx.SignInFailures {
+		if snap.SignInFailures == nil {
+			snap.SignInFailures = &tenant.SignInFailures{}
+		}
+		snap.SignInFailures.Merge(t)
 	}
 	for src, reason := range fx.Unavailable {
 		snap.MarkUnavailable(src, reason)
