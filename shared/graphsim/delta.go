@@ -575,7 +575,7 @@ func (s *Server) deltaPage(ks *kindState, d *deltaRoute, tok deltaToken, r *http
 // that o carries, in o's order.
 func projectDelta(o Object, want []string) Object {
 	if want == nil {
-		return copyObj(o)
+		return copyObj(stripInternal(o))
 	}
 	out := make(Object, 0, len(want)+1)
 	for _, m := range o {

@@ -500,7 +500,7 @@ func TestChangeRoutes(t *testing.T) {
 	if diff := cmp.Diff(want, sim.ChangeRoutes()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if len(sim.Routes()) != 12 {
-		t.Errorf("Routes() = %d, want the 12 list routes", len(sim.Routes()))
+	if len(sim.Routes()) != 20 {
+		t.Errorf("Routes() = %d, want the 20 list routes", len(sim.Routes()))
 	}
 }

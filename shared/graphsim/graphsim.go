@@ -345,7 +345,8 @@ func sourceNames() []string {
 	return []string{SourceOrganization, SourceSubscribedSkus, SourceUsers, SourceSignInActivity,
 		SourceUserRegistrationDetails, SourceServicePrincipals, SourceApplications,
 		SourceAppRoleAssignedTo, SourceDirectoryAudits, SourceSignIns, SourceConditionalAccess,
-		SourceGroups, SourceSubscriptions}
+		SourceGroups, SourceSubscriptions, SourceSignInsBeta, SourceDevices, SourceDomains, SourceAuthorizationPolicy,
+		SourceDelegatedGrants, SourceGroupMembers, SourceFederatedCredentials}
 }
 
 func validSource(name string) bool {

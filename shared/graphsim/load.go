@@ -146,6 +146,9 @@ type collectionSpec struct {
 	// complete fills in what Graph always returns (the loaded data is
 	// complete by then except for completion itself).
 	complete func(d *loaded, o Object) (Object, error)
+	// create, for a kind, completes an object both when the scenario
+	// loads and when Tx.Create adds one (complete is then unused).
+	create func(o Object) (Object, error)
 }
 
 // collections is the table of scenario files. A new read-only collection
@@ -159,15 +162,24 @@ func collections() []collectionSpec {
 		{name: string(KindRegistration), kind: KindRegistration, props: registrationProps,
 			complete: func(d *loaded, o Object) (Object, error) { return completeRegistration(o, d.lookup(KindUser), d.now) }},
 		{name: string(KindServicePrincipal), kind: KindServicePrincipal, props: servicePrincipalProps},
-		{name: string(KindApplication), kind: KindApplication, props: applicationProps},
-		{name: string(KindGroup), kind: KindGroup, props: groupProps},
+		{name: string(KindApplication), kind: KindApplication,
+			props: func() []string { return append(applicationProps(), FederatedCredentials) }},
+		{name: string(KindGroup), kind: KindGroup, props: func() []string { return append(groupProps(), MemberIDs) }},
 		{name: collAppRoleAssignments, // served per resource: appRoleAssignedTo
 			complete: func(d *loaded, o Object) (Object, error) { return completeGrant(o, d.lookup(KindServicePrincipal)) }},
 		{name: LogDirectoryAudits, timeKey: "activityDateTime"},
 		{name: LogSignIns, timeKey: "createdDateTime",
-			complete: func(d *loaded, o Object) (Object, error) { return completeSignIn(o, d.lookup(KindUser)) }},
-		{name: collConditionalAccessPolicies},
+			complete: func(d *loaded, o Object) (Object, error) {
+				return completeSignIn(o, d.lookup(KindUser), d.files["organization"][0].Str("id"))
+			}},
+		{name: collConditionalAccessPolicies, complete: func(_ *loaded, o Object) (Object, error) { return completeCAPolicy(o), nil }},
 		{name: collNamedLocations},
+		{name: string(KindDevice), kind: KindDevice, props: func() []string { return append(deviceProps(), RegisteredOwnerIDs) },
+			create: completeDevice},
+		{name: string(KindDomain), kind: KindDomain, props: func() []string { return append(domainProps(), FederationConfigs) },
+			create: completeDomain},
+		{name: string(KindDelegatedGrant), kind: KindDelegatedGrant, props: delegatedGrantProps, create: completeDelegatedGrant},
+		{name: collAuthorizationPolicy},
 	}
 }
 
@@ -413,6 +425,10 @@ func loadScenario(sc *Scenario, now time.Time, users int, seed uint64) (*store, 
 			st.logs[c.name] = ls
 			continue
 		}
+		if c.create != nil {
+			cr := c.create
+			c.complete = func(_ *loaded, o Object) (Object, error) { return cr(o) }
+		}
 		if c.complete != nil {
 			done := make([]Object, 0, len(objs))
 			for _, o := range objs {
@@ -435,7 +451,9 @@ func loadScenario(sc *Scenario, now time.Time, users int, seed uint64) (*store, 
 				gen, genByID = g.registration, func(i int) Object { return g.registration(i).o }
 			}
 			if gen == nil {
-				st.kinds[c.kind] = newKindState(c.kind, c.props(), static(objs))
+				ks := newKindState(c.kind, c.props(), static(objs))
+				ks.complete = c.create
+				st.kinds[c.kind] = ks
 				break
 			}
 			ks := newKindState(c.kind, c.props(), static(objs), lazySource{n: users, gen: gen})
@@ -685,7 +703,7 @@ func failureReason(code string) any {
 	}
 }
 
-func completeSignIn(s Object, user func(string) (Object, bool)) (Object, error) {
+func completeSignIn(s Object, user func(string) (Object, bool), tenantID string) (Object, error) {
 	uid := s.Str("userId")
 	u, ok := user(uid)
 	if !ok {
@@ -709,7 +727,13 @@ func completeSignIn(s Object, user func(string) (Object, bool)) (Object, error) 
 		caStatus = "success"
 	}
 	id := s.Str("id")
-	return Object{
+	var beta Object
+	for _, m := range s {
+		if validProp(betaOnlySignInProps(), m.Key) {
+			beta = append(beta, m)
+		}
+	}
+	return completeBetaSignIn(append(Object{
 		{"id", id},
 		{"createdDateTime", s.Str("createdDateTime")},
 		{"userDisplayName", pick(s, "userDisplayName", u.Str("displayName"))},
@@ -738,7 +762,7 @@ func completeSignIn(s Object, user func(string) (Object, bool)) (Object, error) 
 			{"city", nil}, {"state", nil}, {"countryOrRegion", nil},
 			{"geoCoordinates", Object{{"altitude", nil}, {"latitude", nil}, {"longitude", nil}}}})},
 		{"appliedConditionalAccessPolicies", pick(s, "appliedConditionalAccessPolicies", []any{})},
-	}, nil
+	}, beta...), tenantID), nil
 }
 
 // Well-known application ids used by defaults and synthetic data.

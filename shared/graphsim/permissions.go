@@ -44,8 +44,20 @@ func required(source string) [][]string {
 		return [][]string{readApplications}
 	case SourceDirectoryAudits:
 		return [][]string{readAuditLog, {"Directory.Read.All"}}
-	case SourceSignIns:
+	case SourceSignIns, SourceSignInsBeta:
 		return [][]string{readAuditLog}
+	case SourceDevices:
+		return [][]string{readDevices}
+	case SourceDomains:
+		return [][]string{readDomains}
+	case SourceAuthorizationPolicy:
+		return [][]string{readAuthorizationPolicy}
+	case SourceDelegatedGrants:
+		return [][]string{readDelegatedGrants}
+	case SourceGroupMembers:
+		return [][]string{readGroupMembers}
+	case SourceFederatedCredentials:
+		return [][]string{readFederatedCredentials}
 	case SourceConditionalAccess:
 		return [][]string{readPolicies}
 	}
@@ -89,7 +101,7 @@ func (s *Server) missing(need [][]string) string {
 // permissionDenied is Graph's 403 for a missing permission on source.
 func permissionDenied(source, permission string) (int, string, string) {
 	switch source {
-	case SourceDirectoryAudits, SourceSignIns, SourceUserRegistrationDetails:
+	case SourceDirectoryAudits, SourceSignIns, SourceSignInsBeta, SourceUserRegistrationDetails:
 		return http.StatusForbidden, "Authentication_MSGraphPermissionMissing",
 			"Calling principal does not have required MSGraph permissions " + permission
 	case SourceConditionalAccess:
@@ -110,7 +122,7 @@ func premiumDenied() (int, string, string) {
 // Conditional Access).
 func needsPremium(source string) bool {
 	switch source {
-	case SourceSignIns, SourceSignInActivity, SourceUserRegistrationDetails, SourceConditionalAccess:
+	case SourceSignIns, SourceSignInsBeta, SourceSignInActivity, SourceUserRegistrationDetails, SourceConditionalAccess:
 		return true
 	}
 	return false

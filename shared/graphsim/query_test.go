@@ -229,8 +229,8 @@ func TestNotSimulatedAndMethods(t *testing.T) {
 			t.Errorf("%s /users: status %d Allow %q", m, r.status, r.header.Get("Allow"))
 		}
 	}
-	if got := len(sim.Routes()); got != 12 {
-		t.Errorf("%d routes, want the 11 the scanner reads and /groups (doctor)", got)
+	if got := len(sim.Routes()); got != 20 {
+		t.Errorf("%d routes, want the 19 the scanner reads and /groups (doctor)", got)
 	}
 	st := sim.Stats()
 	if st.Requests["(not simulated)"] != 6 || st.Status[405] != 4 || st.Total != 10 {

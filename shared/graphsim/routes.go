@@ -22,6 +22,14 @@ type route struct {
 	page   pageRule
 	filter *filterSpec // nil: $filter is refused
 
+	// beta: the route is under /beta (path starts with "/beta"); the
+	// others are under /v1.0.
+	beta bool
+	// single: the path addresses one object (no paging, no value array).
+	single bool
+	// expand lists the navigation properties $expand accepts.
+	expand map[string]*expandRule // lower-case name
+
 	// coll returns the collection for this request (id is the {id}
 	// segment) as of version v, or false when the addressed object does
 	// not exist. The caller holds st.mu (read).
@@ -158,7 +166,7 @@ func routes() []*route {
 		},
 		{
 			path: "/auditLogs/signIns", source: SourceSignIns, entity: "signIn", context: "auditLogs/signIns",
-			props: signInProps(), page: list(1000, 1000, false),
+			props: signInProps(), defaultSelect: signInProps(), page: list(1000, 1000, false),
 			filter: newFilterSpec("signIn",
 				filterField{"createdDateTime", fieldDateTime}, filterField{"userId", fieldString},
 				filterField{"userPrincipalName", fieldString}, filterField{"appId", fieldString},
@@ -178,8 +186,9 @@ func routes() []*route {
 			coll: named("namedLocations"),
 		},
 	}
+	rs = append(rs, identityRoutes()...)
 	for _, r := range rs {
-		for _, s := range strings.Split(strings.TrimPrefix(r.path, "/"), "/") {
+		for _, s := range strings.Split(strings.TrimPrefix(strings.TrimPrefix(r.path, "/beta"), "/"), "/") {
 			if s != "{id}" {
 				s = strings.ToLower(s)
 			}

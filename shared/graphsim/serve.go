@@ -13,6 +13,7 @@ const (
 	contentTypeError = "application/json"
 	notSimulatedKey  = "(not simulated)"
 	apiVersionMarker = "/v1.0/"
+	betaMarker       = "/beta/"
 )
 
 // reqInfo carries what every answer to one request needs.
@@ -51,12 +52,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	esc := r.URL.EscapedPath()
-	i := strings.Index(esc, apiVersionMarker)
+	version, marker := "v1.0", apiVersionMarker
+	i := strings.Index(esc, marker)
+	if i < 0 {
+		version, marker = "beta", betaMarker
+		i = strings.Index(esc, marker)
+	}
 	if i < 0 {
 		s.notSimulated(w, r, ri)
 		return
 	}
-	prefix, rest := esc[:i], esc[i+len(apiVersionMarker):]
+	beta := version == "beta"
+	prefix, rest := esc[:i], esc[i+len(marker):]
 	rest = strings.TrimSuffix(rest, "/")
 	segs := strings.Split(rest, "/")
 	for k, sg := range segs {
@@ -65,7 +72,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, d := range s.deltas {
-		if !d.match(segs) {
+		if beta || !d.match(segs) {
 			continue
 		}
 		ri.route = d.path
@@ -82,7 +89,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.delta(w, r, ri, d, prefix, rest)
 		return
 	}
-	if p := subscriptionRoute(segs); p != "" {
+	if p := subscriptionRoute(segs); p != "" && !beta {
 		ri.route = p
 		if s.throttled(n) {
 			s.tooMany(w, ri)
@@ -98,6 +105,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rt *route
 	var id string
 	for _, cand := range s.routes {
+		if cand.beta != beta {
+			continue
+		}
 		if v, ok := cand.match(segs); ok {
 			rt, id = cand, v
 			break
@@ -185,6 +195,14 @@ type query struct {
 	filter  *filterExpr
 	skip    string
 	rawKeep string // raw query without $skiptoken, for nextLink
+	expand  []expansion
+}
+
+// expansion is one navigation property of $expand, with its nested
+// $select (nil: the related type's default set).
+type expansion struct {
+	rule *expandRule
+	sel  []string
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *route, id, prefix, rest string) {
@@ -201,7 +219,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 	if q.filter != nil {
 		filterText = q.filter.String()
 	}
-	fp := fingerprint(rt.path, strings.ToLower(id), filterText, strings.Join(q.sel, ","), strconv.Itoa(q.top))
+	fpParts := []string{rt.path, strings.ToLower(id), filterText, strings.Join(q.sel, ","), strconv.Itoa(q.top)}
+	if q.expand != nil {
+		fpParts = append(fpParts, q.expandText())
+	}
+	fp := fingerprint(fpParts...)
 	st := s.store
 	st.mu.RLock()
 	ver := st.version
@@ -244,10 +266,30 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 		recs, next = coll.page(cur, q.top, q.filter)
 	}
 
-	base := scheme(r) + "://" + r.Host + prefix + "/v1.0/"
+	version := "/v1.0/"
+	if rt.beta {
+		version = betaMarker
+	}
+	base := scheme(r) + "://" + r.Host + prefix + version
 	ctx := base + "$metadata#" + strings.ReplaceAll(rt.context, "{id}", id)
-	if q.sel != nil {
-		ctx += "(" + strings.Join(q.sel, ",") + ")"
+	if sel, ok := q.contextSelect(); ok {
+		ctx += "(" + sel + ")"
+	}
+	if rt.single {
+		if len(recs) == 0 {
+			st.mu.RUnlock()
+			s.fail(w, ri, http.StatusNotFound, "Request_ResourceNotFound",
+				fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", strings.TrimPrefix(rt.path, "/")))
+			return
+		}
+		o := append(Object{{"@odata.context", ctx + "/$entity"}}, rt.project(recs[0].o, q.sel)...)
+		b := appendJSON(nil, o)
+		st.mu.RUnlock()
+		w.Header().Set("Content-Type", contentTypeJSON)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+		s.record(ri, http.StatusOK, 1)
+		return
 	}
 	b := make([]byte, 0, 256+len(recs)*512)
 	b = append(b, `{"@odata.context":`...)
@@ -266,7 +308,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, ri *reqInfo, rt *r
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSON(b, rt.project(rec.o, q.sel))
+		o := rt.project(rec.o, q.sel)
+		for _, ex := range q.expand {
+			o = append(o, Member{ex.rule.name, ex.objects(st, rec.o)})
+		}
+		b = appendJSON(b, o)
 	}
 	b = append(b, "]}"...)
 	st.mu.RUnlock()
@@ -314,7 +360,11 @@ func (s *Server) parseQuery(r *http.Request, rt *route) (q query, status int, co
 			continue
 		}
 		switch lk {
-		case "$select", "$filter", "$top", "$skiptoken":
+		case "$select", "$filter", "$top", "$skiptoken", "$expand":
+			if lk == "$expand" && rt.expand == nil {
+				return q, http.StatusNotImplemented, "NotImplemented",
+					fmt.Sprintf("graphsim: not simulated: query option %s on %s %s", k, r.Method, r.URL.Path)
+			}
 			if len(v) > 1 {
 				return q, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Query option '%s' was specified more than once.", k)
 			}
@@ -392,6 +442,16 @@ func (s *Server) parseQuery(r *http.Request, rt *route) (q query, status int, co
 		}
 		q.filter = &f
 	}
+	if v, ok := get["$expand"]; ok {
+		ex, msg := parseExpand(v, rt)
+		if msg != "" {
+			return q, http.StatusBadRequest, "BadRequest", msg
+		}
+		q.expand = ex
+	}
+	if rt.single && (get["$top"] != "" || get["$filter"] != "" || get["$skiptoken"] != "") {
+		return q, http.StatusBadRequest, "BadRequest", "Query option '$top', '$filter' or '$skiptoken' is not allowed on a single " + rt.entity + "."
+	}
 	q.skip = get["$skiptoken"]
 	var keep []string
 	for _, part := range strings.Split(raw, "&") {
@@ -428,11 +488,11 @@ func (s *Server) denied(rt *route, q query) (int, string, string) {
 	if source == SourceSignInActivity && s.deny[SourceSignInActivity] {
 		return premiumDenied()
 	}
-	if !s.deny[rt.source] {
+	if !s.deny[rt.source] && !(rt.source == SourceSignInsBeta && s.deny[SourceSignIns]) {
 		return 0, "", ""
 	}
 	switch rt.source {
-	case SourceSignIns, SourceUserRegistrationDetails:
+	case SourceSignIns, SourceSignInsBeta, SourceUserRegistrationDetails:
 		return premiumDenied()
 	case SourceDirectoryAudits:
 		return http.StatusForbidden, "Authentication_MSGraphPermissionMissing",
@@ -453,7 +513,7 @@ func (rt *route) project(o Object, sel []string) Object {
 	want := sel
 	if want == nil {
 		if rt.defaultSelect == nil {
-			return o
+			return stripInternal(o)
 		}
 		want = rt.defaultSelect
 	}

@@ -80,13 +80,14 @@ type objState struct {
 // kindState is one mutable collection: the scenario's sources (static, then
 // lazily generated) and the overlay.
 type kindState struct {
-	kind   ObjectKind
-	props  []string                            // property names Update accepts
-	base   []source                            // base[0] is the static source
-	static map[string]int                      // lower-case id → index in base[0]
-	synth  func(lowerID string) (Object, bool) // generated objects by id
-	objs   map[string]*objState                // lower-case id → touched object
-	create []*objState                         // created objects, in creation order
+	kind     ObjectKind
+	props    []string                            // property names Update accepts
+	base     []source                            // base[0] is the static source
+	static   map[string]int                      // lower-case id → index in base[0]
+	complete func(Object) (Object, error)        // completes a created object; nil: taken as given
+	synth    func(lowerID string) (Object, bool) // generated objects by id
+	objs     map[string]*objState                // lower-case id → touched object
+	create   []*objState                         // created objects, in creation order
 }
 
 // logState is one mutable log: the scenario's sources and the entries
@@ -280,8 +281,23 @@ func (st *store) update(kind ObjectKind, id string, props Object) ([]string, err
 		return nil, nil
 	}
 	sort.Strings(changed)
+	if ks.complete != nil {
+		c, err := ks.complete(next)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		next = c
+	}
 	os.o = next
-	os.history = append(os.history, objEvent{ver: st.bump(), op: opUpdate, props: changed})
+	// Internal members are not properties of the object: a change to them
+	// alone is no tracked change of a delta round.
+	var tracked []string
+	for _, p := range changed {
+		if !isInternal(p) {
+			tracked = append(tracked, p)
+		}
+	}
+	os.history = append(os.history, objEvent{ver: st.bump(), op: opUpdate, props: tracked})
 	return changed, nil
 }
 
@@ -299,6 +315,13 @@ func (st *store) create(kind ObjectKind, o Object) (string, error) {
 		if m.Key != "id" && m.Key != "@odata.type" && !validProp(ks.props, m.Key) {
 			return "", fmt.Errorf("%w: %s has no property %q", ErrInvalid, kind, m.Key)
 		}
+	}
+	if ks.complete != nil {
+		c, err := ks.complete(o)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		o = c
 	}
 	lid := strings.ToLower(id)
 	if _, exists := ks.lookup(id); exists || ks.objs[lid] != nil {
@@ -348,7 +371,7 @@ func (st *store) appendLog(name string, o Object) (Object, error) {
 		if _, ok := st.kinds[KindUser].lookup(o.Str("userId")); !ok {
 			return nil, fmt.Errorf("%w: sign-in %s: unknown user %q", ErrInvalid, id, o.Str("userId"))
 		}
-		if o, err = completeSignIn(o, st.kinds[KindUser].lookup); err != nil {
+		if o, err = completeSignIn(o, st.kinds[KindUser].lookup, st.tenantID); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}

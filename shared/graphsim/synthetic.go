@@ -22,14 +22,15 @@ const synthSkuE3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 const synthSignInSpan = 29 * 24 * time.Hour
 
 type synth struct {
-	now     time.Time
-	n       int
-	seed    uint64
-	domain  string
-	given   []string
-	surname []string
-	titles  []string
-	depts   []string
+	now      time.Time
+	n        int
+	seed     uint64
+	domain   string
+	tenantID string
+	given    []string
+	surname  []string
+	titles   []string
+	depts    []string
 }
 
 func newSynth(now time.Time, n int, seed uint64, org Object) synth {
@@ -46,7 +47,7 @@ func newSynth(now time.Time, n int, seed uint64, org Object) synth {
 		}
 	}
 	return synth{
-		now: now, n: n, seed: seed, domain: domain,
+		now: now, n: n, seed: seed, domain: domain, tenantID: org.Str("id"),
 		given:   strings.Fields("Alex Bea Carlos Dana Elif Farid Greta Hugo Irene Jonas Katrin Luca Mira Nils Olga Pavel Rosa Sami Tereza Ugo Vera Wim Yara Zofia"),
 		surname: strings.Fields("Novak Berger Costa Dimitrov Eriksen Fontaine Grieg Horvat Ivanova Janssen Kovacs Larsen Moreau Nowak Olsen Pereira Quist Rossi Schmidt Tamm Urban Varga Weber Zielinski"),
 		titles:  []string{"Research Associate", "Policy Analyst", "Programme Officer", "Editor", "Events Officer", "Research Fellow"},
@@ -172,7 +173,7 @@ func (g synth) signIn(j int) record {
 	apps := [][2]string{{appOffice, "Microsoft Office"}, {appTeams, "Microsoft Teams"}, {appExchangeOnline, "Office 365 Exchange Online"}}
 	app := apps[(h>>32)%3]
 	id := UUIDFrom(g.seed, uint64(j), 0x73696e)
-	return record{t: t, o: Object{
+	return record{t: t, o: completeBetaSignIn(Object{
 		{"id", id},
 		{"createdDateTime", t.UTC().Format("2006-01-02T15:04:05.0000000Z")},
 		{"userDisplayName", given + " " + sur},
@@ -199,5 +200,5 @@ func (g synth) signIn(j int) record {
 		{"location", Object{{"city", "Brussels"}, {"state", "Brussels"}, {"countryOrRegion", "BE"},
 			{"geoCoordinates", Object{{"altitude", nil}, {"latitude", 50.8503}, {"longitude", 4.3517}}}}},
 		{"appliedConditionalAccessPolicies", []any{}},
-	}}
+	}, g.tenantID)}
 }
