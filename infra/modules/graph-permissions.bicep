@@ -25,7 +25,10 @@ param uamiPrincipalId string
 var graphPermissions = [
   'Application.Read.All' // /servicePrincipals, /applications, appRoleAssignedTo of Graph and Exchange Online: every sp.* rule, app.mail-permission-granted
   'AuditLog.Read.All' // directory audits, sign-ins, signInActivity, registration details: every mfa.* rule, signin.azure-ip and the audit side of the others
+  'Device.Read.All' // /devices with their registered owners: the rogue device registration rules
   'Directory.Read.All' // with AuditLog.Read.All, what Microsoft's permission table for List directoryAudits requires (since 2021, against licence-check failures); /oauth2PermissionGrants (its least privileged read)
+  'Domain.Read.All' // /domains and their federationConfiguration: domain federation changes
+  // Group.Read.All also reads the members of the groups Conditional Access policies name.
   'Group.Read.All' // the groups change-notification subscription (group-based licence changes)
   'Organization.Read.All' // /organization and /subscribedSkus: audit.advanced-auditing-disabled, the tenant name
   'Policy.Read.All' // Conditional Access policies and named locations: policy.registration-unrestricted, mfa.registration-untrusted-location

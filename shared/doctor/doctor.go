@@ -178,6 +178,8 @@ var probeFor = map[string]tenant.Source{
 	"AuditLog.Read.All":     tenant.SourceDirectoryAudits,
 	"Directory.Read.All":    tenant.SourceDirectoryAudits,
 	"Policy.Read.All":       tenant.SourceNamedLocations,
+	"Device.Read.All":       tenant.SourceDevices,
+	"Domain.Read.All":       tenant.SourceDomains,
 }
 
 // premiumSources returns the data an Entra ID Free tenant does not get:
@@ -489,6 +491,10 @@ func graphRead(src tenant.Source) string {
 		return "GET /auditLogs/directoryAudits"
 	case tenant.SourceNamedLocations:
 		return "GET /identity/conditionalAccess/namedLocations"
+	case tenant.SourceDevices:
+		return "GET /devices"
+	case tenant.SourceDomains:
+		return "GET /domains"
 	}
 	return "GET " + string(src)
 }

@@ -31,7 +31,8 @@ func (c *Client) DirectoryAudits(ctx context.Context, since time.Time, fn func(t
 
 // ---- signIns ----
 
-const signInFields = "id,createdDateTime,userId,userPrincipalName,appId,appDisplayName,ipAddress,status"
+const signInFields = "id,createdDateTime,userId,userPrincipalName,appId,appDisplayName,ipAddress,status," +
+	"clientAppUsed,resourceId,resourceDisplayName,location,deviceDetail,isInteractive"
 
 // SignIns streams the interactive user sign-ins since since to fn
 // (GET /auditLogs/signIns?$filter=createdDateTime ge …; Entra ID P1 or P2).

@@ -10,9 +10,13 @@ import (
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
+	"github.com/microsoftgraph/msgraph-sdk-go/devices"
+	"github.com/microsoftgraph/msgraph-sdk-go/domains"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/identity"
+	"github.com/microsoftgraph/msgraph-sdk-go/oauth2permissiongrants"
 	"github.com/microsoftgraph/msgraph-sdk-go/organization"
+	"github.com/microsoftgraph/msgraph-sdk-go/policies"
 	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/subscribedskus"
@@ -83,6 +87,26 @@ func (a api) Applications() *applications.ApplicationsRequestBuilder {
 // AuditLogs is /auditLogs.
 func (a api) AuditLogs() *auditlogs.AuditLogsRequestBuilder {
 	return auditlogs.NewAuditLogsRequestBuilderInternal(a.params(), a.adapter)
+}
+
+// Devices is /devices.
+func (a api) Devices() *devices.DevicesRequestBuilder {
+	return devices.NewDevicesRequestBuilderInternal(a.params(), a.adapter)
+}
+
+// Domains is /domains.
+func (a api) Domains() *domains.DomainsRequestBuilder {
+	return domains.NewDomainsRequestBuilderInternal(a.params(), a.adapter)
+}
+
+// Oauth2PermissionGrants is /oauth2PermissionGrants.
+func (a api) Oauth2PermissionGrants() *oauth2permissiongrants.Oauth2PermissionGrantsRequestBuilder {
+	return oauth2permissiongrants.NewOauth2PermissionGrantsRequestBuilderInternal(a.params(), a.adapter)
+}
+
+// Policies is /policies.
+func (a api) Policies() *policies.PoliciesRequestBuilder {
+	return policies.NewPoliciesRequestBuilderInternal(a.params(), a.adapter)
 }
 
 // Groups is /groups.

@@ -96,6 +96,11 @@ type ClientOptions struct {
 	Logger *slog.Logger
 	// UserAgent, if set, is put in front of the SDK's User-Agent value.
 	UserAgent string
+	// DisableBeta switches off the reads of Graph's beta endpoint
+	// (SignInsBeta), which Microsoft does not support in production: they
+	// then send nothing and fail with tenant.ErrBetaDisabled. The zero
+	// value reads beta (scan --beta, TENANTWATCH_BETA default on).
+	DisableBeta bool
 }
 
 // Client reads a tenant through Microsoft Graph v1.0. It is safe for
@@ -105,6 +110,7 @@ type Client struct {
 	adapter *msgraphcore.GraphRequestAdapterBase
 	base    string // graphURL + "/v1.0", for messages
 	log     *slog.Logger
+	noBeta  bool // ClientOptions.DisableBeta
 	// ahead counts the pages requested ahead (pages.go) whose goroutine
 	// has not finished: none outlives its read.
 	ahead atomic.Int64
@@ -163,7 +169,7 @@ func NewClient(graphURL string, auth Auth, opts *ClientOptions) (*Client, error)
 		return nil, fmt.Errorf("graph: unknown auth %v", auth)
 	}
 
-	c := &Client{base: root + "/v1.0", log: log}
+	c := &Client{base: root + "/v1.0", log: log, noBeta: o.DisableBeta}
 	lim := newLimits(&o)
 
 	gopts := clientOptions

@@ -822,6 +822,22 @@ func (d *dec) signIn(hook memberHook) (s tenant.SignIn, k pagejson.Kind, err err
 			s.IP, err = d.str()
 		case "status":
 			s.ErrorCode, err = d.errorCode()
+		case "clientAppUsed":
+			s.ClientApp, err = d.intern()
+		case "resourceId":
+			s.ResourceID, err = d.intern()
+		case "resourceDisplayName":
+			s.ResourceDisplayName, err = d.intern()
+		case "location":
+			s.Country, err = d.member("countryOrRegion")
+		case "deviceDetail":
+			s.DeviceID, err = d.member("deviceId")
+		case "isInteractive":
+			s.Interactive, err = d.boolean()
+		case "authenticationProtocol": // beta only
+			s.AuthProtocol, err = d.intern()
+		case "originalTransferMethod": // beta only
+			s.OriginalTransferMethod, err = d.intern()
 		default:
 			d.Skip()
 		}
@@ -846,4 +862,104 @@ func (d *dec) errorCode() (code int, err error) {
 		return err
 	})
 	return code, err
+}
+
+// member reads an object property for its string member name; "" when
+// absent or null.
+func (d *dec) member(name string) (v string, err error) {
+	_, err = d.object(nil, func(n []byte) (err error) {
+		if string(n) == name {
+			v, err = d.intern()
+		} else {
+			d.Skip()
+		}
+		return err
+	})
+	return v, err
+}
+
+// ---- devices ----
+
+func (d *dec) device(hook memberHook) (v tenant.Device, k pagejson.Kind, err error) {
+	k, err = d.object(hook, func(name []byte) (err error) {
+		switch string(name) {
+		case "id":
+			v.ID, err = d.str()
+		case "deviceId":
+			v.DeviceID, err = d.str()
+		case "displayName":
+			v.DisplayName, err = d.str()
+		case "operatingSystem":
+			v.OperatingSystem, err = d.intern()
+		case "operatingSystemVersion":
+			v.OperatingSystemVersion, err = d.intern()
+		case "trustType":
+			v.TrustType, err = d.intern()
+		case "isManaged":
+			v.IsManaged, err = d.boolean()
+		case "isCompliant":
+			v.IsCompliant, err = d.boolean()
+		case "accountEnabled":
+			v.AccountEnabled, err = d.boolean()
+		case "registrationDateTime":
+			v.Registered, err = d.time()
+		case "approximateLastSignInDateTime":
+			v.LastSignIn, err = d.time()
+		case "registeredOwners":
+			v.OwnerIDs, err = d.ids()
+		default:
+			d.Skip()
+		}
+		return err
+	})
+	return v, k, err
+}
+
+// ids reads a collection of directory objects for their ids: null and []
+// are nil; null elements are skipped, an element without an id is "".
+func (d *dec) ids() (out []string, err error) {
+	err = d.objects(func() (pagejson.Kind, error) {
+		id, k, err := d.memberID(nil)
+		out = append(out, id)
+		return k, err
+	})
+	return out, err
+}
+
+// memberID reads a directory object for its id (transitiveMembers).
+func (d *dec) memberID(hook memberHook) (id string, k pagejson.Kind, err error) {
+	k, err = d.object(hook, func(name []byte) (err error) {
+		if string(name) == "id" {
+			id, err = d.str()
+		} else {
+			d.Skip()
+		}
+		return err
+	})
+	return id, k, err
+}
+
+// ---- oauth2PermissionGrants ----
+
+func (d *dec) delegatedGrant(hook memberHook) (g tenant.DelegatedGrant, k pagejson.Kind, err error) {
+	k, err = d.object(hook, func(name []byte) (err error) {
+		switch string(name) {
+		case "id":
+			g.ID, err = d.str()
+		case "clientId":
+			g.ClientID, err = d.str()
+		case "consentType":
+			g.ConsentType, err = d.intern()
+		case "principalId":
+			g.PrincipalID, err = d.str()
+		case "resourceId":
+			g.ResourceID, err = d.str()
+		case "scope":
+			g.Scope, err = d.str()
+		default:
+			d.Skip()
+		}
+		return err
+	})
+	return g, k, err
 }

@@ -91,6 +91,21 @@ var codecs = []pageCodec{
 			return sdkList(b, models.CreateSignInCollectionResponseFromDiscriminatorValue, signInFromGraph)
 		},
 		func(b []byte) (pageResult, error) { return leanPage(b, false, listItems((*dec).signIn)) }},
+	{"devices",
+		func(b []byte) (pageResult, error) {
+			return sdkList(b, models.CreateDeviceCollectionResponseFromDiscriminatorValue, deviceFromGraph)
+		},
+		func(b []byte) (pageResult, error) { return leanPage(b, false, listItems((*dec).device)) }},
+	{"oauth2PermissionGrants",
+		func(b []byte) (pageResult, error) {
+			return sdkList(b, models.CreateOAuth2PermissionGrantCollectionResponseFromDiscriminatorValue, delegatedGrantFromGraph)
+		},
+		func(b []byte) (pageResult, error) { return leanPage(b, false, listItems((*dec).delegatedGrant)) }},
+	{"transitiveMembers",
+		func(b []byte) (pageResult, error) {
+			return sdkList(b, models.CreateUserCollectionResponseFromDiscriminatorValue, memberIDFromGraph)
+		},
+		func(b []byte) (pageResult, error) { return leanPage(b, false, listItems((*dec).memberID)) }},
 	{"usersDelta",
 		func(b []byte) (pageResult, error) {
 			return sdkDelta(b, models.CreateUserFromDiscriminatorValue, fields(userFields), userFromGraph)
@@ -167,7 +182,10 @@ func TestDecodeMatchesSDK(t *testing.T) {
 		"applications":           {"applications.json"},
 		"appRoleAssignedTo":      {"appRoleAssignedTo.json"},
 		"directoryAudits":        {"directoryAudits-p1.json", "directoryAudits-p2.json"},
-		"signIns":                {"signIns.json"},
+		"signIns":                {"signIns.json", "signIns-beta-p1.json", "signIns-beta-p2.json"},
+		"devices":                {"devices.json"},
+		"oauth2PermissionGrants": {"oauth2PermissionGrants.json", "oauth2PermissionGrants-p2.json"},
+		"transitiveMembers":      {"transitiveMembers-users.json"},
 		"usersDelta":             {"users-delta-p2.json", "users-delta-p3.json", "users-delta-changes.json"},
 		"servicePrincipalsDelta": {"servicePrincipals-delta-changes.json"},
 		"applicationsDelta":      {"applications-delta-changes.json"},
@@ -271,11 +289,20 @@ func simPages(t *testing.T) map[string][]byte {
 		"appRoleAssignedTo":      "/servicePrincipals/" + graphSP + "/appRoleAssignedTo?" + sel(appRoleAssignmentFields),
 		"directoryAudits":        "/auditLogs/directoryAudits?" + sel(auditFields),
 		"signIns":                "/auditLogs/signIns?" + sel(signInFields),
+		"devices":                "/devices?" + sel(deviceFields) + "&$expand=" + deviceRegisteredOwners + "&$top=999",
+		"oauth2PermissionGrants": "/oauth2PermissionGrants",
 		"usersDelta":             "/users/delta?" + sel(userFields),
 		"servicePrincipalsDelta": "/servicePrincipals/delta?" + sel(servicePrincipalFields),
 		"applicationsDelta":      "/applications/delta?" + sel(applicationFields),
 	}
 	out := map[string][]byte{}
+	// The beta sign-in log, under the same root: the signIns codec's too.
+	out["signIns /beta/auditLogs/signIns"] = wire(t, getURL(t, srv.URL+"/graph/beta/auditLogs/signIns?"+sel(signInBetaFields)))
+	// A CA group's transitive user members: the first group the
+	// scenario's policies name.
+	if g := caGroup(t, get("/identity/conditionalAccess/policies")); g != "" {
+		out["transitiveMembers /groups/"+g+"/transitiveMembers"] = get("/groups/" + g + "/transitiveMembers/microsoft.graph.user?$select=id&$top=999")
+	}
 	for c, path := range routes {
 		b := get(path)
 		out[c+" "+path] = b
@@ -449,4 +476,42 @@ func TestRepeatsNames(t *testing.T) {
 			t.Errorf("repeatsNames(%s) = %v, want %v", body, got, want)
 		}
 	}
+}
+
+// getURL GETs url and returns the body, failing the test on anything but
+// 200.
+func getURL(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v: %s", url, resp.StatusCode, err, b)
+	}
+	return b
+}
+
+// caGroup returns the first group id a policy of the page includes or
+// excludes, "" when none does.
+func caGroup(t *testing.T, page []byte) string {
+	t.Helper()
+	var doc struct {
+		Value []struct {
+			Conditions struct {
+				Users struct{ IncludeGroups, ExcludeGroups []string }
+			}
+		}
+	}
+	if err := json.Unmarshal(page, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Value {
+		for _, g := range append(p.Conditions.Users.IncludeGroups, p.Conditions.Users.ExcludeGroups...) {
+			return g
+		}
+	}
+	return ""
 }

@@ -282,7 +282,7 @@ func (c *Client) AppRoleAssignedTo(ctx context.Context, resourceSPID string, fn 
 
 // ---- conditional access ----
 
-const caPolicyFields = "id,displayName,state,conditions"
+const caPolicyFields = "id,displayName,state,conditions,grantControls"
 
 // CAPolicies returns the Conditional Access policies
 // (GET /identity/conditionalAccess/policies).
@@ -313,6 +313,24 @@ func caPolicyFromGraph(p models.ConditionalAccessPolicyable) tenant.CAPolicy {
 	if cond := p.GetConditions(); cond != nil {
 		if apps := cond.GetApplications(); apps != nil {
 			out.IncludeUserActions = apps.GetIncludeUserActions()
+			out.IncludeApplications = apps.GetIncludeApplications()
+		}
+		if u := cond.GetUsers(); u != nil {
+			out.IncludeUsers, out.ExcludeUsers = u.GetIncludeUsers(), u.GetExcludeUsers()
+			out.IncludeGroups, out.ExcludeGroups = u.GetIncludeGroups(), u.GetExcludeGroups()
+			out.IncludeRoles, out.ExcludeRoles = u.GetIncludeRoles(), u.GetExcludeRoles()
+		}
+		if f := cond.GetAuthenticationFlows(); f != nil {
+			out.TransferMethods = stringer(f.GetTransferMethods())
+		}
+	}
+	if g := p.GetGrantControls(); g != nil {
+		out.GrantOperator = str(g.GetOperator())
+		for _, c := range g.GetBuiltInControls() {
+			out.BuiltInControls = append(out.BuiltInControls, c.String())
+		}
+		if s := g.GetAuthenticationStrength(); s != nil {
+			out.AuthStrengthID = str(s.GetId())
 		}
 	}
 	return out

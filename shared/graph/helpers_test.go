@@ -70,8 +70,8 @@ func (f *fakeGraph) handle(w http.ResponseWriter, r *http.Request) {
 	f.reqs = append(f.reqs, seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Query: r.URL.Query(),
 		Header: r.Header.Clone(), Body: body})
 	f.mu.Unlock()
-	if !strings.HasPrefix(r.URL.Path, prefix+"/v1.0/") {
-		f.t.Errorf("request outside %s/v1.0: %s %s", prefix, r.Method, r.URL)
+	if !strings.HasPrefix(r.URL.Path, prefix+"/v1.0/") && !strings.HasPrefix(r.URL.Path, prefix+"/beta/") {
+		f.t.Errorf("request outside %s/v1.0 and %s/beta: %s %s", prefix, prefix, r.Method, r.URL)
 		http.NotFound(w, r)
 		return
 	}
@@ -98,6 +98,7 @@ func (f *fakeGraph) file(w http.ResponseWriter, status int, name string) {
 		return
 	}
 	b = bytes.ReplaceAll(b, []byte("{{base}}"), []byte(f.api()))
+	b = bytes.ReplaceAll(b, []byte("{{beta}}"), []byte(f.root()+"/beta"))
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(b)

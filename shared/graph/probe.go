@@ -10,10 +10,13 @@ import (
 	"github.com/microsoft/kiota-abstractions-go/serialization"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/auditlogs"
+	"github.com/microsoftgraph/msgraph-sdk-go/devices"
+	"github.com/microsoftgraph/msgraph-sdk-go/domains"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/identity"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/organization"
+	"github.com/microsoftgraph/msgraph-sdk-go/policies"
 	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/subscribedskus"
@@ -103,6 +106,54 @@ func (c *Client) probe(src tenant.Source) (string, func(context.Context) (serial
 			return parsable(c.sdk.Identity().ConditionalAccess().NamedLocations().Get(ctx,
 				&identity.ConditionalAccessNamedLocationsRequestBuilderGetRequestConfiguration{
 					QueryParameters: &identity.ConditionalAccessNamedLocationsRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
+		}
+	case tenant.SourceSignInsBeta:
+		return "GET /beta/auditLogs/signIns", func(ctx context.Context) (serialization.Parsable, error) {
+			if c.noBeta {
+				return nil, &Error{Op: "GET /beta/auditLogs/signIns", Message: tenant.BetaDisabledReason,
+					Err: tenant.ErrBetaDisabled, kind: kindPlain, target: c.base}
+			}
+			ri, err := c.betaRequest("/auditLogs/signIns", []string{"$top=1"})
+			if err != nil {
+				return nil, err
+			}
+			_, err = c.adapter.SendPrimitive(ctx, ri, "[]byte", odataErrorMapping)
+			return nil, err
+		}
+	case tenant.SourceDevices:
+		return "GET /devices", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Devices().Get(ctx, &devices.DevicesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &devices.DevicesRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
+		}
+	case tenant.SourceDomains:
+		// List domains documents no $top; tenants have few.
+		return "GET /domains", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Domains().Get(ctx, &domains.DomainsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &domains.DomainsRequestBuilderGetQueryParameters{Select: id}}))
+		}
+	case tenant.SourceCAGroupMembers:
+		// The members of a group need a group id; listing groups takes
+		// GroupMember.Read.All (or the Group.Read.All the app also holds
+		// for its groups subscription, which reads members too).
+		return "GET /groups", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
+		}
+	case tenant.SourceDelegatedGrants:
+		// List oauth2PermissionGrants documents no $top.
+		return "GET /oauth2PermissionGrants", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Oauth2PermissionGrants().Get(ctx, nil))
+		}
+	case tenant.SourceAuthorizationPolicy:
+		return "GET /policies/authorizationPolicy", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Policies().AuthorizationPolicy().Get(ctx, &policies.AuthorizationPolicyRequestBuilderGetRequestConfiguration{
+				QueryParameters: &policies.AuthorizationPolicyRequestBuilderGetQueryParameters{Select: id}}))
+		}
+	case tenant.SourceFederatedCredentials:
+		// Per application; Application.Read.All, as the application list.
+		return "GET /applications", func(ctx context.Context) (serialization.Parsable, error) {
+			return parsable(c.sdk.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
+				QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Select: id, Top: &top}}))
 		}
 	}
 	return "", nil

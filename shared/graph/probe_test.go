@@ -23,7 +23,9 @@ func TestProbe(t *testing.T) {
 	probed := []tenant.Source{tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers,
 		tenant.SourceSignInActivity, tenant.SourceGroups, tenant.SourceRegistrations, tenant.SourceServicePrincipals,
 		tenant.SourceApplications, tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies,
-		tenant.SourceNamedLocations}
+		tenant.SourceNamedLocations, tenant.SourceSignInsBeta, tenant.SourceDevices, tenant.SourceDomains,
+		tenant.SourceCAGroupMembers, tenant.SourceDelegatedGrants, tenant.SourceAuthorizationPolicy,
+		tenant.SourceFederatedCredentials}
 	client := func(o *graphsim.Options) (*graph.Client, *graphsim.Server) {
 		if o.Scenario == nil {
 			o.Scenario = apt29.Scenario()
@@ -53,7 +55,9 @@ func TestProbe(t *testing.T) {
 	}
 	for route, n := range st.Items {
 		if n > st.Requests[route] && !strings.Contains(route, "userRegistrationDetails") &&
-			!strings.Contains(route, "policies") && !strings.Contains(route, "organization") && !strings.Contains(route, "subscribedSkus") {
+			!strings.Contains(route, "policies") && !strings.Contains(route, "organization") && !strings.Contains(route, "subscribedSkus") &&
+			// List domains and List oauth2PermissionGrants document no $top.
+			!strings.Contains(route, "domains") && !strings.Contains(route, "oauth2PermissionGrants") {
 			t.Errorf("%s served %d items to %d probes; want at most 1 each ($top=1)", route, n, st.Requests[route])
 		}
 	}
@@ -73,6 +77,37 @@ func TestProbe(t *testing.T) {
 	}
 	if err := c.Probe(t.Context(), tenant.SourceUsers); err != nil {
 		t.Errorf("users without P1/P2: %v", err)
+	}
+	err = c.Probe(t.Context(), tenant.SourceSignInsBeta)
+	if !errors.Is(err, tenant.ErrAccessDenied) || !graph.LicenceMissing(err) || !strings.Contains(err.Error(), "GET /beta/auditLogs/signIns") {
+		t.Errorf("beta sign-ins without P1/P2: %v; want access denied for the licence", err)
+	}
+
+	// The issue 12 reads, each denied without its permission.
+	c, _ = client(&graphsim.Options{Permissions: []string{"User.Read.All"}})
+	for src, perm := range map[tenant.Source]string{tenant.SourceDevices: "Device.Read.All", tenant.SourceDomains: "Domain.Read.All",
+		tenant.SourceDelegatedGrants: "Directory.Read.All", tenant.SourceAuthorizationPolicy: "Policy.Read.All"} {
+		if err := c.Probe(t.Context(), src); !errors.Is(err, tenant.ErrAccessDenied) || !strings.Contains(err.Error(), "needs "+perm) {
+			t.Errorf("%s without %s: %v", src, perm, err)
+		}
+	}
+
+	// Beta switched off: nothing sent.
+	sim, err := graphsim.New(&graphsim.Options{Scenario: apt29.Scenario()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	off, err := graph.NewClient(srv.URL, graph.AuthNone, &graph.ClientOptions{DisableBeta: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := off.Probe(t.Context(), tenant.SourceSignInsBeta); !errors.Is(err, tenant.ErrBetaDisabled) {
+		t.Errorf("beta probe with DisableBeta: %v, want tenant.ErrBetaDisabled", err)
+	}
+	if n := sim.Stats().Total; n != 0 {
+		t.Errorf("beta probe with DisableBeta sent %d requests", n)
 	}
 }
 

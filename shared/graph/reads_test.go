@@ -22,6 +22,9 @@ var since = time.Date(2024, 12, 20, 9, 30, 0, 987654321, time.FixedZone("CET", 3
 const (
 	userSelect   = "id,userPrincipalName,displayName,userType,accountEnabled,createdDateTime,assignedLicenses"
 	graphSPID    = "8e881353-1735-45af-af21-ee1344582a4d"
+	signInSelect = "id,createdDateTime,userId,userPrincipalName,appId,appDisplayName,ipAddress,status,clientAppUsed,resourceId,resourceDisplayName,location,deviceDetail,isInteractive"
+	caGroupID    = "eedad040-3722-4bcb-bde5-bc7c857f4983"
+	appObjectID  = "bcd7c908-1c4d-4d48-93ee-ff38349a75c8"
 	auditsSelect = "id,activityDateTime,activityDisplayName,category,loggedByService,operationType,result,resultReason,correlationId,initiatedBy,targetResources,additionalDetails"
 )
 
@@ -34,7 +37,8 @@ func TestReads(t *testing.T) {
 	tests := []struct {
 		name  string
 		files []string          // pages, in order
-		path  string            // after /v1.0
+		path  string            // after /v1.0 (or /beta, with beta)
+		beta  bool              // a read of Graph's beta endpoint
 		query map[string]string // exact query of the first request
 		read  func(ctx context.Context, c *graph.Client) (any, error)
 	}{
@@ -131,7 +135,7 @@ func TestReads(t *testing.T) {
 			path:  "/auditLogs/signIns",
 			query: map[string]string{
 				"$filter": "createdDateTime ge 2024-12-20T08:30:00Z",
-				"$select": "id,createdDateTime,userId,userPrincipalName,appId,appDisplayName,ipAddress,status",
+				"$select": signInSelect,
 				"$top":    "1000",
 			},
 			read: func(ctx context.Context, c *graph.Client) (any, error) {
@@ -139,10 +143,73 @@ func TestReads(t *testing.T) {
 			},
 		},
 		{
+			name:  "signInsBeta",
+			files: []string{"signIns-beta-p1.json", "signIns-beta-p2.json"},
+			path:  "/auditLogs/signIns",
+			beta:  true,
+			query: map[string]string{
+				"$filter": "createdDateTime ge 2024-12-20T08:30:00Z",
+				"$select": signInSelect + ",authenticationProtocol,originalTransferMethod",
+				"$top":    "1000",
+			},
+			read: func(ctx context.Context, c *graph.Client) (any, error) {
+				return collect(func(fn func(tenant.SignIn) error) error { return c.SignInsBeta(ctx, since, fn) })
+			},
+		},
+		{
+			name:  "devices",
+			files: []string{"devices.json"},
+			path:  "/devices",
+			query: map[string]string{
+				"$select": "id,deviceId,displayName,operatingSystem,operatingSystemVersion,trustType,isManaged,isCompliant,accountEnabled,registrationDateTime,approximateLastSignInDateTime",
+				"$expand": "registeredOwners($select=id)",
+				"$top":    "999",
+			},
+			read: func(ctx context.Context, c *graph.Client) (any, error) {
+				return collect(func(fn func(tenant.Device) error) error { return c.Devices(ctx, fn) })
+			},
+		},
+		{
+			name:  "oauth2PermissionGrants",
+			files: []string{"oauth2PermissionGrants.json", "oauth2PermissionGrants-p2.json"},
+			path:  "/oauth2PermissionGrants",
+			query: map[string]string{},
+			read: func(ctx context.Context, c *graph.Client) (any, error) {
+				return collect(func(fn func(tenant.DelegatedGrant) error) error { return c.DelegatedGrants(ctx, fn) })
+			},
+		},
+		{
+			name:  "transitiveMembers",
+			files: []string{"transitiveMembers-users.json"},
+			path:  "/groups/" + caGroupID + "/transitiveMembers/microsoft.graph.user",
+			query: map[string]string{"$select": "id", "$top": "999"},
+			read: func(ctx context.Context, c *graph.Client) (any, error) {
+				return collect(func(fn func(string) error) error { return c.GroupUserMembers(ctx, caGroupID, fn) })
+			},
+		},
+		{
+			name:  "authorizationPolicy",
+			files: []string{"authorizationPolicy.json"},
+			path:  "/policies/authorizationPolicy",
+			query: map[string]string{"$select": "id,defaultUserRolePermissions"},
+			read: func(ctx context.Context, c *graph.Client) (any, error) {
+				return c.AuthorizationPolicy(ctx)
+			},
+		},
+		{
+			name:  "federatedIdentityCredentials",
+			files: []string{"federatedIdentityCredentials.json"},
+			path:  "/applications/" + appObjectID + "/federatedIdentityCredentials",
+			query: map[string]string{"$select": "id,name,issuer,subject,audiences,description"},
+			read: func(ctx context.Context, c *graph.Client) (any, error) {
+				return c.FederatedCredentials(ctx, appObjectID)
+			},
+		},
+		{
 			name:  "caPolicies",
 			files: []string{"caPolicies.json"},
 			path:  "/identity/conditionalAccess/policies",
-			query: map[string]string{"$select": "id,displayName,state,conditions"},
+			query: map[string]string{"$select": "id,displayName,state,conditions,grantControls"},
 			read: func(ctx context.Context, c *graph.Client) (any, error) {
 				return c.CAPolicies(ctx)
 			},
@@ -171,14 +238,18 @@ func TestReads(t *testing.T) {
 				t.Fatalf("server saw %d requests, want %d (one per page)", len(reqs), len(tc.files))
 			}
 			first := reqs[0]
-			if first.Method != http.MethodGet || first.Path != prefix+"/v1.0"+tc.path {
-				t.Errorf("first request = %s %s, want GET %s", first.Method, first.Path, prefix+"/v1.0"+tc.path)
+			version := "/v1.0"
+			if tc.beta {
+				version = "/beta"
+			}
+			if first.Method != http.MethodGet || first.Path != prefix+version+tc.path {
+				t.Errorf("first request = %s %s, want GET %s", first.Method, first.Path, prefix+version+tc.path)
 			}
 			if diff := cmp.Diff(tc.query, flatQuery(t, first.Query)); diff != "" {
 				t.Errorf("first request query (-want +got):\n%s", diff)
 			}
 			for i, r := range reqs[1:] {
-				if r.Path != prefix+"/v1.0"+tc.path || r.Query.Get("$skiptoken") != strconv.Itoa(i+1) {
+				if r.Path != prefix+version+tc.path || r.Query.Get("$skiptoken") != strconv.Itoa(i+1) {
 					t.Errorf("request %d = %s?%s, want the next link of page %d", i+1, r.Path, r.Query.Encode(), i)
 				}
 			}

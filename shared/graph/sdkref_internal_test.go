@@ -320,6 +320,21 @@ func signInFromGraph(s models.SignInable) tenant.SignIn {
 		AppID:          str(s.GetAppId()),
 		AppDisplayName: str(s.GetAppDisplayName()),
 		IP:             str(s.GetIpAddress()),
+		ClientApp:      str(s.GetClientAppUsed()),
+		ResourceID:     str(s.GetResourceId()),
+		// resourceDisplayName, below
+		Interactive: deref(s.GetIsInteractive()),
+		// msgraph-sdk-go (v1.0) has no beta model: the SDK path keeps
+		// beta's properties in the model's additional data, as strings.
+		AuthProtocol:           additionalString(s.GetAdditionalData(), "authenticationProtocol"),
+		OriginalTransferMethod: additionalString(s.GetAdditionalData(), "originalTransferMethod"),
+	}
+	out.ResourceDisplayName = str(s.GetResourceDisplayName())
+	if l := s.GetLocation(); l != nil {
+		out.Country = str(l.GetCountryOrRegion())
+	}
+	if d := s.GetDeviceDetail(); d != nil {
+		out.DeviceID = str(d.GetDeviceId())
 	}
 	// No status.errorCode (never seen with $select=status) must not read
 	// as 0, "success": mark it unknown.
@@ -447,3 +462,46 @@ func (p *deltaPage) Serialize(serialization.SerializationWriter) error {
 func (p *deltaPage) GetValue() []*tracked       { return p.value }
 func (p *deltaPage) GetOdataNextLink() *string  { return p.next }
 func (p *deltaPage) GetOdataDeltaLink() *string { return p.last }
+
+// additionalString is the string the SDK kept for an unmodelled property
+// (name matched exactly); "" when absent, null or not a string.
+func additionalString(data map[string]any, name string) string {
+	switch v := data[name].(type) {
+	case *string:
+		if v != nil {
+			return *v
+		}
+	case string:
+		return v
+	}
+	return ""
+}
+
+func deviceFromGraph(d models.Deviceable) tenant.Device {
+	out := tenant.Device{
+		ID:                     str(d.GetId()),
+		DeviceID:               str(d.GetDeviceId()),
+		DisplayName:            str(d.GetDisplayName()),
+		OperatingSystem:        str(d.GetOperatingSystem()),
+		OperatingSystemVersion: str(d.GetOperatingSystemVersion()),
+		TrustType:              str(d.GetTrustType()),
+		IsManaged:              deref(d.GetIsManaged()),
+		IsCompliant:            deref(d.GetIsCompliant()),
+		AccountEnabled:         deref(d.GetAccountEnabled()),
+		Registered:             toTime(d.GetRegistrationDateTime()),
+		LastSignIn:             toTime(d.GetApproximateLastSignInDateTime()),
+	}
+	for _, o := range d.GetRegisteredOwners() {
+		if o != nil {
+			out.OwnerIDs = append(out.OwnerIDs, str(o.GetId()))
+		}
+	}
+	return out
+}
+
+func delegatedGrantFromGraph(g models.OAuth2PermissionGrantable) tenant.DelegatedGrant {
+	return tenant.DelegatedGrant{ID: str(g.GetId()), ClientID: str(g.GetClientId()), ConsentType: str(g.GetConsentType()),
+		PrincipalID: str(g.GetPrincipalId()), ResourceID: str(g.GetResourceId()), Scope: str(g.GetScope())}
+}
+
+func memberIDFromGraph(u models.Userable) string { return str(u.GetId()) }

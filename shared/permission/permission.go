@@ -109,9 +109,22 @@ var catalogue = []Entry{
 		Sources: []tenant.Source{tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceFederatedCredentials}},
 	{Resource: Graph, Name: "Policy.Read.All",
 		Sources: []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations, tenant.SourceAuthorizationPolicy}},
+	// List group transitive members' least privileged permission is
+	// GroupMember.Read.All, but the app holds Group.Read.All, which covers
+	// it, for its groups subscription: granting GroupMember.Read.All too
+	// would add nothing, and List groups (doctor's Group.Read.All probe)
+	// accepts it, so a missing Group.Read.All would go unseen.
 	{Resource: Graph, Name: "Group.Read.All",
-		Sources:       []tenant.Source{tenant.SourceGroups},
+		Sources:       []tenant.Source{tenant.SourceGroups, tenant.SourceCAGroupMembers},
 		Subscriptions: []string{"groups"}},
+	// The reads of the 2023–2025 rules (issue 12), each the least
+	// privileged application permission its List page names: List devices
+	// (and their registeredOwners), List domains and List
+	// internalDomainFederations.
+	{Resource: Graph, Name: "Device.Read.All",
+		Sources: []tenant.Source{tenant.SourceDevices}},
+	{Resource: Graph, Name: "Domain.Read.All",
+		Sources: []tenant.Source{tenant.SourceDomains}},
 
 	// The Management Activity API's reference: every operation needs
 	// ActivityFeed.Read (ActivityFeed.ReadDlp only adds DLP content).

@@ -35,7 +35,9 @@ func TestCatalogue(t *testing.T) {
 		{"Microsoft Graph", "Directory.Read.All", []tenant.Source{tenant.SourceDirectoryAudits, tenant.SourceDelegatedGrants}, nil},
 		{"Microsoft Graph", "Application.Read.All", []tenant.Source{tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceFederatedCredentials}, nil},
 		{"Microsoft Graph", "Policy.Read.All", []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations, tenant.SourceAuthorizationPolicy}, nil},
-		{"Microsoft Graph", "Group.Read.All", []tenant.Source{tenant.SourceGroups}, []string{"groups"}},
+		{"Microsoft Graph", "Group.Read.All", []tenant.Source{tenant.SourceGroups, tenant.SourceCAGroupMembers}, []string{"groups"}},
+		{"Microsoft Graph", "Device.Read.All", []tenant.Source{tenant.SourceDevices}, nil},
+		{"Microsoft Graph", "Domain.Read.All", []tenant.Source{tenant.SourceDomains}, nil},
 		{"Office 365 Management APIs", "ActivityFeed.Read", []tenant.Source{tenant.SourceExchangeAudit}, nil},
 	}
 	var got []entry
@@ -76,6 +78,13 @@ func TestNeeds(t *testing.T) {
 		{tenant.SourceSignIns, "AuditLog.Read.All", "an Entra ID P1 or P2 licence"},
 		{tenant.SourceCAPolicies, "Policy.Read.All", "an Entra ID P1 licence"},
 		{tenant.SourceNamedLocations, "Policy.Read.All", "an Entra ID P1 licence"},
+		{tenant.SourceSignInsBeta, "AuditLog.Read.All", "an Entra ID P1 or P2 licence"},
+		{tenant.SourceDevices, "Device.Read.All", ""},
+		{tenant.SourceDomains, "Domain.Read.All", ""},
+		{tenant.SourceCAGroupMembers, "Group.Read.All", ""},
+		{tenant.SourceDelegatedGrants, "Directory.Read.All", ""},
+		{tenant.SourceAuthorizationPolicy, "Policy.Read.All", ""},
+		{tenant.SourceFederatedCredentials, "Application.Read.All", ""},
 		{tenant.SourceAzureRanges, "", ""},
 		{tenant.SourceExchangeAudit, "ActivityFeed.Read", ""},
 		{"no such source", "", ""},
@@ -91,8 +100,8 @@ func TestNeeds(t *testing.T) {
 // TestRequired: what a deployment grants on each resource (shared/deploy
 // holds infra/ to it): the Graph permissions, all read-only.
 func TestRequired(t *testing.T) {
-	want := []string{"Application.Read.All", "AuditLog.Read.All", "Directory.Read.All", "Group.Read.All",
-		"Organization.Read.All", "Policy.Read.All", "User.Read.All"}
+	want := []string{"Application.Read.All", "AuditLog.Read.All", "Device.Read.All", "Directory.Read.All", "Domain.Read.All",
+		"Group.Read.All", "Organization.Read.All", "Policy.Read.All", "User.Read.All"}
 	if got := permission.Required(permission.Graph); !slices.Equal(got, want) {
 		t.Errorf("Required(Graph) = %v, want %v", got, want)
 	}
@@ -105,12 +114,6 @@ func TestRequired(t *testing.T) {
 // with why.
 var ungated = map[tenant.Source]string{
 	tenant.SourceAzureRanges: "the Service Tags file: a local file, a blob or the Service Tag Discovery API (an Azure role, not an application permission)",
-	// Being built (issue 12): each gets its catalogue entry (Device.Read.All,
-	// Domain.Read.All, GroupMember.Read.All) with its doctor probe and its
-	// grant in infra/ when its read lands.
-	tenant.SourceDevices:        "being built (issue 12)",
-	tenant.SourceDomains:        "being built (issue 12)",
-	tenant.SourceCAGroupMembers: "being built (issue 12)",
 }
 
 // TestEverySourceHasAnEntry: every tenant.Source constant is gated by a

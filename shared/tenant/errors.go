@@ -33,3 +33,12 @@ var (
 	// (Snapshot.AuditingOff).
 	ErrAuditingDisabled = errors.New("tenant not enabled for auditing")
 )
+
+// ErrBetaDisabled: a read of Graph's beta endpoint was asked for while
+// beta is switched off (scan --beta=false, TENANTWATCH_BETA=false). The
+// source is unavailable with BetaDisabledReason.
+var ErrBetaDisabled = errors.New("beta disabled")
+
+// BetaDisabledReason is the reason a source read from Graph's beta
+// endpoint is unavailable when beta is switched off.
+const BetaDisabledReason = "beta disabled (--beta=false / TENANTWATCH_BETA=false): Microsoft does not support beta in production; the rules that need authenticationProtocol are skipped"
