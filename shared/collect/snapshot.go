@@ -33,6 +33,25 @@ type Reader interface {
 	SignIns(ctx context.Context, since time.Time, fn func(tenant.SignIn) error) error
 	CAPolicies(ctx context.Context) ([]tenant.CAPolicy, error)
 	NamedLocations(ctx context.Context) ([]tenant.NamedLocation, error)
+
+	// The reads of the 2023–2025 rules (issue 12).
+
+	// SignInsBeta streams the sign-ins since since from Graph's beta
+	// endpoint, with authenticationProtocol and originalTransferMethod; it
+	// fails with tenant.ErrBetaDisabled when beta is switched off.
+	SignInsBeta(ctx context.Context, since time.Time, fn func(tenant.SignIn) error) error
+	Devices(ctx context.Context, fn func(tenant.Device) error) error
+	// Domains returns the domains with the federation configuration of
+	// the federated ones.
+	Domains(ctx context.Context) ([]tenant.Domain, error)
+	AuthorizationPolicy(ctx context.Context) (*tenant.AuthorizationPolicy, error)
+	DelegatedGrants(ctx context.Context, fn func(tenant.DelegatedGrant) error) error
+	// GroupUserMembers streams the object ids of a group's transitive
+	// user members.
+	GroupUserMembers(ctx context.Context, groupID string, fn func(string) error) error
+	// FederatedCredentials returns an application's federated identity
+	// credentials (appObjectID is its object id).
+	FederatedCredentials(ctx context.Context, appObjectID string) ([]tenant.FederatedCredential, error)
 }
 
 // Progress is told how many items of a source have been read so far; done is
@@ -59,9 +78,12 @@ type SnapshotOptions struct {
 }
 
 // Snapshot reads the tenant through r. Four lanes run concurrently —
-// directory objects, Entra reports (registration details, audits, sign-ins
-// and signInActivity, which Graph throttles separately), Conditional
-// Access, and the Exchange records of the unified audit log (through
+// directory objects (then the delegated grants, the federated credentials
+// of the mail-capable apps, the devices), Entra reports (registration
+// details, audits, sign-ins and signInActivity, which Graph throttles
+// separately), Conditional Access (then the authorization policy, the
+// members of the groups enabled policies name, the domains), and the
+// Exchange records of the unified audit log (through
 // opts.Activity, not Graph) — each reading its sources one after the other. It returns an
 // error only for failures other than access denied; the first such failure
 // cancels the other lanes.
@@ -220,7 +242,19 @@ func (c *collector) directoryLane(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return c.readResourceGrants(ctx)
+	if err := c.readResourceGrants(ctx); err != nil {
+		return err
+	}
+	if err := c.readDelegatedGrants(ctx); err != nil {
+		return err
+	}
+	if err := c.readFederatedCredentials(ctx); err != nil {
+		return err
+	}
+	n = 0
+	return c.read(tenant.SourceDevices, &n, func() error {
+		return c.r.Devices(ctx, counted(c, tenant.SourceDevices, &n, &s.Devices, nil))
+	})
 }
 
 // keepResourceRolesOnly drops appRoles from every service principal except
@@ -281,11 +315,7 @@ func (c *collector) reportLane(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	n = 0
-	if err := c.read(tenant.SourceSignIns, &n, func() error {
-		keep := func(si *tenant.SignIn) bool { return si.Succeeded() && !si.Time.Before(s.Since) }
-		return c.r.SignIns(ctx, s.Since, counted(c, tenant.SourceSignIns, &n, &s.SignIns, keep))
-	}); err != nil {
+	if err := c.readSignIns(ctx); err != nil {
 		return err
 	}
 	// The users are read by the directory lane, which closes usersDone on
@@ -315,9 +345,30 @@ func (c *collector) policyLane(ctx context.Context) error {
 		return err
 	}
 	n = 0
-	return c.read(tenant.SourceNamedLocations, &n, func() error {
+	if err := c.read(tenant.SourceNamedLocations, &n, func() error {
 		ls, err := c.r.NamedLocations(ctx)
 		s.NamedLocations, n = ls, len(ls)
+		return err
+	}); err != nil {
+		return err
+	}
+	n = 0
+	if err := c.read(tenant.SourceAuthorizationPolicy, &n, func() error {
+		p, err := c.r.AuthorizationPolicy(ctx)
+		if err == nil && p != nil {
+			s.AuthorizationPolicy, n = p, 1
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := c.readCAGroupMembers(ctx); err != nil {
+		return err
+	}
+	n = 0
+	return c.read(tenant.SourceDomains, &n, func() error {
+		ds, err := c.r.Domains(ctx)
+		s.Domains, n = ds, len(ds)
 		return err
 	})
 }

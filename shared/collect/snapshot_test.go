@@ -34,6 +34,17 @@ type fakeReader struct {
 	activity map[string]time.Time // last successful sign-in by user id; absent: never
 	byIDArg  [][]string           // the ids of each SignInActivityByID call
 	pages    int                  // SignInActivity pages served (500 users each)
+	// The sources of the 2023–2025 rules.
+	noBeta     bool                                    // SignInsBeta: beta switched off
+	apps       []tenant.Application                    //
+	devices    []tenant.Device                         //
+	domains    []tenant.Domain                         //
+	delegated  []tenant.DelegatedGrant                 //
+	policies   []tenant.CAPolicy                       // nil: one policy "p"
+	members    map[string][]string                     // by group id
+	fics       map[string][]tenant.FederatedCredential // by application object id
+	membersArg []string                                // the groups GroupUserMembers was asked for
+	ficsArg    []string                                // the applications FederatedCredentials was asked for
 }
 
 func (f *fakeReader) check(src tenant.Source, call string) error {
@@ -126,7 +137,10 @@ func (f *fakeReader) ServicePrincipals(_ context.Context, fn func(tenant.Service
 	return each(f.sps, fn)
 }
 func (f *fakeReader) Applications(_ context.Context, fn func(tenant.Application) error) error {
-	return f.check(tenant.SourceApplications, "applications")
+	if err := f.check(tenant.SourceApplications, "applications"); err != nil {
+		return err
+	}
+	return each(f.apps, fn)
 }
 func (f *fakeReader) AppRoleAssignedTo(_ context.Context, id string, fn func(tenant.AppRoleAssignment) error) error {
 	if err := f.check(tenant.SourceResourceGrants, "appRoleAssignedTo "+id); err != nil {
@@ -150,7 +164,60 @@ func (f *fakeReader) SignIns(_ context.Context, since time.Time, fn func(tenant.
 	return each(f.signIns, fn)
 }
 func (f *fakeReader) CAPolicies(context.Context) ([]tenant.CAPolicy, error) {
+	if f.policies != nil {
+		return f.policies, f.check(tenant.SourceCAPolicies, "policies")
+	}
 	return []tenant.CAPolicy{{ID: "p"}}, f.check(tenant.SourceCAPolicies, "policies")
+}
+func (f *fakeReader) SignInsBeta(_ context.Context, since time.Time, fn func(tenant.SignIn) error) error {
+	if f.noBeta {
+		f.check("", "signInsBeta")
+		return fmt.Errorf("graph: GET /beta/auditLogs/signIns: %s: %w", tenant.BetaDisabledReason, tenant.ErrBetaDisabled)
+	}
+	if err := f.check(tenant.SourceSignInsBeta, "signInsBeta"); err != nil {
+		return err
+	}
+	return each(f.signIns, fn)
+}
+func (f *fakeReader) Devices(_ context.Context, fn func(tenant.Device) error) error {
+	if err := f.check(tenant.SourceDevices, "devices"); err != nil {
+		return err
+	}
+	return each(f.devices, fn)
+}
+func (f *fakeReader) Domains(context.Context) ([]tenant.Domain, error) {
+	return f.domains, f.check(tenant.SourceDomains, "domains")
+}
+func (f *fakeReader) AuthorizationPolicy(context.Context) (*tenant.AuthorizationPolicy, error) {
+	if err := f.check(tenant.SourceAuthorizationPolicy, "authorizationPolicy"); err != nil {
+		return nil, err
+	}
+	return &tenant.AuthorizationPolicy{AllowedToCreateApps: true}, nil
+}
+func (f *fakeReader) DelegatedGrants(_ context.Context, fn func(tenant.DelegatedGrant) error) error {
+	if err := f.check(tenant.SourceDelegatedGrants, "oauth2PermissionGrants"); err != nil {
+		return err
+	}
+	return each(f.delegated, fn)
+}
+func (f *fakeReader) GroupUserMembers(_ context.Context, groupID string, fn func(string) error) error {
+	f.mu.Lock()
+	f.membersArg = append(f.membersArg, groupID)
+	f.mu.Unlock()
+	if err := f.check(tenant.SourceCAGroupMembers, "transitiveMembers "+groupID); err != nil {
+		return err
+	}
+	ms, ok := f.members[groupID]
+	if !ok {
+		return fmt.Errorf("graph: GET /groups/{id}/transitiveMembers/microsoft.graph.user: 404: %w", tenant.ErrNotFound)
+	}
+	return each(ms, fn)
+}
+func (f *fakeReader) FederatedCredentials(_ context.Context, appObjectID string) ([]tenant.FederatedCredential, error) {
+	f.mu.Lock()
+	f.ficsArg = append(f.ficsArg, appObjectID)
+	f.mu.Unlock()
+	return f.fics[appObjectID], f.check(tenant.SourceFederatedCredentials, "federatedIdentityCredentials "+appObjectID)
 }
 func (f *fakeReader) NamedLocations(context.Context) ([]tenant.NamedLocation, error) {
 	return nil, f.check(tenant.SourceNamedLocations, "namedLocations")
@@ -165,10 +232,12 @@ func newFake() *fakeReader {
 			{ID: "graph-sp", AppID: tenant.GraphAppID, AppRoles: []tenant.AppRole{{ID: "r1", Value: "Mail.Read"}}},
 			{ID: "exo-sp", AppID: strings.ToUpper(tenant.ExchangeOnlineAppID), AppRoles: []tenant.AppRole{{ID: "r2", Value: "full_access_as_app"}}},
 			{ID: "lob", AppID: "11111111-1111-1111-1111-111111111111", AppRoles: []tenant.AppRole{{ID: "r3", Value: "Widgets.Read"}}},
+			{ID: "consented", AppID: "22222222-2222-2222-2222-222222222222"},
+			{ID: "plain", AppID: "33333333-3333-3333-3333-333333333333"},
 		},
 		grants: map[string][]tenant.AppRoleAssignment{
-			"graph-sp": {{ID: "g1", PrincipalID: "lob", ResourceID: "graph-sp"}},
-			"exo-sp":   {{ID: "g2", PrincipalID: "lob", ResourceID: "exo-sp"}},
+			"graph-sp": {{ID: "g1", AppRoleID: "r1", PrincipalID: "lob", PrincipalType: "ServicePrincipal", ResourceID: "graph-sp"}},
+			"exo-sp":   {{ID: "g2", AppRoleID: "not-a-mail-role", PrincipalID: "plain", PrincipalType: "ServicePrincipal", ResourceID: "exo-sp"}},
 		},
 		audits: []tenant.AuditEvent{
 			{ID: "in", Time: now.Add(-time.Hour)},
@@ -176,8 +245,39 @@ func newFake() *fakeReader {
 		},
 		signIns: []tenant.SignIn{
 			{ID: "ok", Time: now.Add(-time.Hour)},
-			{ID: "failed", Time: now.Add(-time.Hour), ErrorCode: 50126},
-			{ID: "interrupt", Time: now.Add(-time.Hour), ErrorCode: 50079},
+			{ID: "failed", Time: now.Add(-time.Hour), ErrorCode: 50126, UserID: "u2", IP: "203.0.113.9", ClientApp: "IMAP4"},
+			{ID: "interrupt", Time: now.Add(-time.Hour), ErrorCode: 50079, UserID: "u1", IP: "203.0.113.10"},
+		},
+		// The 2023–2025 sources. "lob" holds Mail.Read on Graph (g1:
+		// appRoleId r1): its application "lob-app" is mail-capable;
+		// "consented" holds a delegated grant with a mail scope; "plain"
+		// holds neither.
+		apps: []tenant.Application{
+			{ID: "lob-app", AppID: "11111111-1111-1111-1111-111111111111"},
+			{ID: "consented-app", AppID: "22222222-2222-2222-2222-222222222222"},
+			{ID: "plain-app", AppID: "33333333-3333-3333-3333-333333333333"},
+		},
+		devices: []tenant.Device{{ID: "d1", OwnerIDs: []string{"u1"}}},
+		domains: []tenant.Domain{{ID: "contoso.com", AuthenticationType: "Managed"}},
+		delegated: []tenant.DelegatedGrant{
+			{ID: "mail", ClientID: "consented", Scope: "openid offline_access Mail.Read"},
+			{ID: "profile", ClientID: "plain", Scope: "openid profile User.Read"},
+		},
+		policies: []tenant.CAPolicy{
+			{ID: "p", State: "enabled", ExcludeGroups: []string{"AAAAAAAA-0000-0000-0000-000000000001"}, IncludeGroups: []string{"aaaaaaaa-0000-0000-0000-000000000002"}},
+			{ID: "report-only", State: "enabledForReportingButNotEnforced", ExcludeGroups: []string{"aaaaaaaa-0000-0000-0000-000000000003"}},
+			{ID: "off", State: "disabled", ExcludeGroups: []string{"aaaaaaaa-0000-0000-0000-000000000004"}},
+			{ID: "gone", State: "enabled", ExcludeGroups: []string{"aaaaaaaa-0000-0000-0000-000000000005", "not a guid"}},
+		},
+		members: map[string][]string{
+			"aaaaaaaa-0000-0000-0000-000000000001": {"U1"},
+			"aaaaaaaa-0000-0000-0000-000000000002": {},
+			"aaaaaaaa-0000-0000-0000-000000000003": {"u2"},
+			"aaaaaaaa-0000-0000-0000-000000000004": {"u2"},
+		},
+		fics: map[string][]tenant.FederatedCredential{
+			"lob-app":   {{ID: "f1", Issuer: "https://token.actions.githubusercontent.com"}},
+			"plain-app": {{ID: "f2"}},
 		},
 	}
 }
@@ -202,7 +302,7 @@ func TestSnapshotReadsEverySource(t *testing.T) {
 	if want := now.Add(-720 * time.Hour); !s.Since.Equal(want) || !f.sinceArg[0].Equal(want) {
 		t.Errorf("Since = %v (reader got %v), want %v", s.Since, f.sinceArg, want)
 	}
-	if s.Organization.ID != "tid" || len(s.Users) != 2 || len(s.Registrations) != 1 || len(s.Policies) != 1 {
+	if s.Organization.ID != "tid" || len(s.Users) != 2 || len(s.Registrations) != 1 || len(s.Policies) != 4 {
 		t.Errorf("snapshot incomplete: %+v", s)
 	}
 	var ids []string
@@ -224,7 +324,7 @@ func TestSnapshotReadsEverySource(t *testing.T) {
 	}
 	// Only the two resource SPs keep their app roles.
 	for _, sp := range s.ServicePrincipals {
-		if got := len(sp.AppRoles) > 0; got != (sp.ID != "lob") {
+		if got := len(sp.AppRoles) > 0; got != tenant.IsMailResource(sp.AppID) {
 			t.Errorf("%s: kept app roles = %v", sp.ID, got)
 		}
 	}
@@ -246,11 +346,17 @@ func TestSnapshotAccessDenied(t *testing.T) {
 		unavailable []tenant.Source
 		users       int
 	}{
-		{"sign-in logs without P1", []tenant.Source{tenant.SourceSignIns}, []tenant.Source{tenant.SourceSignIns}, 2},
+		{"sign-in logs without P1", []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, 2},
 		{"signInActivity denied, users read", []tenant.Source{tenant.SourceSignInActivity}, []tenant.Source{tenant.SourceSignInActivity}, 2},
 		{"no users at all", []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}, []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}, 0},
-		{"service principals denied skips grants", []tenant.Source{tenant.SourceServicePrincipals}, []tenant.Source{tenant.SourceResourceGrants, tenant.SourceServicePrincipals}, 2},
-		{"conditional access", []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}, []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations}, 2},
+		{"service principals denied skips grants", []tenant.Source{tenant.SourceServicePrincipals},
+			[]tenant.Source{tenant.SourceResourceGrants, tenant.SourceFederatedCredentials, tenant.SourceServicePrincipals}, 2},
+		{"conditional access", []tenant.Source{tenant.SourceCAPolicies, tenant.SourceNamedLocations},
+			[]tenant.Source{tenant.SourceCAGroupMembers, tenant.SourceCAPolicies, tenant.SourceNamedLocations}, 2},
+		{"delegated grants denied skips federated credentials", []tenant.Source{tenant.SourceDelegatedGrants},
+			[]tenant.Source{tenant.SourceFederatedCredentials, tenant.SourceDelegatedGrants}, 2},
+		{"the new directory reads", []tenant.Source{tenant.SourceDevices, tenant.SourceDomains, tenant.SourceAuthorizationPolicy, tenant.SourceCAGroupMembers, tenant.SourceFederatedCredentials},
+			[]tenant.Source{tenant.SourceAuthorizationPolicy, tenant.SourceCAGroupMembers, tenant.SourceDevices, tenant.SourceDomains, tenant.SourceFederatedCredentials}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,7 +369,7 @@ func TestSnapshotAccessDenied(t *testing.T) {
 			var got []tenant.Source
 			for src, reason := range s.Unavailable {
 				got = append(got, src)
-				if src != tenant.SourceResourceGrants && !strings.Contains(reason, "403") {
+				if !strings.HasPrefix(reason, "needs ") && !strings.Contains(reason, "403") {
 					t.Errorf("%s: reason %q does not carry the Graph answer", src, reason)
 				}
 				if strings.HasPrefix(reason, "graph: ") {
@@ -353,7 +459,9 @@ func TestSnapshotProgressEndsEverySource(t *testing.T) {
 	}
 	for _, src := range []tenant.Source{tenant.SourceOrganization, tenant.SourceSubscribedSkus, tenant.SourceUsers, tenant.SourceSignInActivity,
 		tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceResourceGrants, tenant.SourceRegistrations,
-		tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations} {
+		tenant.SourceDirectoryAudits, tenant.SourceSignIns, tenant.SourceCAPolicies, tenant.SourceNamedLocations,
+		tenant.SourceSignInsBeta, tenant.SourceDevices, tenant.SourceDelegatedGrants, tenant.SourceAuthorizationPolicy,
+		tenant.SourceDomains, tenant.SourceCAGroupMembers, tenant.SourceFederatedCredentials} {
 		if done[src] != 1 {
 			t.Errorf("%s: done reported %d times, want 1", src, done[src])
 		}

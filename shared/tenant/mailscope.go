@@ -59,3 +59,37 @@ var mailScopes = []string{
 	"smtp.send",
 	"full_access_as_user",
 }
+
+// IsMailRole reports whether value, an application role's value on
+// Microsoft Graph or Exchange Online, lets an app read or act on every
+// mailbox: Graph's Mail.* and MailboxSettings.* roles, Exchange Online's
+// full_access_as_app, IMAP.AccessAsApp, POP.AccessAsApp, SMTP.SendAsApp and
+// Exchange.ManageAsApp. Collection uses it to find the mail-capable apps
+// whose federated credentials it reads; the rules keep their own
+// catalogue of the mail roles they judge (shared/detect).
+func IsMailRole(value string) bool {
+	v := strings.ToLower(strings.TrimSpace(value))
+	switch v {
+	case "full_access_as_app", "imap.accessasapp", "pop.accessasapp", "smtp.sendasapp", "exchange.manageasapp":
+		return true
+	}
+	return IsMailScope(v)
+}
+
+// MailRoleIDs are the published ids of the mail application roles
+// (Microsoft's permission reference), by resource app id, for when the
+// tenant's resource service principal or its appRoles were not read.
+var MailRoleIDs = map[string][]string{
+	GraphAppID: {
+		"810c84a8-4a9e-49e6-bf7d-12d183f40d01", // Mail.Read
+		"e2a3a72e-5f79-4c64-b1b1-878b674786c9", // Mail.ReadWrite
+		"693c5e45-0940-467d-9b8a-1022fb9d42ef", // Mail.ReadBasic.All
+		"b633e1c5-b582-4048-a93e-9f11b44c7e96", // Mail.Send
+	},
+	ExchangeOnlineAppID: {
+		"dc890d15-9560-4a4c-9b7f-a736ec74ec40", // full_access_as_app
+		"5e5addcd-3e8d-4e90-baf5-964efab2b20a", // IMAP.AccessAsApp
+		"cb842b43-da6e-4506-86fe-bb12199c656d", // POP.AccessAsApp
+		"dc50a0fb-09a3-484d-be87-e023b12c6440", // Exchange.ManageAsApp
+	},
+}

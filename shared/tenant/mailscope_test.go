@@ -53,3 +53,17 @@ func TestHasMailScope(t *testing.T) {
 		}
 	}
 }
+
+func TestIsMailRole(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]bool{
+		"Mail.Read": true, "Mail.ReadWrite": true, "Mail.ReadBasic.All": true, "Mail.Send": true,
+		"MailboxSettings.Read": true, "full_access_as_app": true, "IMAP.AccessAsApp": true, "POP.AccessAsApp": true,
+		"SMTP.SendAsApp": true, "Exchange.ManageAsApp": true, " mail.read ": true,
+		"User.Read.All": false, "Directory.Read.All": false, "Calendars.Read": false, "": false, "full_access_as_user ": true,
+	} {
+		if got := tenant.IsMailRole(v); got != want {
+			t.Errorf("IsMailRole(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
