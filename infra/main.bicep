@@ -279,6 +279,9 @@ var baseAppSettings = {
   TENANTWATCH_GRAPH_URL: graphUrl
   TENANTWATCH_GRAPH_AUTH: 'azure'
   TENANTWATCH_ALERT_SEVERITY: alertSeverity
+  // The beta sign-in log (authenticationProtocol: signin.device-code);
+  // 'false' reads v1.0 and skips the rules that need beta.
+  TENANTWATCH_BETA: 'true'
   TENANTWATCH_NOTIFICATION_URL: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/notification-url/)'
   TENANTWATCH_LIFECYCLE_URL: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/lifecycle-url/)'
   TENANTWATCH_REPORT_CONTAINER: reportContainerName

@@ -66,7 +66,8 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 			return nil, err
 		}
 	}
-	gc, err := graph.NewClient(cfg.GraphURL, auth, &graph.ClientOptions{Credential: cred, Logger: log, UserAgent: "tenantwatch/" + version})
+	gc, err := graph.NewClient(cfg.GraphURL, auth, &graph.ClientOptions{Credential: cred, Logger: log, UserAgent: "tenantwatch/" + version,
+		DisableBeta: !cfg.Beta})
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,7 @@ type scanFlags struct {
 	verbose     bool
 	progress    string
 	timeout     time.Duration
+	beta        bool
 }
 
 func runScan(ctx context.Context, args []string, env *Env) int {
@@ -64,6 +65,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	fs.StringVar(&f.accept, "accept", "", "an accept `file` of accepted risks (JSON, README: Accepted risks): findings an unexpired entry names are still reported, marked accepted, and ignored by --fail-on and --fail-on-new; expired entries are listed")
 	fs.Int64Var(&f.dormantDays, "dormant-days", 90, "a user with no successful sign-in for this many `days` is dormant")
 	fs.Int64Var(&f.newDays, "new-account-days", 14, "an account created less than this many `days` ago is new")
+	fs.BoolVar(&f.beta, "beta", true, "read the sign-in log from Graph's beta endpoint (authenticationProtocol: signin.device-code); --beta=false reads v1.0 and skips the rules that need beta, with the reason (Microsoft does not support beta in production)")
 	fs.BoolVar(&f.verbose, "verbose", false, "log each source read on stderr")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
 	fs.DurationVar(&f.timeout, "timeout", time.Hour, "give up (exit 1) when the scan has not finished after this `duration`")
@@ -156,7 +158,8 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	if err != nil {
 		return fail(env, "scan", err)
 	}
-	client, err := graph.NewClient(f.graphURL, auth, &graph.ClientOptions{Credential: cred, Logger: log, UserAgent: "tenantwatch/" + Version})
+	client, err := graph.NewClient(f.graphURL, auth, &graph.ClientOptions{Credential: cred, Logger: log, UserAgent: "tenantwatch/" + Version,
+		DisableBeta: !f.beta})
 	if err != nil {
 		return fail(env, "scan", err)
 	}

@@ -57,6 +57,11 @@ type Config struct {
 
 	GraphURL  string // TENANTWATCH_GRAPH_URL, default https://graph.microsoft.com (the client adds /v1.0)
 	GraphAuth string // TENANTWATCH_GRAPH_AUTH: "azure" (default) or "none" (the simulated tenant)
+	// Beta reads Graph's beta sign-in log (authenticationProtocol, for
+	// signin.device-code) instead of v1.0's (TENANTWATCH_BETA, default
+	// true). Microsoft does not support beta in production; false reads
+	// v1.0 and skips the rules that need beta, with the reason.
+	Beta bool
 
 	TeamsWebhookURL string          // TENANTWATCH_TEAMS_WEBHOOK_URL (a secret: the sig= parameter); empty = alerts wait in the outbox
 	AlertSeverity   tenant.Severity // TENANTWATCH_ALERT_SEVERITY, default high: one card each at or above, a digest below
@@ -161,6 +166,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.AllowHTTP = parseBool(get("TENANTWATCH_ALLOW_HTTP_LOOPBACK"), bad, "TENANTWATCH_ALLOW_HTTP_LOOPBACK")
+	c.Beta = true
+	if v := get("TENANTWATCH_BETA"); v != "" {
+		c.Beta = parseBool(v, bad, "TENANTWATCH_BETA")
+	}
 
 	st, err := loadStorage(get)
 	if err != nil {

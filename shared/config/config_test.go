@@ -169,3 +169,35 @@ func TestLoadLoopbackHostIsAnAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadBeta: TENANTWATCH_BETA defaults to true; false switches beta off;
+// anything else is an error naming the setting.
+func TestLoadBeta(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    bool
+		wantErr bool
+	}{
+		{"", true, false},
+		{"true", true, false},
+		{"false", false, false},
+		{"0", false, false},
+		{"maybe", false, true},
+	}
+	for _, tc := range tests {
+		m := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+		if tc.value != "" {
+			m["TENANTWATCH_BETA"] = tc.value
+		}
+		c, err := config.Load(env(m))
+		if tc.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "TENANTWATCH_BETA") {
+				t.Errorf("TENANTWATCH_BETA=%q: err = %v, want one naming the setting", tc.value, err)
+			}
+			continue
+		}
+		if err != nil || c.Beta != tc.want {
+			t.Errorf("TENANTWATCH_BETA=%q: Beta = %v, %v; want %v", tc.value, c.Beta, err, tc.want)
+		}
+	}
+}
