@@ -13,6 +13,11 @@
 // a deterministic ~5% of requests, next links included, with 429 and
 // Retry-After 0 or 1.
 //
+// Since issue 12 it also serves the scan's new reads — the beta sign-in
+// log (the same entries), devices, domains, the authorization policy,
+// delegated grants and applications' federated identity credentials —
+// with baseline data from Microsoft's examples and no planted case.
+//
 // Three scans run against it: the full tenant; the same tenant with the
 // sign-in log answering 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant
 // (the dependent rules must be listed in skipped, the scan must still exit 0);

@@ -139,6 +139,8 @@ type foreignGraph struct {
 	data     map[string][]item
 	assigned map[string][]item
 	routes   map[string]route
+	// authzPolicy is GET /policies/authorizationPolicy's single object.
+	authzPolicy json.RawMessage
 
 	mu             sync.Mutex
 	attempts       map[string]int
@@ -168,6 +170,12 @@ func newForeignGraph(t *testing.T, now time.Time, v variant) *foreignGraph {
 		"/v1.0/auditlogs/signins":                                     {"signIns.json", "auditLogs/signIns", "createdDateTime", 3},
 		"/v1.0/identity/conditionalaccess/policies":                   {v.policies, "identity/conditionalAccess/policies", "", 2},
 		"/v1.0/identity/conditionalaccess/namedlocations":             {v.locations, "identity/conditionalAccess/namedLocations", "", 2},
+		// The reads of issue 12: the beta sign-in log (the same log, beta
+		// adds properties), devices, domains, delegated grants.
+		"/beta/auditlogs/signins":      {"signIns.json", "auditLogs/signIns", "createdDateTime", 3},
+		"/v1.0/devices":                {"devices.json", "devices", "", 2},
+		"/v1.0/domains":                {"domains.json", "domains", "", 2},
+		"/v1.0/oauth2permissiongrants": {"oauth2PermissionGrants.json", "oauth2PermissionGrants", "", 2},
 	}
 	for _, r := range g.routes {
 		items := loadItems(t, r.file, now)
@@ -179,6 +187,7 @@ func newForeignGraph(t *testing.T, now time.Time, v variant) *foreignGraph {
 		}
 		g.data[r.file] = items
 	}
+	loadJSON(t, "authorizationPolicy.json", now, &g.authzPolicy)
 	var assigned map[string][]json.RawMessage
 	loadJSON(t, "appRoleAssignedTo.json", now, &assigned)
 	g.assigned = map[string][]item{}
@@ -195,6 +204,10 @@ func newForeignGraph(t *testing.T, now time.Time, v variant) *foreignGraph {
 const throttleSalt = "bcb-1"
 
 var assignedToPath = regexp.MustCompile(`^/v1\.0/serviceprincipals/([^/]+)/approleassignedto$`)
+
+// federatedCredentialsPath is an application's federated identity
+// credentials (issue 12): none in this tenant.
+var federatedCredentialsPath = regexp.MustCompile(`^/v1\.0/applications/([^/]+)/federatedidentitycredentials$`)
 
 type pageToken struct {
 	Q string `json:"q"`
@@ -224,10 +237,28 @@ func (g *foreignGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The authorization policy is one object, not a collection.
+	if path == "/v1.0/policies/authorizationpolicy" {
+		w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+		w.Write(g.authzPolicy)
+		return
+	}
+
 	// Which collection?
 	var items []item
 	var rt route
-	if m := assignedToPath.FindStringSubmatch(path); m != nil {
+	if m := federatedCredentialsPath.FindStringSubmatch(path); m != nil {
+		known := false
+		for _, a := range g.data["applications.json"] {
+			known = known || strings.EqualFold(fmt.Sprint(a.obj["id"]), m[1])
+		}
+		if !known {
+			status = http.StatusNotFound
+			graphError(w, status, "Request_ResourceNotFound", "Resource '"+m[1]+"' does not exist or one of its queried reference-property objects are not present.")
+			return
+		}
+		rt = route{ctx: "applications('" + m[1] + "')/federatedIdentityCredentials", pageSize: 2}
+	} else if m := assignedToPath.FindStringSubmatch(path); m != nil {
 		list, ok := g.assigned[strings.ToLower(m[1])]
 		if !ok {
 			status = http.StatusNotFound
@@ -295,7 +326,7 @@ func (g *foreignGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if g.v.signIns403 && path == "/v1.0/auditlogs/signins" {
+	if g.v.signIns403 && (path == "/v1.0/auditlogs/signins" || path == "/beta/auditlogs/signins") {
 		status = http.StatusForbidden
 		graphError(w, status, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
 			"Neither tenant is B2C or tenant doesn't have premium license")
@@ -332,13 +363,17 @@ func (g *foreignGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	base := "http://" + r.Host
+	version := "/v1.0"
+	if strings.HasPrefix(path, "/beta/") {
+		version = "/beta"
+	}
 	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
 	// The report APIs sometimes answer a page with no items but a next link:
 	// the second page of each log is served empty first.
 	if rt.sortDesc != "" && offset == rt.pageSize && !emptyServed && offset < len(items) {
 		b, _ := json.Marshal(pageToken{Q: orig, O: offset, E: true})
 		json.NewEncoder(w).Encode(map[string]any{
-			"@odata.context":  base + "/v1.0/$metadata#" + rt.ctx,
+			"@odata.context":  base + version + "/$metadata#" + rt.ctx,
 			"value":           []any{},
 			"@odata.nextLink": base + r.URL.Path + "?$skiptoken=" + base64.RawURLEncoding.EncodeToString(b),
 		})
@@ -352,7 +387,7 @@ func (g *foreignGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if offset > len(items) {
 		offset = len(items)
 	}
-	page := map[string]any{"@odata.context": base + "/v1.0/$metadata#" + rt.ctx}
+	page := map[string]any{"@odata.context": base + version + "/$metadata#" + rt.ctx}
 	vals := make([]json.RawMessage, 0, end-offset)
 	for _, it := range items[offset:end] {
 		vals = append(vals, it.raw)

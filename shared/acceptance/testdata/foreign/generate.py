@@ -967,12 +967,43 @@ C("decoy", "mfa.registration-untrusted-location", "perpetua", "registered from t
 
 ALL_RULES = sorted({c["rule"] for c in cast})
 
+# The reads of issue 12 (the scan contract's new requests), as Microsoft's
+# examples show them: domain-list.md, device-list.md,
+# authorizationpolicy-get.md, oauth2permissiongrant-list.md. A managed
+# domain only (no federation configuration to read), one Entra-joined,
+# managed and compliant laptop, the default authorization policy, and
+# tenant-wide consent to Microsoft Graph without a mail scope. No planted
+# case: the tenant predates the 2023-2025 rules.
+domains = [{"authenticationType": "Managed", "availabilityStatus": None, "id": DOMAIN, "isAdminManaged": True,
+            "isDefault": True, "isInitial": True, "isRoot": True, "isVerified": True,
+            "passwordNotificationWindowInDays": 14, "passwordValidityPeriodInDays": 2147483647,
+            "supportedServices": ["Email", "OfficeCommunicationsOnline"], "state": None}]
+devices = [{"@odata.type": "#microsoft.graph.device", "id": gid("device/laptop-0417"), "deviceId": gid("deviceid/laptop-0417"),
+            "displayName": "BCB-LT-0417", "operatingSystem": "Windows", "operatingSystemVersion": "10.0.22631.4751",
+            "trustType": "AzureAd", "isManaged": True, "isCompliant": True, "accountEnabled": True,
+            "registrationDateTime": "{{now-300d}}", "approximateLastSignInDateTime": "{{now-1d}}",
+            "deviceOwnership": "Company", "profileType": "RegisteredDevice", "systemLabels": [],
+            "registeredOwners": []}]
+authorization_policy = {
+    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/authorizationPolicy/$entity",
+    "id": "authorizationPolicy", "displayName": "Authorization Policy",
+    "description": "Used to manage authorization related settings across the company.",
+    "allowInvitesFrom": "everyone", "allowedToSignUpEmailBasedSubscriptions": True, "allowedToUseSSPR": True,
+    "allowEmailVerifiedUsersToJoinOrganization": False, "blockMsolPowerShell": None,
+    "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
+    "defaultUserRolePermissions": {"allowedToCreateApps": False, "allowedToCreateSecurityGroups": False,
+                                   "allowedToReadOtherUsers": True, "permissionGrantPoliciesAssigned": []}}
+grants = [{"clientId": SP["halyard"][0], "consentType": "AllPrincipals", "id": gid("grant/halyard"),
+           "principalId": None, "resourceId": SP["graph"][0], "scope": "openid profile User.Read"}]
+
 files = {
     "organization.json": org, "subscribedSkus.json": skus, "users.json": users,
     "userRegistrationDetails.json": regdetails, "servicePrincipals.json": sps, "applications.json": apps,
     "appRoleAssignedTo.json": assigned, "directoryAudits.json": audits, "signIns.json": signins,
     "policies.json": policies, "policies-enforced.json": policies_enforced,
     "namedLocations.json": locations, "namedLocations-untrusted.json": locations_untrusted,
+    "domains.json": domains, "devices.json": devices, "authorizationPolicy.json": authorization_policy,
+    "oauth2PermissionGrants.json": grants,
     "cast.json": {"tenantId": TENANT, "cast": cast},
 }
 os.makedirs(OUT, exist_ok=True)
