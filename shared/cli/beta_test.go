@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tenantwatch/tenantwatch/shared/cli"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 )
 
 // TestScanBeta: scan reads the beta sign-in log by default; with
@@ -53,5 +54,33 @@ func TestScanBeta(t *testing.T) {
 				t.Errorf("summary does not list signInsBeta with the reason:\n%s", r.stdout)
 			}
 		})
+	}
+}
+
+// TestScanNewSourcesDenied: each issue 12 read the tenant refuses leaves
+// its source unavailable with Graph's answer and the permission to grant;
+// the scan completes. A beta log refused falls back to v1.0.
+func TestScanNewSourcesDenied(t *testing.T) {
+	url, _ := startSim(t, &graphsim.Options{Deny: []string{graphsim.SourceSignInsBeta, graphsim.SourceDevices, graphsim.SourceDomains,
+		graphsim.SourceAuthorizationPolicy, graphsim.SourceDelegatedGrants}})
+	r := runCLI(t, "scan", "--graph-url", url, "--auth", "none", "--out", t.TempDir())
+	if r.code != cli.ExitOK {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	for src, want := range map[string]string{
+		"signInsBeta":                  "GET /beta/auditLogs/signIns: 403",
+		"devices":                      "GET /devices: 403",
+		"domains":                      "GET /domains: 403",
+		"authorizationPolicy":          "GET /policies/authorizationPolicy: 403",
+		"oauth2PermissionGrants":       "GET /oauth2PermissionGrants: 403",
+		"federatedIdentityCredentials": "needs oauth2PermissionGrants",
+	} {
+		line := regexp.MustCompile(`(?m)^  ` + src + ` +(.*)$`).FindStringSubmatch(r.stdout)
+		if line == nil || !strings.Contains(line[1], want) {
+			t.Errorf("%s: summary line %q, want the reason %q", src, line, want)
+		}
+	}
+	if regexp.MustCompile(`(?m)^  signIns `).MatchString(r.stdout) {
+		t.Errorf("the v1.0 sign-in log was not read after beta's 403:\n%s", r.stdout)
 	}
 }
