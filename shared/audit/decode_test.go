@@ -59,6 +59,9 @@ func summary(ev audit.Event) string {
 	case audit.RoleMemberAdded:
 		return fmt.Sprintf("roleMember %s: %s %q eligible %v role template %q name %q wellKnown %q targets %q", ev.Record.ID,
 			ev.MemberType, ev.Member.ID, ev.Eligible, ev.Role.TemplateID, ev.Role.DisplayName, ev.Role.WellKnownObjectName, ev.Role.TargetIDs)
+	case audit.DeviceEvent:
+		return fmt.Sprintf("device %s: %s device %s %q user %q %q byDRS %v", ev.Record.ID, ev.Kind, ev.DeviceID, ev.DeviceName,
+			ev.UserID, ev.UserName, ev.ByDRS)
 	}
 	return fmt.Sprintf("unknown event %T", ev)
 }
@@ -148,6 +151,7 @@ func checkAccessors(t *testing.T, records []tenant.AuditEvent, events []audit.Ev
 		"LicenceChange":            asEvents(audit.LicenceChanges(records)),
 		"SecurityInfoRegistration": asEvents(audit.SecurityInfoRegistrations(records)),
 		"RoleMemberAdded":          asEvents(audit.RoleMembersAdded(records)),
+		"DeviceEvent":              asEvents(audit.DeviceEvents(records)),
 	}
 	for n := range byType {
 		if _, ok := accessors[n]; !ok {

@@ -16,6 +16,9 @@ const (
 	actRegisteredAllRequired  = "User registered all required security info"
 	actAddMemberToRole        = "Add member to role"
 	actAddEligibleMember      = "Add eligible member to role"
+	actAddDevice              = "Add device"
+	actAddDeviceOwner         = "Add registered owner to device"
+	actAddDeviceUser          = "Add registered users to device"
 )
 
 // directoryActivities is every directory-audit activity the package
@@ -33,6 +36,9 @@ var directoryActivities = []activity{
 	{name: actRegisteredAllRequired, family: familyRegistrations, decode: decodeRegistration},
 	{name: actAddMemberToRole, family: familyRoleMembers, decode: roleMemberDecoder(false)},
 	{name: actAddEligibleMember, family: familyRoleMembers, decode: roleMemberDecoder(true)},
+	{name: actAddDevice, family: familyDevices, decode: deviceDecoder(DeviceAdded)},
+	{name: actAddDeviceOwner, family: familyDevices, decode: deviceDecoder(DeviceOwnerAdded)},
+	{name: actAddDeviceUser, family: familyDevices, decode: deviceDecoder(DeviceUserAdded)},
 }
 
 // family groups the activities whose events have one type; an accessor
@@ -46,6 +52,7 @@ const (
 	familyLicences
 	familyRegistrations
 	familyRoleMembers
+	familyDevices
 )
 
 // activity is one entry of directoryActivities.
@@ -70,7 +77,8 @@ func indexActivities(as []activity) map[string]*activity {
 }
 
 // Event is one decoded audit record: a CredentialChange, ReplyURLChange,
-// AppRoleGrant, LicenceChange, SecurityInfoRegistration or RoleMemberAdded.
+// AppRoleGrant, LicenceChange, SecurityInfoRegistration, RoleMemberAdded or
+// DeviceEvent.
 // Only this package's types implement it; use a type switch.
 type Event interface{ isEvent() }
 

@@ -24,6 +24,9 @@
 //     registered all required security info"
 //   - RoleMemberAdded: "Add member to role", "Add eligible member to role"
 //     (Role.*)
+//   - DeviceEvent: "Add device", "Add registered owner to device", "Add
+//     registered users to device" (targets of type Device and User; the
+//     initiator tells a Device Registration Service registration)
 //
 // Each family has an accessor that takes records and returns its events in
 // record order (CredentialChanges, ReplyURLChanges, …); Decode returns the

@@ -294,6 +294,12 @@ func FuzzDecode(f *testing.F) {
 				if (ev.MemberType == "") != (ev.Member.Type == "") || len(ev.Member.Modified) != 0 {
 					t.Fatalf("member %+v typed %q", ev.Member, ev.MemberType)
 				}
+			case DeviceEvent:
+				rec = ev.Record
+				if ev.DeviceID == "" || ev.DeviceID != strings.TrimSpace(ev.DeviceID) || ev.UserID != strings.TrimSpace(ev.UserID) ||
+					(ev.Kind == DeviceAdded && ev.UserID != "") {
+					t.Fatalf("device event %+v", ev)
+				}
 			default:
 				t.Fatalf("unknown event %T", ev)
 			}
