@@ -26,11 +26,34 @@ type Config struct {
 	// NewAccountWithin: an account created less than this long ago is new.
 	// Default 14 days.
 	NewAccountWithin time.Duration
+
+	// The 2023–2025 rules (issue 12).
+
+	// SprayAccounts: signin.password-spray fires when one address or
+	// network fails for at least this many distinct accounts within
+	// SprayWindow. Default 10.
+	SprayAccounts int
+	// SprayAddresses: … or one account fails from at least this many
+	// distinct addresses within SprayWindow. Default 10.
+	SprayAddresses int
+	// SprayWindow is the sliding window of the spray counts (whole
+	// 10-minute buckets). Default 1 h.
+	SprayWindow time.Duration
+	// DeviceCodeFollowUp: how long after a device-code (or broker) sign-in
+	// a device registration, an MFA method added or a sign-in from a new
+	// country or an Azure address counts as its follow-up. Default 1 h.
+	DeviceCodeFollowUp time.Duration
+	// RogueDeviceWindow: how long before a device registration a
+	// device-code or Azure/unfamiliar sign-in of its user makes it high.
+	// Default 24 h.
+	RogueDeviceWindow time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{DormantAfter: 90 * 24 * time.Hour, NewAccountWithin: 14 * 24 * time.Hour}
+	return Config{DormantAfter: 90 * 24 * time.Hour, NewAccountWithin: 14 * 24 * time.Hour,
+		SprayAccounts: 10, SprayAddresses: 10, SprayWindow: time.Hour,
+		DeviceCodeFollowUp: time.Hour, RogueDeviceWindow: 24 * time.Hour}
 }
 
 func (c Config) withDefaults() Config {
@@ -40,6 +63,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.NewAccountWithin <= 0 {
 		c.NewAccountWithin = d.NewAccountWithin
+	}
+	if c.SprayAccounts <= 0 {
+		c.SprayAccounts = d.SprayAccounts
+	}
+	if c.SprayAddresses <= 0 {
+		c.SprayAddresses = d.SprayAddresses
+	}
+	if c.SprayWindow < tenant.FailureBucketWidth {
+		c.SprayWindow = d.SprayWindow
+	}
+	if c.DeviceCodeFollowUp <= 0 {
+		c.DeviceCodeFollowUp = d.DeviceCodeFollowUp
+	}
+	if c.RogueDeviceWindow <= 0 {
+		c.RogueDeviceWindow = d.RogueDeviceWindow
 	}
 	return c
 }

@@ -10,6 +10,8 @@ func All() []Detector {
 		newDormantRegistration(),
 		newRegistrationUntrustedLocation(),
 		newRegistrationUnrestricted(),
+		newDormantExcludedFromMFA(),
+		newDeviceCodeUnrestricted(),
 		newSignInAzureIP(),
 		newCredentialAdded(),
 		newCredentialNameMimicry(),

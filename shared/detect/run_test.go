@@ -212,7 +212,7 @@ func TestRunSorts(t *testing.T) {
 }
 
 // TestAllDetectorsOnEmptySnapshot runs the whole catalogue over an empty
-// tenant: nothing to report except the tenant-wide policy gap, no errors.
+// tenant: nothing to report except the tenant-wide policy gaps, no errors.
 func TestAllDetectorsOnEmptySnapshot(t *testing.T) {
 	t.Parallel()
 	in := newInput()
@@ -221,8 +221,13 @@ func TestAllDetectorsOnEmptySnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Findings) != 1 || res.Findings[0].Rule != "policy.registration-unrestricted" {
-		t.Errorf("findings = %+v", res.Findings)
+	var rules []string
+	for _, f := range res.Findings {
+		rules = append(rules, f.Rule)
+	}
+	// The tenant-wide policy gaps of a tenant without Conditional Access.
+	if diff := cmp.Diff([]string{"policy.registration-unrestricted", "posture.device-code-unrestricted"}, rules); diff != "" {
+		t.Errorf("findings (-want +got):\n%s\n%+v", diff, res.Findings)
 	}
 	var skipped []string
 	for _, s := range res.Skipped {

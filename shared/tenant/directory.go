@@ -44,6 +44,12 @@ type User struct {
 	// reads it only for the users a rule judges by it (collect.Snapshot).
 	LastSuccessfulSignIn time.Time `json:"lastSuccessfulSignIn"`
 	Licenses             []License `json:"assignedLicenses"`
+	// SignInActivityRead reports that signInActivity was read for this
+	// user, so that a zero LastSuccessfulSignIn means "never" rather than
+	// "not read" (issue 12: posture.dormant-excluded-from-mfa and
+	// signin.password-spray judge users beyond those the MFA rules ask
+	// for, and judge a zero time only when this is set).
+	SignInActivityRead bool `json:"signInActivityRead,omitempty"`
 }
 
 // Name returns the user principal name, or the display name, or the id.
