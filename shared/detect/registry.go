@@ -16,6 +16,7 @@ func All() []Detector {
 		newSignInDeviceCode(),
 		newBrokerDeviceRegistration(),
 		newRogueRegistration(),
+		newPasswordSpray(),
 		newCredentialAdded(),
 		newCredentialNameMimicry(),
 		newReplyURLAdded(),
