@@ -123,7 +123,8 @@ type mfaGap struct {
 	Escapes   []map[string]string // one per other MFA policy: policy, reason
 	Roles     []string            // role-scoped MFA policies (roles not expanded)
 	Unknown   []string            // groups named by MFA policies whose members were not read
-	Uncovered bool                // no MFA policy applies to the user
+	Undecided []string            // MFA policies that may include the user through a group not read
+	Uncovered bool                // no MFA policy applies to the user (and none may)
 }
 
 // mfaGapOf judges the user userID against the snapshot's policies. It is
@@ -146,6 +147,8 @@ func mfaGapOf(in *Input, userID string) mfaGap {
 			g.Applying = append(g.Applying, policyName(p))
 		case sc.Excluded:
 			g.Escapes = append(g.Escapes, map[string]string{"policy": policyName(p), "policyId": p.ID, "excludedBy": sc.Via})
+		case len(scopeOf(in, tenant.CAPolicy{IncludeGroups: p.IncludeGroups}, userID).Unknown) > 0:
+			g.Undecided = append(g.Undecided, policyName(p))
 		default:
 			why := "not included"
 			if len(p.IncludeRoles) > 0 {
@@ -154,7 +157,7 @@ func mfaGapOf(in *Input, userID string) mfaGap {
 			g.Escapes = append(g.Escapes, map[string]string{"policy": policyName(p), "policyId": p.ID, "excludedBy": why})
 		}
 	}
-	g.Uncovered = len(g.Applying) == 0
+	g.Uncovered = len(g.Applying) == 0 && len(g.Undecided) == 0
 	slices.Sort(g.Unknown)
 	g.Unknown = slices.Compact(g.Unknown)
 	return g

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tenantwatch/tenantwatch/shared/audit"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -53,7 +54,7 @@ func (d rogueRegistration) Detect(_ context.Context, in *Input) ([]tenant.Findin
 	seen := make(map[string]bool)
 	for _, user := range sortedKeys(events) {
 		for _, e := range events[user] {
-			if !e.ByDRS || !strings.EqualFold(strings.TrimSpace(e.Activity), "Add device") {
+			if !e.ByDRS || e.Kind != audit.DeviceAdded {
 				continue
 			}
 			k := user + " " + lowerID(e.DeviceID)

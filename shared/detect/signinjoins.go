@@ -101,6 +101,7 @@ func signInRecord(s tenant.SignIn) map[string]string {
 // userDeviceEvent is a device record naming a user.
 type userDeviceEvent struct {
 	Time       time.Time
+	Kind       audit.DeviceKind
 	Activity   string
 	DeviceID   string // directory object id
 	DeviceName string
@@ -144,7 +145,7 @@ func deviceEventsByUser(in *Input) map[string][]userDeviceEvent {
 		}
 		slices.Sort(users)
 		for _, u := range slices.Compact(users) {
-			out[u] = append(out[u], userDeviceEvent{Time: e.Record.Time, Activity: e.Record.Activity, DeviceID: e.DeviceID,
+			out[u] = append(out[u], userDeviceEvent{Time: e.Record.Time, Kind: e.Kind, Activity: e.Record.Activity, DeviceID: e.DeviceID,
 				DeviceName: e.DeviceName, ByDRS: e.ByDRS, Record: e.Record})
 		}
 	}

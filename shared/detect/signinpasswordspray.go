@@ -186,7 +186,7 @@ func (d passwordSpray) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 					s2 = tenant.SeverityHigh
 				}
 			}
-			putString(m, "account", strings.Join(why, ", "))
+			putString(m, "accountIs", strings.Join(why, ", "))
 			sev = max(sev, s2)
 			succ = append(succ, m)
 		}
