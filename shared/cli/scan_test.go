@@ -251,9 +251,9 @@ func TestScanSkipsWhatItCannotRead(t *testing.T) {
 		wantSkipped []string
 		reason      string
 	}{
-		{"no sign-in logs", []string{"signIns"}, false, []string{"mfa.dormant-registration", "signin.azure-ip"}, "premium"},
-		{"no signInActivity", []string{"signInActivity"}, false, []string{"mfa.dormant-unregistered"}, "signInActivity"},
-		{"no conditional access", []string{"conditionalAccess"}, false, []string{"mfa.registration-untrusted-location", "policy.registration-unrestricted"}, "Policy.Read.All"},
+		{"no sign-in logs", []string{"signIns"}, false, []string{"mfa.dormant-registration", "signin.azure-ip", "signin.broker-device-registration", "signin.device-code", "signin.password-spray"}, "premium"},
+		{"no signInActivity", []string{"signInActivity"}, false, []string{"mfa.dormant-unregistered", "posture.dormant-excluded-from-mfa"}, "signInActivity"},
+		{"no conditional access", []string{"conditionalAccess"}, false, []string{"mfa.registration-untrusted-location", "policy.registration-unrestricted", "posture.device-code-unrestricted", "posture.dormant-excluded-from-mfa"}, "Policy.Read.All"},
 		{"no ranges file", nil, true, []string{"signin.azure-ip"}, "--azure-ip-ranges"},
 	}
 	for _, tc := range tests {

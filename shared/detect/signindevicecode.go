@@ -32,7 +32,7 @@ func (signInDeviceCode) Rule() tenant.Rule {
 			"from a trusted IP named location or from a managed or compliant device (a conference-room device) is not reported.",
 		Severity: tenant.SeverityMedium,
 		MITRE:    []string{"T1528", "T1566.002", "T1078.004"},
-		Sources:  []tenant.Source{tenant.SourceSignInsBeta},
+		Sources:  []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta},
 	}
 }
 
