@@ -97,15 +97,22 @@ func (d passwordSpray) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 	caKnown := mfaPostureKnown(in)
 	org := in.Snapshot.Organization
 	tenantID := cmp.Or(strings.TrimSpace(org.ID), "unknown-tenant")
-	var out []tenant.Finding
-	seen := make(map[string]bool)
+	// Sprays from one source starting the same UTC day are one card.
+	var merged []*sprayEpisode
+	byKey := make(map[string]*sprayEpisode)
 	for _, e := range episodes {
+		k := string(e.kind) + " " + e.source + " " + e.first.UTC().Format(time.DateOnly)
+		if m := byKey[k]; m != nil {
+			m.merge(e)
+			continue
+		}
+		byKey[k] = e
+		merged = append(merged, e)
+	}
+	var out []tenant.Finding
+	for _, e := range merged {
 		day := e.first.UTC().Format(time.DateOnly)
 		key := findingKey(d.Rule().ID, string(e.kind)+"="+e.source, day)
-		if seen[key] {
-			continue // a second spray from the source the same day: one card
-		}
-		seen[key] = true
 		members := sortedKeys(e.members)
 		ev := map[string]any{
 			"sourceKind":      string(e.kind),
@@ -266,5 +273,26 @@ func (e *sprayEpisode) add(t tenant.FailureTally) {
 	}
 	if t.Last.After(e.last) {
 		e.last = t.Last
+	}
+}
+
+// merge adds a later episode of the same source and day to e.
+func (e *sprayEpisode) merge(o *sprayEpisode) {
+	e.buckets += o.buckets
+	e.failures += o.failures
+	e.dropped += o.dropped
+	e.upn = cmp.Or(e.upn, o.upn)
+	e.maxWindowMembers = max(e.maxWindowMembers, o.maxWindowMembers)
+	for m := range o.members {
+		e.members[m] = true
+	}
+	for c, n := range o.legacy {
+		e.legacy[c] += n
+	}
+	if o.first.Before(e.first) {
+		e.first = o.first
+	}
+	if o.last.After(e.last) {
+		e.last = o.last
 	}
 }
