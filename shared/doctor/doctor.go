@@ -289,9 +289,13 @@ func (d *Doctor) permission(p string, results map[tenant.Source]error) Check {
 	c.Detail = "not granted: " + what + " answered " + graphAnswer(err)
 	c.Fix = "grant " + p + " (application) with admin consent"
 	e, _ := permission.Lookup(permission.Graph, p)
-	if rules := d.rulesNeeding(e.Sources); len(rules) > 0 {
+	rules := d.rulesNeeding(e.Sources)
+	switch {
+	case len(rules) > 0 && len(e.Subscriptions) > 0:
+		c.Fix += "; needed by rules " + strings.Join(rules, ", ") + ", and by the deployed app's change-notification subscriptions"
+	case len(rules) > 0:
 		c.Fix += "; needed by rules " + strings.Join(rules, ", ")
-	} else {
+	default:
 		c.Fix += "; no rule needs it, but the deployed app's change-notification subscriptions do"
 	}
 	return c

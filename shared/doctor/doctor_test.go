@@ -200,7 +200,7 @@ func TestPermissionsAndLicences(t *testing.T) {
 			fix:  map[string]string{"Application.Read.All": "needed by rules sp.credential-added, sp.credential-name-mimicry, sp.first-party-credential, sp.mail-access"}},
 		{name: "no Group.Read.All", granted: without("Group.Read.All", "Directory.Read.All"),
 			want: map[string]doctor.Status{"Group.Read.All": doctor.StatusFail, "Directory.Read.All": doctor.StatusFail},
-			fix:  map[string]string{"Group.Read.All": "no rule needs it, but the deployed app's change-notification subscriptions do"}},
+			fix:  map[string]string{"Group.Read.All": "needed by rules posture.dormant-excluded-from-mfa, and by the deployed app's change-notification subscriptions"}},
 		{name: "no P1/P2", granted: allPermissions, noPremium: true,
 			want: map[string]doctor.Status{licence: doctor.StatusFail, locations: doctor.StatusSkip},
 			fix:  map[string]string{licence: "rules skipped: mfa.dormant-registration, mfa.dormant-unregistered, mfa.not-registered, mfa.registration-untrusted-location, policy.registration-unrestricted, posture.device-code-unrestricted, posture.dormant-excluded-from-mfa, signin.azure-ip, signin.broker-device-registration, signin.device-code, signin.password-spray"},

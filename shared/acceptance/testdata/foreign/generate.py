@@ -932,6 +932,9 @@ C("ambiguous", "sp.reply-url-added", "sp:bellwether", "'Update service principal
 C("decoy", "sp.reply-url-added", "app:tamarack", "AppAddress loses an address; DisplayName-only change; ReplyAddressClientType-only change")
 # tenant
 C("planted", "policy.registration-unrestricted", TENANT, "registersecurityinfo only in a report-only and a disabled policy; enabled policies cover All apps / registerdevice", "medium", "tenant")
+# posture.device-code-unrestricted (issue 12): none of the bank's Conditional Access policies names the
+# device-code flow (conditions.authenticationFlows), so nothing blocks it for anyone.
+C("planted", "posture.device-code-unrestricted", TENANT, "no enabled CA policy has authenticationFlows.transferMethods deviceCodeFlow with block", "medium", "tenant")
 
 # wave 2
 C("planted", "mfa.dormant-unregistered", "hildegard", "lastSuccessfulSignInDateTime null while lastSignInDateTime 2 d / lastNonInteractive 1 d (attempts, not successes)", "high", "user")
