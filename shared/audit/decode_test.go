@@ -62,8 +62,43 @@ func summary(ev audit.Event) string {
 	case audit.DeviceEvent:
 		return fmt.Sprintf("device %s: %s device %s %q user %q %q byDRS %v", ev.Record.ID, ev.Kind, ev.DeviceID, ev.DeviceName,
 			ev.UserID, ev.UserName, ev.ByDRS)
+	case audit.Consent:
+		return fmt.Sprintf("consent %s: client %s (type %q) admin %s onBehalfOfAll %s appOnly %s allPrincipals %v added [%s] entries %d→%d names [%s]",
+			ev.Record.ID, ev.Object.ID, ev.Object.Type, boolText(ev.AdminConsent), boolText(ev.OnBehalfOfAll), boolText(ev.AppOnly),
+			ev.AllPrincipals(), strings.Join(ev.AddedScopes(), " "), len(ev.Old), len(ev.New), strings.Join(ev.ServicePrincipalNames, " "))
+	case audit.DelegatedGrantAdded:
+		return fmt.Sprintf("delegatedGrant %s: resource %q %q names [%s] consentType %q added [%s] client objectId %q appId %q name %q",
+			ev.Record.ID, ev.ResourceID, ev.ResourceName, strings.Join(ev.ResourceNames, " "), ev.ConsentType,
+			strings.Join(ev.AddedScopes(), " "), ev.Client.ObjectID, ev.Client.AppID, ev.Client.DisplayName)
+	case audit.AppAdded:
+		return fmt.Sprintf("appAdded %s: %s (type %q, implied %s) appId %q", ev.Record.ID, ev.Object.ID, ev.Object.Type, ev.Object.Implied, ev.AppID)
+	case audit.DomainFederationChange:
+		return fmt.Sprintf("domainFederation %s: domain %q settings %v federated %v liveType %s issuer %s cert %s next %s",
+			ev.Record.ID, ev.Domain, ev.Settings, ev.Federated(), valuesText(ev.LiveType), valuesText(ev.IssuerURI),
+			valuesText(ev.SigningCertificate), valuesText(ev.NextSigningCertificate))
+	case audit.FederatedCredentialChange:
+		var added []string
+		for _, f := range ev.Added() {
+			added = append(added, fmt.Sprintf("%s|%s|%s|%s", f.Name, f.Issuer, f.Subject, strings.Join(f.Audiences, ",")))
+		}
+		return fmt.Sprintf("federatedCredential %s: %s (type %q, implied %s) %d→%d added [%s]", ev.Record.ID, ev.Object.ID, ev.Object.Type,
+			ev.Object.Implied, len(ev.Credentials.Old), len(ev.Credentials.New), strings.Join(added, " "))
 	}
 	return fmt.Sprintf("unknown event %T", ev)
+}
+
+func boolText(b *bool) string {
+	if b == nil {
+		return "nil"
+	}
+	return fmt.Sprint(*b)
+}
+
+func valuesText(v *audit.Values) string {
+	if v == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("%q→%q", v.Old, v.New)
 }
 
 // view is an event as its golden file shows it: its type, the id of its
@@ -145,13 +180,18 @@ func checkAccessors(t *testing.T, records []tenant.AuditEvent, events []audit.Ev
 		byType[n] = append(byType[n], ev)
 	}
 	accessors := map[string][]audit.Event{
-		"CredentialChange":         asEvents(audit.CredentialChanges(records)),
-		"ReplyURLChange":           asEvents(audit.ReplyURLChanges(records)),
-		"AppRoleGrant":             asEvents(audit.AppRoleGrants(records)),
-		"LicenceChange":            asEvents(audit.LicenceChanges(records)),
-		"SecurityInfoRegistration": asEvents(audit.SecurityInfoRegistrations(records)),
-		"RoleMemberAdded":          asEvents(audit.RoleMembersAdded(records)),
-		"DeviceEvent":              asEvents(audit.DeviceEvents(records)),
+		"CredentialChange":          asEvents(audit.CredentialChanges(records)),
+		"ReplyURLChange":            asEvents(audit.ReplyURLChanges(records)),
+		"AppRoleGrant":              asEvents(audit.AppRoleGrants(records)),
+		"LicenceChange":             asEvents(audit.LicenceChanges(records)),
+		"SecurityInfoRegistration":  asEvents(audit.SecurityInfoRegistrations(records)),
+		"RoleMemberAdded":           asEvents(audit.RoleMembersAdded(records)),
+		"DeviceEvent":               asEvents(audit.DeviceEvents(records)),
+		"Consent":                   asEvents(audit.Consents(records)),
+		"DelegatedGrantAdded":       asEvents(audit.DelegatedGrantsAdded(records)),
+		"AppAdded":                  asEvents(audit.AppsAdded(records)),
+		"DomainFederationChange":    asEvents(audit.DomainFederationChanges(records)),
+		"FederatedCredentialChange": asEvents(audit.FederatedCredentialChanges(records)),
 	}
 	for n := range byType {
 		if _, ok := accessors[n]; !ok {

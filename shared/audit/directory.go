@@ -19,6 +19,14 @@ const (
 	actAddDevice              = "Add device"
 	actAddDeviceOwner         = "Add registered owner to device"
 	actAddDeviceUser          = "Add registered users to device"
+	// The activities of the 2023–2025 rules (issue 12).
+	actConsentToApplication  = "Consent to application"
+	actAddDelegatedGrant     = "Add delegated permission grant"
+	actAddOAuth2Grant        = "Add OAuth2PermissionGrant" // the unified audit log's name of the same grant
+	actAddApplication        = "Add application"
+	actAddServicePrincipal   = "Add service principal"
+	actSetDomainAuth         = "Set domain authentication"
+	actSetFederationSettings = "Set federation settings on domain"
 )
 
 // directoryActivities is every directory-audit activity the package
@@ -39,6 +47,17 @@ var directoryActivities = []activity{
 	{name: actAddDevice, family: familyDevices, decode: deviceDecoder(DeviceAdded)},
 	{name: actAddDeviceOwner, family: familyDevices, decode: deviceDecoder(DeviceOwnerAdded)},
 	{name: actAddDeviceUser, family: familyDevices, decode: deviceDecoder(DeviceUserAdded)},
+	{name: actConsentToApplication, family: familyConsents, decode: decodeConsent},
+	{name: actAddDelegatedGrant, family: familyDelegatedGrants, decode: decodeDelegatedGrant},
+	{name: actAddOAuth2Grant, family: familyDelegatedGrants, decode: decodeDelegatedGrant},
+	{name: actAddApplication, family: familyAppsAdded, decode: appAddedDecoder(tenant.SubjectApplication)},
+	{name: actAddServicePrincipal, family: familyAppsAdded, decode: appAddedDecoder(tenant.SubjectServicePrincipal)},
+	{name: actSetDomainAuth, family: familyDomainFederation, decode: decodeDomainFederation},
+	{name: actSetFederationSettings, family: familyDomainFederation, decode: decodeDomainFederation},
+	// An app update can carry reply URLs and federated identity
+	// credentials at once: one entry per family.
+	{name: actUpdateApplication, family: familyFederatedCredentials, decode: federatedCredentialDecoder(tenant.SubjectApplication)},
+	{name: actUpdateSP, family: familyFederatedCredentials, decode: federatedCredentialDecoder(tenant.SubjectServicePrincipal)},
 }
 
 // family groups the activities whose events have one type; an accessor
@@ -53,6 +72,11 @@ const (
 	familyRegistrations
 	familyRoleMembers
 	familyDevices
+	familyConsents
+	familyDelegatedGrants
+	familyAppsAdded
+	familyDomainFederation
+	familyFederatedCredentials
 )
 
 // activity is one entry of directoryActivities.
@@ -65,20 +89,23 @@ type activity struct {
 	split func(splitRecord) []Event
 }
 
-// directoryByName finds a table entry by normalised activity name.
+// directoryByName finds the table entries of a normalised activity name,
+// one per family, in table order.
 var directoryByName = indexActivities(directoryActivities)
 
-func indexActivities(as []activity) map[string]*activity {
-	m := make(map[string]*activity, len(as))
+func indexActivities(as []activity) map[string][]*activity {
+	m := make(map[string][]*activity, len(as))
 	for i := range as {
-		m[normActivity(as[i].name)] = &as[i]
+		n := normActivity(as[i].name)
+		m[n] = append(m[n], &as[i])
 	}
 	return m
 }
 
 // Event is one decoded audit record: a CredentialChange, ReplyURLChange,
-// AppRoleGrant, LicenceChange, SecurityInfoRegistration, RoleMemberAdded or
-// DeviceEvent.
+// AppRoleGrant, LicenceChange, SecurityInfoRegistration, RoleMemberAdded,
+// DeviceEvent, Consent, DelegatedGrantAdded, AppAdded,
+// DomainFederationChange or FederatedCredentialChange.
 // Only this package's types implement it; use a type switch.
 type Event interface{ isEvent() }
 
@@ -94,18 +121,23 @@ func decode(records []tenant.AuditEvent, want family) []Event {
 	var out []Event
 	var chunks []tenant.AuditEvent
 	for _, r := range records {
-		a := directoryByName[normActivity(r.Activity)]
-		if a == nil || (want != 0 && a.family != want) {
-			continue
+		split := false
+		for _, a := range directoryByName[normActivity(r.Activity)] {
+			if want != 0 && a.family != want {
+				continue
+			}
+			out = append(out, a.decode(r)...)
+			split = split || a.split != nil
 		}
-		out = append(out, a.decode(r)...)
-		if a.split != nil {
+		if split {
 			chunks = append(chunks, r)
 		}
 	}
 	for _, g := range reassemble(chunks) {
-		if a := directoryByName[normActivity(g.First.Activity)]; a != nil && a.split != nil {
-			out = append(out, a.split(g)...)
+		for _, a := range directoryByName[normActivity(g.First.Activity)] {
+			if a.split != nil && (want == 0 || a.family == want) {
+				out = append(out, a.split(g)...)
+			}
 		}
 	}
 	return out

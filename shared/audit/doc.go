@@ -27,6 +27,21 @@
 //   - DeviceEvent: "Add device", "Add registered owner to device", "Add
 //     registered users to device" (targets of type Device and User; the
 //     initiator tells a Device Registration Service registration)
+//   - Consent: "Consent to application" (ConsentContext.*,
+//     ConsentAction.Permissions)
+//   - DelegatedGrantAdded: "Add delegated permission grant" (the unified
+//     audit log's "Add OAuth2PermissionGrant.") (DelegatedPermissionGrant.*,
+//     the client's ServicePrincipal.*)
+//   - AppAdded: "Add application", "Add service principal" (AppId,
+//     AppPrincipalId)
+//   - DomainFederationChange: "Set domain authentication", "Set federation
+//     settings on domain" (LiveType, IssuerUri, certificates as SHA-256)
+//   - FederatedCredentialChange: "Update application", "Update service
+//     principal" (FederatedIdentityCredentials)
+//
+// An activity may give events of several families: an "Update
+// application" record can carry reply URLs and federated identity
+// credentials at once, and gives one event of each.
 //
 // Each family has an accessor that takes records and returns its events in
 // record order (CredentialChanges, ReplyURLChanges, …); Decode returns the
