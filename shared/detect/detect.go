@@ -47,13 +47,28 @@ type Config struct {
 	// device-code or Azure/unfamiliar sign-in of its user makes it high.
 	// Default 24 h.
 	RogueDeviceWindow time.Duration
+
+	// The consent and app rules of issue 12 (rules-b).
+
+	// ConsentUsers: app.consent-mail-scopes reports per-user consents with
+	// mail scopes to one app when at least this many distinct users
+	// consented in the run's window. Default 5.
+	ConsentUsers int
+	// ConsentNewAccountWithin: a consent by an account created less than
+	// this long before it is critical. Default 7 days.
+	ConsentNewAccountWithin time.Duration
+	// AppChainWithin: app.new-app-with-credential-and-mail reports an app
+	// created, given a credential and granted a mail role within this
+	// span. Default 7 days.
+	AppChainWithin time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{DormantAfter: 90 * 24 * time.Hour, NewAccountWithin: 14 * 24 * time.Hour,
 		SprayAccounts: 10, SprayAddresses: 10, SprayWindow: time.Hour,
-		DeviceCodeFollowUp: time.Hour, RogueDeviceWindow: 24 * time.Hour}
+		DeviceCodeFollowUp: time.Hour, RogueDeviceWindow: 24 * time.Hour,
+		ConsentUsers: 5, ConsentNewAccountWithin: 7 * 24 * time.Hour, AppChainWithin: 7 * 24 * time.Hour}
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +93,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RogueDeviceWindow <= 0 {
 		c.RogueDeviceWindow = d.RogueDeviceWindow
+	}
+	if c.ConsentUsers <= 0 {
+		c.ConsentUsers = d.ConsentUsers
+	}
+	if c.ConsentNewAccountWithin <= 0 {
+		c.ConsentNewAccountWithin = d.ConsentNewAccountWithin
+	}
+	if c.AppChainWithin <= 0 {
+		c.AppChainWithin = d.AppChainWithin
 	}
 	return c
 }

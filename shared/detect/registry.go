@@ -30,5 +30,8 @@ func All() []Detector {
 		newImpersonationGranted(),
 		newAppCollection(),
 		newAuditGap(),
+		// Issue 12, rules-b: consent and cross-tenant apps, federation.
+		newCrossTenantMailAccess(),
+		newUserConsentAllowed(),
 	}
 }

@@ -1,0 +1,116 @@
+package detect
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// What the consent and app rules of issue 12 share: which delegated scopes
+// reach mail, and whether the tenant lets users consent to apps.
+
+// hasMailScope reports whether one delegated scope value reads, writes or
+// sends mail or reaches a mailbox: Mail.* (Graph and Exchange Online),
+// MailboxSettings.*, EWS.AccessAsUser.All, full_access_as_user (Exchange
+// Online's delegated EWS scope), IMAP.AccessAsUser.All,
+// POP.AccessAsUser.All and SMTP.Send. Case-insensitive.
+//
+// The contract puts this function in shared/tenant (tenant.HasMailScope,
+// written by the reads engineer, so that collection can keep only grants
+// with a mail scope); it was not on main when the rules needed it, so it
+// lives here for now and the lead unifies the two (same list).
+func hasMailScope(scope string) bool {
+	s := strings.ToLower(strings.TrimSpace(scope))
+	switch {
+	case strings.HasPrefix(s, "mail."), strings.HasPrefix(s, "mailboxsettings."):
+		return true
+	}
+	switch s {
+	case "ews.accessasuser.all", "full_access_as_user", "imap.accessasuser.all", "pop.accessasuser.all", "smtp.send":
+		return true
+	}
+	return false
+}
+
+// mailScopes returns the scopes of ss that reach mail (hasMailScope), in
+// order, without repeats (case-insensitive).
+func mailScopes(ss []string) []string {
+	var out []string
+	seen := make(map[string]bool)
+	for _, s := range ss {
+		s = strings.TrimSpace(s)
+		if hasMailScope(s) && !seen[strings.ToLower(s)] {
+			seen[strings.ToLower(s)] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// hasScope reports whether ss holds scope (case-insensitive).
+func hasScope(ss []string, scope string) bool {
+	return slices.ContainsFunc(ss, func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), scope) })
+}
+
+// Permission grant policies a tenant assigns to users
+// (authorizationPolicy.defaultUserRolePermissions.permissionGrantPoliciesAssigned).
+// An entry "ManagePermissionGrantsForSelf.<policy id>" lets users consent
+// to apps for themselves under that policy; "ManagePermissionGrantsForOwnedResource.*"
+// entries are resource-specific consent by team and chat owners, not user
+// consent to apps. The built-in policies (Microsoft Entra PowerShell's
+// Get-EntraPolicy reference and Microsoft's consent documentation):
+//
+//   - microsoft-user-default-legacy: users may consent to any app for
+//     every permission that does not need admin consent — mail scopes
+//     included ("Allow user consent for apps").
+//   - microsoft-user-default-low: users may consent to apps from verified
+//     publishers for the permissions the admin classified low impact.
+//   - microsoft-user-default-recommended: "Let Microsoft manage your consent
+//     settings": the permissions Microsoft currently recommends.
+//
+// The last two are low-risk only: users can still consent, but not to the
+// mail scopes unless an admin classified them low impact (which the rules
+// cannot see: permission classifications are not read). Any other id is a
+// custom policy, judged like legacy: the rules cannot read its conditions.
+const selfConsentPrefix = "managepermissiongrantsforself."
+
+var lowRiskConsentPolicies = map[string]bool{
+	"microsoft-user-default-low":         true,
+	"microsoft-user-default-recommended": true,
+}
+
+// consentPosture is what the authorization policy says of user consent.
+type consentPosture struct {
+	Read bool // the policy was read (Snapshot.AuthorizationPolicy != nil)
+	// Self are the policy ids of every ManagePermissionGrantsForSelf
+	// entry, as assigned; Broad are those that are not low-risk only.
+	Self, Broad []string
+	CreateApps  bool // defaultUserRolePermissions.allowedToCreateApps
+}
+
+func consentPostureOf(p *tenant.AuthorizationPolicy) consentPosture {
+	if p == nil {
+		return consentPosture{}
+	}
+	c := consentPosture{Read: true, CreateApps: p.AllowedToCreateApps}
+	for _, e := range p.PermissionGrantPoliciesAssigned {
+		e = strings.TrimSpace(e)
+		if len(e) <= len(selfConsentPrefix) || !strings.EqualFold(e[:len(selfConsentPrefix)], selfConsentPrefix) {
+			continue
+		}
+		id := e[len(selfConsentPrefix):]
+		c.Self = append(c.Self, id)
+		if !lowRiskConsentPolicies[strings.ToLower(id)] {
+			c.Broad = append(c.Broad, id)
+		}
+	}
+	return c
+}
+
+// usersMayConsent is the one predicate both posture.user-consent-allowed
+// (medium) and app.consent-mail-scopes (one step higher) use: users may
+// consent to apps under a policy that is not low-risk only (legacy or
+// custom), so a user can hand an app their mail.
+func (c consentPosture) usersMayConsent() bool { return len(c.Broad) > 0 }
+
