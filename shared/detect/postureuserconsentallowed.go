@@ -32,7 +32,11 @@ func (userConsentAllowed) Rule() tenant.Rule {
 func (d userConsentAllowed) Detect(_ context.Context, in *Input) ([]tenant.Finding, error) {
 	c := consentPostureOf(in.Snapshot.AuthorizationPolicy)
 	if !c.Read {
-		return nil, Skip("the authorization policy was not read")
+		// Not read by this run (a partial round of the deployed app, or a
+		// collection that does not read it yet); a policy that could not
+		// be read marks the source unavailable and the rule is skipped
+		// with Graph's reason before it gets here.
+		return nil, nil
 	}
 	if len(c.Self) == 0 && !c.CreateApps {
 		return nil, nil

@@ -32,6 +32,7 @@ func All() []Detector {
 		newAuditGap(),
 		// Issue 12, rules-b: consent and cross-tenant apps, federation.
 		newCrossTenantMailAccess(),
+		newConsentMailScopes(),
 		newUserConsentAllowed(),
 	}
 }

@@ -233,9 +233,7 @@ func TestAllDetectorsOnEmptySnapshot(t *testing.T) {
 	for _, s := range res.Skipped {
 		skipped = append(skipped, s.Rule)
 	}
-	// posture.user-consent-allowed: an empty snapshot holds no
-	// authorization policy (nil = not read).
-	if diff := cmp.Diff([]string{"mfa.registration-untrusted-location", "signin.azure-ip", "posture.user-consent-allowed"}, skipped); diff != "" {
+	if diff := cmp.Diff([]string{"mfa.registration-untrusted-location", "signin.azure-ip"}, skipped); diff != "" {
 		t.Errorf("skipped (-want +got):\n%s", diff)
 	}
 }
