@@ -33,6 +33,7 @@ func All() []Detector {
 		// Issue 12, rules-b: consent and cross-tenant apps, federation.
 		newCrossTenantMailAccess(),
 		newConsentMailScopes(),
+		newNewAppChain(),
 		newUserConsentAllowed(),
 	}
 }
