@@ -203,11 +203,12 @@ func (d federationChanged) Detect(_ context.Context, in *Input) ([]tenant.Findin
 		if e.change != nil {
 			if _, done := ev["baselineChangeSeenAt"]; !done {
 				ev["baselineChangeSeenAt"] = ts(e.change.SeenAt)
-				ev["baselineChange"] = string(e.change.Kind)
 				if _, ok := ev["details"]; !ok {
 					ev["details"] = e.details
 				}
 			}
+			kinds, _ := ev["baselineChanges"].([]string)
+			ev["baselineChanges"] = appendOnce(kinds, string(e.change.Kind))
 			srcs = appendOnce(srcs, "baselineChange")
 		}
 		ev["sources"] = srcs

@@ -34,6 +34,7 @@ func All() []Detector {
 		newCrossTenantMailAccess(),
 		newConsentMailScopes(),
 		newNewAppChain(),
+		newFederationChanged(),
 		newUserConsentAllowed(),
 	}
 }
