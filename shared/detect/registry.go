@@ -35,6 +35,7 @@ func All() []Detector {
 		newConsentMailScopes(),
 		newNewAppChain(),
 		newFederationChanged(),
+		newFederatedCredentialAdded(),
 		newUserConsentAllowed(),
 	}
 }
