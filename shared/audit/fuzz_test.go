@@ -316,3 +316,31 @@ func checkObject(t *testing.T, o AppObject) {
 		t.Fatalf("object %+v: want a trimmed id and an implied type", o)
 	}
 }
+
+// FuzzConsentPermissions checks the ConsentAction.Permissions parser never
+// panics, reads at most maxConsentEntries entries, and reads back a scope
+// list placed in an entry; and that FederatedIdentityCredentials values
+// never panic and give no item without an issuer and a subject.
+func FuzzConsentPermissions(f *testing.F) {
+	f.Add(`[] => [[Id: g1, ClientId: c, PrincipalId: , ResourceId: r, ConsentType: AllPrincipals, Scope:  Mail.Read openid, CreatedDateTime: , LastModifiedDateTime ]]; `, "Mail.Read offline_access")
+	f.Add(`[[Id: [Id: [Id:`, "")
+	f.Add(`"[] => [[Id: a, Scope: x]]"`, "Scope: y")
+	f.Add(`[{"Issuer":"https://i","Subject":"*","Audiences":["a"]}]`, "ClientId: z")
+	f.Fuzz(func(t *testing.T, raw, scopes string) {
+		if got := parseConsentEntries(raw); len(got) > maxConsentEntries {
+			t.Fatalf("%d entries from %q", len(got), raw)
+		}
+		for _, fc := range parseFederatedCredentials(raw) {
+			if fc.Issuer == "" && fc.Subject == "" {
+				t.Fatalf("credential without issuer and subject from %q", raw)
+			}
+		}
+		if strings.ContainsAny(scopes, ",]") || !utf8.ValidString(scopes) {
+			return
+		}
+		got := parseConsentEntries("[] => [[Id: g1, ClientId: c, ConsentType: Principal, Scope: " + scopes + ", CreatedDateTime: ]]")
+		if len(got) != 1 || !slices.Equal(got[0].Scopes, strings.Fields(scopes)) {
+			t.Fatalf("round trip of scopes %q: got %+v", scopes, got)
+		}
+	})
+}
