@@ -884,6 +884,12 @@ C("planted", "sp.mail-access", "sp:gantry", "EXO Exchange.ManageAsApp", "low", "
 C("planted", "sp.mail-access", "sp:tollgate", "EXO POP.AccessAsApp + key on the SP object (1 d)", "high", "servicePrincipal")
 C("planted", "sp.credential-added", "sp:tollgate", "'Add service principal credentials' 1 d ago; mail access only via Exchange Online POP -> high", "high", "servicePrincipal")
 C("planted", "sp.mail-access", "sp:quarry", "Graph Mail.ReadBasic.All", "low", "servicePrincipal")
+# app.cross-tenant-mail-access (issue 12): the vendor's (PARTNER) multi-tenant apps that hold a mail role here.
+C("planted", "app.cross-tenant-mail-access", "sp:harbor", "owned by Harbourline (neither this tenant nor Microsoft), Graph Mail.Read", "high", "servicePrincipal")
+C("planted", "app.cross-tenant-mail-access", "sp:meridian", "owned by Harbourline, Graph Mail.ReadWrite", "high", "servicePrincipal")
+C("planted", "app.cross-tenant-mail-access", "sp:signal", "owned by Harbourline, EXO IMAP.AccessAsApp", "high", "servicePrincipal")
+C("planted", "app.cross-tenant-mail-access", "sp:tollgate", "owned by Harbourline, EXO POP.AccessAsApp", "high", "servicePrincipal")
+C("planted", "app.cross-tenant-mail-access", "sp:quarry", "owned by Harbourline, Graph Mail.ReadBasic.All", "high", "servicePrincipal")
 C("decoy", "sp.mail-access", "sp:courier", "Graph Mail.Send + MailboxSettings.Read, EXO Mail.Send")
 C("decoy", "sp.mail-access", "sp:wrenfield", "'Mail.Read' on a third-party SP also named 'Microsoft Graph' (different appId)")
 C("decoy", "sp.mail-access", "sp:orchard", "Graph User.Read.All only")
