@@ -25,7 +25,9 @@ func (userConsentAllowed) Rule() tenant.Rule {
 			"app.consent-mail-scopes reports user consents one step higher.",
 		Severity: tenant.SeverityMedium,
 		MITRE:    []string{"T1528", "T1566.002"},
-		Sources:  []tenant.Source{tenant.SourceAuthorizationPolicy},
+		// The subject and the key are the tenant's id (/organization): a
+		// tenant-wide finding without it would have no stable key.
+		Sources: []tenant.Source{tenant.SourceAuthorizationPolicy, tenant.SourceOrganization},
 	}
 }
 

@@ -190,7 +190,7 @@ func TestPermissionsAndLicences(t *testing.T) {
 		// withheld with it (and the directory audit log fails too).
 		{name: "no Organization.Read.All", granted: without("Organization.Read.All", "Directory.Read.All"),
 			want:   map[string]doctor.Status{"Organization.Read.All": doctor.StatusFail, "Directory.Read.All": doctor.StatusFail},
-			fix:    map[string]string{"Organization.Read.All": "needed by rules app.cross-tenant-mail-access, audit.advanced-auditing-disabled"},
+			fix:    map[string]string{"Organization.Read.All": "needed by rules app.cross-tenant-mail-access, audit.advanced-auditing-disabled, exo.org-audit-disabled, posture.user-consent-allowed"},
 			detail: map[string]string{"Organization.Read.All": "Authorization_RequestDenied", licence: "/subscribedSkus unreadable"}},
 		{name: "no User.Read.All", granted: without("User.Read.All", "Directory.Read.All"),
 			want: map[string]doctor.Status{"User.Read.All": doctor.StatusFail, "Directory.Read.All": doctor.StatusFail},
