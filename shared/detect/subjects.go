@@ -291,7 +291,9 @@ func Unresolved(s *tenant.Snapshot) References {
 	}
 	// Only the events a rule reports: keys added by a credential event,
 	// reply URLs added by an app update (every other app update would cost
-	// look-ups for nothing), and app role grants.
+	// look-ups for nothing), app role grants, consents and delegated
+	// grants with mail scopes, app creations and federated identity
+	// credentials added.
 	for _, ev := range audit.Decode(succeeded) {
 		switch ev := ev.(type) {
 		case audit.CredentialChange:
@@ -302,8 +304,29 @@ func Unresolved(s *tenant.Snapshot) References {
 			if added, _ := ev.Added(); len(added) > 0 {
 				wantObject(ev.Object.ID)
 			}
-		case audit.AppRoleGrant:
-			o, by, ok := clientOf(in, ev.Client)
+		case audit.Consent: // app.consent-mail-scopes
+			if len(mailScopes(ev.AddedScopes())) > 0 {
+				wantObject(ev.Object.ID)
+			}
+		case audit.AppAdded: // app.new-app-with-credential-and-mail
+			wantObject(ev.Object.ID)
+			wantApp(ev.AppID)
+		case audit.FederatedCredentialChange: // app.federated-credential-added
+			if len(ev.Added()) > 0 {
+				wantObject(ev.Object.ID)
+			}
+		case audit.DelegatedGrantAdded, audit.AppRoleGrant:
+			var client audit.GrantClient
+			switch ev := ev.(type) {
+			case audit.DelegatedGrantAdded:
+				if len(mailScopes(ev.AddedScopes())) == 0 {
+					continue
+				}
+				client = ev.Client
+			case audit.AppRoleGrant:
+				client = ev.Client
+			}
+			o, by, ok := clientOf(in, client)
 			switch {
 			case !ok:
 			case by == "objectId" && x.apps[lowerID(o.ID)] == nil:

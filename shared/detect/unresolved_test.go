@@ -41,6 +41,24 @@ func TestUnresolved(t *testing.T) {
 			},
 		},
 		{
+			// The client of a consent with mail scopes.
+			fixture: "app.consent-mail-scopes/partial-snapshot",
+			want:    detect.References{ObjectIDs: []string{"9a1d2c3b-4e5f-4a6b-8c7d-1e2f3a4b5c62"}},
+		},
+		{
+			// A service principal created: its object and its app id.
+			fixture: "app.new-app-with-credential-and-mail/chain-prior",
+			want: detect.References{
+				ObjectIDs: []string{"9a1d2c3b-4e5f-4a6b-8c7d-1e2f3a4b5c62"},
+				AppIDs:    []string{"c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e63"},
+			},
+		},
+		{
+			// An application given a federated identity credential.
+			fixture: "app.federated-credential-added/prior-mail",
+			want:    detect.References{ObjectIDs: []string{"9a1d2c3b-4e5f-4a6b-8c7d-1e2f3a4b5c61"}},
+		},
+		{
 			// A one-shot scan holds every object: only what nothing has is
 			// worth a look-up (an unknown name, an unknown app id), not a
 			// name two service principals share.
