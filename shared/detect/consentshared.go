@@ -10,37 +10,15 @@ import (
 // What the consent and app rules of issue 12 share: which delegated scopes
 // reach mail, and whether the tenant lets users consent to apps.
 
-// hasMailScope reports whether one delegated scope value reads, writes or
-// sends mail or reaches a mailbox: Mail.* (Graph and Exchange Online),
-// MailboxSettings.*, EWS.AccessAsUser.All, full_access_as_user (Exchange
-// Online's delegated EWS scope), IMAP.AccessAsUser.All,
-// POP.AccessAsUser.All and SMTP.Send. Case-insensitive.
-//
-// The contract puts this function in shared/tenant (tenant.HasMailScope,
-// written by the reads engineer, so that collection can keep only grants
-// with a mail scope); it was not on main when the rules needed it, so it
-// lives here for now and the lead unifies the two (same list).
-func hasMailScope(scope string) bool {
-	s := strings.ToLower(strings.TrimSpace(scope))
-	switch {
-	case strings.HasPrefix(s, "mail."), strings.HasPrefix(s, "mailboxsettings."):
-		return true
-	}
-	switch s {
-	case "ews.accessasuser.all", "full_access_as_user", "imap.accessasuser.all", "pop.accessasuser.all", "smtp.send":
-		return true
-	}
-	return false
-}
 
-// mailScopes returns the scopes of ss that reach mail (hasMailScope), in
+// mailScopes returns the scopes of ss that reach mail (tenant.IsMailScope), in
 // order, without repeats (case-insensitive).
 func mailScopes(ss []string) []string {
 	var out []string
 	seen := make(map[string]bool)
 	for _, s := range ss {
 		s = strings.TrimSpace(s)
-		if hasMailScope(s) && !seen[strings.ToLower(s)] {
+		if tenant.IsMailScope(s) && !seen[strings.ToLower(s)] {
 			seen[strings.ToLower(s)] = true
 			out = append(out, s)
 		}
