@@ -10,7 +10,6 @@ import (
 // What the consent and app rules of issue 12 share: which delegated scopes
 // reach mail, and whether the tenant lets users consent to apps.
 
-
 // mailScopes returns the scopes of ss that reach mail (tenant.IsMailScope), in
 // order, without repeats (case-insensitive).
 func mailScopes(ss []string) []string {
@@ -91,4 +90,3 @@ func consentPostureOf(p *tenant.AuthorizationPolicy) consentPosture {
 // consent to apps under a policy that is not low-risk only (legacy or
 // custom), so a user can hand an app their mail.
 func (c consentPosture) usersMayConsent() bool { return len(c.Broad) > 0 }
-
