@@ -119,15 +119,17 @@ func (d brokerDeviceRegistration) Detect(_ context.Context, in *Input) ([]tenant
 	return out, nil
 }
 
-// newAddressOrDevice reports whether the user's other sign-ins in the
-// window (all of ss but s and the other broker sign-ins to the Device
-// Registration Service) never came from s's address, and, when s names a
-// device, never from that device.
+// newAddressOrDevice reports whether the user's earlier sign-ins in the
+// window (those of ss before s, but the other broker sign-ins to the
+// Device Registration Service) never came from s's address, and, when s
+// names a device, never from that device. Only earlier ones: the attacker
+// goes on using the phished session from the same address, and those
+// later sign-ins must not make the address look familiar.
 func newAddressOrDevice(ss []tenant.SignIn, s tenant.SignIn) (newIP, newDevice bool) {
 	ip, dev := normIP(s.IP), lowerID(s.DeviceID)
 	newIP, newDevice = ip != "", dev != ""
 	for _, o := range ss {
-		if isBrokerToDRS(o) {
+		if isBrokerToDRS(o) || !o.Time.Before(s.Time) {
 			continue
 		}
 		if ip != "" && normIP(o.IP) == ip {
