@@ -27,11 +27,13 @@ func (passwordSpray) Rule() tenant.Rule {
 		Description: "Sign-ins failing with 50126 (bad user name or password) or 50053 (locked) for at least 10 distinct accounts from " +
 			"one address, or from one /24 (IPv6: /48) network when no single address of it does, within one hour (sliding over " +
 			"10-minute buckets), or for one account from at least 10 addresses; failures by legacy protocols are counted in the evidence. " +
-			"Critical when a successful sign-in from the spraying address or network (or, for one account, from one of its addresses) " +
-			"follows on an account of the spray that no enabled Conditional Access policy requiring MFA applies to " +
-			"(posture.dormant-excluded-from-mfa's definition); high when that account is dormant or not MFA registered; medium " +
-			"otherwise. One finding per source (address, network or account) per UTC day of the spray's start, so a spray that goes on " +
-			"across polls stays one card. A user mistyping a password from one place is not a spray.",
+			"A spray from an address or network is a medium finding about the tenant; each account of it that then signs in " +
+			"successfully from the spraying address or network is a finding of its own about that user: critical when no enabled " +
+			"Conditional Access policy requiring MFA applies to the account (posture.dormant-excluded-from-mfa's definition), high " +
+			"when it is dormant or not MFA registered, medium otherwise. A spray against one account from many addresses is about " +
+			"the user, raised the same way by a success from one of its addresses. One finding per source (address, network or " +
+			"account) per UTC day of the spray's start (and per account broken into), so a spray that goes on across polls stays " +
+			"one card. A user mistyping a password from one place is not a spray.",
 		Severity: tenant.SeverityMedium,
 		MITRE:    []string{"T1110.003"},
 		Sources:  []tenant.Source{tenant.SourceSignIns},
@@ -144,6 +146,8 @@ func (d passwordSpray) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 
 		sev := tenant.SeverityMedium
 		var succ []map[string]string
+		won := make(map[string]bool)
+		var wins []sprayWin
 		for _, s := range in.Snapshot.SignIns {
 			if !s.Succeeded() || s.Time.Before(e.first) || s.Time.After(e.last.Add(in.Config.SprayWindow)) {
 				continue
@@ -196,6 +200,10 @@ func (d passwordSpray) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 			putString(m, "accountIs", strings.Join(why, ", "))
 			sev = max(sev, s2)
 			succ = append(succ, m)
+			if e.kind != tenant.FailureByAccount && !won[account] {
+				won[account] = true
+				wins = append(wins, sprayWin{account: account, upn: s.UPN, user: u, sev: s2, at: s.Time, rec: m})
+			}
 		}
 		if len(succ) > 0 {
 			slices.SortStableFunc(succ, func(a, b map[string]string) int { return strings.Compare(a["time"], b["time"]) })
@@ -213,9 +221,42 @@ func (d passwordSpray) Detect(_ context.Context, in *Input) ([]tenant.Finding, e
 			}
 			putAny(ev, "userPrincipalName", e.upn)
 		}
+		if e.kind != tenant.FailureByAccount {
+			// A spray from an address or network is about the tenant and
+			// stays medium; each account it broke into is a finding of its
+			// own, about the user, at the success's severity: the card a
+			// SOC acts on, and a later poll's success is not hidden by the
+			// spray's card already sent.
+			sev = tenant.SeverityMedium
+			for _, w := range wins {
+				wev := map[string]any{
+					"sprayKey": key, "source": e.source, "sourceKind": string(e.kind),
+					"firstFailure": ts(e.first), "lastFailure": ts(e.last),
+					"successes": []map[string]string{w.rec}, "accountCount": len(members),
+				}
+				if v, ok := ev["legacyProtocols"]; ok {
+					wev["legacyProtocols"] = v
+				}
+				wsubj := subjectForUser(in, w.account, w.upn)
+				if w.user != nil {
+					wsubj = userSubject(w.user)
+				}
+				out = append(out, tenant.Finding{Subject: wsubj, Evidence: wev, Severity: w.sev,
+					Key: key + ":" + w.account, ObservedAt: w.at})
+			}
+		}
 		out = append(out, tenant.Finding{Subject: subject, Evidence: ev, Severity: sev, Key: key, ObservedAt: e.first})
 	}
 	return out, nil
+}
+
+// sprayWin is an account a spray from an address or network broke into.
+type sprayWin struct {
+	account, upn string
+	user         *tenant.User
+	sev          tenant.Severity
+	at           time.Time
+	rec          map[string]string
 }
 
 // sprayEpisodes finds the sprays in one source's tallies (ordered by
