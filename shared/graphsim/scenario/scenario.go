@@ -12,19 +12,22 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/empty"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/midnight"
 )
 
 // Default is the scenario `tenantwatch sim` serves without --scenario.
 const Default = apt29.Name
 
 // Names lists the scenarios, the default first.
-func Names() []string { return []string{apt29.Name, empty.Name} }
+func Names() []string { return []string{apt29.Name, midnight.Name, empty.Name} }
 
 // Get returns the scenario called name, or an error naming the known ones.
 func Get(name string) (*graphsim.Scenario, error) {
 	switch name {
 	case apt29.Name:
 		return apt29.Scenario(), nil
+	case midnight.Name:
+		return midnight.Scenario(), nil
 	case empty.Name:
 		return empty.Scenario(), nil
 	}
