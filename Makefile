@@ -100,21 +100,29 @@ test-go:
 # demo: the deployed app's whole story, locally. `tenantwatch demo` starts
 # Azurite, the simulated tenant (live), a Teams webhook receiver and the
 # local Functions host running `tenantwatch serve`; it installs the app (one
-# posture digest), plays the report's attacks and prints each card with the
-# time from attack to card. Then the one-shot scan of the same tenant
-# writes out/report.html.
+# posture digest), plays the scenario's attacks and prints each card with the
+# time from attack to card: first apt29 (the 2022 report), then midnight (the
+# same actor's 2024–2025 techniques), each on a fresh Azurite and tenant.
+# Then one-shot scans of both tenants write out/report.html and
+# out/midnight/report.html.
 demo: build $(AZURITE_BIN)
 	@rm -rf $(OUT) && mkdir -p $(OUT)
-	./$(BIN) demo --azure-ip-ranges $(DEMO_TAGS) --log $(OUT)/demo.log --data $(OUT)/azurite
+	./$(BIN) demo --scenario apt29 --azure-ip-ranges $(DEMO_TAGS) --log $(OUT)/demo.log --data $(OUT)/azurite
 	@echo
-	@./$(BIN) sim --addr 127.0.0.1:0 --url-file $(OUT)/.sim-url 2>$(OUT)/sim.log & echo $$! > $(OUT)/.sim-pid; \
+	./$(BIN) demo --scenario midnight --azure-ip-ranges $(DEMO_TAGS) --log $(OUT)/demo-midnight.log --data $(OUT)/azurite-midnight
+	@echo
+	@for sc in apt29 midnight; do \
+	dir=$(OUT); [ $$sc = apt29 ] || dir=$(OUT)/$$sc; mkdir -p $$dir; rm -f $(OUT)/.sim-url; \
+	./$(BIN) sim --scenario $$sc --addr 127.0.0.1:0 --url-file $(OUT)/.sim-url 2>$(OUT)/sim-$$sc.log & echo $$! > $(OUT)/.sim-pid; \
 	for i in $$(seq 100); do [ -s $(OUT)/.sim-url ] && break; sleep 0.1; done; \
-	if [ ! -s $(OUT)/.sim-url ]; then echo "demo: the simulator did not start:"; cat $(OUT)/sim.log; kill $$(cat $(OUT)/.sim-pid); exit 1; fi; \
+	if [ ! -s $(OUT)/.sim-url ]; then echo "demo: the simulator did not start:"; cat $(OUT)/sim-$$sc.log; kill $$(cat $(OUT)/.sim-pid); exit 1; fi; \
 	url=$$(cat $(OUT)/.sim-url); \
-	echo "demo: one-shot scan: ./$(BIN) scan --graph-url $$url --auth none --since 720h --azure-ip-ranges $(DEMO_TAGS) --out $(OUT)"; \
-	./$(BIN) scan --graph-url $$url --auth none --since 720h --azure-ip-ranges $(DEMO_TAGS) --out $(OUT); rc=$$?; \
+	echo "demo: one-shot scan of $$sc: ./$(BIN) scan --graph-url $$url --auth none --since 720h --azure-ip-ranges $(DEMO_TAGS) --out $$dir"; \
+	./$(BIN) scan --graph-url $$url --auth none --since 720h --azure-ip-ranges $(DEMO_TAGS) --out $$dir; rc=$$?; \
 	kill $$(cat $(OUT)/.sim-pid) 2>/dev/null; rm -f $(OUT)/.sim-url $(OUT)/.sim-pid; \
-	if [ $$rc -eq 0 ] || [ $$rc -eq 3 ]; then echo "demo: open $(OUT)/report.html in a browser"; exit 0; fi; exit $$rc
+	if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then exit $$rc; fi; \
+	echo "demo: open $$dir/report.html in a browser"; echo; \
+	done
 
 # package: the Functions app for zip deploy. A static Linux binary and dist/
 # laid out as the host expects (host.json, one folder per function, the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/blobstore"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/midnight"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -20,6 +21,13 @@ var stepStory = map[string]string{
 	apt29.StepSPBackdoor:      "the attacker adds a backdated certificate named after a mail-reading service principal",
 	apt29.StepReplyURL:        "the attacker adds a reply URL to the same application",
 	apt29.StepMailCollection:  "the attacker exempts an executive from mailbox auditing, grants the app ApplicationImpersonation, and the app reads three executives' mail from Azure (Exchange audit records: the Management Activity API's webhook, one blob published late and out of order)",
+
+	midnight.StepPasswordSpray:       "the actor sprays passwords over legacy protocols from residential-looking addresses of one /24 and gets into a dormant account that every MFA policy excludes",
+	midnight.StepOAuthApp:            "as that account, the actor creates an OAuth app, gives it a client secret and grants it Exchange Online full_access_as_app",
+	midnight.StepDeviceCode:          "a member types the actor's device code: the Microsoft Authentication Broker gets a token for the Device Registration Service",
+	midnight.StepRogueDevice:         "with it the actor registers a device (Workplace, unmanaged) and signs in with its primary refresh token",
+	midnight.StepFederatedCredential: "the actor adds a federated identity credential trusting an outside repository's pull requests to the mail-capable app",
+	midnight.StepDomainFederation:    "the actor makes a verified domain federated, trusting an issuer and signing certificate it holds",
 }
 
 // webhookDriven says which steps reach the app through a Graph change
@@ -29,7 +37,11 @@ var webhookDriven = map[string]bool{apt29.StepDisableAudit: true}
 // Run plays the whole story and prints it to out: installation (one posture
 // digest), then each attack step with the time from attack to card.
 func Run(ctx context.Context, o Options, out io.Writer) error {
-	fmt.Fprintln(out, "demo: starting Azurite, the simulated tenant (live), a Teams webhook receiver and the Functions host")
+	name := "apt29"
+	if o.Sim.Scenario != nil {
+		name = o.Sim.Scenario.Name
+	}
+	fmt.Fprintf(out, "demo: scenario %s: starting Azurite, the simulated tenant (live), a Teams webhook receiver and the Functions host\n", name)
 	e, err := Start(ctx, o)
 	if err != nil {
 		return err
