@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario"
 )
 
 // The requests production sends for the 2023–2025 rules (issue 12's
@@ -377,6 +378,14 @@ func TestTransitiveMembers(t *testing.T) {
 	if !slices.Equal(ids, []string{apt29Director, apt29Analyst}) {
 		t.Errorf("members %v", ids)
 	}
+	// The SDKs write the cast with the namespace alias; Graph accepts both.
+	alias := decodeObjects(t, decodePage(t, get(t, h, base+"/v1.0/groups/"+apt29Research+"/transitiveMembers/graph.user?%24select=id")).Value)
+	if len(alias) != 2 {
+		t.Errorf("graph.user cast: %v", alias)
+	}
+	if r := get(t, h, base+"/v1.0/groups/"+apt29Research+"/transitiveMembers/graph.group"); r.status != http.StatusNotImplemented {
+		t.Errorf("graph.group cast: %d (not simulated)", r.status)
+	}
 	if r := get(t, h, base+"/v1.0/groups/00000000-0000-4000-8000-000000000000"+qTransitive); r.status != http.StatusNotFound {
 		t.Errorf("unknown group: %d", r.status)
 	}
@@ -444,6 +453,79 @@ func TestFederatedCredentials(t *testing.T) {
 	}
 	if r := get(t, h, base+"/v1.0/applications/00000000-0000-4000-8000-000000000000/federatedIdentityCredentials"); r.status != http.StatusNotFound {
 		t.Errorf("unknown application: %d", r.status)
+	}
+}
+
+// TestIdentityShapes: what a typed client needs to parse the new
+// collections of every scenario: GUIDs, timestamps, enum members.
+func TestIdentityShapes(t *testing.T) {
+	for _, name := range scenario.Names() {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenario.Get(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newSim(t, &graphsim.Options{Scenario: sc, Users: 20}).Handler()
+			c := &checker{t: t}
+			devs, _ := pages(t, h, base+qDevices, base+"/v1.0/")
+			for _, d := range devs {
+				c.guid("device.id", d["id"])
+				c.guid("device.deviceId", d["deviceId"])
+				c.time("device.registrationDateTime", d["registrationDateTime"], true)
+				c.time("device.approximateLastSignInDateTime", d["approximateLastSignInDateTime"], true)
+				c.enum("device.trustType", d["trustType"], "Workplace", "AzureAd", "ServerAd")
+				for _, k := range []string{"isManaged", "isCompliant", "accountEnabled"} {
+					if _, ok := d[k].(bool); !ok {
+						t.Errorf("device.%s is %T", k, d[k])
+					}
+				}
+			}
+			doms, _ := pages(t, h, base+"/v1.0/domains", base+"/v1.0/")
+			if len(doms) == 0 {
+				t.Error("no domains: every tenant has its initial domain")
+			}
+			defaults := 0
+			for _, d := range doms {
+				c.enum("domain.authenticationType", d["authenticationType"], "Managed", "Federated")
+				if d["isDefault"] == true {
+					defaults++
+				}
+				fed, _ := pages(t, h, base+"/v1.0/domains/"+d["id"].(string)+"/federationConfiguration", base+"/v1.0/")
+				if (len(fed) > 0) != (d["authenticationType"] == "Federated") {
+					t.Errorf("domain %v: %s with %d federation configurations", d["id"], d["authenticationType"], len(fed))
+				}
+				for _, f := range fed {
+					c.enum("federation.preferredAuthenticationProtocol", f["preferredAuthenticationProtocol"], "wsFed", "saml")
+					c.enum("federation.federatedIdpMfaBehavior", f["federatedIdpMfaBehavior"],
+						"acceptIfMfaDoneByFederatedIdp", "enforceMfaByFederatedIdp", "rejectMfaByFederatedIdp")
+					c.base64("federation.signingCertificate", f["signingCertificate"])
+				}
+			}
+			if defaults != 1 {
+				t.Errorf("%d default domains", defaults)
+			}
+			grants, _ := pages(t, h, base+qDelegated, base+"/v1.0/")
+			for _, g := range grants {
+				c.enum("grant.consentType", g["consentType"], "AllPrincipals", "Principal")
+				c.guid("grant.clientId", g["clientId"])
+				c.guid("grant.resourceId", g["resourceId"])
+				if (g["consentType"] == "Principal") != (g["principalId"] != nil) {
+					t.Errorf("grant %v: consentType %v, principalId %v", g["id"], g["consentType"], g["principalId"])
+				}
+			}
+			signIns, _ := pages(t, h, base+"/beta/auditLogs/signIns", base+"/beta/")
+			for _, s := range signIns {
+				c.enum("signIn.authenticationProtocol", s["authenticationProtocol"], "none", "oAuth2", "ropc", "wsFederation",
+					"saml20", "deviceCode", "unknownFutureValue")
+				c.enum("signIn.originalTransferMethod", s["originalTransferMethod"], "none", "deviceCodeFlow", "authenticationTransfer", "unknownFutureValue")
+				c.enum("signIn.incomingTokenType", s["incomingTokenType"], "none", "primaryRefreshToken", "saml11", "saml20", "unknownFutureValue")
+				c.time("signIn.createdDateTime", s["createdDateTime"], false)
+			}
+			r := get(t, h, base+qAuthzPolicy)
+			if r.status != http.StatusOK {
+				t.Fatalf("authorization policy: %d %s", r.status, r.body)
+			}
+		})
 	}
 }
 

@@ -64,11 +64,20 @@ func (r *route) match(segs []string) (id string, ok bool) {
 			id = segs[i]
 			continue
 		}
-		if !strings.EqualFold(s, segs[i]) {
+		if !strings.EqualFold(s, segs[i]) && !castAlias(s, segs[i]) {
 			return "", false
 		}
 	}
 	return id, true
+}
+
+// castAlias reports whether seg is route segment want, a type cast
+// "microsoft.graph.x", written with OData's namespace alias "graph.x": how
+// the generated SDKs send casts (msgraph-sdk-go's
+// …/transitiveMembers/graph.user), which Graph accepts.
+func castAlias(want, seg string) bool {
+	rest, ok := strings.CutPrefix(want, "microsoft.graph.")
+	return ok && strings.EqualFold(seg, "graph."+rest)
 }
 
 func (r *route) canonicalProp(p string) (string, bool) {
