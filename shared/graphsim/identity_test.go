@@ -605,3 +605,65 @@ func TestIdentityPermissions(t *testing.T) {
 		})
 	}
 }
+
+// TestAssignAppRole: an app role granted at run time shows in the
+// resource's appRoleAssignedTo, completed with the names, without
+// shifting a paging session that started before; an unknown principal is
+// refused.
+func TestAssignAppRole(t *testing.T) {
+	sim := newSim(t, nil)
+	h := sim.Handler()
+	const exo = "28b8acae-e834-4284-bf0b-133cef9efbe8" // apt29's Exchange Online
+	url := base + "/v1.0/servicePrincipals/" + exo + "/appRoleAssignedTo"
+	before, _ := pages(t, h, url, base+"/v1.0/")
+	first := decodePage(t, get(t, h, url+"?%24top=1"))
+	if first.NextLink == "" {
+		t.Fatal("want a second page")
+	}
+	var got graphsim.Object
+	_, err := sim.Change(func(tx *graphsim.Tx) error {
+		var err error
+		got, err = tx.AssignAppRole(graphsim.Object{{"appRoleId", "dc890d15-9560-4a4c-9b7f-a736ec74ec40"},
+			{"principalId", "085f1a8d-c570-4cb1-81c9-196bb010274d"}, {"resourceId", exo}, {"createdDateTime", "2026-11-26T12:00:00Z"}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Str("principalDisplayName") != "Northbridge Records Archiver" || got.Str("id") == "" {
+		t.Errorf("assignment %v", got)
+	}
+	rest, _ := pages(t, h, first.NextLink, base+"/v1.0/")
+	if len(rest)+1 != len(before) {
+		t.Errorf("the session that started before the grant served %d more, want %d", len(rest), len(before)-1)
+	}
+	after, _ := pages(t, h, url, base+"/v1.0/")
+	if len(after) != len(before)+1 || after[len(after)-1]["id"] != got.Str("id") {
+		t.Errorf("after: %d assignments, last %v", len(after), after[len(after)-1])
+	}
+	_, err = sim.Change(func(tx *graphsim.Tx) error {
+		_, err := tx.AssignAppRole(graphsim.Object{{"appRoleId", "x"}, {"principalId", "00000000-0000-4000-8000-000000000000"}, {"resourceId", exo}})
+		return err
+	})
+	if !errors.Is(err, graphsim.ErrInvalid) {
+		t.Errorf("unknown principal: %v", err)
+	}
+}
+
+// TestCreateDelegatedGrant: a delegated grant created at run time (a
+// consent) is completed and listed.
+func TestCreateDelegatedGrant(t *testing.T) {
+	sim := newSim(t, nil)
+	_, err := sim.Change(func(tx *graphsim.Tx) error {
+		_, err := tx.Create(graphsim.KindDelegatedGrant, graphsim.Object{{"id", "bmV3LWdyYW50"}, {"clientId", "085f1a8d-c570-4cb1-81c9-196bb010274d"},
+			{"resourceId", "6ff4b418-f84c-434a-b93d-7a6559a24f5e"}, {"scope", "Mail.Read offline_access"}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := pages(t, sim.Handler(), base+qDelegated+"?%24filter=id%20eq%20'bmV3LWdyYW50'", base+"/v1.0/")
+	if len(all) != 1 || all[0]["consentType"] != "AllPrincipals" || all[0]["principalId"] != nil || all[0]["scope"] != "Mail.Read offline_access" {
+		t.Errorf("grant %v", all)
+	}
+}

@@ -24,7 +24,10 @@ type store struct {
 	colls      map[string]*collection // read-only collections
 	grants     map[string]*collection // lower-case resource SP id
 	grantOrder []string               // the resources in load order
-	sps        map[string]bool        // lower-case SP ids
+	// grantAdds are the app role assignments added at run time
+	// (Tx.AssignAppRole), per lower-case resource SP id, in order.
+	grantAdds map[string][]grantAdd
+	sps       map[string]bool // lower-case SP ids
 
 	mu      sync.RWMutex
 	version uint64
@@ -47,15 +50,36 @@ func (st *store) collection(name string, v uint64) *collection {
 	return &collection{}
 }
 
-func (st *store) grantsOn(id string) (*collection, bool) {
+// grantsOn is the app role assignments on resource id as of version v:
+// the scenario's, then those added up to v (from version 1 on always a
+// second source, so skip tokens keep their shape). The caller holds st.mu.
+func (st *store) grantsOn(id string, v uint64) (*collection, bool) {
 	lid := strings.ToLower(id)
-	if !st.sps[lid] {
+	if _, ok := st.kinds[KindServicePrincipal].lookup(id); !ok && !st.sps[lid] {
 		return nil, false
 	}
-	if c, ok := st.grants[lid]; ok {
-		return c, true
+	c := &collection{}
+	if base, ok := st.grants[lid]; ok {
+		c.sources = append(c.sources, base.sources...)
+	} else {
+		c.sources = append(c.sources, staticSource{})
 	}
-	return &collection{}, true
+	if v > 0 {
+		var added staticSource
+		for _, g := range st.grantAdds[lid] {
+			if g.ver <= v {
+				added = append(added, record{o: g.o})
+			}
+		}
+		c.sources = append(c.sources, added)
+	}
+	return c, true
+}
+
+// grantAdd is an app role assignment added at run time.
+type grantAdd struct {
+	o   Object
+	ver uint64
 }
 
 // Scenario is what a simulated tenant serves and how it can be attacked:
@@ -402,7 +426,7 @@ func loadScenario(sc *Scenario, now time.Time, users int, seed uint64) (*store, 
 	if len(d.files["organization"]) == 0 {
 		return nil, errors.New("organization.json: no organization")
 	}
-	st := &store{tenantID: d.files["organization"][0].Str("id"), colls: map[string]*collection{}, grants: map[string]*collection{},
+	st := &store{tenantID: d.files["organization"][0].Str("id"), colls: map[string]*collection{}, grants: map[string]*collection{}, grantAdds: map[string][]grantAdd{},
 		sps: map[string]bool{}, kinds: map[ObjectKind]*kindState{}, logs: map[string]*logState{}}
 	g := newSynth(now, users, seed, d.files["organization"][0])
 
@@ -558,6 +582,16 @@ func (st *store) objects(name string) []Object {
 		for _, res := range st.grantOrder {
 			for _, src := range st.grants[res].sources {
 				add(src)
+			}
+		}
+		res := make([]string, 0, len(st.grantAdds))
+		for r := range st.grantAdds {
+			res = append(res, r)
+		}
+		sort.Strings(res)
+		for _, r := range res {
+			for _, g := range st.grantAdds[r] {
+				out = append(out, copyObj(g.o))
 			}
 		}
 	case st.colls[name] != nil:

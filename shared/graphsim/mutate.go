@@ -159,6 +159,32 @@ func (tx *Tx) AppendLog(log string, entry Object) (Object, error) {
 	return copyObj(o), nil
 }
 
+// AssignAppRole grants an app role: the assignment (principalId, the
+// service principal granted; resourceId, the resource service principal;
+// appRoleId; an id, generated when absent) is completed as the
+// scenario's are and served by /servicePrincipals/{resourceId}/
+// appRoleAssignedTo from now on. It returns the assignment as served.
+// Graph's audit record ("Add app role assignment to service principal")
+// is the caller's to append. Errors: ErrInvalid (an unknown service
+// principal).
+func (tx *Tx) AssignAppRole(assignment Object) (Object, error) {
+	o := copyObj(assignment)
+	if o.Str("id") == "" {
+		o = append(Object{{"id", UUIDFrom(tx.s.seed, tx.st.version+1, 0x617261)}}, o...)
+	}
+	if o.Str("appRoleId") == "" {
+		return nil, fmt.Errorf("%w: app role assignment %s has no appRoleId", ErrInvalid, o.Str("id"))
+	}
+	done, err := completeGrant(o, tx.st.kinds[KindServicePrincipal].lookup)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	res := strings.ToLower(done.Str("resourceId"))
+	tx.st.grantAdds[res] = append(tx.st.grantAdds[res], grantAdd{o: done, ver: tx.st.bump()})
+	tx.s.log.Debug("graphsim: app role assigned", "resource", res, "principal", done.Str("principalId"))
+	return copyObj(done), nil
+}
+
 // toObj converts a Go map of JSON-compatible values (anything
 // encoding/json marshals) into an ordered object, keys sorted.
 func toObj(m map[string]any) (Object, error) {

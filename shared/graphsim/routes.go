@@ -159,7 +159,7 @@ func routes() []*route {
 			path: "/servicePrincipals/{id}/appRoleAssignedTo", source: SourceAppRoleAssignedTo, entity: "appRoleAssignment",
 			context: "servicePrincipals('{id}')/appRoleAssignedTo",
 			props:   appRoleAssignmentProps(), alwaysID: true, page: list(100, 999, true),
-			coll: func(st *store, id string, _ uint64) (*collection, bool) { return st.grantsOn(id) },
+			coll: func(st *store, id string, v uint64) (*collection, bool) { return st.grantsOn(id, v) },
 		},
 		{
 			path: "/auditLogs/directoryAudits", source: SourceDirectoryAudits, entity: "directoryAudit", context: "auditLogs/directoryAudits",

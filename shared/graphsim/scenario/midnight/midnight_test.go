@@ -431,6 +431,19 @@ func TestStory(t *testing.T) {
 	if !ok1 || !ok2 || sp["appId"] != app["appId"] || len(app["passwordCredentials"].([]any)) != 1 {
 		t.Fatalf("app %v / sp %v", app, sp)
 	}
+	var exoID string
+	for _, x := range list(t, h, "/v1.0/servicePrincipals?%24filter=appId%20eq%20'00000002-0000-0ff1-ce00-000000000000'&%24select=id") {
+		exoID = x["id"].(string)
+	}
+	var granted int
+	for _, g := range list(t, h, "/v1.0/servicePrincipals/"+exoID+"/appRoleAssignedTo") {
+		if g["principalId"] == spID && g["appRoleId"] == "dc890d15-9560-4a4c-9b7f-a736ec74ec40" && g["principalDisplayName"] == sp["displayName"] {
+			granted++
+		}
+	}
+	if granted != 1 {
+		t.Errorf("%d full_access_as_app assignments to the new app", granted)
+	}
 	var acts []string
 	for _, a := range list(t, h, "/v1.0/auditLogs/directoryAudits?%24filter=activityDateTime%20ge%20"+clock.Add(-time.Minute).Format("2006-01-02T15:04:05Z")) {
 		if str(a, "initiatedBy/user/id") == victim.SubjectID {

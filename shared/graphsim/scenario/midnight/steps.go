@@ -108,7 +108,8 @@ func (a *attackCtx) passwordSpray() error {
 
 // oauthApp: the attacker's account creates an application and its
 // service principal, gives it a client secret and grants it Exchange
-// Online full_access_as_app (the January 2024 chain).
+// Online full_access_as_app (the January 2024 chain): the objects, the
+// assignment (appRoleAssignedTo) and the four audit records.
 func (a *attackCtx) oauthApp() error {
 	by, err := a.attacker()
 	if err != nil {
@@ -182,10 +183,17 @@ func (a *attackCtx) oauthApp() error {
 			return err
 		}
 	}
+	grant, err := a.tx.AssignAppRole(graphsim.Object{{"appRoleId", roleFullAccessAsApp}, {"createdDateTime", graphsim.FormatTime(a.t)},
+		{"principalId", spID}, {"principalType", "ServicePrincipal"}, {"resourceId", exo.Str("id")}})
+	if err != nil {
+		return err
+	}
+	a.change("appRoleAssignments", grant.Str("id"), name, "full_access_as_app on "+exo.Str("displayName"))
 	a.expect("app.new-app-with-credential-and-mail", "servicePrincipal", spID, name, "critical",
 		"Add application, a client secret and Exchange Online full_access_as_app within seconds, by "+by.upn)
 	a.expect("app.mail-permission-granted", "servicePrincipal", spID, name, "high", "Add app role assignment to service principal: full_access_as_app")
 	a.expect("sp.credential-added", "application", appObj, name, "high", "a client secret on an application whose service principal holds full_access_as_app")
+	a.expect("sp.mail-access", "servicePrincipal", spID, name, "low", "holds full_access_as_app; the secret is on the application, not the service principal")
 	a.next.newApp, a.next.newSP = appObj, spID
 	return nil
 }
