@@ -36,16 +36,17 @@ func (s *syncBuffer) String() string {
 
 // TestSimScenarios: --scenario picks a scenario of the registry (an
 // unknown name is a usage error naming them), and the admin API offers the
-// attack steps of the scenario served: apt29's four, the empty tenant's
-// none.
+// attack steps of the scenario served: apt29's, midnight's, the empty
+// tenant's none.
 func TestSimScenarios(t *testing.T) {
 	var out, errOut syncBuffer
 	if code := Run(t.Context(), []string{"sim", "--scenario", "solarwinds"}, &Env{Stdout: &out, Stderr: &errOut}); code != ExitUsage ||
-		!strings.Contains(errOut.String(), `unknown scenario "solarwinds" (want one of apt29, empty)`) {
+		!strings.Contains(errOut.String(), `unknown scenario "solarwinds" (want one of apt29, midnight, empty)`) {
 		t.Errorf("unknown scenario: exit %d, stderr %q", code, errOut.String())
 	}
 	for _, tc := range []struct{ scenario, steps string }{
 		{"apt29", `["disable-audit","dormant-takeover","sp-backdoor","reply-url","mail-collection"]`},
+		{"midnight", `["password-spray","oauth-app","device-code","rogue-device","federated-credential","domain-federation"]`},
 		{"empty", `[]`},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {

@@ -284,9 +284,12 @@ func (a *attackCtx) rogueDevice() error {
 		return err
 	}
 	corr := a.id()
-	dev := target(devObj, name, "Device", nil, modified("DeviceId", []any{}, []any{devID}), modified("DisplayName", []any{}, []any{name}),
-		modified("DeviceOSType", []any{}, []any{"Windows"}), modified("DeviceTrustType", []any{}, []any{"Workplace"}),
-		included("DeviceId, DisplayName, DeviceOSType, DeviceTrustType"))
+	// The device attributes of the audit report's reference ("Update
+	// Device" attributes: AccountEnabled, DeviceOSType, DeviceOSVersion,
+	// DisplayName, …); the trust type and management are read from /devices.
+	dev := target(devObj, name, "Device", nil, modified("AccountEnabled", []any{}, []any{true}),
+		modified("DeviceOSType", []any{}, []any{"Windows"}), modified("DeviceOSVersion", []any{}, []any{"10.0.19045.3803"}),
+		modified("DisplayName", []any{}, []any{name}), included("AccountEnabled, DeviceOSType, DeviceOSVersion, DisplayName"))
 	user := target(uid, nil, "User", upn)
 	for _, e := range []graphsim.Object{
 		a.auditEvent(a.t, "Add device", "Device", "Add", a.byDRS(), corr, dev),
