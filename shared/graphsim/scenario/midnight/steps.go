@@ -209,18 +209,27 @@ func (a *attackCtx) deviceCode() error {
 	return a.phish(u, true)
 }
 
+// phishTarget is the first active, MFA-registered member (not an admin
+// account) the data neither plants nor decoys a device rule on.
 func (a *attackCtx) phishTarget() (graphsim.Object, error) {
 	rules := []string{"signin.device-code", "device.rogue-registration", "signin.broker-device-registration"}
 	users := a.tx.Objects(string(graphsim.KindUser))
 	sort.Slice(users, func(i, j int) bool { return users[i].Str("userPrincipalName") < users[j].Str("userPrincipalName") })
 	for _, u := range users {
 		uid := u.Str("id")
-		if !activeMember(u) || a.excluded(uid, rules...) || !a.mfaRegistered(uid) || a.t.Sub(lastSuccess(u)) > activeWithin {
+		if !activeMember(u) || a.excluded(uid, rules...) || !a.mfaRegistered(uid) || a.t.Sub(lastSuccess(u)) > activeWithin || a.isAdmin(uid) {
 			continue
 		}
 		return u, nil
 	}
 	return nil, fmt.Errorf("%w: %s: no active member with MFA left to phish", graphsim.ErrNoCandidate, StepDeviceCode)
+}
+
+// isAdmin reports the registration report's isAdmin (an admin account is
+// not the one a phisher mails).
+func (a *attackCtx) isAdmin(uid string) bool {
+	r, ok := a.tx.Lookup(graphsim.KindRegistration, uid)
+	return ok && isTrue(r, "isAdmin")
 }
 
 func (a *attackCtx) phish(u graphsim.Object, expect bool) error {
