@@ -345,7 +345,7 @@ func sourceNames() []string {
 	return []string{SourceOrganization, SourceSubscribedSkus, SourceUsers, SourceSignInActivity,
 		SourceUserRegistrationDetails, SourceServicePrincipals, SourceApplications,
 		SourceAppRoleAssignedTo, SourceDirectoryAudits, SourceSignIns, SourceConditionalAccess,
-		SourceGroups, SourceSubscriptions, SourceSignInsBeta, SourceDevices, SourceDomains, SourceAuthorizationPolicy,
+		SourceGroups, SourceSubscriptions, SourceSignInsBeta, SourceDevices, SourceDomains, SourceDomainFederation, SourceAuthorizationPolicy,
 		SourceDelegatedGrants, SourceGroupMembers, SourceFederatedCredentials}
 }
 

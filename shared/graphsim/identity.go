@@ -79,9 +79,11 @@ const (
 const (
 	// SourceSignInsBeta is /beta/auditLogs/signIns (Deny "signIns" denies
 	// it too: it is the same log).
-	SourceSignInsBeta          = "signInsBeta"
-	SourceDevices              = "devices"
-	SourceDomains              = "domains" // domains and their federationConfiguration
+	SourceSignInsBeta = "signInsBeta"
+	SourceDevices     = "devices"
+	SourceDomains     = "domains" // Deny "domains" denies their federationConfiguration too
+	// SourceDomainFederation is /domains/{id}/federationConfiguration.
+	SourceDomainFederation     = "domainFederation"
 	SourceAuthorizationPolicy  = "authorizationPolicy"
 	SourceDelegatedGrants      = "oauth2PermissionGrants"
 	SourceGroupMembers         = "groupMembers" // /groups/{id}/transitiveMembers
@@ -93,8 +95,14 @@ const (
 // higher ones that also allow the call).
 var (
 	readDevices = []string{"Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	// List domains and List internalDomainFederations.
+	// List domains.
 	readDomains = []string{"Domain.Read.All", "Directory.Read.All", "Domain.ReadWrite.All", "Directory.ReadWrite.All"}
+	// List internalDomainFederations (domain-list-federationconfiguration.md:
+	// Domain.Read.All, higher Domain.ReadWrite.All; internalDomainFederation
+	// pages also name Domain-InternalFederation.Read.All as the least
+	// privileged): Directory.Read.All is not among them.
+	readDomainFederation = []string{"Domain.Read.All", "Domain-InternalFederation.Read.All",
+		"Domain-InternalFederation.ReadWrite.All", "Domain.ReadWrite.All"}
 	// Get authorizationPolicy.
 	readAuthorizationPolicy = []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}
 	// List oauth2PermissionGrants: Directory.Read.All is the least
@@ -389,7 +397,7 @@ func identityRoutes() []*route {
 			coll: named(string(KindDomain)),
 		},
 		{
-			path: "/domains/{id}/federationConfiguration", source: SourceDomains, entity: "internalDomainFederation",
+			path: "/domains/{id}/federationConfiguration", source: SourceDomainFederation, entity: "internalDomainFederation",
 			context: "domains('{id}')/federationConfiguration", props: federationProps(), defaultSelect: federationProps(),
 			alwaysID: true, page: list(100, 999),
 			coll: func(st *store, id string, _ uint64) (*collection, bool) {

@@ -553,8 +553,19 @@ func TestIdentityPermissions(t *testing.T) {
 	}{
 		{name: "least privileged", granted: []string{"AuditLog.Read.All", "Device.Read.All", "Domain.Read.All",
 			"Policy.Read.All", "Directory.Read.All", "GroupMember.Read.All", "Application.Read.All"}},
-		{name: "Directory.Read.All stands in except for logs and policies", granted: []string{"Directory.Read.All"},
-			denied: map[string]string{"beta": "Authentication_MSGraphPermissionMissing", "authz": "Authorization_RequestDenied"}},
+		{name: "Directory.Read.All stands in except for logs, policies and federation", granted: []string{"Directory.Read.All"},
+			denied: map[string]string{"beta": "Authentication_MSGraphPermissionMissing", "authz": "Authorization_RequestDenied",
+				"federation": "Authorization_RequestDenied"}},
+		{name: "Domain-InternalFederation.Read.All reads federation only", granted: []string{"Domain-InternalFederation.Read.All"},
+			denied: func() map[string]string {
+				m := map[string]string{}
+				for k, v := range deniedAll {
+					if k != "federation" {
+						m[k] = v
+					}
+				}
+				return m
+			}()},
 		{name: "nothing", granted: []string{"User.Read.All"}, denied: deniedAll},
 		{name: "write permissions that also read", granted: []string{"AuditLog.Read.All", "Device.ReadWrite.All", "Domain.ReadWrite.All",
 			"Policy.ReadWrite.Authorization", "DelegatedPermissionGrant.ReadWrite.All", "Group.Read.All", "Application.ReadWrite.All"}},

@@ -50,6 +50,8 @@ func required(source string) [][]string {
 		return [][]string{readDevices}
 	case SourceDomains:
 		return [][]string{readDomains}
+	case SourceDomainFederation:
+		return [][]string{readDomainFederation}
 	case SourceAuthorizationPolicy:
 		return [][]string{readAuthorizationPolicy}
 	case SourceDelegatedGrants:

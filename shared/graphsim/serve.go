@@ -488,7 +488,8 @@ func (s *Server) denied(rt *route, q query) (int, string, string) {
 	if source == SourceSignInActivity && s.deny[SourceSignInActivity] {
 		return premiumDenied()
 	}
-	if !s.deny[rt.source] && !(rt.source == SourceSignInsBeta && s.deny[SourceSignIns]) {
+	if !s.deny[rt.source] && !(rt.source == SourceSignInsBeta && s.deny[SourceSignIns]) &&
+		!(rt.source == SourceDomainFederation && s.deny[SourceDomains]) {
 		return 0, "", ""
 	}
 	switch rt.source {
