@@ -93,8 +93,8 @@ func (a *attackCtx) passwordSpray() error {
 	if err := a.update(graphsim.KindUser, uid, graphsim.Object{{"signInActivity", sia}}); err != nil {
 		return err
 	}
-	a.expect(rule, "user", uid, upn, "high", fmt.Sprintf("%d failed legacy-protocol sign-ins (50126) from %d addresses of %s0/24, "+
-		"then a single-factor success on %s (dormant, no MFA, excluded from every MFA policy) from %s", n, n, sprayNet, upn, ip))
+	a.expect(rule, "user", uid, upn, "critical", fmt.Sprintf("%d failed legacy-protocol sign-ins (50126) from %d addresses of %s0/24, "+
+		"then a single-factor success on %s (dormant, no MFA, excluded from every MFA policy: critical) from %s", n, n, sprayNet, upn, ip))
 	a.expect("mfa.not-registered", "user", uid, upn, "low", "active again (the spray's success), still no MFA method")
 	for _, e := range a.story.expected {
 		if strings.EqualFold(e.SubjectID, uid) && (e.Rule == "posture.dormant-excluded-from-mfa" || e.Rule == "mfa.dormant-unregistered") {
