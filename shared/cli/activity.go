@@ -62,9 +62,11 @@ type activitySource struct {
 	err error
 }
 
-func newActivitySource(root, tenantID string, cred azcore.TokenCredential, org orgReader, log *slog.Logger) *activitySource {
+// now is the run's clock (Env.Now): it bounds the feed's 7-day look-back,
+// as it bounds every other window of the run.
+func newActivitySource(root, tenantID string, cred azcore.TokenCredential, org orgReader, log *slog.Logger, now func() time.Time) *activitySource {
 	return &activitySource{root: root, tenantID: strings.TrimSpace(tenantID), cred: cred, org: org,
-		opts: activityfeed.ClientOptions{Logger: log, UserAgent: "tenantwatch/" + Version}}
+		opts: activityfeed.ClientOptions{Logger: log, UserAgent: "tenantwatch/" + Version, Now: now}}
 }
 
 // client returns the client, building it once. A failure to learn the

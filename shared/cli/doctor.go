@@ -92,7 +92,7 @@ func runDoctor(ctx context.Context, args []string, env *Env) int {
 		return fail(env, "doctor", err)
 	}
 	opts := &doctor.Options{Target: graphURL, PostTestCard: postCard, NotificationURL: notificationURL, Logger: log,
-		Feed: newActivitySource(activityRoot, tenantIDFor(tenantID, a, env), cred, client, log)}
+		Feed: newActivitySource(activityRoot, tenantIDFor(tenantID, a, env), cred, client, log, env.Now)}
 	if teamsURL != "" {
 		s, err := notify.NewSender(teamsURL, &notify.SenderOptions{AllowHTTPLoopback: allowHTTP})
 		if err != nil {

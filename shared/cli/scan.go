@@ -165,7 +165,7 @@ func runScan(ctx context.Context, args []string, env *Env) int {
 	}
 	// The Exchange audit source (issue 11): the Management Activity API,
 	// built on first use.
-	activity := newActivitySource(activityURL, tenantIDFor(f.tenantID, auth, env), cred, client, log)
+	activity := newActivitySource(activityURL, tenantIDFor(f.tenantID, auth, env), cred, client, log, env.Now)
 
 	var prog *progressLine
 	opts := &pipeline.ScanOptions{
