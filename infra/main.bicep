@@ -151,6 +151,7 @@ var tableNames = [
   '${tablePrefix}subscriptions'
   '${tablePrefix}signins'
   '${tablePrefix}exchange'
+  '${tablePrefix}failures'
 ]
 // The queue of functions/*/function.json and the host's poison queue.
 var changesQueueName = 'graph-changes'

@@ -21,6 +21,8 @@
 //	outbox         PK "outbox"        RK item ID             pending and delivered Teams posts
 //	subscriptions  PK "subscription"  RK resource            one Graph subscription per resource
 //	signins        PK "user"          RK lower-case user id  successful sign-in times as JSON
+//	exchange       PK "blob"/"admin"  RK content or record id the Exchange path's claims and admin records
+//	failures       PK 10-min bucket   RK kind|key            failed sign-in tallies (password spray), kept 2 h
 //
 // Keys made only of ASCII letters, digits, '-', '_' and '.' are stored as
 // they are. Any other key (finding keys hold ':' '/' IP addresses and any
@@ -45,7 +47,7 @@
 // same item. A write whose answer was lost and that the SDK retried is
 // recognised by a random token stored with it, so it is not mistaken for a
 // lost race. Writes of many rows (PutBaselines, DeleteBaselines,
-// EnqueueOutbox, AddSignIns, PruneOutbox) use entity group transactions of
+// EnqueueOutbox, AddSignIns, AddSignInFailures, PruneSignInFailures, PruneOutbox) use entity group transactions of
 // up to 100 rows per partition.
 //
 // # Errors

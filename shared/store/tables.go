@@ -64,10 +64,11 @@ const (
 	tableSubscriptions = "subscriptions"
 	tableSignIns       = "signins"
 	tableExchange      = "exchange"
+	tableFailures      = "failures"
 )
 
 func allTables() []string {
-	return []string{tableCursors, tableBaselines, tableFindings, tableOutbox, tableSubscriptions, tableSignIns, tableExchange}
+	return []string{tableCursors, tableBaselines, tableFindings, tableOutbox, tableSubscriptions, tableSignIns, tableExchange, tableFailures}
 }
 
 var validPrefix = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,49}$`)
