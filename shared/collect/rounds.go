@@ -39,6 +39,21 @@ type StateReader interface {
 	// Findings streams the stored findings (the Exchange round keeps the
 	// few mail.app-collection joins: Snapshot.Prior).
 	Findings(ctx context.Context, fn func(state.FindingRecord) error) error
+	// RecentFindings streams the stored findings of rules (a trailing "*"
+	// a prefix of rule ids) last seen at or after since, reading only
+	// those rules' records: the cross-poll joins (Snapshot.Prior).
+	RecentFindings(ctx context.Context, rules []string, since time.Time, fn func(state.FindingRecord) error) error
+	// SignInFailures returns the stored failed-sign-in aggregate of the
+	// buckets from since on (what PollSignIns keeps).
+	SignInFailures(ctx context.Context, since time.Time) (*tenant.SignInFailures, error)
+}
+
+// BetaSignInReader reads the beta sign-in log (GET /beta/auditLogs/signIns:
+// the v1.0 fields plus authenticationProtocol and originalTransferMethod).
+// A RoundReader that has it is read through it unless RoundsOptions.NoBeta;
+// one that has not leaves tenant.SourceSignInsBeta unavailable.
+type BetaSignInReader interface {
+	SignInsBeta(ctx context.Context, since time.Time, fn func(tenant.SignIn) error) error
 }
 
 // RoundsOptions tune Rounds. A nil *RoundsOptions means the defaults.
@@ -49,6 +64,10 @@ type RoundsOptions struct {
 	// Logger receives a line for each source found unavailable and for
 	// look-ups cut by their bounds (default: discard).
 	Logger *slog.Logger
+	// NoBeta reads the v1.0 sign-in log instead of beta's
+	// (TENANTWATCH_BETA=false): tenant.SourceSignInsBeta is then
+	// unavailable, with BetaOffReason.
+	NoBeta bool
 }
 
 // Rounds reads the tenant for the deployed app (shared/watch): the daily
@@ -69,9 +88,10 @@ type RoundsOptions struct {
 type Rounds struct {
 	r     RoundReader
 	st    StateReader
-	now   func() time.Time
-	log   *slog.Logger
-	cache directoryCache
+	now    func() time.Time
+	log    *slog.Logger
+	noBeta bool
+	cache  directoryCache
 }
 
 // NewRounds returns Rounds reading the tenant through r and the stored
@@ -87,7 +107,7 @@ func NewRounds(r RoundReader, st StateReader, opts *RoundsOptions) *Rounds {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Rounds{r: r, st: st, now: o.Now, log: o.Logger}
+	return &Rounds{r: r, st: st, now: o.Now, log: o.Logger, noBeta: o.NoBeta}
 }
 
 // Window is one round's moment and look-back.
@@ -244,6 +264,9 @@ func (c *Rounds) Directory(ctx context.Context, from DirectoryFrom, w Window) (*
 		return u, nil
 	}
 	if err := c.directoryContext(ctx, s, from.HistoryFrom); err != nil {
+		return nil, err
+	}
+	if err := c.directoryPrior(ctx, s, w); err != nil {
 		return nil, err
 	}
 	u.Snapshot = s
@@ -467,21 +490,51 @@ func lowerAll(ids []string) []string {
 
 // SignInsUpdate is what a sign-in round read.
 type SignInsUpdate struct {
-	// Snapshot holds the successful sign-ins since the window's start;
-	// tenant.SourceSignIns is unavailable in it when the log cannot be read
-	// (no Entra ID P1/P2, or no AuditLog.Read.All).
+	// Snapshot holds the successful sign-ins since the window's start, the
+	// failed-sign-in aggregate of the last FailureKeep (the stored tallies
+	// merged with the round's) and the earlier findings the sign-in rules
+	// join (Prior); tenant.SourceSignIns is unavailable in it when the log
+	// cannot be read (no Entra ID P1/P2, or no AuditLog.Read.All).
 	Snapshot *tenant.Snapshot
 	// ByUser are the successful sign-ins' times by lower-case user id, for
 	// the sign-in history.
 	ByUser map[string][]time.Time
+	// Failures are the round's own failed-sign-in tallies (spray error
+	// codes, the buckets of the last FailureKeep), for the stored
+	// aggregate; nil when the log could not be read.
+	Failures *tenant.SignInFailures
 }
 
-// SignIns reads the successful sign-ins since w.Since.
+// FailureKeep is how long the failed-sign-in aggregate is kept and how far
+// back a sign-in round's snapshot holds it: two hours, twice the spray
+// rule's one-hour window, so a window that straddles polls is whole.
+const FailureKeep = 2 * time.Hour
+
+// BetaOffReason is why tenant.SourceSignInsBeta is unavailable when the
+// beta read is switched off.
+const BetaOffReason = "beta disabled (--beta=false / TENANTWATCH_BETA=false): Microsoft does not support beta in production; the rules that need authenticationProtocol are skipped"
+
+// noBetaReadReason is why tenant.SourceSignInsBeta is unavailable when the
+// reader has no beta read.
+const noBetaReadReason = "this build's Graph client has no beta sign-in read"
+
+// SignIns reads the sign-ins since w.Since: from beta when it is on (one
+// read, a superset of v1.0's: tenant.SourceSignIns and
+// tenant.SourceSignInsBeta both come from it; denied, the v1.0 read
+// follows), else from v1.0. Successes go to the snapshot and the history,
+// failures with a spray error code to the aggregate.
 func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) {
 	s := partial(w)
-	byUser := make(map[string][]time.Time)
-	err := c.r.SignIns(ctx, w.Since, func(si tenant.SignIn) error {
+	var (
+		byUser map[string][]time.Time
+		fails  *tenant.SignInFailures
+	)
+	reset := func() {
+		s.SignIns, byUser, fails = nil, make(map[string][]time.Time), &tenant.SignInFailures{}
+	}
+	keep := func(si tenant.SignIn) error {
 		if !si.Succeeded() {
+			fails.Add(si)
 			return nil
 		}
 		s.SignIns = append(s.SignIns, si)
@@ -489,12 +542,46 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 			byUser[id] = append(byUser[id], si.Time)
 		}
 		return nil
-	})
-	if err := c.settle(s, tenant.SourceSignIns, err); err != nil {
-		return nil, err
+	}
+	reset()
+	beta, hasBeta := c.r.(BetaSignInReader)
+	switch {
+	case c.noBeta:
+		s.MarkUnavailable(tenant.SourceSignInsBeta, BetaOffReason)
+	case !hasBeta:
+		s.MarkUnavailable(tenant.SourceSignInsBeta, noBetaReadReason)
+	default:
+		err := beta.SignInsBeta(ctx, w.Since, keep)
+		if err := c.settle(s, tenant.SourceSignInsBeta, err); err != nil {
+			return nil, err
+		}
+		if s.Available(tenant.SourceSignInsBeta) {
+			read(s, tenant.SourceSignIns)
+			break
+		}
+		reset() // denied: the v1.0 log may still answer
+	}
+	if !s.Available(tenant.SourceSignInsBeta) {
+		err := c.r.SignIns(ctx, w.Since, keep)
+		if err := c.settle(s, tenant.SourceSignIns, err); err != nil {
+			return nil, err
+		}
 	}
 	if !s.Available(tenant.SourceSignIns) {
-		s.SignIns, byUser = nil, nil
+		s.SignIns = nil
+		return &SignInsUpdate{Snapshot: s}, nil
 	}
-	return &SignInsUpdate{Snapshot: s, ByUser: byUser}, nil
+	fails.Prune(w.Now.Add(-FailureKeep))
+	agg, err := c.st.SignInFailures(ctx, w.Now.Add(-FailureKeep))
+	if err != nil {
+		return nil, fmt.Errorf("collect: stored sign-in failures: %w", err)
+	}
+	for _, t := range fails.Tallies() {
+		agg.Merge(t)
+	}
+	s.SignInFailures = agg
+	if err := c.signInPrior(ctx, s, w); err != nil {
+		return nil, err
+	}
+	return &SignInsUpdate{Snapshot: s, ByUser: byUser, Failures: fails}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/state"
@@ -126,11 +127,56 @@ func (f *roundReader) SignIns(_ context.Context, _ time.Time, fn func(tenant.Sig
 	return each([]tenant.SignIn{{ID: "s1", UserID: "U1", Time: now.Add(-time.Minute)}, {ID: "s2", UserID: "u2", ErrorCode: 50126}}, fn)
 }
 
+// SignInsBeta serves beta's sign-ins: the v1.0 ones with the beta
+// properties, and a device-code sign-in of u3.
+func (f *roundReader) SignInsBeta(_ context.Context, _ time.Time, fn func(tenant.SignIn) error) error {
+	if err := f.gate("signInsBeta"); err != nil {
+		return err
+	}
+	return each([]tenant.SignIn{{ID: "s1", UserID: "U1", Time: now.Add(-time.Minute), AuthProtocol: "none"},
+		{ID: "s2", UserID: "u2", ErrorCode: 50126},
+		{ID: "s3", UserID: "u3", Time: now.Add(-2 * time.Minute), AuthProtocol: "deviceCode", OriginalTransferMethod: "deviceCodeFlow"}}, fn)
+}
+
 // stored is a test double of the stored state the rounds read: no
 // baselines, and one sign-in of u1 in the history.
 type stored struct {
 	baselines []state.Baseline      // streamed by Baselines, by type
-	findings  []state.FindingRecord // streamed by Findings
+	findings  []state.FindingRecord // streamed by Findings and RecentFindings
+	failures  []tenant.FailureTally // returned by SignInFailures, from their bucket on
+	// asked records the rules RecentFindings was asked for.
+	asked *[]string
+}
+
+func (s stored) RecentFindings(_ context.Context, rules []string, since time.Time, fn func(state.FindingRecord) error) error {
+	if s.asked != nil {
+		*s.asked = append(*s.asked, rules...)
+	}
+	for _, f := range s.findings {
+		match := false
+		for _, r := range rules {
+			if p, ok := strings.CutSuffix(r, "*"); ok && strings.HasPrefix(f.Finding.Rule, p) || r == f.Finding.Rule {
+				match = true
+			}
+		}
+		if !match || f.LastSeen.Before(since) {
+			continue
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s stored) SignInFailures(_ context.Context, since time.Time) (*tenant.SignInFailures, error) {
+	agg := &tenant.SignInFailures{}
+	for _, t := range s.failures {
+		if !t.Bucket.Before(since.Truncate(tenant.FailureBucketWidth)) {
+			agg.Merge(t)
+		}
+	}
+	return agg, nil
 }
 
 func (stored) BaselinesByID(context.Context, tenant.SubjectType, []string) (map[string]state.Baseline, error) {
@@ -253,9 +299,11 @@ func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
 		{name: "directory: the users named", round: directoryRound, reads: []string{"usersById+signInActivity", "usersById"},
 			sources: directorySources, unavailable: []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}},
 
-		{name: "sign-ins", round: signInsRound, sources: []tenant.Source{tenant.SourceSignIns}},
-		{name: "sign-ins: log", round: signInsRound, reads: []string{"signIns"},
-			sources: []tenant.Source{tenant.SourceSignIns}, unavailable: []tenant.Source{tenant.SourceSignIns}},
+		{name: "sign-ins", round: signInsRound, sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}},
+		{name: "sign-ins: beta log", round: signInsRound, reads: []string{"signInsBeta"},
+			sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, unavailable: []tenant.Source{tenant.SourceSignInsBeta}},
+		{name: "sign-ins: both logs", round: signInsRound, reads: []string{"signInsBeta", "signIns"},
+			sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, unavailable: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}},
 	}
 	for _, tc := range tests {
 		name := tc.name + ": denied"
@@ -360,18 +408,183 @@ func TestDirectoryRoundContents(t *testing.T) {
 	}
 }
 
+// noBeta hides the beta read of a reader (a Graph client without it).
+type noBeta struct{ collect.RoundReader }
+
 // TestSignInsRound: successful sign-ins only, grouped by lower-case user
-// for the history.
+// for the history; read from beta when it is on and the reader has it (one
+// read for both sources), from v1.0 otherwise, with the reason beta's
+// source is unavailable.
 func TestSignInsRound(t *testing.T) {
 	t.Parallel()
-	u, err := collect.NewRounds(&roundReader{}, stored{}, nil).SignIns(t.Context(), window)
+	tests := []struct {
+		name   string
+		noBeta bool // RoundsOptions.NoBeta
+		hide   bool // the reader has no beta read
+		denied []string
+		calls  []string
+		ids    []string // successful sign-ins in the snapshot
+		reason string   // why signInsBeta is unavailable; "" = read
+	}{
+		{name: "beta", calls: []string{"signInsBeta"}, ids: []string{"s1", "s3"}},
+		{name: "beta off", noBeta: true, calls: []string{"signIns"}, ids: []string{"s1"}, reason: collect.BetaOffReason},
+		{name: "no beta read", hide: true, calls: []string{"signIns"}, ids: []string{"s1"}, reason: "this build's Graph client has no beta sign-in read"},
+		{name: "beta denied", denied: []string{"signInsBeta"}, calls: []string{"signInsBeta", "signIns"}, ids: []string{"s1"},
+			reason: "GET /signInsBeta: 403 Authorization_RequestDenied: Insufficient privileges: access denied"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := &roundReader{denied: make(map[string]bool)}
+			for _, d := range tc.denied {
+				f.denied[d] = true
+			}
+			var r collect.RoundReader = f
+			if tc.hide {
+				r = noBeta{f}
+			}
+			u, err := collect.NewRounds(r, stored{}, &collect.RoundsOptions{NoBeta: tc.noBeta}).SignIns(t.Context(), window)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.calls, f.calls); diff != "" {
+				t.Errorf("reads (-want +got):\n%s", diff)
+			}
+			var ids []string
+			for _, si := range u.Snapshot.SignIns {
+				ids = append(ids, si.ID)
+			}
+			if diff := cmp.Diff(tc.ids, ids); diff != "" {
+				t.Errorf("successful sign-ins (-want +got):\n%s", diff)
+			}
+			if !u.Snapshot.Available(tenant.SourceSignIns) {
+				t.Errorf("signIns unavailable: %s", u.Snapshot.Unavailable[tenant.SourceSignIns])
+			}
+			if got := u.Snapshot.Unavailable[tenant.SourceSignInsBeta]; got != tc.reason {
+				t.Errorf("signInsBeta unavailable because %q, want %q", got, tc.reason)
+			}
+			if diff := cmp.Diff(map[string][]time.Time{"u1": {now.Add(-time.Minute)}}, u.ByUser, cmpopts.IgnoreMapEntries(func(k string, _ []time.Time) bool { return k == "u3" })); diff != "" {
+				t.Errorf("ByUser (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// sprayReader serves failed sign-ins (and the reads a sign-in round makes).
+type sprayReader struct {
+	roundReader
+	signIns []tenant.SignIn
+}
+
+func (f *sprayReader) SignInsBeta(_ context.Context, _ time.Time, fn func(tenant.SignIn) error) error {
+	return each(f.signIns, fn)
+}
+
+// TestSignInsRoundFailures: the round's failed sign-ins (spray error codes)
+// are tallied, not kept as sign-ins; its own tallies are what the app
+// stores, and the snapshot holds them merged with the stored ones of the
+// last two hours, so the spray rule sees a window that straddles polls.
+func TestSignInsRoundFailures(t *testing.T) {
+	t.Parallel()
+	fail := func(id, user, ip string, ago time.Duration) tenant.SignIn {
+		return tenant.SignIn{ID: id, UserID: user, IP: ip, ErrorCode: 50126, Time: now.Add(-ago), ClientApp: "IMAP4"}
+	}
+	var earlier tenant.SignInFailures
+	earlier.Add(fail("e1", "a1", "203.0.113.5", 40*time.Minute))
+	earlier.Add(fail("e2", "a9", "203.0.113.5", 3*time.Hour)) // older than the window kept
+	r := &sprayReader{signIns: []tenant.SignIn{
+		fail("f1", "a2", "203.0.113.5", 35*time.Minute),
+		fail("f2", "a3", "203.0.113.5", time.Minute),
+		fail("f3", "a4", "203.0.113.5", 5*time.Hour), // the install round's look-back: not kept
+		{ID: "f4", UserID: "a5", IP: "203.0.113.5", ErrorCode: 50074, Time: now.Add(-time.Minute)}, // MFA required: no spray code
+		{ID: "ok", UserID: "a6", IP: "198.51.100.1", Time: now.Add(-time.Minute)},
+	}}
+	u, err := collect.NewRounds(r, stored{failures: earlier.Tallies()}, nil).SignIns(t.Context(), window)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(u.Snapshot.SignIns) != 1 || u.Snapshot.SignIns[0].ID != "s1" {
-		t.Errorf("sign-ins %+v, want the successful one", u.Snapshot.SignIns)
+	if len(u.Snapshot.SignIns) != 1 || u.Snapshot.SignIns[0].ID != "ok" {
+		t.Errorf("sign-ins %+v, want the successful one alone", u.Snapshot.SignIns)
 	}
-	if diff := cmp.Diff(map[string][]time.Time{"u1": {now.Add(-time.Minute)}}, u.ByUser); diff != "" {
-		t.Errorf("ByUser (-want +got):\n%s", diff)
+	members := func(f *tenant.SignInFailures) []string {
+		var out []string
+		for _, tl := range f.Tallies() {
+			if tl.Kind == tenant.FailureByNet {
+				out = append(out, tl.Members...)
+			}
+		}
+		slices.Sort(out)
+		return out
 	}
+	if diff := cmp.Diff([]string{"a2", "a3"}, members(u.Failures)); diff != "" {
+		t.Errorf("the round's own tallies (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a1", "a2", "a3"}, members(u.Snapshot.SignInFailures)); diff != "" {
+		t.Errorf("the snapshot's aggregate (-want +got):\n%s", diff)
+	}
+}
+
+// TestRoundsPrior: the sign-in round joins the earlier findings on the
+// users of its device-code sign-ins, the directory round those on the
+// users its device audit events name; only the rules they join, within
+// the window, on the subjects involved.
+func TestRoundsPrior(t *testing.T) {
+	t.Parallel()
+	rec := func(rule, subject string, ev map[string]any, ago time.Duration) state.FindingRecord {
+		return state.FindingRecord{Finding: tenant.Finding{Rule: rule, Key: rule + ":" + subject,
+			Subject: tenant.Subject{Type: tenant.SubjectUser, ID: subject}, Evidence: ev}, LastSeen: now.Add(-ago)}
+	}
+	st := stored{findings: []state.FindingRecord{
+		rec("device.rogue-registration", "U3", nil, time.Hour),
+		rec("mfa.dormant-registration", "u3", nil, 2*24*time.Hour),
+		rec("mfa.not-registered", "u3", nil, 9*24*time.Hour), // older than the window
+		rec("mfa.dormant-registration", "u1", nil, time.Hour), // u1 signed in, not by device code
+		rec("sp.credential-added", "u3", nil, time.Hour),     // not joined by the sign-in rules
+		rec("signin.device-code", "u2", nil, time.Hour),
+		rec("signin.azure-ip", "other", map[string]any{"userId": "U2"}, time.Hour),
+		rec("signin.device-code", "u9", nil, time.Hour),
+	}}
+	keys := func(fs []tenant.Finding) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Key)
+		}
+		slices.Sort(out)
+		return out
+	}
+	u, err := collect.NewRounds(&roundReader{}, st, nil).SignIns(t.Context(), window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"device.rogue-registration:U3", "mfa.dormant-registration:u3"}, keys(u.Snapshot.Prior)); diff != "" {
+		t.Errorf("sign-in round's prior findings (-want +got):\n%s", diff)
+	}
+
+	// The directory round: its audit event ("Update user", u1 → u2) is not a
+	// device event; with a device event on u2, u2's sign-in findings join.
+	dr := &deviceAudits{}
+	d, err := collect.NewRounds(dr, st, nil).Directory(t.Context(), collect.DirectoryFrom{}, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"signin.azure-ip:other", "signin.device-code:u2"}, keys(d.Snapshot.Prior)); diff != "" {
+		t.Errorf("directory round's prior findings (-want +got):\n%s", diff)
+	}
+	var asked []string
+	st.asked = &asked
+	if _, err := collect.NewRounds(&roundReader{}, st, nil).Directory(t.Context(), collect.DirectoryFrom{}, window); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(asked, "signin.device-code") {
+		t.Errorf("a round without device events read the device joins: %v", asked)
+	}
+}
+
+// deviceAudits serves an "Add registered owner to device" event on u2.
+type deviceAudits struct{ roundReader }
+
+func (f *deviceAudits) DirectoryAudits(_ context.Context, _ time.Time, fn func(tenant.AuditEvent) error) error {
+	return fn(tenant.AuditEvent{ID: "d1", Time: now.Add(-time.Minute), Activity: "Add registered owner to device", Result: "success",
+		Initiator: tenant.Actor{AppID: "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9", DisplayName: "Device Registration Service"},
+		Targets:   []tenant.Target{{ID: "dev1", Type: "Device"}, {ID: "u2", Type: "User"}}})
 }

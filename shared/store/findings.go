@@ -411,6 +411,40 @@ func (t *Tables) Findings(ctx context.Context, fn func(state.FindingRecord) erro
 	return listErr(what, err)
 }
 
+// RecentFindings streams the recorded findings of rules last seen at or
+// after since: one query per rule, on its partition (a rule ending in "*"
+// is a prefix: "mfa.*" reads every partition from "mfa." up to the next
+// prefix), never the whole table. The cross-poll joins read it.
+func (t *Tables) RecentFindings(ctx context.Context, rules []string, since time.Time, fn func(state.FindingRecord) error) error {
+	const what = "list recent findings"
+	stamp := "LastSeen ge datetime'" + norm(since).Format(timeLayout) + "'"
+	for _, rule := range unique(rules) {
+		var filter string
+		if prefix, ok := strings.CutSuffix(rule, "*"); ok {
+			if prefix == "" || !plainKey(prefix) {
+				return fmt.Errorf("store: %s: rule prefix %q is not a plain key", what, rule)
+			}
+			// The partitions of plain rule ids are the ids themselves; the
+			// next prefix is the last byte incremented.
+			next := prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
+			filter = "PartitionKey ge " + quote(prefix) + " and PartitionKey lt " + quote(next)
+		} else {
+			filter = partitionFilter(key(rule))
+		}
+		err := t.list(ctx, tableFindings, filter+" and "+stamp, "", func(r row) error {
+			rec, err := findingFromRow(r)
+			if err != nil {
+				return &opError{op: what, err: err}
+			}
+			return fn(rec)
+		})
+		if err := listErr(what, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ResolveFindings marks as state.FindingResolved every recorded finding of
 // rules that is not already resolved, whose key is not in seen and that was
 // not seen after now (a concurrent round may have recorded it since the

@@ -431,3 +431,46 @@ func TestResolveFindings(t *testing.T) {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
 }
+
+// TestRecentFindings: the joins read the findings of the rules they name,
+// a trailing "*" a prefix of rule ids, last seen since a time; nothing of
+// other rules, older ones or rules that only share the prefix's letters.
+func TestRecentFindings(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st := open(t, nil, nil)
+	day := 24 * time.Hour
+	for _, r := range []struct {
+		f  tenant.Finding
+		at time.Time
+	}{
+		{finding("mfa.dormant-registration", "old", nil), t0.Add(-8 * day)},
+		{finding("mfa.dormant-registration", "u1", nil), t0.Add(-time.Hour)},
+		{finding("mfa.not-registered", "u2", nil), t0.Add(-6 * day)},
+		{finding("mfa", "u3", nil), t0},
+		{finding("mfb.other", "u4", nil), t0},
+		{finding("device.rogue-registration", "u5", nil), t0},
+		{finding("device.rogue-registrations", "u6", nil), t0},
+		{finding("sp.credential-added", "sp1", nil), t0},
+	} {
+		if _, err := st.RecordFindings(ctx, []tenant.Finding{r.f}, state.FindingQueued, r.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := st.RecentFindings(ctx, []string{"mfa.*", "device.rogue-registration", "mfa.*"}, t0.Add(-7*day), func(r state.FindingRecord) error {
+		got = append(got, r.Finding.Key)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{"device.rogue-registration:u5", "mfa.dormant-registration:u1", "mfa.not-registered:u2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("recent findings (-want +got):\n%s", diff)
+	}
+	if err := st.RecentFindings(ctx, []string{"x'*"}, t0, func(state.FindingRecord) error { return nil }); err == nil {
+		t.Error("a prefix that is not a plain key was accepted")
+	}
+}
