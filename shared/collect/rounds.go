@@ -86,8 +86,8 @@ type RoundsOptions struct {
 //
 // A Rounds is safe for concurrent use; the app keeps one per process.
 type Rounds struct {
-	r     RoundReader
-	st    StateReader
+	r      RoundReader
+	st     StateReader
 	now    func() time.Time
 	log    *slog.Logger
 	noBeta bool

@@ -495,7 +495,7 @@ func TestSignInsRoundFailures(t *testing.T) {
 	r := &sprayReader{signIns: []tenant.SignIn{
 		fail("f1", "a2", "203.0.113.5", 35*time.Minute),
 		fail("f2", "a3", "203.0.113.5", time.Minute),
-		fail("f3", "a4", "203.0.113.5", 5*time.Hour), // the install round's look-back: not kept
+		fail("f3", "a4", "203.0.113.5", 5*time.Hour),                                               // the install round's look-back: not kept
 		{ID: "f4", UserID: "a5", IP: "203.0.113.5", ErrorCode: 50074, Time: now.Add(-time.Minute)}, // MFA required: no spray code
 		{ID: "ok", UserID: "a6", IP: "198.51.100.1", Time: now.Add(-time.Minute)},
 	}}
@@ -537,9 +537,9 @@ func TestRoundsPrior(t *testing.T) {
 	st := stored{findings: []state.FindingRecord{
 		rec("device.rogue-registration", "U3", nil, time.Hour),
 		rec("mfa.dormant-registration", "u3", nil, 2*24*time.Hour),
-		rec("mfa.not-registered", "u3", nil, 9*24*time.Hour), // older than the window
+		rec("mfa.not-registered", "u3", nil, 9*24*time.Hour),  // older than the window
 		rec("mfa.dormant-registration", "u1", nil, time.Hour), // u1 signed in, not by device code
-		rec("sp.credential-added", "u3", nil, time.Hour),     // not joined by the sign-in rules
+		rec("sp.credential-added", "u3", nil, time.Hour),      // not joined by the sign-in rules
 		rec("signin.device-code", "u2", nil, time.Hour),
 		rec("signin.azure-ip", "other", map[string]any{"userId": "U2"}, time.Hour),
 		rec("signin.device-code", "u9", nil, time.Hour),
