@@ -94,12 +94,21 @@ type SubscriptionStore interface {
 	SaveSubscription(ctx context.Context, s state.Subscription) (state.Subscription, error)
 }
 
-// SignInStore keeps each user's recent successful sign-in times, the
-// history collect reads for mfa.dormant-registration.
+// SignInStore keeps what the sign-in round leaves for later rounds: each
+// user's recent successful sign-in times, the history collect reads for
+// mfa.dormant-registration, and the failed-sign-in aggregate collect reads
+// back for signin.password-spray.
 type SignInStore interface {
 	// AddSignIns merges byUser (lower-case user id → times) into the
 	// history, keeping at most max times after keepAfter per user.
 	AddSignIns(ctx context.Context, byUser map[string][]time.Time, keepAfter time.Time, max int) error
+	// AddSignInFailures merges a round's failed-sign-in tallies into the
+	// stored aggregate (members united: storing the same failures twice
+	// adds no member).
+	AddSignInFailures(ctx context.Context, f *tenant.SignInFailures) error
+	// PruneSignInFailures deletes the buckets that start before before,
+	// and says how many rows went.
+	PruneSignInFailures(ctx context.Context, before time.Time) (int, error)
 }
 
 // Reports writes the daily sweep's dated reports. *blobstore.Container

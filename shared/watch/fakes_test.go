@@ -34,6 +34,8 @@ type roles struct {
 	enqueue         func(items []state.OutboxItem) ([]state.OutboxItem, error)
 	subscriptions   func() ([]state.Subscription, error)
 	addSignIns      func(byUser map[string][]time.Time, keepAfter time.Time) error
+	addFailures     func(f *tenant.SignInFailures) error
+	pruneFailures   func(before time.Time) (int, error)
 }
 
 var (
@@ -211,6 +213,20 @@ func (r *roles) AddSignIns(_ context.Context, byUser map[string][]time.Time, kee
 		return err
 	}
 	return r.addSignIns(byUser, keepAfter)
+}
+
+func (r *roles) AddSignInFailures(_ context.Context, f *tenant.SignInFailures) error {
+	if err := r.call(r.addFailures != nil, "AddSignInFailures %d", f.Len()); err != nil {
+		return err
+	}
+	return r.addFailures(f)
+}
+
+func (r *roles) PruneSignInFailures(_ context.Context, before time.Time) (int, error) {
+	if err := r.call(r.pruneFailures != nil, "PruneSignInFailures"); err != nil {
+		return 0, err
+	}
+	return r.pruneFailures(before)
 }
 
 func (r *roles) WriteReports(context.Context, *report.Document, time.Time) (report.Written, error) {

@@ -21,6 +21,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/blobstore"
 	"github.com/tenantwatch/tenantwatch/shared/collect"
 	"github.com/tenantwatch/tenantwatch/shared/config"
+	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graph/webhook"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
@@ -180,6 +181,8 @@ type envOptions struct {
 	Graph func(http.Handler) http.Handler
 	// Exchange, when set, is the app's Management Activity API path.
 	Exchange *watch.Exchange
+	// Detectors, when set, replace the rules (detect.All()).
+	Detectors []detect.Detector
 }
 
 // env is one app under test: the simulated tenant served over HTTP, the
@@ -187,18 +190,19 @@ type envOptions struct {
 // prefix and container), the Teams receiver and the notification
 // endpoint, all on one settable clock.
 type env struct {
-	t        *testing.T
-	clk      *clock
-	sim      *graphsim.Server
-	gc       *graph.Client
-	st       *store.Tables
-	rep      *blobstore.Container
-	teams    *receiver
-	endpoint *endpoint
-	cfg      config.Config
-	app      *watch.App
-	exchange *watch.Exchange
-	logs     *lockedBuffer
+	t         *testing.T
+	clk       *clock
+	sim       *graphsim.Server
+	gc        *graph.Client
+	st        *store.Tables
+	rep       *blobstore.Container
+	teams     *receiver
+	endpoint  *endpoint
+	cfg       config.Config
+	app       *watch.App
+	exchange  *watch.Exchange
+	detectors []detect.Detector
+	logs      *lockedBuffer
 }
 
 // unique returns a name no other test uses: letters and digits, lower
@@ -215,7 +219,7 @@ func unique(t *testing.T, first string) string {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := t.Context()
-	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}, exchange: o.Exchange}
+	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}, exchange: o.Exchange, detectors: o.Detectors}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -325,6 +329,7 @@ func (e *env) newApp(cfg config.Config) *watch.App {
 		Deliver:     &notify.DeliverOptions{BaseBackoff: cfg.DeliveryBackoff},
 		ServiceTags: func(context.Context) ([]byte, error) { return os.ReadFile(tags) },
 		Exchange:    e.exchange,
+		Detectors:   e.detectors,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -274,16 +274,20 @@ func TestNewNeedsEveryRole(t *testing.T) {
 }
 
 // TestPollSignInsOrder: a sign-in round records its findings and queues
-// their alerts, then adds the sign-in times to the history, and moves its
-// watermark last; failed detectors are reported once the rest is stored.
+// their alerts, then stores its failure tallies and adds the sign-in times
+// to the history, and moves its watermark last (pruning the aggregate's
+// old buckets after it); failed detectors are reported once the rest is
+// stored.
 func TestPollSignInsOrder(t *testing.T) {
 	t.Parallel()
 	errDetector := errors.New("detector broke")
 	for _, detErr := range []error{nil, errDetector} {
 		t.Run(fmt.Sprint("detector error ", detErr), func(t *testing.T) {
 			t.Parallel()
-			var keepAfter time.Time
+			var keepAfter, pruned time.Time
 			var saved state.Cursor
+			var fails tenant.SignInFailures
+			fails.Add(tenant.SignIn{UserID: "u2", IP: "203.0.113.1", ErrorCode: 50126, Time: t0.Add(-2 * time.Minute)})
 			r := &roles{
 				t: t,
 				cursor: func(name string) (state.Cursor, error) {
@@ -294,10 +298,16 @@ func TestPollSignInsOrder(t *testing.T) {
 						t.Errorf("window from %v, want the watermark less the overlap, %v", w.Since, want)
 					}
 					s := &tenant.Snapshot{CollectedAt: w.Now, Since: w.Since, SignIns: []tenant.SignIn{{UserID: "u1", Time: t0.Add(-time.Minute)}}}
-					return &collect.SignInsUpdate{Snapshot: s, ByUser: map[string][]time.Time{"u1": {t0.Add(-time.Minute)}}}, nil
+					s.SignInFailures = &fails
+					return &collect.SignInsUpdate{Snapshot: s, ByUser: map[string][]time.Time{"u1": {t0.Add(-time.Minute)}}, Failures: &fails}, nil
 				},
-				record:  func(fs []tenant.Finding, _ state.FindingStatus) ([]tenant.Finding, error) { return fs, nil },
-				enqueue: func(items []state.OutboxItem) ([]state.OutboxItem, error) { return items, nil },
+				record:      func(fs []tenant.Finding, _ state.FindingStatus) ([]tenant.Finding, error) { return fs, nil },
+				enqueue:     func(items []state.OutboxItem) ([]state.OutboxItem, error) { return items, nil },
+				addFailures: func(*tenant.SignInFailures) error { return nil },
+				pruneFailures: func(before time.Time) (int, error) {
+					pruned = before
+					return 0, nil
+				},
 				addSignIns: func(_ map[string][]time.Time, after time.Time) error {
 					keepAfter = after
 					return nil
@@ -317,12 +327,13 @@ func TestPollSignInsOrder(t *testing.T) {
 			if !errors.Is(err, detErr) {
 				t.Errorf("PollSignIns: %v, want %v", err, detErr)
 			}
-			want := []string{"Cursor signins", "SignIns", "RecordFindings 1 queued", "EnqueueOutbox 1", "AddSignIns 1", "SaveCursor signins"}
+			want := []string{"Cursor signins", "SignIns", "RecordFindings 1 queued", "EnqueueOutbox 1", "AddSignInFailures 3", "AddSignIns 1",
+				"SaveCursor signins", "PruneSignInFailures"}
 			if diff := cmp.Diff(want, r.log()); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
 			}
-			if !keepAfter.Equal(t0.Add(-15*24*time.Hour)) || !saved.Watermark.Equal(t0) {
-				t.Errorf("history kept after %v, watermark saved at %v", keepAfter, saved.Watermark)
+			if !keepAfter.Equal(t0.Add(-15*24*time.Hour)) || !saved.Watermark.Equal(t0) || !pruned.Equal(t0.Add(-2*time.Hour)) {
+				t.Errorf("history kept after %v, watermark saved at %v, failures pruned before %v", keepAfter, saved.Watermark, pruned)
 			}
 		})
 	}

@@ -214,9 +214,12 @@ const historyKeep = 15 * 24 * time.Hour
 // historyMax bounds the sign-in times kept per user.
 const historyMax = 64
 
-// PollSignIns reads successful sign-ins since the watermark: it judges
-// signin.azure-ip and keeps each user's recent sign-in times, the input of
-// mfa.dormant-registration.
+// PollSignIns reads the sign-ins since the watermark (beta's log when it
+// is on): it judges the sign-in rules — signin.azure-ip, the device-code
+// and broker rules with the earlier findings they join (Snapshot.Prior),
+// signin.password-spray on the failed-sign-in aggregate of the last
+// collect.FailureKeep — keeps each user's recent sign-in times, the input
+// of mfa.dormant-registration, and stores the round's failure tallies.
 func (a *App) PollSignIns(ctx context.Context) error {
 	defer a.lock(cursorSignIns)()
 	cur, err := a.d.Cursors.Cursor(ctx, cursorSignIns)
@@ -236,16 +239,23 @@ func (a *App) PollSignIns(ctx context.Context) error {
 	s := u.Snapshot
 	if !s.Available(tenant.SourceSignIns) {
 		// No Entra ID P1/P2 or no AuditLog.Read.All: not a failure of the
-		// run. signin.azure-ip and the sign-in history wait; the daily
+		// run. The sign-in rules and the sign-in history wait; the daily
 		// sweep reports the skipped rules with this reason.
 		a.log.Warn("sign-in logs unavailable; PollSignIns skips until they are readable", "reason", s.Unavailable[tenant.SourceSignIns])
 		return nil
 	}
-	a.log.Info("sign-in poll", "since", since, "successful", len(s.SignIns), "users", len(u.ByUser), "install", install)
+	a.log.Info("sign-in poll", "since", since, "successful", len(s.SignIns), "users", len(u.ByUser),
+		"failure_tallies", tallies(u.Failures), "window_tallies", tallies(s.SignInFailures), "prior", len(s.Prior),
+		"beta", s.Available(tenant.SourceSignInsBeta), "install", install)
 	var detErr error
-	if len(s.SignIns) > 0 {
+	if len(s.SignIns) > 0 || tallies(s.SignInFailures) > 0 {
 		if _, detErr = a.detectAndRecord(ctx, s, install); detErr != nil && !isDetectorError(detErr) {
 			return detErr
+		}
+	}
+	if tallies(u.Failures) > 0 {
+		if err := a.d.SignIns.AddSignInFailures(ctx, u.Failures); err != nil {
+			return fmt.Errorf("watch: sign-in failures: %w", err)
 		}
 	}
 	if len(u.ByUser) > 0 {
@@ -257,6 +267,19 @@ func (a *App) PollSignIns(ctx context.Context) error {
 	if err := a.saveCursor(ctx, cur); err != nil {
 		return err
 	}
+	if n, err := a.d.SignIns.PruneSignInFailures(ctx, now.Add(-collect.FailureKeep)); err != nil {
+		a.log.Warn("pruning the sign-in failure aggregate failed; the next poll tries again", "err", err)
+	} else if n > 0 {
+		a.log.Info("sign-in failure aggregate pruned", "rows", n)
+	}
 	a.deliverSoon(ctx)
 	return detErr
+}
+
+// tallies is f's number of tallies; 0 for none.
+func tallies(f *tenant.SignInFailures) int {
+	if f == nil {
+		return 0
+	}
+	return f.Len()
 }
