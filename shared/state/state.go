@@ -24,8 +24,9 @@ import (
 )
 
 // Baseline is what detection compares for one watched object, and nothing
-// else: the key ids and names of its credentials, its reply URLs and, for a
-// user, the service plans disabled in its licences.
+// else: the key ids and names of its credentials, its reply URLs, for a
+// user the service plans disabled in its licences and, for a domain
+// (tenant.SubjectDomain, ID the lower-case domain name), its federation.
 type Baseline struct {
 	Type tenant.SubjectType `json:"type"`
 	ID   string             `json:"id"`
@@ -39,6 +40,19 @@ type Baseline struct {
 	Credentials   []BaselineCredential `json:"credentials,omitempty"`
 	ReplyURLs     []string             `json:"replyUrls,omitempty"`
 	DisabledPlans []string             `json:"disabledPlans,omitempty"` // "skuId/servicePlanId", lower case
+	// Federation is a domain's federation fingerprint: the daily sweep's
+	// federation baseline.
+	Federation *FederationPrint `json:"federation,omitempty"`
+}
+
+// FederationPrint is what the daily sweep compares of a domain's
+// federation: its authenticationType, the issuerUri of each of its
+// federation configurations, and the SHA-256 of each signing and next
+// signing certificate (hex, lower case, of the DER bytes), both sorted.
+type FederationPrint struct {
+	AuthenticationType string   `json:"authenticationType"`
+	Issuers            []string `json:"issuers,omitempty"`
+	Certificates       []string `json:"certificates,omitempty"`
 }
 
 // BaselineCredential is one credential as a baseline remembers it.

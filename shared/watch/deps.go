@@ -24,6 +24,9 @@ type TenantReader interface {
 	Directory(ctx context.Context, from collect.DirectoryFrom, w collect.Window) (*collect.DirectoryUpdate, error)
 	SignIns(ctx context.Context, w collect.Window) (*collect.SignInsUpdate, error)
 	Snapshot(ctx context.Context, opts *collect.SnapshotOptions) (*tenant.Snapshot, error)
+	// Federation compares the sweep's domains with the stored federation
+	// baseline and adds the changes to the snapshot.
+	Federation(ctx context.Context, s *tenant.Snapshot) (*collect.FederationUpdate, error)
 }
 
 // Subscriber manages the app's Graph change-notification subscriptions.

@@ -99,6 +99,10 @@ func (r *roles) Snapshot(context.Context, *collect.SnapshotOptions) (*tenant.Sna
 	return nil, r.call(false, "Snapshot")
 }
 
+func (r *roles) Federation(context.Context, *tenant.Snapshot) (*collect.FederationUpdate, error) {
+	return nil, r.call(false, "Federation")
+}
+
 func (r *roles) CreateSubscription(context.Context, state.Subscription) (state.Subscription, error) {
 	return state.Subscription{}, r.call(false, "CreateSubscription")
 }

@@ -183,6 +183,8 @@ type envOptions struct {
 	Exchange *watch.Exchange
 	// Detectors, when set, replace the rules (detect.All()).
 	Detectors []detect.Detector
+	// Tenant, when set, wraps the app's reader (collect.Rounds).
+	Tenant func(watch.TenantReader) watch.TenantReader
 }
 
 // env is one app under test: the simulated tenant served over HTTP, the
@@ -202,6 +204,7 @@ type env struct {
 	app       *watch.App
 	exchange  *watch.Exchange
 	detectors []detect.Detector
+	tenant    func(watch.TenantReader) watch.TenantReader
 	logs      *lockedBuffer
 }
 
@@ -219,7 +222,7 @@ func unique(t *testing.T, first string) string {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := t.Context()
-	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}, exchange: o.Exchange, detectors: o.Detectors}
+	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}, exchange: o.Exchange, detectors: o.Detectors, tenant: o.Tenant}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -315,8 +318,12 @@ func (e *env) newApp(cfg config.Config) *watch.App {
 		}
 	}
 	tags := filepath.Join("..", "azureip", "testdata", "servicetags-sample.json")
+	var reader watch.TenantReader = collect.NewRounds(e.gc, e.st, &collect.RoundsOptions{Now: e.clk.Now, Logger: log.With("component", "collect")})
+	if e.tenant != nil {
+		reader = e.tenant(reader)
+	}
 	app, err := watch.New(watch.Deps{
-		Tenant:     collect.NewRounds(e.gc, e.st, &collect.RoundsOptions{Now: e.clk.Now, Logger: log.With("component", "collect")}),
+		Tenant:     reader,
 		Subscriber: e.gc,
 		Cursors:    e.st, Baselines: e.st, Findings: e.st, Outbox: e.st, Subscriptions: e.st, SignIns: e.st,
 		Reports: e.rep,

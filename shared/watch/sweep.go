@@ -44,6 +44,16 @@ func (a *App) DailySweep(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch: sweep: %w", err)
 	}
+	// The federation baseline: Graph notifies nothing about domains, so
+	// the sweep compares each domain's federation with yesterday's and
+	// hands domain.federation-changed what changed.
+	fed, err := a.d.Tenant.Federation(ctx, snap)
+	if err != nil {
+		return fmt.Errorf("watch: sweep: %w", err)
+	}
+	if len(fed.Changes) > 0 || fed.Install && len(fed.Put) > 0 {
+		a.log.Info("federation baseline", "domains", len(fed.Put), "changes", len(fed.Changes), "install", fed.Install)
+	}
 	if a.o.Exchange != nil && snap.Unavailable[tenant.SourceExchangeAudit] == collect.ActivityNotConfigured {
 		// The Exchange rules run as the records arrive (PollActivity,
 		// ProcessActivity), not here: the sweep does not re-read the
@@ -134,6 +144,14 @@ func (a *App) DailySweep(ctx context.Context) error {
 		}
 	}
 	a.log.Info("daily sweep", "findings", len(res.Findings), "new", len(fresh), "skipped", len(res.Skipped), "report", written.Prefix)
+	// The federation baseline moves once the findings of its changes are
+	// stored, and not when a detector failed: its changes are seen again
+	// by the next sweep.
+	if scanErr == nil {
+		if err := a.commitBaselines(ctx, tenant.SubjectDomain, fed.Put, fed.Delete); err != nil {
+			return err
+		}
+	}
 	cur.Watermark = now
 	if err := a.saveCursor(ctx, cur); err != nil {
 		return err
