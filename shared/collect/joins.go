@@ -30,8 +30,11 @@ const PriorWindow = 7 * 24 * time.Hour
 var (
 	// SignInPriorRules: signin.device-code is high when the same user
 	// registered a device or an MFA method, or signed in from an Azure
-	// address, around it.
-	SignInPriorRules = []string{"device.rogue-registration", "signin.azure-ip", "mfa.*"}
+	// address, around it; signin.broker-device-registration joins the
+	// device registered after the broker sign-in; signin.password-spray
+	// is raised by a success on an account that is dormant and
+	// unregistered, or excluded from MFA.
+	SignInPriorRules = []string{"device.rogue-registration", "signin.azure-ip", "mfa.*", "posture.dormant-excluded-from-mfa"}
 	// DevicePriorRules: a device registration (device.rogue-registration,
 	// signin.broker-device-registration) joins the user's device-code,
 	// broker and Azure-address sign-ins.
@@ -45,14 +48,37 @@ var (
 // maxJoinIDs bounds the subjects one round joins on.
 const maxJoinIDs = 2000
 
+// The Microsoft Authentication Broker and the Device Registration
+// Service: a broker sign-in to the service is the first step of a
+// registration (signin.broker-device-registration).
+const (
+	brokerAppID       = "29d9ed98-a469-4536-ade2-f981bc1d605e"
+	deviceRegResource = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
+)
+
 // signInPrior adds to s.Prior the earlier findings SignInPriorRules names
-// on the users of the round's device-code sign-ins (beta's
-// authenticationProtocol or originalTransferMethod); none when the round
-// has none.
+// on the users whose successful sign-ins the sign-in rules join: by device
+// code (beta's authenticationProtocol or originalTransferMethod), by the
+// broker to the Device Registration Service, and those of accounts the
+// failed-sign-in aggregate holds (a success after a spray). None when the
+// round has none.
 func (c *Rounds) signInPrior(ctx context.Context, s *tenant.Snapshot, w Window) error {
+	sprayed := make(map[string]bool)
+	if s.SignInFailures != nil {
+		for _, t := range s.SignInFailures.Tallies() {
+			if t.Kind == tenant.FailureByAccount {
+				sprayed[t.Key] = true
+			}
+		}
+	}
 	ids := make(map[string]bool)
 	for _, si := range s.SignIns {
-		if strings.EqualFold(si.AuthProtocol, "deviceCode") || strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow") {
+		account := strings.ToLower(strings.TrimSpace(si.UserID))
+		upn := strings.ToLower(strings.TrimSpace(si.UPN))
+		switch {
+		case strings.EqualFold(si.AuthProtocol, "deviceCode"), strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow"),
+			strings.EqualFold(si.AppID, brokerAppID) && strings.EqualFold(si.ResourceID, deviceRegResource),
+			sprayed[account] || sprayed[upn]:
 			addID(ids, si.UserID)
 		}
 	}

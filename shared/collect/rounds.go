@@ -580,6 +580,12 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 		agg.Merge(t)
 	}
 	s.SignInFailures = agg
+	// The aggregate reaches back FailureKeep: the window of the spray
+	// rule starts there (a round reads no sign-in before w.Since, so the
+	// sign-in rules judge no more than they read).
+	if start := w.Now.Add(-FailureKeep); start.Before(s.Since) {
+		s.Since = start
+	}
 	if err := c.signInPrior(ctx, s, w); err != nil {
 		return nil, err
 	}

@@ -522,6 +522,9 @@ func TestSignInsRoundFailures(t *testing.T) {
 	if diff := cmp.Diff([]string{"a1", "a2", "a3"}, members(u.Snapshot.SignInFailures)); diff != "" {
 		t.Errorf("the snapshot's aggregate (-want +got):\n%s", diff)
 	}
+	if want := now.Add(-collect.FailureKeep); !u.Snapshot.Since.Equal(want) {
+		t.Errorf("snapshot since %v, want %v: the spray window reaches back as far as the aggregate", u.Snapshot.Since, want)
+	}
 }
 
 // TestRoundsPrior: the sign-in round joins the earlier findings on the
@@ -558,6 +561,29 @@ func TestRoundsPrior(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"device.rogue-registration:U3", "mfa.dormant-registration:u3"}, keys(u.Snapshot.Prior)); diff != "" {
 		t.Errorf("sign-in round's prior findings (-want +got):\n%s", diff)
+	}
+
+	// A broker sign-in to the Device Registration Service and a success on
+	// an account of the stored failures join too; a plain one does not.
+	var sprayedBefore tenant.SignInFailures
+	sprayedBefore.Add(tenant.SignIn{UserID: "s1", IP: "203.0.113.5", ErrorCode: 50126, Time: now.Add(-30 * time.Minute)})
+	st2 := st
+	st2.failures = sprayedBefore.Tallies()
+	st2.findings = append(slices.Clone(st.findings),
+		rec("device.rogue-registration", "b1", nil, time.Hour),
+		rec("posture.dormant-excluded-from-mfa", "s1", nil, 20*time.Hour),
+		rec("mfa.dormant-unregistered", "u7", nil, time.Hour))
+	sr := &sprayReader{signIns: []tenant.SignIn{
+		{ID: "b", UserID: "b1", Time: now.Add(-time.Minute), AppID: "29d9ed98-a469-4536-ade2-f981bc1d605e", ResourceID: "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"},
+		{ID: "s", UserID: "S1", Time: now.Add(-time.Minute)},
+		{ID: "p", UserID: "u7", Time: now.Add(-time.Minute)},
+	}}
+	u, err = collect.NewRounds(sr, st2, nil).SignIns(t.Context(), window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"device.rogue-registration:b1", "posture.dormant-excluded-from-mfa:s1"}, keys(u.Snapshot.Prior)); diff != "" {
+		t.Errorf("broker and spray joins (-want +got):\n%s", diff)
 	}
 
 	// The directory round: its audit event ("Update user", u1 → u2) is not a
