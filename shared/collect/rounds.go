@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -50,8 +51,8 @@ type StateReader interface {
 
 // BetaSignInReader reads the beta sign-in log (GET /beta/auditLogs/signIns:
 // the v1.0 fields plus authenticationProtocol and originalTransferMethod).
-// A RoundReader that has it is read through it unless RoundsOptions.NoBeta;
-// one that has not leaves tenant.SourceSignInsBeta unavailable.
+// A RoundReader that has it is read through it (readSignInLog); one that
+// has not leaves tenant.SourceSignInsBeta unavailable.
 type BetaSignInReader interface {
 	SignInsBeta(ctx context.Context, since time.Time, fn func(tenant.SignIn) error) error
 }
@@ -64,10 +65,6 @@ type RoundsOptions struct {
 	// Logger receives a line for each source found unavailable and for
 	// look-ups cut by their bounds (default: discard).
 	Logger *slog.Logger
-	// NoBeta reads the v1.0 sign-in log instead of beta's
-	// (TENANTWATCH_BETA=false): tenant.SourceSignInsBeta is then
-	// unavailable, with BetaOffReason.
-	NoBeta bool
 }
 
 // Rounds reads the tenant for the deployed app (shared/watch): the daily
@@ -86,12 +83,11 @@ type RoundsOptions struct {
 //
 // A Rounds is safe for concurrent use; the app keeps one per process.
 type Rounds struct {
-	r      RoundReader
-	st     StateReader
-	now    func() time.Time
-	log    *slog.Logger
-	noBeta bool
-	cache  directoryCache
+	r     RoundReader
+	st    StateReader
+	now   func() time.Time
+	log   *slog.Logger
+	cache directoryCache
 }
 
 // NewRounds returns Rounds reading the tenant through r and the stored
@@ -107,7 +103,7 @@ func NewRounds(r RoundReader, st StateReader, opts *RoundsOptions) *Rounds {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Rounds{r: r, st: st, now: o.Now, log: o.Logger, noBeta: o.NoBeta}
+	return &Rounds{r: r, st: st, now: o.Now, log: o.Logger}
 }
 
 // Window is one round's moment and look-back.
@@ -510,19 +506,40 @@ type SignInsUpdate struct {
 // rule's one-hour window, so a window that straddles polls is whole.
 const FailureKeep = 2 * time.Hour
 
-// BetaOffReason is why tenant.SourceSignInsBeta is unavailable when the
-// beta read is switched off.
-const BetaOffReason = "beta disabled (--beta=false / TENANTWATCH_BETA=false): Microsoft does not support beta in production; the rules that need authenticationProtocol are skipped"
-
 // noBetaReadReason is why tenant.SourceSignInsBeta is unavailable when the
 // reader has no beta read.
 const noBetaReadReason = "this build's Graph client has no beta sign-in read"
 
-// SignIns reads the sign-ins since w.Since: from beta when it is on (one
-// read, a superset of v1.0's: tenant.SourceSignIns and
-// tenant.SourceSignInsBeta both come from it; denied, the v1.0 read
-// follows), else from v1.0. Successes go to the snapshot and the history,
-// failures with a spray error code to the aggregate.
+// readSignInLog reads the sign-in log since since, handing each sign-in to
+// each: from beta when the reader has it and, when that read fails for
+// any reason but the end of ctx (beta switched off, access denied, an
+// error beta gives and v1.0 may not: Microsoft does not support beta in
+// production), from v1.0 after restart, which drops what the beta read
+// handed over. betaOut is the reason tenant.SourceSignInsBeta is
+// unavailable ("" when beta's read counted); err is the error of the read
+// that counted, for the one rule on tenant.SourceSignIns.
+func readSignInLog(ctx context.Context, r RoundReader, since time.Time, each func(tenant.SignIn) error, restart func()) (betaOut string, err error) {
+	beta, ok := r.(BetaSignInReader)
+	if !ok {
+		return noBetaReadReason, r.SignIns(ctx, since, each)
+	}
+	err = beta.SignInsBeta(ctx, since, each)
+	if err == nil || ctx.Err() != nil {
+		return "", err
+	}
+	betaOut = strings.TrimPrefix(err.Error(), "graph: ")
+	if !errors.Is(err, tenant.ErrAccessDenied) {
+		betaOut = "the beta sign-in log failed (" + betaOut + "); the v1.0 log was read instead"
+	}
+	restart()
+	return betaOut, r.SignIns(ctx, since, each)
+}
+
+// SignIns reads the sign-ins since w.Since (readSignInLog): from beta when
+// it answers (one read, a superset of v1.0's: tenant.SourceSignIns and
+// tenant.SourceSignInsBeta both come from it), else from v1.0. Successes go
+// to the snapshot and the history, failures with a spray error code to
+// the aggregate.
 func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) {
 	s := partial(w)
 	var (
@@ -544,28 +561,15 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 		return nil
 	}
 	reset()
-	beta, hasBeta := c.r.(BetaSignInReader)
-	switch {
-	case c.noBeta:
-		s.MarkUnavailable(tenant.SourceSignInsBeta, BetaOffReason)
-	case !hasBeta:
-		s.MarkUnavailable(tenant.SourceSignInsBeta, noBetaReadReason)
-	default:
-		err := beta.SignInsBeta(ctx, w.Since, keep)
-		if err := c.settle(s, tenant.SourceSignInsBeta, err); err != nil {
-			return nil, err
-		}
-		if s.Available(tenant.SourceSignInsBeta) {
-			read(s, tenant.SourceSignIns)
-			break
-		}
-		reset() // denied: the v1.0 log may still answer
+	betaOut, err := readSignInLog(ctx, c.r, w.Since, keep, reset)
+	if err := c.settle(s, tenant.SourceSignIns, err); err != nil {
+		return nil, err
 	}
-	if !s.Available(tenant.SourceSignInsBeta) {
-		err := c.r.SignIns(ctx, w.Since, keep)
-		if err := c.settle(s, tenant.SourceSignIns, err); err != nil {
-			return nil, err
-		}
+	if betaOut == "" && s.Available(tenant.SourceSignIns) {
+		read(s, tenant.SourceSignInsBeta)
+	} else if betaOut != "" {
+		s.MarkUnavailable(tenant.SourceSignInsBeta, betaOut)
+		c.log.Warn("source unavailable", "source", tenant.SourceSignInsBeta, "reason", betaOut)
 	}
 	if !s.Available(tenant.SourceSignIns) {
 		s.SignIns = nil

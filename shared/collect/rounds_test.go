@@ -271,6 +271,9 @@ func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
 		unavailable []tenant.Source
 		sources     []tenant.Source // every source the round reads
 		nilSnapshot bool            // denied, the round has nothing to judge
+		// fallback: the first read failing is no failure either (beta's
+		// sign-in log: v1.0's is read instead; TestSignInsRound).
+		fallback bool
 	}{
 		{name: "users", round: usersRound, sources: []tenant.Source{tenant.SourceUsers, tenant.SourceSubscribedSkus}},
 		{name: "users: delta", round: usersRound, reads: []string{"usersDelta"}, nilSnapshot: true},
@@ -300,9 +303,9 @@ func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
 			sources: directorySources, unavailable: []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}},
 
 		{name: "sign-ins", round: signInsRound, sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}},
-		{name: "sign-ins: beta log", round: signInsRound, reads: []string{"signInsBeta"},
+		{name: "sign-ins: beta log", round: signInsRound, reads: []string{"signInsBeta"}, fallback: true,
 			sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, unavailable: []tenant.Source{tenant.SourceSignInsBeta}},
-		{name: "sign-ins: both logs", round: signInsRound, reads: []string{"signInsBeta", "signIns"},
+		{name: "sign-ins: both logs", round: signInsRound, reads: []string{"signInsBeta", "signIns"}, fallback: true,
 			sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, unavailable: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}},
 	}
 	for _, tc := range tests {
@@ -346,7 +349,7 @@ func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
 				t.Errorf("unavailable sources (-want +got):\n%s", diff)
 			}
 		})
-		if len(tc.reads) == 0 {
+		if len(tc.reads) == 0 || tc.fallback {
 			continue
 		}
 		t.Run(tc.name+": failing", func(t *testing.T) {
@@ -418,37 +421,49 @@ type noBeta struct{ collect.RoundReader }
 func TestSignInsRound(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		noBeta bool // RoundsOptions.NoBeta
-		hide   bool // the reader has no beta read
-		denied []string
-		calls  []string
-		ids    []string // successful sign-ins in the snapshot
-		reason string   // why signInsBeta is unavailable; "" = read
+		name    string
+		hide    bool // the reader has no beta read
+		denied  []string
+		failing []string
+		calls   []string
+		ids     []string // successful sign-ins in the snapshot
+		reason  string   // why signInsBeta is unavailable; "" = read
+		fails   bool     // the round fails
 	}{
 		{name: "beta", calls: []string{"signInsBeta"}, ids: []string{"s1", "s3"}},
-		{name: "beta off", noBeta: true, calls: []string{"signIns"}, ids: []string{"s1"}, reason: collect.BetaOffReason},
 		{name: "no beta read", hide: true, calls: []string{"signIns"}, ids: []string{"s1"}, reason: "this build's Graph client has no beta sign-in read"},
 		{name: "beta denied", denied: []string{"signInsBeta"}, calls: []string{"signInsBeta", "signIns"}, ids: []string{"s1"},
 			reason: "GET /signInsBeta: 403 Authorization_RequestDenied: Insufficient privileges: access denied"},
+		{name: "beta failing", failing: []string{"signInsBeta"}, calls: []string{"signInsBeta", "signIns"}, ids: []string{"s1"},
+			reason: "the beta sign-in log failed (GET /signInsBeta: 503 Service Unavailable after every retry); the v1.0 log was read instead"},
+		{name: "both failing", failing: []string{"signInsBeta", "signIns"}, calls: []string{"signInsBeta", "signIns"}, fails: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := &roundReader{denied: make(map[string]bool)}
+			f := &roundReader{denied: make(map[string]bool), failing: make(map[string]error)}
 			for _, d := range tc.denied {
 				f.denied[d] = true
+			}
+			for _, d := range tc.failing {
+				f.failing[d] = errBroken
 			}
 			var r collect.RoundReader = f
 			if tc.hide {
 				r = noBeta{f}
 			}
-			u, err := collect.NewRounds(r, stored{}, &collect.RoundsOptions{NoBeta: tc.noBeta}).SignIns(t.Context(), window)
-			if err != nil {
-				t.Fatal(err)
-			}
+			u, err := collect.NewRounds(r, stored{}, nil).SignIns(t.Context(), window)
 			if diff := cmp.Diff(tc.calls, f.calls); diff != "" {
 				t.Errorf("reads (-want +got):\n%s", diff)
+			}
+			if tc.fails {
+				if !errors.Is(err, errBroken) {
+					t.Errorf("round error %v, want the v1.0 read's failure", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			var ids []string
 			for _, si := range u.Snapshot.SignIns {
@@ -613,4 +628,38 @@ func (f *deviceAudits) DirectoryAudits(_ context.Context, _ time.Time, fn func(t
 	return fn(tenant.AuditEvent{ID: "d1", Time: now.Add(-time.Minute), Activity: "Add registered owner to device", Result: "success",
 		Initiator: tenant.Actor{AppID: "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9", DisplayName: "Device Registration Service"},
 		Targets:   []tenant.Target{{ID: "dev1", Type: "Device"}, {ID: "u2", Type: "User"}}})
+}
+
+// halfBeta streams beta's sign-ins, then fails.
+type halfBeta struct{ roundReader }
+
+func (f *halfBeta) SignInsBeta(ctx context.Context, since time.Time, fn func(tenant.SignIn) error) error {
+	if err := f.roundReader.SignInsBeta(ctx, since, fn); err != nil {
+		return err
+	}
+	return fmt.Errorf("graph: GET /beta/auditLogs/signIns: page 2: %w", errBroken)
+}
+
+// TestSignInsRoundBetaCutShort: a beta read that fails after some pages
+// leaves none of them behind: the v1.0 read that follows counts alone.
+func TestSignInsRoundBetaCutShort(t *testing.T) {
+	t.Parallel()
+	f := &halfBeta{}
+	u, err := collect.NewRounds(f, stored{}, nil).SignIns(t.Context(), window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, si := range u.Snapshot.SignIns {
+		ids = append(ids, si.ID)
+	}
+	if diff := cmp.Diff([]string{"s1"}, ids); diff != "" {
+		t.Errorf("sign-ins (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string][]time.Time{"u1": {now.Add(-time.Minute)}}, u.ByUser); diff != "" {
+		t.Errorf("ByUser (-want +got):\n%s", diff)
+	}
+	if u.Snapshot.Available(tenant.SourceSignInsBeta) {
+		t.Error("signInsBeta available after its read failed")
+	}
 }
