@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -184,4 +185,65 @@ func involves(f tenant.Finding, ids map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// DeviceReader lists the devices with their registered owners (GET
+// /devices). A RoundReader that has it gives a directory round the devices
+// its registration events name.
+type DeviceReader interface {
+	Devices(ctx context.Context, fn func(tenant.Device) error) error
+}
+
+// noDeviceReadReason is why tenant.SourceDevices is unavailable in a
+// directory round whose reader has no device read.
+const noDeviceReadReason = "this build's Graph client has no device read"
+
+// roundDevices adds the devices the round's audit events name (targets of
+// type Device: "Add device", "Add registered owner to device", "Add
+// registered users to device"), so that device.rogue-registration judges a
+// registration in the poll that sees it, with the device's trust type,
+// management and owners. The listing stops once every named device is
+// found; a round without such events reads none (tenant.SourceDevices
+// stays unavailable: no rule has a registration to judge).
+func (c *Rounds) roundDevices(ctx context.Context, s *tenant.Snapshot) error {
+	named := make(map[string]bool)
+	for _, e := range s.Audits {
+		for _, t := range e.Targets {
+			if strings.EqualFold(t.Type, "Device") {
+				addID(named, t.ID)
+			}
+		}
+	}
+	if len(named) == 0 {
+		return nil
+	}
+	dr, ok := c.r.(DeviceReader)
+	if !ok {
+		s.MarkUnavailable(tenant.SourceDevices, noDeviceReadReason)
+		return nil
+	}
+	found := make(map[string]bool, len(named))
+	var kept []tenant.Device
+	err := dr.Devices(ctx, func(d tenant.Device) error {
+		id := strings.ToLower(strings.TrimSpace(d.ID))
+		if !named[id] || found[id] {
+			return nil
+		}
+		found[id] = true
+		kept = append(kept, d)
+		if len(found) == len(named) {
+			return errEnough
+		}
+		return nil
+	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
+	if err := c.settle(s, tenant.SourceDevices, err); err != nil {
+		return err
+	}
+	if s.Available(tenant.SourceDevices) {
+		s.Devices = kept
+	}
+	return nil
 }

@@ -262,6 +262,9 @@ func (c *Rounds) Directory(ctx context.Context, from DirectoryFrom, w Window) (*
 	if err := c.directoryContext(ctx, s, from.HistoryFrom); err != nil {
 		return nil, err
 	}
+	if err := c.roundDevices(ctx, s); err != nil {
+		return nil, err
+	}
 	if err := c.directoryPrior(ctx, s, w); err != nil {
 		return nil, err
 	}

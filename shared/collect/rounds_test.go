@@ -663,3 +663,72 @@ func TestSignInsRoundBetaCutShort(t *testing.T) {
 		t.Error("signInsBeta available after its read failed")
 	}
 }
+
+// deviceLister is deviceAudits with the device read.
+type deviceLister struct {
+	deviceAudits
+	devices []tenant.Device
+	listed  int
+}
+
+func (f *deviceLister) Devices(_ context.Context, fn func(tenant.Device) error) error {
+	if err := f.gate("devices"); err != nil {
+		return err
+	}
+	for _, d := range f.devices {
+		f.listed++
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestDirectoryRoundDevices: a directory round whose audit events name a
+// device reads the devices until it has found it, and hands the rules that
+// one; without the read, or denied, the source is unavailable with the
+// reason; a round without device events reads none.
+func TestDirectoryRoundDevices(t *testing.T) {
+	t.Parallel()
+	devices := []tenant.Device{{ID: "other1"}, {ID: "DEV1", TrustType: "Workplace", OwnerIDs: []string{"u2"}}, {ID: "other2"}}
+	tests := []struct {
+		name    string
+		reader  collect.RoundReader
+		denied  bool
+		devices []string // ids handed to the rules
+		listed  int
+		reason  string // why devices is unavailable; "" = read
+	}{
+		{name: "read until found", reader: &deviceLister{devices: devices}, devices: []string{"DEV1"}, listed: 2},
+		{name: "denied", reader: &deviceLister{devices: devices}, denied: true,
+			reason: "GET /devices: 403 Authorization_RequestDenied: Insufficient privileges: access denied"},
+		{name: "no device read", reader: &deviceAudits{}, reason: "this build's Graph client has no device read"},
+		{name: "no device event", reader: &roundReader{}, reason: "not read by TestRound"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if l, ok := tc.reader.(*deviceLister); ok && tc.denied {
+				l.denied = map[string]bool{"devices": true}
+			}
+			u, err := collect.NewRounds(tc.reader, stored{}, nil).Directory(t.Context(), collect.DirectoryFrom{}, window)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := u.Snapshot
+			if got := s.Unavailable[tenant.SourceDevices]; got != tc.reason {
+				t.Errorf("devices unavailable because %q, want %q", got, tc.reason)
+			}
+			var ids []string
+			for _, d := range s.Devices {
+				ids = append(ids, d.ID)
+			}
+			if diff := cmp.Diff(tc.devices, ids); diff != "" {
+				t.Errorf("devices (-want +got):\n%s", diff)
+			}
+			if l, ok := tc.reader.(*deviceLister); ok && l.listed != tc.listed {
+				t.Errorf("listed %d devices, want %d", l.listed, tc.listed)
+			}
+		})
+	}
+}
