@@ -10,9 +10,13 @@
 //     *store.Tables): the users round, the directory round (delta rounds
 //     against the stored baselines, the audit window, and what judging
 //     them needs, kept between rounds when it rarely changes) and the
-//     sign-in round. Each returns a partial snapshot, in which the sources
-//     it did not read are unavailable, and what its caller stores once the
-//     findings are recorded; collect writes nothing.
+//     sign-in round (the beta log when the reader has it, the stored
+//     failed-sign-in aggregate merged with the round's failures), plus the
+//     daily sweep's federation baseline (Rounds.Federation). Each returns a
+//     partial snapshot, in which the sources it did not read are
+//     unavailable, with the earlier findings its chains join (joins.go), and
+//     what its caller stores once the findings are recorded; collect
+//     writes nothing.
 //
 // One rule holds for a source that cannot be read, on every path: access
 // denied (a missing permission, or a licence the tenant lacks) does not

@@ -20,11 +20,12 @@ import (
 //
 //	watch.CursorStore        TestCursorLifecycle (a lost race wraps tenant.ErrConflict: wantConflict)
 //	watch.BaselineStore      TestBaselinesBatches, TestBaselinesLarge, TestBaselinesHostileIDs
-//	collect.StateReader      the same, and TestSignIns
+//	collect.StateReader      the same, TestSignIns, TestRecentFindings and TestSignInFailuresMerge
 //	watch.FindingStore       TestRecordFindings, TestFindingStoreAppliesDedupe, TestResolveFindings, TestRecordFindingsConcurrent
 //	watch.OutboxStore        TestOutboxLifecycle, TestEnqueueOutbox, TestClaimOutboxConcurrent
 //	watch.SubscriptionStore  TestSubscriptions
-//	watch.SignInStore        TestSignIns, TestSignInsBatchAndConcurrency
+//	watch.SignInStore        TestSignIns, TestSignInsBatchAndConcurrency, TestSignInFailuresMerge,
+//	                         TestSignInFailuresBatchAndCap, TestSignInFailuresConcurrent, TestPruneSignInFailures
 var (
 	_ watch.CursorStore       = (*store.Tables)(nil)
 	_ watch.BaselineStore     = (*store.Tables)(nil)

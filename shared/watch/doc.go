@@ -29,5 +29,14 @@
 //     after a round, and by DeliverAlerts on its timer with back-off.
 //   - Graph subscriptions are created only for users and groups
 //     (config.WatchedResources), the directory resources Graph notifies
-//     about. Service principals, applications and the logs are polled.
+//     about. Service principals, applications, devices, domains, grants
+//     and the logs are polled.
+//   - What a rule needs beyond one poll is kept or joined, never re-read
+//     in full: PollSignIns stores the failed-sign-in aggregate and hands
+//     every poll its last collect.FailureKeep (password spray); a round
+//     whose rules join across polls gets the earlier findings of the rules
+//     it joins (Snapshot.Prior: collect.SignInPriorRules,
+//     DevicePriorRules, AppPriorRules); the daily sweep compares each
+//     domain's federation with the baseline the sweep before stored, and
+//     moves that baseline once the findings are recorded.
 package watch
