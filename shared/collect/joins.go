@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,19 @@ const (
 	deviceRegResource = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
 )
 
+// startsDeviceChain reports whether a sign-in is the first step of a
+// device chain: by device code (beta's authenticationProtocol or
+// originalTransferMethod), or the broker's to the Device Registration
+// Service.
+func startsDeviceChain(si tenant.SignIn) bool {
+	return strings.EqualFold(si.AuthProtocol, "deviceCode") || strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow") ||
+		strings.EqualFold(si.AppID, brokerAppID) && strings.EqualFold(si.ResourceID, deviceRegResource)
+}
+
+// ChainKeep is how long the first steps of the device chains are kept:
+// device.rogue-registration looks 24 hours back, with an hour to spare.
+const ChainKeep = 25 * time.Hour
+
 // signInPrior adds to s.Prior the earlier findings SignInPriorRules names
 // on the users whose successful sign-ins the sign-in rules join: by device
 // code (beta's authenticationProtocol or originalTransferMethod), by the
@@ -76,10 +90,7 @@ func (c *Rounds) signInPrior(ctx context.Context, s *tenant.Snapshot, w Window) 
 	for _, si := range s.SignIns {
 		account := strings.ToLower(strings.TrimSpace(si.UserID))
 		upn := strings.ToLower(strings.TrimSpace(si.UPN))
-		switch {
-		case strings.EqualFold(si.AuthProtocol, "deviceCode"), strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow"),
-			strings.EqualFold(si.AppID, brokerAppID) && strings.EqualFold(si.ResourceID, deviceRegResource),
-			sprayed[account] || sprayed[upn]:
+		if startsDeviceChain(si) || sprayed[account] || sprayed[upn] {
 			addID(ids, si.UserID)
 		}
 	}
@@ -126,11 +137,37 @@ func (c *Rounds) directoryPrior(ctx context.Context, s *tenant.Snapshot, w Windo
 	for _, ch := range s.Changes {
 		addID(apps, ch.ObjectID)
 	}
+	if err := c.chainSignIns(ctx, s, users, w); err != nil {
+		return err
+	}
 	since := w.Since.Add(-PriorWindow)
 	if err := c.prior(ctx, s, DevicePriorRules, users, since); err != nil {
 		return err
 	}
 	return c.prior(ctx, s, AppPriorRules, apps, since)
+}
+
+// chainSignIns adds to s.SignIns the kept first steps of the device chains
+// (SignInsUpdate.Chain) of the users the round's device events name, from
+// ChainKeep before the window: the sign-in rules then judge a registration
+// with the sign-in that led to it, as the scan does, whichever log showed
+// its half first. Only where the round holds the sign-in history (the
+// source is read): otherwise the rules that need sign-ins are skipped.
+func (c *Rounds) chainSignIns(ctx context.Context, s *tenant.Snapshot, users map[string]bool, w Window) error {
+	if len(users) == 0 || !s.Available(tenant.SourceSignIns) {
+		return nil
+	}
+	ids := make([]string, 0, len(users))
+	for id := range users {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	chain, err := c.st.ChainSignIns(ctx, ids, w.Since.Add(-ChainKeep))
+	if err != nil {
+		return fmt.Errorf("collect: kept chain sign-ins: %w", err)
+	}
+	s.SignIns = append(s.SignIns, chain...)
+	return nil
 }
 
 func addID(ids map[string]bool, id string) {

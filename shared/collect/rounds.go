@@ -47,6 +47,9 @@ type StateReader interface {
 	// SignInFailures returns the stored failed-sign-in aggregate of the
 	// buckets from since on (what PollSignIns keeps).
 	SignInFailures(ctx context.Context, since time.Time) (*tenant.SignInFailures, error)
+	// ChainSignIns returns the kept first steps of the device chains
+	// (SignInsUpdate.Chain) of userIDs from since on.
+	ChainSignIns(ctx context.Context, userIDs []string, since time.Time) ([]tenant.SignIn, error)
 }
 
 // BetaSignInReader reads the beta sign-in log (GET /beta/auditLogs/signIns:
@@ -502,6 +505,11 @@ type SignInsUpdate struct {
 	// codes, the buckets of the last FailureKeep), for the stored
 	// aggregate; nil when the log could not be read.
 	Failures *tenant.SignInFailures
+	// Chain are the round's successful sign-ins that start a device chain
+	// (by device code, or the broker's to the Device Registration
+	// Service), kept for ChainKeep so that a directory poll judges the
+	// registration that follows with them.
+	Chain []tenant.SignIn
 }
 
 // FailureKeep is how long the failed-sign-in aggregate is kept and how far
@@ -596,5 +604,11 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 	if err := c.signInPrior(ctx, s, w); err != nil {
 		return nil, err
 	}
-	return &SignInsUpdate{Snapshot: s, ByUser: byUser, Failures: fails}, nil
+	var chain []tenant.SignIn
+	for _, si := range s.SignIns {
+		if startsDeviceChain(si) && si.UserID != "" {
+			chain = append(chain, si)
+		}
+	}
+	return &SignInsUpdate{Snapshot: s, ByUser: byUser, Failures: fails, Chain: chain}, nil
 }

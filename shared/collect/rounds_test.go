@@ -144,6 +144,7 @@ type stored struct {
 	baselines []state.Baseline      // streamed by Baselines, by type
 	findings  []state.FindingRecord // streamed by Findings and RecentFindings
 	failures  []tenant.FailureTally // returned by SignInFailures, from their bucket on
+	chain     []tenant.SignIn       // returned by ChainSignIns
 	// asked records the rules RecentFindings was asked for.
 	asked *[]string
 }
@@ -167,6 +168,16 @@ func (s stored) RecentFindings(_ context.Context, rules []string, since time.Tim
 		}
 	}
 	return nil
+}
+
+func (s stored) ChainSignIns(_ context.Context, ids []string, since time.Time) ([]tenant.SignIn, error) {
+	var out []tenant.SignIn
+	for _, si := range s.chain {
+		if slices.Contains(ids, strings.ToLower(si.UserID)) && !si.Time.Before(since) {
+			out = append(out, si)
+		}
+	}
+	return out, nil
 }
 
 func (s stored) SignInFailures(_ context.Context, since time.Time) (*tenant.SignInFailures, error) {
@@ -577,6 +588,9 @@ func TestRoundsPrior(t *testing.T) {
 	if diff := cmp.Diff([]string{"device.rogue-registration:U3", "mfa.dormant-registration:u3"}, keys(u.Snapshot.Prior)); diff != "" {
 		t.Errorf("sign-in round's prior findings (-want +got):\n%s", diff)
 	}
+	if len(u.Chain) != 1 || u.Chain[0].ID != "s3" {
+		t.Errorf("chain sign-ins %+v, want the device-code one (s3)", u.Chain)
+	}
 
 	// A broker sign-in to the Device Registration Service and a success on
 	// an account of the stored failures join too; a plain one does not.
@@ -604,9 +618,23 @@ func TestRoundsPrior(t *testing.T) {
 	// The directory round: its audit event ("Update user", u1 → u2) is not a
 	// device event; with a device event on u2, u2's sign-in findings join.
 	dr := &deviceAudits{}
-	d, err := collect.NewRounds(dr, st, nil).Directory(t.Context(), collect.DirectoryFrom{}, window)
+	st.chain = []tenant.SignIn{
+		{ID: "c-u2", UserID: "U2", Time: now.Add(-3 * time.Hour), AuthProtocol: "deviceCode"},
+		{ID: "c-u2-old", UserID: "u2", Time: now.Add(-30 * time.Hour), AuthProtocol: "deviceCode"},
+		{ID: "c-u9", UserID: "u9", Time: now.Add(-time.Hour), AuthProtocol: "deviceCode"},
+	}
+	d, err := collect.NewRounds(dr, st, nil).Directory(t.Context(), collect.DirectoryFrom{HistoryFrom: now.Add(-15 * 24 * time.Hour)}, window)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var chained []string
+	for _, si := range d.Snapshot.SignIns {
+		if si.ID != "" {
+			chained = append(chained, si.ID)
+		}
+	}
+	if diff := cmp.Diff([]string{"c-u2"}, chained); diff != "" {
+		t.Errorf("the kept chain sign-ins of the registering user (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"signin.azure-ip:other", "signin.device-code:u2"}, keys(d.Snapshot.Prior)); diff != "" {
 		t.Errorf("directory round's prior findings (-want +got):\n%s", diff)

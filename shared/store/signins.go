@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // Rows of the signins table: PartitionKey "user", RowKey key(lower-case
@@ -159,4 +163,126 @@ func mergeTimes(a, b []time.Time, keepAfter time.Time, max int) []time.Time {
 		out = out[len(out)-max:]
 	}
 	return out
+}
+
+// Rows of the signins table that keep the first step of the device
+// chains (issue 12): PartitionKey "chain." + the lower-case user id,
+// RowKey key(sign-in id); Time the sign-in's time, SignIn the whole
+// tenant.SignIn as JSON (a device-code sign-in, or the broker's sign-in to
+// the Device Registration Service), so that a later directory poll judges
+// the registration that follows it with the sign-in itself.
+const chainPrefix = "chain."
+
+// maxChainSignIns bounds the chain sign-ins kept per user.
+const maxChainSignIns = 50
+
+// chainPartition is the user's partition: always a plain key under
+// chainPrefix, so that the prune's range holds every one.
+func chainPartition(userID string) string {
+	id := strings.ToLower(strings.TrimSpace(userID))
+	if id != "" && len(id) <= 200 && plainKey(id) {
+		return chainPrefix + id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return chainPrefix + "h" + hex.EncodeToString(sum[:])
+}
+
+// AddChainSignIns keeps sign-ins (by id: a sign-in kept twice is one row),
+// at most maxChainSignIns per user and write.
+func (t *Tables) AddChainSignIns(ctx context.Context, ss []tenant.SignIn) error {
+	const what = "keep chain sign-ins"
+	byUser := make(map[string][]op)
+	for _, s := range ss {
+		if s.UserID == "" || s.ID == "" {
+			continue
+		}
+		pk := chainPartition(s.UserID)
+		if len(byUser[pk]) >= maxChainSignIns {
+			continue
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("store: %s: %w", what, err)
+		}
+		e := newEntity(pk, key(s.ID))
+		e.time("Time", s.Time)
+		if err := e.binary("SignIn", b); err != nil {
+			return fmt.Errorf("store: %s: %w", what, err)
+		}
+		byUser[pk] = append(byUser[pk], upsertOp(e))
+	}
+	pks := make([]string, 0, len(byUser))
+	for pk := range byUser {
+		pks = append(pks, pk)
+	}
+	sort.Strings(pks)
+	return wrap(what, t.each(ctx, len(pks), func(ctx context.Context, i int) error {
+		_, err := t.submit(ctx, tableSignIns, byUser[pks[i]])
+		return err
+	}))
+}
+
+// ChainSignIns returns the kept chain sign-ins of userIDs at or after
+// since, oldest first.
+func (t *Tables) ChainSignIns(ctx context.Context, userIDs []string, since time.Time) ([]tenant.SignIn, error) {
+	const what = "read chain sign-ins"
+	ids := lowerUnique(userIDs)
+	per := make([][]tenant.SignIn, len(ids))
+	err := t.each(ctx, len(ids), func(ctx context.Context, i int) error {
+		f := partitionFilter(chainPartition(ids[i])) + " and Time ge datetime'" + norm(since).Format(timeLayout) + "'"
+		err := t.list(ctx, tableSignIns, f, "", func(r row) error {
+			b, err := r.binary("SignIn")
+			if err != nil {
+				return err
+			}
+			var s tenant.SignIn
+			if err := json.Unmarshal(b, &s); err != nil {
+				return fmt.Errorf("chain sign-in %s: %w", r.str("RowKey"), err)
+			}
+			if len(per[i]) < maxChainSignIns {
+				per[i] = append(per[i], s)
+			}
+			return nil
+		})
+		return listErr(what, err)
+	})
+	if err != nil {
+		return nil, wrap(what, err)
+	}
+	var out []tenant.SignIn
+	for _, p := range per {
+		out = append(out, p...)
+	}
+	slices.SortStableFunc(out, func(a, b tenant.SignIn) int { return a.Time.Compare(b.Time) })
+	return out, nil
+}
+
+// PruneChainSignIns deletes the chain sign-ins before before and says how
+// many went.
+func (t *Tables) PruneChainSignIns(ctx context.Context, before time.Time) (int, error) {
+	const what = "prune chain sign-ins"
+	byPK := make(map[string][]op)
+	n := 0
+	f := "PartitionKey ge " + quote(chainPrefix) + " and PartitionKey lt " + quote("chain/") +
+		" and Time lt datetime'" + norm(before).Format(timeLayout) + "'"
+	err := t.list(ctx, tableSignIns, f, "PartitionKey,RowKey", func(r row) error {
+		pk := r.str("PartitionKey")
+		byPK[pk] = append(byPK[pk], deleteOp(pk, r.str("RowKey"), ""))
+		n++
+		return nil
+	})
+	if err := listErr(what, err); err != nil {
+		return 0, err
+	}
+	pks := make([]string, 0, len(byPK))
+	for pk := range byPK {
+		pks = append(pks, pk)
+	}
+	sort.Strings(pks)
+	if err := t.each(ctx, len(pks), func(ctx context.Context, i int) error {
+		return t.submitOrEach(ctx, tableSignIns, byPK[pks[i]], t.single)
+	}); err != nil {
+		return 0, wrap(what, err)
+	}
+	return n, nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 func hours(hs ...int) []time.Time {
@@ -115,5 +117,44 @@ func TestSignInsBatchAndConcurrency(t *testing.T) {
 		if diff := cmp.Diff(hours(i%5, 100, 101), got[u]); diff != "" {
 			t.Fatalf("%s (-want +got):\n%s", u, diff)
 		}
+	}
+}
+
+// TestChainSignIns: the first steps of the device chains are kept whole
+// per user (a sign-in kept twice is one row), read back for the users a
+// later poll names from a time on, and pruned by time.
+func TestChainSignIns(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st := open(t, nil, nil)
+	si := func(id, user string, h int) tenant.SignIn {
+		return tenant.SignIn{ID: id, UserID: user, Time: t0.Add(time.Duration(h) * time.Hour), AuthProtocol: "deviceCode",
+			IP: "20.190.128.7", AppID: "29d9ed98-a469-4536-ade2-f981bc1d605e", ResourceID: "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"}
+	}
+	a1, a2, b1 := si("s-a1", "User-A", 1), si("s-a2", "user-a", 3), si("s-b1", "user-b", 2)
+	odd := si("s-odd", "weird/user id#1", 2)
+	if err := st.AddChainSignIns(ctx, []tenant.SignIn{a1, a2, b1, odd}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddChainSignIns(ctx, []tenant.SignIn{a2, {ID: "no-user"}}); err != nil { // again: one row
+		t.Fatal(err)
+	}
+	got, err := st.ChainSignIns(ctx, []string{"USER-A", "weird/user id#1", "nobody"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]tenant.SignIn{a1, odd, a2}, got); diff != "" {
+		t.Errorf("chain sign-ins (-want +got):\n%s", diff)
+	}
+	if got, err := st.ChainSignIns(ctx, []string{"user-a"}, t0.Add(2*time.Hour)); err != nil || len(got) != 1 || got[0].ID != "s-a2" {
+		t.Errorf("from 12:00: %v, %v; want s-a2", got, err)
+	}
+	n, err := st.PruneChainSignIns(ctx, t0.Add(150*time.Minute))
+	if err != nil || n != 3 {
+		t.Errorf("pruned %d, %v; want 3 (a1, b1, the odd user's)", n, err)
+	}
+	got, err = st.ChainSignIns(ctx, []string{"user-a", "user-b", "weird/user id#1"}, time.Time{})
+	if err != nil || len(got) != 1 || got[0].ID != "s-a2" {
+		t.Errorf("after the prune: %v, %v; want s-a2 alone", got, err)
 	}
 }

@@ -99,8 +99,9 @@ type SubscriptionStore interface {
 
 // SignInStore keeps what the sign-in round leaves for later rounds: each
 // user's recent successful sign-in times, the history collect reads for
-// mfa.dormant-registration, and the failed-sign-in aggregate collect reads
-// back for signin.password-spray.
+// mfa.dormant-registration, the failed-sign-in aggregate collect reads
+// back for signin.password-spray, and the sign-ins that start a device
+// chain, which the directory polls join.
 type SignInStore interface {
 	// AddSignIns merges byUser (lower-case user id → times) into the
 	// history, keeping at most max times after keepAfter per user.
@@ -112,6 +113,11 @@ type SignInStore interface {
 	// PruneSignInFailures deletes the buckets that start before before,
 	// and says how many rows went.
 	PruneSignInFailures(ctx context.Context, before time.Time) (int, error)
+	// AddChainSignIns keeps the first steps of the device chains (by
+	// sign-in id) that collect reads back for the directory polls;
+	// PruneChainSignIns deletes those before before.
+	AddChainSignIns(ctx context.Context, ss []tenant.SignIn) error
+	PruneChainSignIns(ctx context.Context, before time.Time) (int, error)
 }
 
 // Reports writes the daily sweep's dated reports. *blobstore.Container

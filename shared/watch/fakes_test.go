@@ -36,6 +36,8 @@ type roles struct {
 	addSignIns      func(byUser map[string][]time.Time, keepAfter time.Time) error
 	addFailures     func(f *tenant.SignInFailures) error
 	pruneFailures   func(before time.Time) (int, error)
+	addChain        func(ss []tenant.SignIn) error
+	pruneChain      func(before time.Time) (int, error)
 }
 
 var (
@@ -231,6 +233,20 @@ func (r *roles) PruneSignInFailures(_ context.Context, before time.Time) (int, e
 		return 0, err
 	}
 	return r.pruneFailures(before)
+}
+
+func (r *roles) AddChainSignIns(_ context.Context, ss []tenant.SignIn) error {
+	if err := r.call(r.addChain != nil, "AddChainSignIns %d", len(ss)); err != nil {
+		return err
+	}
+	return r.addChain(ss)
+}
+
+func (r *roles) PruneChainSignIns(_ context.Context, before time.Time) (int, error) {
+	if err := r.call(r.pruneChain != nil, "PruneChainSignIns"); err != nil {
+		return 0, err
+	}
+	return r.pruneChain(before)
 }
 
 func (r *roles) WriteReports(context.Context, *report.Document, time.Time) (report.Written, error) {

@@ -299,11 +299,14 @@ func TestPollSignInsOrder(t *testing.T) {
 					}
 					s := &tenant.Snapshot{CollectedAt: w.Now, Since: w.Since, SignIns: []tenant.SignIn{{UserID: "u1", Time: t0.Add(-time.Minute)}}}
 					s.SignInFailures = &fails
-					return &collect.SignInsUpdate{Snapshot: s, ByUser: map[string][]time.Time{"u1": {t0.Add(-time.Minute)}}, Failures: &fails}, nil
+					return &collect.SignInsUpdate{Snapshot: s, ByUser: map[string][]time.Time{"u1": {t0.Add(-time.Minute)}}, Failures: &fails,
+						Chain: []tenant.SignIn{{ID: "c1", UserID: "u1", AuthProtocol: "deviceCode"}}}, nil
 				},
 				record:      func(fs []tenant.Finding, _ state.FindingStatus) ([]tenant.Finding, error) { return fs, nil },
 				enqueue:     func(items []state.OutboxItem) ([]state.OutboxItem, error) { return items, nil },
 				addFailures: func(*tenant.SignInFailures) error { return nil },
+				addChain:    func([]tenant.SignIn) error { return nil },
+				pruneChain:  func(time.Time) (int, error) { return 0, nil },
 				pruneFailures: func(before time.Time) (int, error) {
 					pruned = before
 					return 0, nil
@@ -327,8 +330,8 @@ func TestPollSignInsOrder(t *testing.T) {
 			if !errors.Is(err, detErr) {
 				t.Errorf("PollSignIns: %v, want %v", err, detErr)
 			}
-			want := []string{"Cursor signins", "SignIns", "RecordFindings 1 queued", "EnqueueOutbox 1", "AddSignInFailures 3", "AddSignIns 1",
-				"SaveCursor signins", "PruneSignInFailures"}
+			want := []string{"Cursor signins", "SignIns", "RecordFindings 1 queued", "EnqueueOutbox 1", "AddSignInFailures 3", "AddChainSignIns 1",
+				"AddSignIns 1", "SaveCursor signins", "PruneSignInFailures", "PruneChainSignIns"}
 			if diff := cmp.Diff(want, r.log()); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
 			}

@@ -29,6 +29,7 @@ type seen struct {
 	failures *tenant.SignInFailures
 	prior    []tenant.Finding
 	audits   int
+	signIns  []string // ids of the sign-ins that have one (not the history's times)
 }
 
 func (d *seer) Rule() tenant.Rule {
@@ -38,7 +39,13 @@ func (d *seer) Rule() tenant.Rule {
 func (d *seer) Detect(_ context.Context, in *detect.Input) ([]tenant.Finding, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.runs = append(d.runs, seen{failures: in.Snapshot.SignInFailures, prior: slices.Clone(in.Snapshot.Prior), audits: len(in.Snapshot.Audits)})
+	r := seen{failures: in.Snapshot.SignInFailures, prior: slices.Clone(in.Snapshot.Prior), audits: len(in.Snapshot.Audits)}
+	for _, si := range in.Snapshot.SignIns {
+		if si.ID != "" {
+			r.signIns = append(r.signIns, si.ID)
+		}
+	}
+	d.runs = append(d.runs, r)
 	return nil, nil
 }
 

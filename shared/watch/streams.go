@@ -219,7 +219,8 @@ const historyMax = 64
 // and broker rules with the earlier findings they join (Snapshot.Prior),
 // signin.password-spray on the failed-sign-in aggregate of the last
 // collect.FailureKeep — keeps each user's recent sign-in times, the input
-// of mfa.dormant-registration, and stores the round's failure tallies.
+// of mfa.dormant-registration, and stores the round's failure tallies and
+// the sign-ins that start a device chain (for the directory polls).
 func (a *App) PollSignIns(ctx context.Context) error {
 	defer a.lock(cursorSignIns)()
 	cur, err := a.d.Cursors.Cursor(ctx, cursorSignIns)
@@ -258,6 +259,11 @@ func (a *App) PollSignIns(ctx context.Context) error {
 			return fmt.Errorf("watch: sign-in failures: %w", err)
 		}
 	}
+	if len(u.Chain) > 0 {
+		if err := a.d.SignIns.AddChainSignIns(ctx, u.Chain); err != nil {
+			return fmt.Errorf("watch: chain sign-ins: %w", err)
+		}
+	}
 	if len(u.ByUser) > 0 {
 		if err := a.d.SignIns.AddSignIns(ctx, u.ByUser, now.Add(-historyKeep), historyMax); err != nil {
 			return fmt.Errorf("watch: sign-in history: %w", err)
@@ -271,6 +277,11 @@ func (a *App) PollSignIns(ctx context.Context) error {
 		a.log.Warn("pruning the sign-in failure aggregate failed; the next poll tries again", "err", err)
 	} else if n > 0 {
 		a.log.Info("sign-in failure aggregate pruned", "rows", n)
+	}
+	if n, err := a.d.SignIns.PruneChainSignIns(ctx, now.Add(-collect.ChainKeep)); err != nil {
+		a.log.Warn("pruning the chain sign-ins failed; the next poll tries again", "err", err)
+	} else if n > 0 {
+		a.log.Info("chain sign-ins pruned", "rows", n)
 	}
 	a.deliverSoon(ctx)
 	return detErr
