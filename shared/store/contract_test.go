@@ -20,12 +20,13 @@ import (
 //
 //	watch.CursorStore        TestCursorLifecycle (a lost race wraps tenant.ErrConflict: wantConflict)
 //	watch.BaselineStore      TestBaselinesBatches, TestBaselinesLarge, TestBaselinesHostileIDs
-//	collect.StateReader      the same, TestSignIns, TestRecentFindings and TestSignInFailuresMerge
+//	collect.StateReader      the same, TestSignIns, TestRecentFindings, TestSignInFailuresMerge and TestChainSignIns
 //	watch.FindingStore       TestRecordFindings, TestFindingStoreAppliesDedupe, TestResolveFindings, TestRecordFindingsConcurrent
 //	watch.OutboxStore        TestOutboxLifecycle, TestEnqueueOutbox, TestClaimOutboxConcurrent
 //	watch.SubscriptionStore  TestSubscriptions
 //	watch.SignInStore        TestSignIns, TestSignInsBatchAndConcurrency, TestSignInFailuresMerge,
-//	                         TestSignInFailuresBatchAndCap, TestSignInFailuresConcurrent, TestPruneSignInFailures
+//	                         TestSignInFailuresBatchAndCap, TestSignInFailuresConcurrent, TestPruneSignInFailures,
+//	                         TestChainSignIns
 var (
 	_ watch.CursorStore       = (*store.Tables)(nil)
 	_ watch.BaselineStore     = (*store.Tables)(nil)

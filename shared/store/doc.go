@@ -21,6 +21,7 @@
 //	outbox         PK "outbox"        RK item ID             pending and delivered Teams posts
 //	subscriptions  PK "subscription"  RK resource            one Graph subscription per resource
 //	signins        PK "user"          RK lower-case user id  successful sign-in times as JSON
+//	               PK "chain.<user>"  RK sign-in id          a device chain's first sign-in as JSON, kept 25 h
 //	exchange       PK "blob"/"admin"  RK content or record id the Exchange path's claims and admin records
 //	failures       PK 10-min bucket   RK kind|key            failed sign-in tallies (password spray), kept 2 h
 //
