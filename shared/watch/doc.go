@@ -33,7 +33,9 @@
 //     and the logs are polled.
 //   - What a rule needs beyond one poll is kept or joined, never re-read
 //     in full: PollSignIns stores the failed-sign-in aggregate and hands
-//     every poll its last collect.FailureKeep (password spray); a round
+//     every poll its last collect.FailureKeep (password spray), and keeps
+//     the sign-ins that start a device chain for the directory polls
+//     (collect.ChainKeep); a round
 //     whose rules join across polls gets the earlier findings of the rules
 //     it joins (Snapshot.Prior: collect.SignInPriorRules,
 //     DevicePriorRules, AppPriorRules); the daily sweep compares each
