@@ -1,0 +1,145 @@
+package watch_test
+
+import (
+	"context"
+	"encoding/base64"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/tenantwatch/tenantwatch/shared/detect"
+	"github.com/tenantwatch/tenantwatch/shared/graph"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// The tests below run the issue-12 paths through the real Graph client
+// and the simulated tenant's endpoints, end to end. They need the client's
+// reads of issue 12 (beta sign-ins, devices, domains): a client without
+// them skips, saying which.
+
+// needsReads skips t unless *graph.Client has every method.
+func needsReads(t *testing.T, methods ...string) {
+	t.Helper()
+	typ := reflect.TypeFor[*graph.Client]()
+	for _, m := range methods {
+		if _, ok := typ.MethodByName(m); !ok {
+			t.Skipf("the Graph client has no %s read yet", m)
+		}
+	}
+}
+
+// TestDailySweepFederationThroughGraph: the sweep reads the simulated
+// tenant's /domains and federationConfiguration; the first stores the
+// baseline, the next reports the domain federated to an unknown issuer.
+func TestDailySweepFederationThroughGraph(t *testing.T) {
+	t.Parallel()
+	needsReads(t, "Domains")
+	d := &changeSeer{}
+	e := newEnv(t, envOptions{NoWebhooks: true, Detectors: []detect.Detector{d}})
+	ctx := t.Context()
+	e.must("first DailySweep", e.app.DailySweep(ctx))
+	if got, runs := d.Last(); runs != 1 || len(got) != 0 {
+		t.Fatalf("first sweep: %d runs, changes %v; want one run, no change", runs, got)
+	}
+
+	const evil = "http://any.sts/B1F3"
+	cert := base64.StdEncoding.EncodeToString([]byte("DER of the attacker's token-signing certificate"))
+	_, err := e.sim.Update(graphsim.KindDomain, "northbridge-policy.org", map[string]any{
+		"authenticationType": "Federated",
+		graphsim.FederationConfigs: []any{map[string]any{
+			"id": "7a1c3e00-0000-4000-8000-000000000001", "displayName": "northbridge-policy.org", "issuerUri": evil,
+			"passiveSignInUri": "https://any.sts/B1F3/", "signingCertificate": cert, "preferredAuthenticationProtocol": "wsFed",
+			"federatedIdpMfaBehavior": "acceptIfMfaDoneByFederatedIdp",
+		}},
+	})
+	e.must("federate the domain", err)
+	e.clk.Advance(24 * time.Hour)
+	e.must("second DailySweep", e.app.DailySweep(ctx))
+	got, runs := d.Last()
+	want := []tenant.Change{{Kind: tenant.ChangeDomainFederated, ObjectType: tenant.SubjectDomain, ObjectID: "northbridge-policy.org", Value: evil}}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(tenant.Change{}, "SeenAt")); runs != 2 || diff != "" {
+		t.Errorf("second sweep (%d runs): domain changes (-want +got):\n%s", runs, diff)
+	}
+}
+
+// TestDeviceCodeChainThroughGraph: a device-code sign-in read from the
+// simulated tenant's beta log by PollSignIns is kept; the directory poll
+// that reads the device registration lists the device from /devices and
+// judges the registration with that sign-in.
+func TestDeviceCodeChainThroughGraph(t *testing.T) {
+	t.Parallel()
+	needsReads(t, "SignInsBeta", "Devices")
+	d := &seer{}
+	var devices []tenant.Device
+	dd := deviceSeer{seer: d, devices: &devices}
+	e := newEnv(t, envOptions{Detectors: []detect.Detector{dd}})
+	ctx := t.Context()
+	e.install()
+	e.must("PollSignIns (history)", e.app.PollSignIns(ctx))
+
+	const victim, device = "5a7a0000-0000-4000-8000-0000000000f1", "0d0d0d0d-0000-4000-8000-0000000000f1"
+	_, err := e.sim.Create(graphsim.KindUser, map[string]any{"id": victim, "displayName": "User f1",
+		"userPrincipalName": "userf1@northbridge-policy.org", "accountEnabled": true})
+	e.must("create user", err)
+	const signIn = "dc0de000-0000-4000-8000-0000000000f1"
+	e.must("append sign-in", e.sim.AppendLog(graphsim.LogSignIns, map[string]any{
+		"id": signIn, "createdDateTime": e.clk.Now().Add(-time.Minute).Format(time.RFC3339), "userId": victim,
+		"userPrincipalName": "userf1@northbridge-policy.org", "appId": "29d9ed98-a469-4536-ade2-f981bc1d605e",
+		"appDisplayName": "Microsoft Authentication Broker", "ipAddress": "203.0.113.201",
+		"authenticationProtocol": "deviceCode", "originalTransferMethod": "deviceCodeFlow",
+		"status": map[string]any{"errorCode": 0},
+	}))
+	e.clk.Advance(5 * time.Minute)
+	e.must("PollSignIns", e.app.PollSignIns(ctx))
+
+	_, err = e.sim.Create(graphsim.KindDevice, map[string]any{"id": device, "deviceId": "f1f1f1f1-0000-4000-8000-000000000001",
+		"displayName": "DESKTOP-F1", "operatingSystem": "Windows", "operatingSystemVersion": "10.0.22631", "trustType": "Workplace",
+		"isManaged": false, "isCompliant": false, "accountEnabled": true,
+		"registrationDateTime": e.clk.Now().Format(time.RFC3339), graphsim.RegisteredOwnerIDs: []any{victim}})
+	e.must("create device", err)
+	rec := auditRecord("7e0c1d2a-5b6f-4e8a-9c1d-0000000000f1", e.clk.Now(), "Add registered owner to device",
+		map[string]any{"id": device, "displayName": "DESKTOP-F1", "type": "Device", "modifiedProperties": []any{}})
+	rec["category"] = "Device"
+	rec["initiatedBy"] = map[string]any{"user": nil, "app": map[string]any{"appId": "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9",
+		"displayName": "Device Registration Service", "servicePrincipalId": "0d0d0d0d-0000-4000-8000-0000000000aa"}}
+	rec["targetResources"] = append(rec["targetResources"].([]any), map[string]any{"id": victim, "displayName": nil,
+		"type": "User", "userPrincipalName": "userf1@northbridge-policy.org", "modifiedProperties": []any{}})
+	e.must("append audit record", e.sim.AppendLog(graphsim.LogDirectoryAudits, rec))
+	e.clk.Advance(time.Minute)
+	runs := len(d.Runs())
+	e.must("PollDirectory", e.app.PollDirectory(ctx))
+
+	var judged []string
+	for _, r := range d.Runs()[runs:] {
+		if r.audits > 0 {
+			judged = r.signIns
+		}
+	}
+	if !slices.Contains(judged, signIn) {
+		t.Errorf("the registration was judged with sign-ins %v, want the device-code one %s", judged, signIn)
+	}
+	if len(devices) != 1 || devices[0].ID != device || devices[0].TrustType != "Workplace" || !slices.Contains(devices[0].OwnerIDs, victim) {
+		t.Errorf("devices handed to the rules: %+v; want %s, Workplace, owned by %s", devices, device, victim)
+	}
+}
+
+// deviceSeer is a seer that also keeps the devices of the last run that
+// had some.
+type deviceSeer struct {
+	*seer
+	devices *[]tenant.Device
+}
+
+func (d deviceSeer) Detect(ctx context.Context, in *detect.Input) ([]tenant.Finding, error) {
+	d.mu.Lock()
+	if len(in.Snapshot.Devices) > 0 {
+		*d.devices = slices.Clone(in.Snapshot.Devices)
+	}
+	d.mu.Unlock()
+	return d.seer.Detect(ctx, in)
+}
