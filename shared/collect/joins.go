@@ -224,17 +224,6 @@ func involves(f tenant.Finding, ids map[string]bool) bool {
 	return false
 }
 
-// DeviceReader lists the devices with their registered owners (GET
-// /devices). A RoundReader that has it gives a directory round the devices
-// its registration events name.
-type DeviceReader interface {
-	Devices(ctx context.Context, fn func(tenant.Device) error) error
-}
-
-// noDeviceReadReason is why tenant.SourceDevices is unavailable in a
-// directory round whose reader has no device read.
-const noDeviceReadReason = "this build's Graph client has no device read"
-
 // roundDevices adds the devices the round's audit events name (targets of
 // type Device: "Add device", "Add registered owner to device", "Add
 // registered users to device"), so that device.rogue-registration judges a
@@ -254,14 +243,9 @@ func (c *Rounds) roundDevices(ctx context.Context, s *tenant.Snapshot) error {
 	if len(named) == 0 {
 		return nil
 	}
-	dr, ok := c.r.(DeviceReader)
-	if !ok {
-		s.MarkUnavailable(tenant.SourceDevices, noDeviceReadReason)
-		return nil
-	}
 	found := make(map[string]bool, len(named))
 	var kept []tenant.Device
-	err := dr.Devices(ctx, func(d tenant.Device) error {
+	err := c.r.Devices(ctx, func(d tenant.Device) error {
 		id := strings.ToLower(strings.TrimSpace(d.ID))
 		if !named[id] || found[id] {
 			return nil

@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -50,14 +49,6 @@ type StateReader interface {
 	// ChainSignIns returns the kept first steps of the device chains
 	// (SignInsUpdate.Chain) of userIDs from since on.
 	ChainSignIns(ctx context.Context, userIDs []string, since time.Time) ([]tenant.SignIn, error)
-}
-
-// BetaSignInReader reads the beta sign-in log (GET /beta/auditLogs/signIns:
-// the v1.0 fields plus authenticationProtocol and originalTransferMethod).
-// A RoundReader that has it is read through it (readSignInLog); one that
-// has not leaves tenant.SourceSignInsBeta unavailable.
-type BetaSignInReader interface {
-	SignInsBeta(ctx context.Context, since time.Time, fn func(tenant.SignIn) error) error
 }
 
 // RoundsOptions tune Rounds. A nil *RoundsOptions means the defaults.
@@ -517,37 +508,8 @@ type SignInsUpdate struct {
 // rule's one-hour window, so a window that straddles polls is whole.
 const FailureKeep = 2 * time.Hour
 
-// noBetaReadReason is why tenant.SourceSignInsBeta is unavailable when the
-// reader has no beta read.
-const noBetaReadReason = "this build's Graph client has no beta sign-in read"
-
-// readSignInLog reads the sign-in log since since, handing each sign-in to
-// each: from beta when the reader has it and, when that read fails for
-// any reason but the end of ctx (beta switched off, access denied, an
-// error beta gives and v1.0 may not: Microsoft does not support beta in
-// production), from v1.0 after restart, which drops what the beta read
-// handed over. betaOut is the reason tenant.SourceSignInsBeta is
-// unavailable ("" when beta's read counted); err is the error of the read
-// that counted, for the one rule on tenant.SourceSignIns.
-func readSignInLog(ctx context.Context, r RoundReader, since time.Time, each func(tenant.SignIn) error, restart func()) (betaOut string, err error) {
-	beta, ok := r.(BetaSignInReader)
-	if !ok {
-		return noBetaReadReason, r.SignIns(ctx, since, each)
-	}
-	err = beta.SignInsBeta(ctx, since, each)
-	if err == nil || ctx.Err() != nil {
-		return "", err
-	}
-	betaOut = strings.TrimPrefix(err.Error(), "graph: ")
-	if !errors.Is(err, tenant.ErrAccessDenied) {
-		betaOut = "the beta sign-in log failed (" + betaOut + "); the v1.0 log was read instead"
-	}
-	restart()
-	return betaOut, r.SignIns(ctx, since, each)
-}
-
-// SignIns reads the sign-ins since w.Since (readSignInLog): from beta when
-// it answers (one read, a superset of v1.0's: tenant.SourceSignIns and
+// SignIns reads the sign-ins since w.Since as the scan does (signInLog):
+// from beta when it answers (one read, a superset of v1.0's: tenant.SourceSignIns and
 // tenant.SourceSignInsBeta both come from it), else from v1.0. Successes go
 // to the snapshot and the history, failures with a spray error code to
 // the aggregate.
@@ -572,7 +534,7 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 		return nil
 	}
 	reset()
-	betaOut, err := readSignInLog(ctx, c.r, w.Since, keep, reset)
+	betaOut, err := signInLog(ctx, c.r, w.Since, keep, reset)
 	if err := c.settle(s, tenant.SourceSignIns, err); err != nil {
 		return nil, err
 	}

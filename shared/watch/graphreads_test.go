@@ -3,8 +3,10 @@ package watch_test
 import (
 	"context"
 	"encoding/base64"
-	"reflect"
+	"net/http"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,33 +14,18 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
-	"github.com/tenantwatch/tenantwatch/shared/graph"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
 // The tests below run the issue-12 paths through the real Graph client
-// and the simulated tenant's endpoints, end to end. They need the client's
-// reads of issue 12 (beta sign-ins, devices, domains): a client without
-// them skips, saying which.
-
-// needsReads skips t unless *graph.Client has every method.
-func needsReads(t *testing.T, methods ...string) {
-	t.Helper()
-	typ := reflect.TypeFor[*graph.Client]()
-	for _, m := range methods {
-		if _, ok := typ.MethodByName(m); !ok {
-			t.Skipf("the Graph client has no %s read yet", m)
-		}
-	}
-}
+// and the simulated tenant's endpoints, end to end.
 
 // TestDailySweepFederationThroughGraph: the sweep reads the simulated
 // tenant's /domains and federationConfiguration; the first stores the
 // baseline, the next reports the domain federated to an unknown issuer.
 func TestDailySweepFederationThroughGraph(t *testing.T) {
 	t.Parallel()
-	needsReads(t, "Domains")
 	d := &changeSeer{}
 	e := newEnv(t, envOptions{NoWebhooks: true, Detectors: []detect.Detector{d}})
 	ctx := t.Context()
@@ -73,7 +60,6 @@ func TestDailySweepFederationThroughGraph(t *testing.T) {
 // judges the registration with that sign-in.
 func TestDeviceCodeChainThroughGraph(t *testing.T) {
 	t.Parallel()
-	needsReads(t, "SignInsBeta", "Devices")
 	d := &seer{}
 	var devices []tenant.Device
 	dd := deviceSeer{seer: d, devices: &devices}
@@ -142,4 +128,54 @@ func (d deviceSeer) Detect(ctx context.Context, in *detect.Input) ([]tenant.Find
 	}
 	d.mu.Unlock()
 	return d.seer.Detect(ctx, in)
+}
+
+// TestPollSignInsBetaSetting: PollSignIns reads the sign-in log from beta
+// by default (the rules that need authenticationProtocol run); with
+// TENANTWATCH_BETA=false it sends nothing to beta, reads v1.0, and the
+// beta source is unavailable with the reason.
+func TestPollSignInsBetaSetting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		settings map[string]string
+		reason   string
+	}{
+		{name: "default"},
+		{name: "TENANTWATCH_BETA=false", settings: map[string]string{"TENANTWATCH_BETA": "false"}, reason: tenant.BetaDisabledReason},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := &seer{}
+			var mu sync.Mutex
+			var beta, v1 int
+			count := func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					mu.Lock()
+					switch {
+					case strings.Contains(r.URL.Path, "/beta/auditLogs/signIns"):
+						beta++
+					case strings.Contains(r.URL.Path, "/v1.0/auditLogs/signIns"):
+						v1++
+					}
+					mu.Unlock()
+					h.ServeHTTP(w, r)
+				})
+			}
+			e := newEnv(t, envOptions{Settings: tc.settings, Detectors: []detect.Detector{d}, Graph: count})
+			e.must("PollSignIns", e.app.PollSignIns(t.Context()))
+			runs := d.Runs()
+			if len(runs) != 1 {
+				t.Fatalf("the rules ran %d times, want once", len(runs))
+			}
+			if runs[0].beta != tc.reason {
+				t.Errorf("signInsBeta unavailable because %q, want %q", runs[0].beta, tc.reason)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if (tc.reason == "") != (beta > 0) || (tc.reason == "") != (v1 == 0) {
+				t.Errorf("requests to the beta log %d, to v1.0's %d: want only %s", beta, v1, map[bool]string{true: "beta", false: "v1.0"}[tc.reason == ""])
+			}
+		})
+	}
 }

@@ -279,7 +279,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.cfg = cfg
 
 	// Wired as shared/app wires production, with the test clock.
-	if e.gc, err = graph.NewClient(cfg.GraphURL, graph.AuthNone, &graph.ClientOptions{Logger: log.With("component", "graph")}); err != nil {
+	if e.gc, err = graph.NewClient(cfg.GraphURL, graph.AuthNone, &graph.ClientOptions{Logger: log.With("component", "graph"),
+		DisableBeta: !cfg.Beta}); err != nil {
 		t.Fatal(err)
 	}
 	e.st, err = store.NewTablesFromConnectionString(cfg.Storage.ConnectionString, &store.TablesOptions{

@@ -30,6 +30,7 @@ type seen struct {
 	prior    []tenant.Finding
 	audits   int
 	signIns  []string // ids of the sign-ins that have one (not the history's times)
+	beta     string   // why signInsBeta is unavailable ("" when read)
 }
 
 func (d *seer) Rule() tenant.Rule {
@@ -39,7 +40,8 @@ func (d *seer) Rule() tenant.Rule {
 func (d *seer) Detect(_ context.Context, in *detect.Input) ([]tenant.Finding, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := seen{failures: in.Snapshot.SignInFailures, prior: slices.Clone(in.Snapshot.Prior), audits: len(in.Snapshot.Audits)}
+	r := seen{failures: in.Snapshot.SignInFailures, prior: slices.Clone(in.Snapshot.Prior), audits: len(in.Snapshot.Audits),
+		beta: in.Snapshot.Unavailable[tenant.SourceSignInsBeta]}
 	for _, si := range in.Snapshot.SignIns {
 		if si.ID != "" {
 			r.signIns = append(r.signIns, si.ID)
