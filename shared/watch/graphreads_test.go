@@ -3,6 +3,7 @@ package watch_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
+	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -54,25 +56,18 @@ func TestDailySweepFederationThroughGraph(t *testing.T) {
 	}
 }
 
-// TestDeviceCodeChainThroughGraph: a device-code sign-in read from the
-// simulated tenant's beta log by PollSignIns is kept; the directory poll
-// that reads the device registration lists the device from /devices and
-// judges the registration with that sign-in.
-func TestDeviceCodeChainThroughGraph(t *testing.T) {
-	t.Parallel()
-	d := &seer{}
-	var devices []tenant.Device
-	dd := deviceSeer{seer: d, devices: &devices}
-	e := newEnv(t, envOptions{Detectors: []detect.Detector{dd}})
-	ctx := t.Context()
-	e.install()
-	e.must("PollSignIns (history)", e.app.PollSignIns(ctx))
-
-	const victim, device = "5a7a0000-0000-4000-8000-0000000000f1", "0d0d0d0d-0000-4000-8000-0000000000f1"
+// deviceCodeChain plays Storm-2372's chain on e: a device-code sign-in
+// of a new user (beta log), read by PollSignIns; then the rogue device's
+// registration ("Add device" and "Add registered owner to device" by the
+// Device Registration Service, the device in /devices, unmanaged), read by
+// PollDirectory. It returns the user, the device and the sign-in ids.
+func deviceCodeChain(e *env) (victim, device, signIn string) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	victim, device, signIn = "5a7a0000-0000-4000-8000-0000000000f1", "0d0d0d0d-0000-4000-8000-0000000000f1", "dc0de000-0000-4000-8000-0000000000f1"
 	_, err := e.sim.Create(graphsim.KindUser, map[string]any{"id": victim, "displayName": "User f1",
 		"userPrincipalName": "userf1@northbridge-policy.org", "accountEnabled": true})
 	e.must("create user", err)
-	const signIn = "dc0de000-0000-4000-8000-0000000000f1"
 	e.must("append sign-in", e.sim.AppendLog(graphsim.LogSignIns, map[string]any{
 		"id": signIn, "createdDateTime": e.clk.Now().Add(-time.Minute).Format(time.RFC3339), "userId": victim,
 		"userPrincipalName": "userf1@northbridge-policy.org", "appId": "29d9ed98-a469-4536-ade2-f981bc1d605e",
@@ -88,17 +83,37 @@ func TestDeviceCodeChainThroughGraph(t *testing.T) {
 		"isManaged": false, "isCompliant": false, "accountEnabled": true,
 		"registrationDateTime": e.clk.Now().Format(time.RFC3339), graphsim.RegisteredOwnerIDs: []any{victim}})
 	e.must("create device", err)
-	rec := auditRecord("7e0c1d2a-5b6f-4e8a-9c1d-0000000000f1", e.clk.Now(), "Add registered owner to device",
-		map[string]any{"id": device, "displayName": "DESKTOP-F1", "type": "Device", "modifiedProperties": []any{}})
-	rec["category"] = "Device"
-	rec["initiatedBy"] = map[string]any{"user": nil, "app": map[string]any{"appId": "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9",
+	drs := map[string]any{"user": nil, "app": map[string]any{"appId": "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9",
 		"displayName": "Device Registration Service", "servicePrincipalId": "0d0d0d0d-0000-4000-8000-0000000000aa"}}
-	rec["targetResources"] = append(rec["targetResources"].([]any), map[string]any{"id": victim, "displayName": nil,
+	target := map[string]any{"id": device, "displayName": "DESKTOP-F1", "type": "Device", "modifiedProperties": []any{}}
+	add := auditRecord("7e0c1d2a-5b6f-4e8a-9c1d-0000000000f0", e.clk.Now(), "Add device", target)
+	add["category"], add["initiatedBy"] = "Device", drs
+	owner := auditRecord("7e0c1d2a-5b6f-4e8a-9c1d-0000000000f1", e.clk.Now(), "Add registered owner to device", target)
+	owner["category"], owner["initiatedBy"] = "Device", drs
+	owner["targetResources"] = append(owner["targetResources"].([]any), map[string]any{"id": victim, "displayName": nil,
 		"type": "User", "userPrincipalName": "userf1@northbridge-policy.org", "modifiedProperties": []any{}})
-	e.must("append audit record", e.sim.AppendLog(graphsim.LogDirectoryAudits, rec))
+	for _, rec := range []map[string]any{add, owner} {
+		e.must("append audit record", e.sim.AppendLog(graphsim.LogDirectoryAudits, rec))
+	}
 	e.clk.Advance(time.Minute)
-	runs := len(d.Runs())
 	e.must("PollDirectory", e.app.PollDirectory(ctx))
+	return victim, device, signIn
+}
+
+// TestDeviceCodeChainThroughGraph: a device-code sign-in read from the
+// simulated tenant's beta log by PollSignIns is kept; the directory poll
+// that reads the device registration lists the device from /devices and
+// judges the registration with that sign-in.
+func TestDeviceCodeChainThroughGraph(t *testing.T) {
+	t.Parallel()
+	d := &seer{}
+	var devices []tenant.Device
+	dd := deviceSeer{seer: d, devices: &devices}
+	e := newEnv(t, envOptions{Detectors: []detect.Detector{dd}})
+	e.install()
+	e.must("PollSignIns (history)", e.app.PollSignIns(t.Context()))
+	runs := len(d.Runs())
+	victim, device, signIn := deviceCodeChain(e)
 
 	var judged []string
 	for _, r := range d.Runs()[runs:] {
@@ -111,6 +126,39 @@ func TestDeviceCodeChainThroughGraph(t *testing.T) {
 	}
 	if len(devices) != 1 || devices[0].ID != device || devices[0].TrustType != "Workplace" || !slices.Contains(devices[0].OwnerIDs, victim) {
 		t.Errorf("devices handed to the rules: %+v; want %s, Workplace, owned by %s", devices, device, victim)
+	}
+}
+
+// TestDeviceCodeChainCards: with the rules, the chain is a
+// signin.device-code finding from PollSignIns (medium alone: in that
+// round's digest of lower-severity findings) and a high
+// device.rogue-registration card from the PollDirectory that reads the
+// registration, preceded by that sign-in.
+func TestDeviceCodeChainCards(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.install()
+	e.must("PollSignIns (history)", e.app.PollSignIns(t.Context()))
+	victim, device, signIn := deviceCodeChain(e)
+
+	code, ok := e.findingFor("signin.device-code", victim)
+	if !ok {
+		t.Fatalf("no signin.device-code finding on %s", victim)
+	}
+	items := e.carrying(code.Finding.Key)
+	wantKind := state.OutboxCard
+	if code.Finding.Severity < e.cfg.AlertSeverity {
+		wantKind = state.OutboxDigest // the round's lower-severity findings, grouped
+	}
+	if len(items) != 1 || items[0].Kind != wantKind || items[0].Delivered.IsZero() {
+		t.Errorf("signin.device-code %s: outbox items %v, want one delivered %s", code.Finding.Severity, describe(items), wantKind)
+	}
+	rogue := e.alerted(graphsim.ExpectedFinding{Rule: "device.rogue-registration", SubjectID: victim, SubjectName: "userf1"})
+	if rogue.Finding.Severity != tenant.SeverityHigh {
+		t.Errorf("device.rogue-registration %s, want high: preceded by a device-code sign-in", rogue.Finding.Severity)
+	}
+	if ev := fmt.Sprint(rogue.Finding.Evidence); !strings.Contains(ev, signIn) || !strings.Contains(ev, device) {
+		t.Errorf("device.rogue-registration evidence does not name the sign-in %s and the device %s: %s", signIn, device, ev)
 	}
 }
 
