@@ -227,3 +227,57 @@ func TestPollSignInsBetaSetting(t *testing.T) {
 		})
 	}
 }
+
+// TestDailySweepFederationCard: with the rules, a domain federated to an
+// unknown issuer between two sweeps is one domain.federation-changed card
+// from the second sweep, on the domain; the first sweep, the baseline, has
+// none, and the third, nothing having changed, adds none.
+func TestDailySweepFederationCard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{NoWebhooks: true})
+	ctx := t.Context()
+	const domain = "northbridge-policy.org"
+	e.must("first DailySweep", e.app.DailySweep(ctx))
+	if _, ok := e.findingFor("domain.federation-changed", domain); ok {
+		t.Fatal("the baseline sweep reported a federation change")
+	}
+	_, err := e.sim.Update(graphsim.KindDomain, domain, map[string]any{
+		"authenticationType": "Federated",
+		graphsim.FederationConfigs: []any{map[string]any{
+			"id": "7a1c3e00-0000-4000-8000-000000000001", "displayName": domain, "issuerUri": "http://any.sts/B1F3",
+			"passiveSignInUri": "https://any.sts/B1F3/", "preferredAuthenticationProtocol": "wsFed",
+			"signingCertificate": base64.StdEncoding.EncodeToString([]byte("DER of the attacker's token-signing certificate")),
+		}},
+	})
+	e.must("federate the domain", err)
+	e.clk.Advance(24 * time.Hour)
+	e.must("second DailySweep", e.app.DailySweep(ctx))
+	rec, ok := e.findingFor("domain.federation-changed", domain)
+	if !ok {
+		t.Fatal("the second sweep reported no domain.federation-changed on the domain")
+	}
+	cards := func() int {
+		n := 0
+		for _, it := range e.carrying(rec.Finding.Key) {
+			if it.Kind == state.OutboxCard && !it.Delivered.IsZero() {
+				n++
+			}
+		}
+		return n
+	}
+	if n := cards(); n != 1 {
+		t.Errorf("%d delivered cards carry %s, want 1 (and the sweep's digest lists it)", n, rec.Finding.Key)
+	}
+	if rec.Finding.Subject.Type != tenant.SubjectDomain || rec.Finding.Severity != tenant.SeverityCritical {
+		t.Errorf("finding on %s %s, severity %s; want the domain, critical", rec.Finding.Subject.Type, rec.Finding.Subject.ID, rec.Finding.Severity)
+	}
+	items := len(e.outbox())
+	e.clk.Advance(24 * time.Hour)
+	e.must("third DailySweep", e.app.DailySweep(ctx))
+	if n := cards(); n != 1 {
+		t.Errorf("%d cards carry the federation change after the third sweep, want still 1", n)
+	}
+	if got := len(e.outbox()) - items; got != 1 {
+		t.Errorf("the third sweep queued %d items, want its digest alone", got)
+	}
+}
