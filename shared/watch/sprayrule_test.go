@@ -4,21 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tenantwatch/tenantwatch/shared/detect"
 	"github.com/tenantwatch/tenantwatch/shared/state"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
-
-// needsRule skips t unless the registry has rule id.
-func needsRule(t *testing.T, id string) {
-	t.Helper()
-	for _, d := range detect.All() {
-		if d.Rule().ID == id {
-			return
-		}
-	}
-	t.Skipf("the registry has no %s yet", id)
-}
 
 // TestPollSignInsSprayRule: a spray spread over two polls — six accounts
 // from one /24 in each, ten being the rule's default — is one
@@ -27,7 +15,6 @@ func needsRule(t *testing.T, id string) {
 // poll's accounts to the second, whose window does not re-read them.
 func TestPollSignInsSprayRule(t *testing.T) {
 	t.Parallel()
-	needsRule(t, "signin.password-spray")
 	e := newEnv(t, envOptions{})
 	ctx := t.Context()
 	e.must("PollSignIns (installation)", e.app.PollSignIns(ctx))
