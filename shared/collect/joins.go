@@ -58,6 +58,44 @@ const (
 	deviceRegResource = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
 )
 
+// sprayedAccounts returns the accounts (lower-case user ids or UPNs) the
+// failed-sign-in aggregate of s holds.
+func sprayedAccounts(s *tenant.Snapshot) map[string]bool {
+	out := make(map[string]bool)
+	if s.SignInFailures != nil {
+		for _, t := range s.SignInFailures.Tallies() {
+			if t.Kind == tenant.FailureByAccount {
+				out[t.Key] = true
+			}
+		}
+	}
+	return out
+}
+
+// sprayedUsers adds to a sign-in round's snapshot the users whose
+// successful sign-ins are of accounts the failure aggregate holds (a
+// success after a spray), read by id with their signInActivity, so that
+// signin.password-spray judges whether the account broken into is dormant
+// or unregistered, as the scan does; none when there is no such success.
+func (c *Rounds) sprayedUsers(ctx context.Context, s *tenant.Snapshot) error {
+	sprayed := sprayedAccounts(s)
+	var ids []string
+	for _, si := range s.SignIns {
+		if sprayed[strings.ToLower(strings.TrimSpace(si.UserID))] || sprayed[strings.ToLower(strings.TrimSpace(si.UPN))] {
+			ids = append(ids, si.UserID)
+		}
+	}
+	ids = lowerAll(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) > maxAuditUsers {
+		c.log.Warn("too many sprayed accounts signed in in one round; the rest wait for the daily sweep", "users", len(ids), "read", maxAuditUsers)
+		ids = ids[:maxAuditUsers]
+	}
+	return c.usersByID(ctx, s, ids)
+}
+
 // startsDeviceChain reports whether a sign-in is the first step of a
 // device chain: by device code (beta's authenticationProtocol or
 // originalTransferMethod), or the broker's to the Device Registration
@@ -78,14 +116,7 @@ const ChainKeep = 25 * time.Hour
 // failed-sign-in aggregate holds (a success after a spray). None when the
 // round has none.
 func (c *Rounds) signInPrior(ctx context.Context, s *tenant.Snapshot, w Window) error {
-	sprayed := make(map[string]bool)
-	if s.SignInFailures != nil {
-		for _, t := range s.SignInFailures.Tallies() {
-			if t.Kind == tenant.FailureByAccount {
-				sprayed[t.Key] = true
-			}
-		}
-	}
+	sprayed := sprayedAccounts(s)
 	ids := make(map[string]bool)
 	for _, si := range s.SignIns {
 		account := strings.ToLower(strings.TrimSpace(si.UserID))

@@ -426,25 +426,8 @@ func (c *Rounds) auditUsers(ctx context.Context, s *tenant.Snapshot, historyFrom
 		c.log.Warn("too many users in one audit window; the rest wait for the daily sweep", "users", len(ids), "read", maxAuditUsers)
 		ids = ids[:maxAuditUsers]
 	}
-	users := func(withActivity bool) error {
-		s.Users = s.Users[:0]
-		return c.r.UsersByID(ctx, ids, withActivity, func(u tenant.User) error {
-			s.Users = append(s.Users, u)
-			return nil
-		})
-	}
-	err := users(true)
-	if err == nil {
-		read(s, tenant.SourceUsers, tenant.SourceSignInActivity)
-	} else {
-		// signInActivity needs a licence the users do not: without it,
-		// read the users alone.
-		if err := c.settle(s, tenant.SourceSignInActivity, err); err != nil {
-			return err
-		}
-		if err := c.settle(s, tenant.SourceUsers, users(false)); err != nil {
-			return err
-		}
+	if err := c.usersByID(ctx, s, ids); err != nil {
+		return err
 	}
 	if historyFrom.IsZero() {
 		s.MarkUnavailable(tenant.SourceSignIns, "the sign-in history is not collected yet (PollSignIns has not run)")
@@ -466,6 +449,30 @@ func (c *Rounds) auditUsers(ctx context.Context, s *tenant.Snapshot, historyFrom
 		s.Since = historyFrom
 	}
 	return nil
+}
+
+// usersByID reads the users ids in bulk, with their signInActivity when
+// the licence allows (else without), into s.Users, and marks
+// tenant.SourceUsers and tenant.SourceSignInActivity under the one rule.
+func (c *Rounds) usersByID(ctx context.Context, s *tenant.Snapshot, ids []string) error {
+	users := func(withActivity bool) error {
+		s.Users = s.Users[:0]
+		return c.r.UsersByID(ctx, ids, withActivity, func(u tenant.User) error {
+			s.Users = append(s.Users, u)
+			return nil
+		})
+	}
+	err := users(true)
+	if err == nil {
+		read(s, tenant.SourceUsers, tenant.SourceSignInActivity)
+		return nil
+	}
+	// signInActivity needs a licence the users do not: without it, read
+	// the users alone.
+	if err := c.settle(s, tenant.SourceSignInActivity, err); err != nil {
+		return err
+	}
+	return c.settle(s, tenant.SourceUsers, users(false))
 }
 
 // lowerAll returns ids in lower case, without empties and duplicates,
@@ -564,6 +571,9 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 		s.Since = start
 	}
 	if err := c.signInPrior(ctx, s, w); err != nil {
+		return nil, err
+	}
+	if err := c.sprayedUsers(ctx, s); err != nil {
 		return nil, err
 	}
 	var chain []tenant.SignIn

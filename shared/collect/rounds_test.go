@@ -616,6 +616,16 @@ func TestRoundsPrior(t *testing.T) {
 	if diff := cmp.Diff([]string{"device.rogue-registration:b1", "posture.dormant-excluded-from-mfa:s1"}, keys(u.Snapshot.Prior)); diff != "" {
 		t.Errorf("broker and spray joins (-want +got):\n%s", diff)
 	}
+	// The sprayed account that signed in is read, with its signInActivity,
+	// for the spray rule's raise; the others are not.
+	var users []string
+	for _, usr := range u.Snapshot.Users {
+		users = append(users, usr.ID)
+	}
+	if diff := cmp.Diff([]string{"s1"}, users); diff != "" || !u.Snapshot.Available(tenant.SourceUsers) || !u.Snapshot.Available(tenant.SourceSignInActivity) {
+		t.Errorf("users read (users %v, signInActivity %v) (-want +got):\n%s", u.Snapshot.Available(tenant.SourceUsers),
+			u.Snapshot.Available(tenant.SourceSignInActivity), diff)
+	}
 
 	// The directory round: its audit event ("Update user", u1 → u2) is not a
 	// device event; with a device event on u2, u2's sign-in findings join.
