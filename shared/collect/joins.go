@@ -274,16 +274,30 @@ func (c *Rounds) roundDevices(ctx context.Context, s *tenant.Snapshot) error {
 	if len(named) == 0 {
 		return nil
 	}
-	found := make(map[string]bool, len(named))
+	return c.listDevices(ctx, s, named, nil)
+}
+
+// listDevices reads the devices until it has found those named by object
+// id (byID) or by the id they registered with (byDeviceID, what sign-ins'
+// deviceDetail.deviceId gives), and adds them to s.Devices, under the one
+// rule for tenant.SourceDevices.
+func (c *Rounds) listDevices(ctx context.Context, s *tenant.Snapshot, byID, byDeviceID map[string]bool) error {
+	want := len(byID) + len(byDeviceID)
+	found := make(map[string]bool, want)
 	var kept []tenant.Device
 	err := c.r.Devices(ctx, func(d tenant.Device) error {
 		id := strings.ToLower(strings.TrimSpace(d.ID))
-		if !named[id] || found[id] {
+		did := strings.ToLower(strings.TrimSpace(d.DeviceID))
+		switch {
+		case byID[id] && !found["o:"+id]:
+			found["o:"+id] = true
+		case byDeviceID[did] && !found["d:"+did]:
+			found["d:"+did] = true
+		default:
 			return nil
 		}
-		found[id] = true
 		kept = append(kept, d)
-		if len(found) == len(named) {
+		if len(found) == want {
 			return errEnough
 		}
 		return nil
@@ -295,7 +309,34 @@ func (c *Rounds) roundDevices(ctx context.Context, s *tenant.Snapshot) error {
 		return err
 	}
 	if s.Available(tenant.SourceDevices) {
-		s.Devices = kept
+		s.Devices = append(s.Devices, kept...)
 	}
 	return nil
+}
+
+// deviceCodeContext adds what signin.device-code needs to tell a
+// conference-room device's sign-in from a phished one when the round has
+// device-code sign-ins: the named locations (trusted networks; cached) and
+// the devices the sign-ins came from (managed or compliant).
+func (c *Rounds) deviceCodeContext(ctx context.Context, s *tenant.Snapshot) error {
+	devices := make(map[string]bool)
+	has := false
+	for _, si := range s.SignIns {
+		if strings.EqualFold(si.AuthProtocol, "deviceCode") || strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow") {
+			has = true
+			addID(devices, si.DeviceID)
+		}
+	}
+	if !has {
+		return nil
+	}
+	nls, err := c.cachedNamedLocations(ctx)
+	if err := c.settle(s, tenant.SourceNamedLocations, err); err != nil {
+		return err
+	}
+	s.NamedLocations = nls
+	if len(devices) == 0 {
+		return nil
+	}
+	return c.listDevices(ctx, s, nil, devices)
 }

@@ -576,6 +576,9 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 	if err := c.sprayedUsers(ctx, s); err != nil {
 		return nil, err
 	}
+	if err := c.deviceCodeContext(ctx, s); err != nil {
+		return nil, err
+	}
 	var chain []tenant.SignIn
 	for _, si := range s.SignIns {
 		if startsDeviceChain(si) && si.UserID != "" {

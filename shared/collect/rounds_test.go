@@ -319,7 +319,9 @@ func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
 		{name: "directory: the users named", round: directoryRound, reads: []string{"usersById+signInActivity", "usersById"},
 			sources: directorySources, unavailable: []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}},
 
-		{name: "sign-ins", round: signInsRound, sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}},
+		// Beta's log holds a device-code sign-in: the named locations
+		// are read to judge it.
+		{name: "sign-ins", round: signInsRound, sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta, tenant.SourceNamedLocations}},
 		{name: "sign-ins: beta log", round: signInsRound, reads: []string{"signInsBeta"}, fallback: true,
 			sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, unavailable: []tenant.Source{tenant.SourceSignInsBeta}},
 		{name: "sign-ins: both logs", round: signInsRound, reads: []string{"signInsBeta", "signIns"}, fallback: true,
@@ -443,7 +445,8 @@ func TestSignInsRound(t *testing.T) {
 		reason  string   // why signInsBeta is unavailable; "" = read
 		fails   bool     // the round fails
 	}{
-		{name: "beta", calls: []string{"signInsBeta"}, ids: []string{"s1", "s3"}},
+		// s3 is by device code: the named locations are read to judge it.
+		{name: "beta", calls: []string{"signInsBeta", "namedLocations"}, ids: []string{"s1", "s3"}},
 		{name: "beta switched off", failing: []string{"signInsBeta"}, calls: []string{"signInsBeta", "signIns"}, ids: []string{"s1"},
 			reason: tenant.BetaDisabledReason},
 		{name: "beta denied", denied: []string{"signInsBeta"}, calls: []string{"signInsBeta", "signIns"}, ids: []string{"s1"},
@@ -769,5 +772,50 @@ func TestDirectoryRoundDevices(t *testing.T) {
 				t.Errorf("listed %d devices, want %d", l.listed, tc.listed)
 			}
 		})
+	}
+}
+
+// codeReader serves sign-ins and devices.
+type codeReader struct {
+	sprayReader
+	devices []tenant.Device
+}
+
+func (f *codeReader) Devices(_ context.Context, fn func(tenant.Device) error) error {
+	for _, d := range f.devices {
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestSignInsRoundDeviceCodeContext: a round with a device-code sign-in
+// reads the named locations and the device the sign-in came from (by the
+// id it registered with), which tell a conference-room device from a
+// phished session; a round without one reads neither.
+func TestSignInsRoundDeviceCodeContext(t *testing.T) {
+	t.Parallel()
+	room := tenant.Device{ID: "obj-room", DeviceID: "ROOM-1", IsManaged: true, IsCompliant: true}
+	r := &codeReader{devices: []tenant.Device{{ID: "obj-other", DeviceID: "other"}, room},
+		sprayReader: sprayReader{signIns: []tenant.SignIn{{ID: "c", UserID: "u1", Time: now.Add(-time.Minute), AuthProtocol: "deviceCode", DeviceID: "room-1"}}}}
+	u, err := collect.NewRounds(r, stored{}, nil).SignIns(t.Context(), window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := u.Snapshot
+	if len(s.Devices) != 1 || s.Devices[0].ID != "obj-room" || !s.Available(tenant.SourceDevices) {
+		t.Errorf("devices %+v (available %v), want the room device", s.Devices, s.Available(tenant.SourceDevices))
+	}
+	if len(s.NamedLocations) != 1 || !s.Available(tenant.SourceNamedLocations) {
+		t.Errorf("named locations %+v (available %v), want the tenant's", s.NamedLocations, s.Available(tenant.SourceNamedLocations))
+	}
+	r.signIns[0].AuthProtocol = "none"
+	u, err = collect.NewRounds(r, stored{}, nil).SignIns(t.Context(), window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Snapshot.Available(tenant.SourceDevices) || u.Snapshot.Available(tenant.SourceNamedLocations) {
+		t.Error("a round without device-code sign-ins read devices or named locations")
 	}
 }

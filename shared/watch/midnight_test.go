@@ -24,7 +24,7 @@ var sweepOnly = map[string]bool{
 // failure aggregate, the new app's chain, the device-code chain across the
 // two polls, the federated credential, the domain federation); the
 // expected findings of the rules only the daily sweep judges are recorded
-// by the next sweep.
+// by the next sweep; no look-alike makes a finding.
 func TestMidnightThroughTheDeployedApp(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{Sim: graphsim.Options{Scenario: midnight.Scenario()}})
@@ -62,6 +62,19 @@ func TestMidnightThroughTheDeployedApp(t *testing.T) {
 	for _, x := range later {
 		if _, ok := e.findingFor(x.Rule, x.SubjectID); !ok {
 			t.Errorf("no %s on %s (%s) from the daily sweep", x.Rule, x.SubjectName, x.SubjectID)
+		}
+	}
+	// The look-alikes (a conference-room device-code sign-in, an
+	// Intune-managed registration, an admin consent to a non-mail app, a
+	// typo burst at HQ …) make no finding on the polls or the sweep.
+	decoys, err := midnight.Decoys()
+	e.must("decoys", err)
+	if len(decoys) == 0 {
+		t.Fatal("the scenario has no decoys: nothing to check")
+	}
+	for _, d := range decoys {
+		if rec, ok := e.findingFor(d.Rule, d.SubjectID); ok {
+			t.Errorf("decoy: %s on %s (%s) recorded as %s", d.Rule, d.SubjectID, rec.Finding.Key, rec.Status)
 		}
 	}
 }
