@@ -27,6 +27,8 @@ type index struct {
 	spInfoByApp map[string]*appInfo   // lower-case app id → its service principal
 	apInfoByApp map[string]*appInfo   // lower-case app id → its application
 	spsByName   map[string][]*appInfo // normalised display name → service principals
+
+	ca *tenant.CAView // Conditional Access, built on first use (Input.caView)
 }
 
 // appInfo is what the run knows of one service principal or application:

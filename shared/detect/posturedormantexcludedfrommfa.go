@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"strings"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -35,13 +34,12 @@ func (d dormantExcludedFromMFA) Detect(_ context.Context, in *Input) ([]tenant.F
 	var out []tenant.Finding
 	for i := range in.Snapshot.Users {
 		u := &in.Snapshot.Users[i]
-		if !u.AccountEnabled || strings.TrimSpace(u.ID) == "" || !isMember(u, nil) || !dormantKnown(u, in.Now, in.Config) {
+		// The candidates are collection's too: it reads signInActivity
+		// for them (tenant.CAView.MFAExclusionCandidate).
+		if !dormantKnown(u, in.Now, in.Config) || !in.caView().MFAExclusionCandidate(u) {
 			continue
 		}
 		g := mfaGapOf(in, u.ID)
-		if !g.Uncovered {
-			continue
-		}
 		ev := map[string]any{
 			"mfaPolicyCount":       g.Policies,
 			"dormantDays":          int(in.Config.DormantAfter.Hours() / 24),
