@@ -3,6 +3,8 @@ package collect
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -72,12 +74,16 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 var errEnough = errors.New("collect: enough read")
 
 // readSignInActivity reads signInActivity for the users activityNeeded
-// names and sets their LastSuccessfulSignIn; access denied marks
-// tenant.SourceSignInActivity unavailable. It runs after the users, the
-// registration rows and the audit events are read.
+// names and sets their LastSuccessfulSignIn and SignInActivityRead; access
+// denied marks tenant.SourceSignInActivity unavailable. It runs after the
+// users, the registration rows, the audit events, the sign-ins, the
+// Conditional Access policies and the members of their groups are read.
 func (c *collector) readSignInActivity(ctx context.Context) error {
 	s := c.snap
-	need := activityNeeded(s)
+	c.mu.Lock()
+	caKnown := s.Available(tenant.SourceCAPolicies) && s.Available(tenant.SourceCAGroupMembers)
+	c.mu.Unlock()
+	need := activityNeeded(s, caKnown)
 	plan := PlanSignInActivity(len(need), len(s.Users))
 	c.o.Logger.Debug("signInActivity plan", "needed", plan.Needed, "users", plan.Users,
 		"byId", plan.ByID, "all", plan.All, "chosen", plan.Chosen)
@@ -96,6 +102,7 @@ func (c *collector) readSignInActivity(ctx context.Context) error {
 			for id := range need {
 				ids = append(ids, id)
 			}
+			slices.Sort(ids)
 			return c.r.SignInActivityByID(ctx, ids, func(a tenant.SignInActivity) error { n++; return keep(a) })
 		case "all":
 			return c.r.SignInActivity(ctx, func(a tenant.SignInActivity) error { n++; return keep(a) })
@@ -110,9 +117,15 @@ func (c *collector) readSignInActivity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A user the read returned has had signInActivity read, whether it
+	// holds a date or not (never signed in): SignInActivityRead says so.
+	// Users the whole-tenant read returned beyond the needed ones are
+	// left as the read by id would leave them, so that the snapshot does
+	// not depend on which read was cheaper.
 	for i := range s.Users {
 		if a, ok := last[strings.ToLower(strings.TrimSpace(s.Users[i].ID))]; ok {
 			s.Users[i].LastSuccessfulSignIn = a.LastSuccessfulSignIn
+			s.Users[i].SignInActivityRead = true
 		}
 	}
 	return nil
@@ -121,32 +134,36 @@ func (c *collector) readSignInActivity(ctx context.Context) error {
 // activityNeeded returns the lower-cased ids of the users whose
 // signInActivity a rule reads: the users whose registration row says MFA
 // is not registered (mfa.dormant-unregistered, mfa.not-registered; rows
-// are matched to users by id, else by user principal name), and the users
+// are matched to users by id, else by user principal name), the users
 // that security-info registration events in the window name, as target or
-// initiator (mfa.dormant-registration). It is a superset of what the rules
-// judge, so that their findings are those of reading every user.
-func activityNeeded(s *tenant.Snapshot) map[string]bool {
+// initiator (mfa.dormant-registration), and, when caKnown (the
+// Conditional Access policies and their groups' members were read), the
+// enabled members no MFA policy applies to
+// (posture.dormant-excluded-from-mfa: tenant.CAView.MFAExclusionCandidate)
+// and the accounts of the failed-sign-in aggregate that then signed in
+// successfully from where they failed (signin.password-spray: sprayWinners).
+// It is a superset of what the rules judge, so that their findings are
+// those of reading every user.
+func activityNeeded(s *tenant.Snapshot, caKnown bool) map[string]bool {
 	need := make(map[string]bool)
 	add := func(id string) {
 		if id = strings.ToLower(strings.TrimSpace(id)); id != "" {
 			need[id] = true
 		}
 	}
-	upns := make(map[string]bool)
+	byUPN := make(map[string]*tenant.User, len(s.Users))
+	for i := range s.Users {
+		if upn := strings.ToLower(strings.TrimSpace(s.Users[i].UPN)); upn != "" {
+			byUPN[upn] = &s.Users[i]
+		}
+	}
 	for _, r := range s.Registrations {
 		if r.IsMfaRegistered {
 			continue
 		}
 		add(r.UserID)
-		if upn := strings.ToLower(strings.TrimSpace(r.UPN)); upn != "" {
-			upns[upn] = true
-		}
-	}
-	if len(upns) > 0 {
-		for _, u := range s.Users {
-			if upns[strings.ToLower(strings.TrimSpace(u.UPN))] {
-				add(u.ID)
-			}
+		if u := byUPN[strings.ToLower(strings.TrimSpace(r.UPN))]; u != nil {
+			add(u.ID)
 		}
 	}
 	for _, e := range s.Audits {
@@ -160,7 +177,72 @@ func activityNeeded(s *tenant.Snapshot) map[string]bool {
 			}
 		}
 	}
+	if caKnown {
+		ca := tenant.NewCAView(s.Policies, s.GroupMembers)
+		for i := range s.Users {
+			if ca.MFAExclusionCandidate(&s.Users[i]) {
+				add(s.Users[i].ID)
+			}
+		}
+	}
+	for _, id := range sprayWinners(s, byUPN) {
+		add(id)
+	}
 	return need
+}
+
+// sprayWinners returns the ids of the users with a successful sign-in in
+// s.SignIns from an address, or a /24 (/48) network, they failed from in
+// the failed-sign-in aggregate: the accounts signin.password-spray may find
+// broken into (it matches a success to a spray from the same address or
+// network, or to a spray against the account from the same address), and
+// judges by their last sign-in. Time is not matched: a superset.
+func sprayWinners(s *tenant.Snapshot, byUPN map[string]*tenant.User) []string {
+	if s.SignInFailures == nil || s.SignInFailures.Len() == 0 {
+		return nil
+	}
+	type pair struct {
+		kind        tenant.FailureKind
+		key, member string
+	}
+	failed := make(map[pair]bool)
+	for _, t := range s.SignInFailures.Tallies() {
+		for _, m := range t.Members {
+			failed[pair{t.Kind, t.Key, m}] = true
+		}
+	}
+	byID := make(map[string]*tenant.User, len(s.Users))
+	for i := range s.Users {
+		byID[strings.ToLower(strings.TrimSpace(s.Users[i].ID))] = &s.Users[i]
+	}
+	var out []string
+	for _, si := range s.SignIns {
+		if !si.Succeeded() {
+			continue
+		}
+		a, err := netip.ParseAddr(strings.TrimSpace(si.IP))
+		if err != nil {
+			continue
+		}
+		ip := a.Unmap().WithZone("").String()
+		net := tenant.FailureNetwork(ip)
+		u := byID[strings.ToLower(strings.TrimSpace(si.UserID))]
+		if u == nil {
+			u = byUPN[strings.ToLower(strings.TrimSpace(si.UPN))]
+		}
+		if u == nil {
+			continue
+		}
+		for _, acct := range []string{si.UserID, si.UPN, u.ID, u.UPN} {
+			acct = strings.ToLower(strings.TrimSpace(acct))
+			if acct != "" && (failed[pair{tenant.FailureByIP, ip, acct}] || failed[pair{tenant.FailureByNet, net, acct}] ||
+				failed[pair{tenant.FailureByAccount, acct, ip}]) {
+				out = append(out, u.ID)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // registersSecurityInfo reports whether an audit activity is one of the

@@ -90,10 +90,13 @@ type SnapshotOptions struct {
 //
 // Users are read without signInActivity (999 a page); signInActivity is
 // read afterwards for the users the rules judge by it alone — those whose
-// registration row says MFA is not registered, and the subjects of
-// security-info registrations in the audit window — by the cheaper of two
-// reads (see readSignInActivity). User.LastSuccessfulSignIn is filled for
-// those users only.
+// registration row says MFA is not registered, the subjects of
+// security-info registrations in the audit window, the enabled members no
+// enabled MFA Conditional Access policy applies to, and the accounts that
+// signed in successfully from where they failed in the window's
+// failed-sign-in aggregate (activityNeeded) — by the cheaper of two reads
+// (see readSignInActivity). User.LastSuccessfulSignIn and
+// User.SignInActivityRead are set for those users only.
 func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Snapshot, error) {
 	var o SnapshotOptions
 	if opts != nil {
@@ -110,7 +113,8 @@ func Snapshot(ctx context.Context, r Reader, opts *SnapshotOptions) (*tenant.Sna
 	if since.IsZero() {
 		since = now.Add(-720 * time.Hour)
 	}
-	c := &collector{r: r, o: o, snap: &tenant.Snapshot{CollectedAt: now, Since: since}, usersDone: make(chan struct{})}
+	c := &collector{r: r, o: o, snap: &tenant.Snapshot{CollectedAt: now, Since: since},
+		usersDone: make(chan struct{}), policiesDone: make(chan struct{})}
 
 	// The first lane failure cancels the others and is returned: it names
 	// the source being read. Also when the caller's context ended (a
@@ -139,6 +143,11 @@ type collector struct {
 	// given up): the report lane's signInActivity read needs them.
 	usersDone chan struct{}
 	usersOnce sync.Once
+	// policiesDone is closed when the policy lane has read the
+	// Conditional Access policies and their groups' members (or given
+	// up): the signInActivity read needs them too.
+	policiesDone chan struct{}
+	policiesOnce sync.Once
 }
 
 // read runs one source's read under the one rule for a source that cannot
@@ -270,6 +279,10 @@ func keepResourceRolesOnly(sp *tenant.ServicePrincipal) bool {
 // usersRead tells the report lane that s.Users is complete.
 func (c *collector) usersRead() { c.usersOnce.Do(func() { close(c.usersDone) }) }
 
+// policiesRead tells the report lane that s.Policies and s.GroupMembers
+// are complete.
+func (c *collector) policiesRead() { c.policiesOnce.Do(func() { close(c.policiesDone) }) }
+
 // readResourceGrants lists the application permissions granted on the
 // Microsoft Graph and Exchange Online resource service principals — two
 // collections, whatever the size of the tenant.
@@ -319,11 +332,14 @@ func (c *collector) reportLane(ctx context.Context) error {
 		return err
 	}
 	// The users are read by the directory lane, which closes usersDone on
-	// every path. Wait for that, not for the context: when the scan is
-	// ending (a deadline, or another lane's failure), the directory lane's
-	// error names the read that was cut, and this lane must not get there
-	// first with a bare "context canceled".
+	// every path, the policies and their groups' members by the policy
+	// lane, which closes policiesDone on every path. Wait for those, not
+	// for the context: when the scan is ending (a deadline, or another
+	// lane's failure), the other lane's error names the read that was
+	// cut, and this lane must not get there first with a bare "context
+	// canceled".
 	<-c.usersDone
+	<-c.policiesDone
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -335,6 +351,7 @@ func inWindow(since time.Time) func(*tenant.AuditEvent) bool {
 }
 
 func (c *collector) policyLane(ctx context.Context) error {
+	defer c.policiesRead()
 	s := c.snap
 	var n int
 	if err := c.read(tenant.SourceCAPolicies, &n, func() error {
@@ -362,7 +379,9 @@ func (c *collector) policyLane(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := c.readCAGroupMembers(ctx); err != nil {
+	err := c.readCAGroupMembers(ctx)
+	c.policiesRead()
+	if err != nil {
 		return err
 	}
 	n = 0
