@@ -80,9 +80,7 @@ var errEnough = errors.New("collect: enough read")
 // Conditional Access policies and the members of their groups are read.
 func (c *collector) readSignInActivity(ctx context.Context) error {
 	s := c.snap
-	c.mu.Lock()
-	caKnown := s.Available(tenant.SourceCAPolicies) && s.Available(tenant.SourceCAGroupMembers)
-	c.mu.Unlock()
+	caKnown := c.available(tenant.SourceCAPolicies) && c.available(tenant.SourceCAGroupMembers)
 	need := activityNeeded(s, caKnown)
 	plan := PlanSignInActivity(len(need), len(s.Users))
 	c.o.Logger.Debug("signInActivity plan", "needed", plan.Needed, "users", plan.Users,

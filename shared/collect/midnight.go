@@ -62,7 +62,7 @@ func (c *collector) readSignIns(ctx context.Context) error {
 	if err := c.read(tenant.SourceSignIns, &n, func() error { return err }); err != nil {
 		return err
 	}
-	if s.Available(tenant.SourceSignIns) {
+	if c.available(tenant.SourceSignIns) {
 		s.SignIns, s.SignInFailures = kept, failures
 	}
 	return nil
@@ -242,7 +242,7 @@ func (c *collector) readCAGroupMembers(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err == nil && s.Available(tenant.SourceCAGroupMembers) {
+	if err == nil && c.available(tenant.SourceCAGroupMembers) {
 		s.GroupMembers = members
 	}
 	return err

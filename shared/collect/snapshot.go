@@ -184,6 +184,14 @@ func unavailable(src tenant.Source, err error) (reason string, fail error) {
 	return "", fmt.Errorf("collect: read %s: %w", src, err)
 }
 
+// available reports whether src is available so far, under the lock
+// the lanes mark sources unavailable under.
+func (c *collector) available(src tenant.Source) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.snap.Available(src)
+}
+
 func (c *collector) progress(src tenant.Source, n int, done bool) {
 	if c.o.Progress == nil {
 		return
