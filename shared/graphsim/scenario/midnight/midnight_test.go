@@ -353,7 +353,7 @@ func TestPosture(t *testing.T) {
 		upns = append(upns, strings.Split(str(m, "userPrincipalName"), "@")[0])
 	}
 	sort.Strings(upns)
-	if !slices.Equal(upns, []string{"svc-legacy-test", "svc-scanner", "test.kiosk01"}) {
+	if !slices.Equal(upns, []string{"svc-legacy-test", "svc-printer-hq", "svc-scanner", "test.kiosk01"}) {
 		t.Errorf("excluded through the nested group: %v", upns)
 	}
 }
