@@ -107,12 +107,13 @@ const (
 
 // Users streams every user to fn (GET /users). With withSignInActivity it
 // also selects signInActivity (Entra ID P1, AuditLog.Read.All; pages of
-// 500) and fills User.LastSuccessfulSignIn; a 403 is then reported for
-// tenant.SourceSignInActivity.
+// 500) and fills User.LastSuccessfulSignIn and User.SignInActivityRead; a
+// 403 is then reported for tenant.SourceSignInActivity.
 func (c *Client) Users(ctx context.Context, withSignInActivity bool, fn func(tenant.User) error) error {
 	sel, top, src := userFields, int32(topDirectory), tenant.SourceUsers
 	if withSignInActivity {
 		sel, top, src = userSignInFields, topSignInActivity, tenant.SourceSignInActivity
+		fn = markSignInActivityRead(fn)
 	}
 	return readList(ctx, c, "GET /users", src,
 		func(ctx context.Context) (*abstractions.RequestInformation, error) {
@@ -121,6 +122,16 @@ func (c *Client) Users(ctx context.Context, withSignInActivity bool, fn func(ten
 			})
 		},
 		(*dec).user, fn)
+}
+
+// markSignInActivityRead marks each user of a read that selected
+// signInActivity: a user without it (or with a null date) never signed in
+// (tenant.User.SignInActivityRead).
+func markSignInActivityRead(fn func(tenant.User) error) func(tenant.User) error {
+	return func(u tenant.User) error {
+		u.SignInActivityRead = true
+		return fn(u)
+	}
 }
 
 // UsersByID streams the users with the given object ids to fn
@@ -137,6 +148,7 @@ func (c *Client) UsersByID(ctx context.Context, ids []string, withSignInActivity
 	sel, src := userFields, tenant.SourceUsers
 	if withSignInActivity {
 		sel, src = userSignInFields, tenant.SourceSignInActivity
+		fn = markSignInActivityRead(fn)
 	}
 	return c.inChunks(ctx, "id", ids, func(filter string) error {
 		return readList(ctx, c, "GET /users", src,

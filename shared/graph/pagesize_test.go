@@ -160,6 +160,9 @@ func TestSignInActivityReads(t *testing.T) {
 	want := make(map[string]time.Time, len(all))
 	var never []string
 	for _, u := range all {
+		if !u.SignInActivityRead {
+			t.Fatalf("%s read with signInActivity is not marked SignInActivityRead", u.ID)
+		}
 		want[u.ID] = u.LastSuccessfulSignIn
 		if u.LastSuccessfulSignIn.IsZero() {
 			never = append(never, u.ID)
@@ -218,6 +221,40 @@ func TestSignInActivityReads(t *testing.T) {
 	} {
 		if err := read(); !graph.LicenceMissing(err) || !strings.Contains(err.Error(), "AuditLog.Read.All") {
 			t.Errorf("%s without P1: %v", name, err)
+		}
+	}
+}
+
+// TestUsersSignInActivityRead: users read with signInActivity — every
+// user, or by id — are marked SignInActivityRead, those who never signed
+// in included; users read without it are not.
+func TestUsersSignInActivityRead(t *testing.T) {
+	t.Parallel()
+	c, _, _ := simClient(t, &graphsim.Options{Users: 30}, nil)
+	ctx := t.Context()
+	for _, with := range []bool{false, true} {
+		all, err := collect(func(fn func(tenant.User) error) error { return c.Users(ctx, with, fn) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, u := range all {
+			if u.SignInActivityRead != with {
+				t.Errorf("Users(withSignInActivity=%v): %s marked read = %v", with, u.ID, u.SignInActivityRead)
+			}
+			ids = append(ids, u.ID)
+		}
+		byID, err := collect(func(fn func(tenant.User) error) error { return c.UsersByID(ctx, ids[:20], with, fn) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(byID) != 20 {
+			t.Fatalf("UsersByID: %d users, want 20", len(byID))
+		}
+		for _, u := range byID {
+			if u.SignInActivityRead != with {
+				t.Errorf("UsersByID(withSignInActivity=%v): %s marked read = %v", with, u.ID, u.SignInActivityRead)
+			}
 		}
 	}
 }
