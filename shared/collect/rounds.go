@@ -458,6 +458,8 @@ func (c *Rounds) usersByID(ctx context.Context, s *tenant.Snapshot, ids []string
 	users := func(withActivity bool) error {
 		s.Users = s.Users[:0]
 		return c.r.UsersByID(ctx, ids, withActivity, func(u tenant.User) error {
+			// Read with signInActivity: a zero last sign-in means never.
+			u.SignInActivityRead = u.SignInActivityRead || withActivity
 			s.Users = append(s.Users, u)
 			return nil
 		})
