@@ -108,7 +108,7 @@ func TestEntityGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{status: state.FindingQueued, now: at, nonce: "nonce", fs: []tenant.Finding{f}, data: [][]byte{data}}
-	out, err := outboxEntity(state.OutboxItem{ID: outboxID(at, 0)[:27] + "fixed", Kind: state.OutboxCard, FindingKeys: []string{f.Key},
+	out, err := outboxEntity(outboxPartition, state.OutboxItem{ID: outboxID(at, 0)[:27] + "fixed", Kind: state.OutboxCard, FindingKeys: []string{f.Key},
 		Payload: []byte(`{"type":"message"}`), Created: at, NextAttempt: at})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,10 @@ const maxLastError = 1024
 // gives them one). A caller-chosen ID must be a plain key (letters, digits,
 // '-', '_', '.') and new: an existing one is an error wrapping ErrConflict.
 func (t *Tables) EnqueueOutbox(ctx context.Context, items []state.OutboxItem) ([]state.OutboxItem, error) {
+	return t.enqueueOutbox(ctx, outboxPartition, items)
+}
+
+func (t *Tables) enqueueOutbox(ctx context.Context, pk string, items []state.OutboxItem) ([]state.OutboxItem, error) {
 	const what = "enqueue outbox items"
 	now := norm(t.now())
 	nonce := newNonce()
@@ -53,7 +57,7 @@ func (t *Tables) EnqueueOutbox(ctx context.Context, items []state.OutboxItem) ([
 		it.LeaseUntil, it.Delivered = norm(it.LeaseUntil), norm(it.Delivered)
 		it.LastError = truncateText(it.LastError, maxLastError)
 		it.ETag = ""
-		e, err := outboxEntity(it)
+		e, err := outboxEntity(pk, it)
 		if err != nil {
 			return nil, fmt.Errorf("store: %s: item %s: %w", what, it.ID, err)
 		}
@@ -83,8 +87,8 @@ func outboxID(created time.Time, i int) string {
 	return fmt.Sprintf("%020d-%05d-%s", max(created.UnixNano(), 0), i%100000, newNonce()[:8])
 }
 
-func outboxEntity(it state.OutboxItem) (entity, error) {
-	e := newEntity(outboxPartition, it.ID)
+func outboxEntity(pk string, it state.OutboxItem) (entity, error) {
+	e := newEntity(pk, it.ID)
 	e.str("Kind", string(it.Kind))
 	keys, err := json.Marshal(it.FindingKeys)
 	if err != nil {
@@ -136,7 +140,7 @@ func outboxFromRow(r row) (state.OutboxItem, error) {
 }
 
 // pendingFilter selects undelivered items.
-func pendingFilter() string { return partitionFilter(outboxPartition) + " and Done eq false" }
+func pendingFilter(pk string) string { return partitionFilter(pk) + " and Done eq false" }
 
 // ClaimOutbox claims up to max undelivered items that are due (NextAttempt
 // ≤ now) and not leased (LeaseUntil ≤ now), oldest first: each gets
@@ -146,6 +150,10 @@ func pendingFilter() string { return partitionFilter(outboxPartition) + " and Do
 // RetryOutbox need. On error the items claimed so far are returned with
 // it; their lease lapses if the caller drops them.
 func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]state.OutboxItem, error) {
+	return t.claimOutbox(ctx, outboxPartition, now, lease, max)
+}
+
+func (t *Tables) claimOutbox(ctx context.Context, pk string, now time.Time, lease time.Duration, max int) ([]state.OutboxItem, error) {
 	const what = "claim outbox items"
 	if max <= 0 {
 		return nil, nil
@@ -157,7 +165,7 @@ func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Dura
 	type candidate struct{ rk, etag string }
 	var cands []candidate
 	limit := 3*max + 10 // room for items lost to a concurrent claimer
-	err := t.list(ctx, tableOutbox, pendingFilter(), "RowKey,NextAttempt,LeaseUntil", func(r row) error {
+	err := t.list(ctx, tableOutbox, pendingFilter(pk), "RowKey,NextAttempt,LeaseUntil", func(r row) error {
 		next, err1 := r.time("NextAttempt")
 		leased, err2 := r.time("LeaseUntil")
 		if err := errors.Join(err1, err2); err != nil {
@@ -180,7 +188,7 @@ func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Dura
 		if len(claimed) == max {
 			break
 		}
-		e := newEntity(outboxPartition, c.rk)
+		e := newEntity(pk, c.rk)
 		e.time("LeaseUntil", now.Add(lease))
 		e.str("LeaseToken", token)
 		_, err := t.merge(ctx, tableOutbox, e, c.etag)
@@ -189,7 +197,7 @@ func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Dura
 		}
 		// On 412 the claim may still be ours (a retried request): the
 		// token tells.
-		r, ok, gerr := t.get(ctx, tableOutbox, outboxPartition, c.rk)
+		r, ok, gerr := t.get(ctx, tableOutbox, pk, c.rk)
 		if gerr != nil {
 			return claimed, wrap(what, gerr)
 		}
@@ -212,6 +220,10 @@ func (t *Tables) ClaimOutbox(ctx context.Context, now time.Time, lease time.Dura
 // that another invocation took over is an error wrapping ErrConflict; a
 // deleted row one wrapping ErrNotFound.
 func (t *Tables) CompleteOutbox(ctx context.Context, it state.OutboxItem, delivered time.Time) error {
+	return t.completeOutbox(ctx, outboxPartition, it, delivered)
+}
+
+func (t *Tables) completeOutbox(ctx context.Context, pk string, it state.OutboxItem, delivered time.Time) error {
 	what := "complete outbox item " + it.ID
 	if it.ID == "" {
 		return fmt.Errorf("store: complete outbox item: empty id")
@@ -219,7 +231,7 @@ func (t *Tables) CompleteOutbox(ctx context.Context, it state.OutboxItem, delive
 	if delivered.IsZero() {
 		delivered = t.now()
 	}
-	e := newEntity(outboxPartition, it.ID)
+	e := newEntity(pk, it.ID)
 	e.boolean("Done", true)
 	e.time("Delivered", delivered)
 	e.time("LeaseUntil", time.Time{})
@@ -234,11 +246,15 @@ func (t *Tables) CompleteOutbox(ctx context.Context, it state.OutboxItem, delive
 // (notify.Deliver passes it.Attempts already incremented, and releases an
 // unsent item with Attempts unchanged). ETag and errors as CompleteOutbox.
 func (t *Tables) RetryOutbox(ctx context.Context, it state.OutboxItem, next time.Time, lastErr string) error {
+	return t.retryOutbox(ctx, outboxPartition, it, next, lastErr)
+}
+
+func (t *Tables) retryOutbox(ctx context.Context, pk string, it state.OutboxItem, next time.Time, lastErr string) error {
 	what := "retry outbox item " + it.ID
 	if it.ID == "" {
 		return fmt.Errorf("store: retry outbox item: empty id")
 	}
-	e := newEntity(outboxPartition, it.ID)
+	e := newEntity(pk, it.ID)
 	e.int32("Attempts", it.Attempts)
 	e.time("NextAttempt", next)
 	e.time("LeaseUntil", time.Time{})
@@ -251,8 +267,12 @@ func (t *Tables) RetryOutbox(ctx context.Context, it state.OutboxItem, next time
 // Outbox streams every outbox item, delivered or not, oldest first. An
 // error from fn stops the stream and is returned as is.
 func (t *Tables) Outbox(ctx context.Context, fn func(state.OutboxItem) error) error {
+	return t.outbox(ctx, outboxPartition, fn)
+}
+
+func (t *Tables) outbox(ctx context.Context, pk string, fn func(state.OutboxItem) error) error {
 	const what = "list outbox"
-	err := t.list(ctx, tableOutbox, partitionFilter(outboxPartition), "", func(r row) error {
+	err := t.list(ctx, tableOutbox, partitionFilter(pk), "", func(r row) error {
 		it, err := outboxFromRow(r)
 		if err != nil {
 			return &opError{op: what, err: err}
@@ -265,7 +285,7 @@ func (t *Tables) Outbox(ctx context.Context, fn func(state.OutboxItem) error) er
 // PendingOutbox counts the undelivered items (due or not).
 func (t *Tables) PendingOutbox(ctx context.Context) (int, error) {
 	n := 0
-	err := t.list(ctx, tableOutbox, pendingFilter(), "RowKey", func(row) error { n++; return nil })
+	err := t.list(ctx, tableOutbox, pendingFilter(outboxPartition), "RowKey", func(row) error { n++; return nil })
 	if err := listErr("count pending outbox items", err); err != nil {
 		return 0, err
 	}
@@ -275,17 +295,21 @@ func (t *Tables) PendingOutbox(ctx context.Context) (int, error) {
 // PruneOutbox deletes delivered items delivered before deliveredBefore and
 // returns how many it deleted.
 func (t *Tables) PruneOutbox(ctx context.Context, deliveredBefore time.Time) (int, error) {
+	return t.pruneOutbox(ctx, outboxPartition, deliveredBefore)
+}
+
+func (t *Tables) pruneOutbox(ctx context.Context, pk string, deliveredBefore time.Time) (int, error) {
 	const what = "prune outbox"
 	deliveredBefore = norm(deliveredBefore)
 	var ops []op
-	filter := partitionFilter(outboxPartition) + " and Done eq true"
+	filter := partitionFilter(pk) + " and Done eq true"
 	err := t.list(ctx, tableOutbox, filter, "RowKey,Delivered", func(r row) error {
 		d, err := r.time("Delivered")
 		if err != nil {
 			return &opError{op: what, err: err}
 		}
 		if d.Before(deliveredBefore) {
-			ops = append(ops, deleteOp(outboxPartition, r.str("RowKey"), ""))
+			ops = append(ops, deleteOp(pk, r.str("RowKey"), ""))
 		}
 		return nil
 	})
@@ -296,4 +320,52 @@ func (t *Tables) PruneOutbox(ctx context.Context, deliveredBefore time.Time) (in
 		return 0, wrap(what, err)
 	}
 	return len(ops), nil
+}
+
+// SinkOutbox is an outbox of its own for a sink other than Teams (the
+// Logs Ingestion sink, shared/sentinel): the same rows, claims and
+// leases as the Teams outbox, in the same table under the partition
+// "sink-<name>", so that neither drains nor reconciles the other's items.
+type SinkOutbox struct {
+	t  *Tables
+	pk string
+}
+
+// SinkOutbox returns the outbox of the sink name (a plain key: letters,
+// digits, '-', '_', '.').
+func (t *Tables) SinkOutbox(name string) (*SinkOutbox, error) {
+	if name == "" || !plainKey(name) || len(name) > 64 {
+		return nil, fmt.Errorf("store: sink outbox: invalid name %.100q", name)
+	}
+	return &SinkOutbox{t: t, pk: "sink-" + name}, nil
+}
+
+// EnqueueOutbox is Tables.EnqueueOutbox in this outbox.
+func (s *SinkOutbox) EnqueueOutbox(ctx context.Context, items []state.OutboxItem) ([]state.OutboxItem, error) {
+	return s.t.enqueueOutbox(ctx, s.pk, items)
+}
+
+// ClaimOutbox is Tables.ClaimOutbox in this outbox.
+func (s *SinkOutbox) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]state.OutboxItem, error) {
+	return s.t.claimOutbox(ctx, s.pk, now, lease, max)
+}
+
+// CompleteOutbox is Tables.CompleteOutbox in this outbox.
+func (s *SinkOutbox) CompleteOutbox(ctx context.Context, it state.OutboxItem, delivered time.Time) error {
+	return s.t.completeOutbox(ctx, s.pk, it, delivered)
+}
+
+// RetryOutbox is Tables.RetryOutbox in this outbox.
+func (s *SinkOutbox) RetryOutbox(ctx context.Context, it state.OutboxItem, next time.Time, lastErr string) error {
+	return s.t.retryOutbox(ctx, s.pk, it, next, lastErr)
+}
+
+// Outbox is Tables.Outbox in this outbox.
+func (s *SinkOutbox) Outbox(ctx context.Context, fn func(state.OutboxItem) error) error {
+	return s.t.outbox(ctx, s.pk, fn)
+}
+
+// PruneOutbox is Tables.PruneOutbox in this outbox.
+func (s *SinkOutbox) PruneOutbox(ctx context.Context, deliveredBefore time.Time) (int, error) {
+	return s.t.pruneOutbox(ctx, s.pk, deliveredBefore)
 }
