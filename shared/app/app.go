@@ -31,6 +31,7 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/identity"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
+	"github.com/tenantwatch/tenantwatch/shared/sentinel"
 	"github.com/tenantwatch/tenantwatch/shared/store"
 	"github.com/tenantwatch/tenantwatch/shared/watch"
 )
@@ -60,7 +61,8 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 	tagContainer, tagName, _ := strings.Cut(cfg.ServiceTagsBlob, "/")
 	discovery := cfg.ServiceTagsFile == "" && tagContainer == "" && cfg.ServiceTagsSubscription != ""
 	var cred azcore.TokenCredential
-	if auth == graph.AuthAzure || cfg.Storage.IdentityBased() || discovery {
+	sentinelOn := cfg.SentinelEndpoint != ""
+	if auth == graph.AuthAzure || cfg.Storage.IdentityBased() || discovery || sentinelOn {
 		var err error
 		if cred, err = newCredential(cfg.Storage.ClientID); err != nil {
 			return nil, err
@@ -136,6 +138,17 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 	// tenant of its URLs, the same credential (tokens for
 	// https://manage.office.com).
 	feed := newFeed(cfg.ActivityURL, cfg.TenantID, cred, gc, version, log)
+	// The Log Analytics sink (off unless both settings are set): its own
+	// outbox in the outbox table, the same credential (tokens for
+	// https://monitor.azure.com/).
+	la := &doctor.LogAnalytics{Endpoint: cfg.SentinelEndpoint, RuleID: cfg.SentinelRuleID}
+	if sentinelOn {
+		sink, err := newSentinel(cfg, tables, cred, log)
+		if err != nil {
+			return nil, err
+		}
+		opts.Sentinel, la.Pending = sink, sink.Pending
+	}
 	rounds := collect.NewRounds(gc, tables, &collect.RoundsOptions{Logger: log})
 	opts.Exchange = &watch.Exchange{Feed: feed, Rounds: rounds, Store: exchangeStore{tables}}
 	w, err := watch.New(watch.Deps{
@@ -153,11 +166,24 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 	}
 	doc, err := doctor.New(gc, doctor.Facts{LicenceMissing: graph.LicenceMissing},
 		&doctor.Options{Target: cfg.GraphURL, Teams: teams, NotificationURL: cfg.NotificationURL, Feed: feed,
-			ActivityNotificationURL: cfg.ActivityNotificationURL, Logger: log})
+			ActivityNotificationURL: cfg.ActivityNotificationURL, LogAnalytics: la, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	return &Service{App: w, doc: doc}, nil
+}
+
+// newSentinel builds the Log Analytics sink over its outbox in tables.
+func newSentinel(cfg config.Config, tables *store.Tables, cred azcore.TokenCredential, log *slog.Logger) (*sentinel.Sink, error) {
+	ob, err := tables.SinkOutbox("sentinel")
+	if err != nil {
+		return nil, err
+	}
+	c, err := sentinel.NewClient(cfg.SentinelEndpoint, cfg.SentinelRuleID, cred, nil)
+	if err != nil {
+		return nil, err
+	}
+	return sentinel.NewSink(ob, c, &sentinel.SinkOptions{TenantID: cfg.TenantID, Logger: log})
 }
 
 // Service is the deployed app: the functions of watch.App and the

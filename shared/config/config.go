@@ -84,6 +84,13 @@ type Config struct {
 	// ActivityOverlap: each PollActivity lists this much before its
 	// watermark (TENANTWATCH_ACTIVITY_OVERLAP, default 30m).
 	ActivityOverlap time.Duration
+	// SentinelEndpoint is the logs ingestion endpoint of the data
+	// collection endpoint (TENANTWATCH_SENTINEL_ENDPOINT, https) and
+	// SentinelRuleID the data collection rule's immutable id
+	// (TENANTWATCH_SENTINEL_RULE_ID, dcr-…): both set, findings and
+	// incidents also go to Log Analytics (shared/sentinel); both empty,
+	// the sink is off.
+	SentinelEndpoint, SentinelRuleID string
 
 	ServiceTagsBlob string // TENANTWATCH_SERVICE_TAGS_BLOB: "container/name" of a Service Tags JSON file
 	ServiceTagsFile string // TENANTWATCH_SERVICE_TAGS_FILE: a local Service Tags file (local runs)
@@ -148,6 +155,8 @@ func Load(getenv func(string) string) (Config, error) {
 		TenantID:                get("TENANTWATCH_TENANT_ID"),
 		ActivityNotificationURL: get("TENANTWATCH_ACTIVITY_NOTIFICATION_URL"),
 		ActivityAuthID:          get("TENANTWATCH_ACTIVITY_AUTH_ID"),
+		SentinelEndpoint:        strings.TrimRight(get("TENANTWATCH_SENTINEL_ENDPOINT"), "/"),
+		SentinelRuleID:          get("TENANTWATCH_SENTINEL_RULE_ID"),
 		ServiceTagsBlob:         get("TENANTWATCH_SERVICE_TAGS_BLOB"),
 		ServiceTagsFile:         get("TENANTWATCH_SERVICE_TAGS_FILE"),
 		ServiceTagsSubscription: get("TENANTWATCH_SERVICE_TAGS_SUBSCRIPTION"),
@@ -230,6 +239,17 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("TENANTWATCH_ACTIVITY_AUTH_ID", "must be set, at least 16 characters, with TENANTWATCH_ACTIVITY_NOTIFICATION_URL (the webhook's Webhook-AuthID secret)")
 	case c.ActivityNotificationURL == "" && c.ActivityAuthID != "":
 		bad("TENANTWATCH_ACTIVITY_AUTH_ID", "is set but TENANTWATCH_ACTIVITY_NOTIFICATION_URL is not")
+	}
+	switch {
+	case (c.SentinelEndpoint == "") != (c.SentinelRuleID == ""):
+		bad("TENANTWATCH_SENTINEL_ENDPOINT", "and TENANTWATCH_SENTINEL_RULE_ID are set together (the data collection endpoint's logs ingestion URL and the rule's immutable id) or not at all")
+	case c.SentinelEndpoint != "":
+		if u, err := url.Parse(c.SentinelEndpoint); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			bad("TENANTWATCH_SENTINEL_ENDPOINT", "must be an https URL without user or query (the data collection endpoint's logs ingestion endpoint)")
+		}
+		if !strings.HasPrefix(c.SentinelRuleID, "dcr-") || strings.ContainsAny(c.SentinelRuleID, "/?#% ") {
+			bad("TENANTWATCH_SENTINEL_RULE_ID", "%.80q is not a data collection rule's immutable id (dcr-…)", c.SentinelRuleID)
+		}
 	}
 	if c.ServiceTagsBlob != "" {
 		if i := strings.IndexByte(c.ServiceTagsBlob, '/'); i <= 0 || i == len(c.ServiceTagsBlob)-1 {

@@ -201,3 +201,34 @@ func TestLoadBeta(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadSentinel(t *testing.T) {
+	base := func(kv ...string) map[string]string {
+		m := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	c, err := config.Load(env(base("TENANTWATCH_SENTINEL_ENDPOINT", "https://dce-tw-abcd.westeurope-1.ingest.monitor.azure.com/",
+		"TENANTWATCH_SENTINEL_RULE_ID", "dcr-0123456789abcdef0123456789abcdef")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SentinelEndpoint != "https://dce-tw-abcd.westeurope-1.ingest.monitor.azure.com" || c.SentinelRuleID != "dcr-0123456789abcdef0123456789abcdef" {
+		t.Errorf("got %q, %q", c.SentinelEndpoint, c.SentinelRuleID)
+	}
+	if c, err := config.Load(env(base())); err != nil || c.SentinelEndpoint != "" {
+		t.Errorf("off by default: %q, %v", c.SentinelEndpoint, err)
+	}
+	for _, tc := range []struct{ kv []string }{
+		{[]string{"TENANTWATCH_SENTINEL_ENDPOINT", "https://dce.ingest.monitor.azure.com"}},
+		{[]string{"TENANTWATCH_SENTINEL_RULE_ID", "dcr-1"}},
+		{[]string{"TENANTWATCH_SENTINEL_ENDPOINT", "http://dce.ingest.monitor.azure.com", "TENANTWATCH_SENTINEL_RULE_ID", "dcr-1"}},
+		{[]string{"TENANTWATCH_SENTINEL_ENDPOINT", "https://dce.ingest.monitor.azure.com", "TENANTWATCH_SENTINEL_RULE_ID", "/subscriptions/x/dataCollectionRules/y"}},
+	} {
+		if _, err := config.Load(env(base(tc.kv...))); err == nil || !strings.Contains(err.Error(), "TENANTWATCH_SENTINEL_") {
+			t.Errorf("%v: err = %v, want one naming the setting", tc.kv, err)
+		}
+	}
+}

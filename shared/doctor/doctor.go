@@ -125,6 +125,9 @@ type Options struct {
 	// they are compared and printed: the query holds the function key).
 	// Empty: no webhook is expected.
 	ActivityNotificationURL string
+	// LogAnalytics describes the deployed app's Log Analytics sink
+	// (shared/sentinel); nil: no line about it (the CLI's own checks).
+	LogAnalytics *LogAnalytics
 	// Detectors name the rules each gap skips (default detect.All()).
 	Detectors []detect.Detector
 	Now       func() time.Time
@@ -236,6 +239,9 @@ func (d *Doctor) Run(ctx context.Context) Report {
 			add(Check{Name: checkGraph, Status: StatusFail, Detail: oneLine(err.Error()),
 				Fix: "check the Graph URL, the network and the credential, then rerun: the permission, licence, named-location and subscription checks need Graph"})
 			add(d.teams(ctx))
+			if d.o.LogAnalytics != nil {
+				add(d.logAnalytics(ctx))
+			}
 			return r
 		}
 		results[src] = err
@@ -249,6 +255,9 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	add(d.licence(ctx, results[tenant.SourceSignIns]))
 	add(d.namedLocations(ctx, results[tenant.SourceNamedLocations]))
 	add(d.teams(ctx))
+	if d.o.LogAnalytics != nil {
+		add(d.logAnalytics(ctx))
+	}
 	r.Checks = append(r.Checks, d.subscriptions(ctx)...)
 	add(feedSubscription)
 	return r
@@ -391,6 +400,47 @@ const testCard = `{"type":"message","attachments":[{"contentType":"application/v
 	`"content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4",` +
 	`"body":[{"type":"TextBlock","text":"tenantwatch doctor: this channel receives tenantwatch alerts","weight":"Bolder","wrap":true},` +
 	`{"type":"TextBlock","text":"Posted by tenantwatch doctor --post-test-card. Nothing to do.","isSubtle":true,"wrap":true}]}}]}`
+
+// LogAnalytics is what doctor says about the Log Analytics sink. Doctor
+// never uploads a row: it says whether the sink is configured and how many
+// uploads wait in its outbox.
+type LogAnalytics struct {
+	// Endpoint and RuleID are the settings; both empty: not configured.
+	Endpoint, RuleID string
+	// Pending counts the uploads waiting in the sink's outbox (nil: not
+	// counted).
+	Pending func(ctx context.Context) (int, error)
+}
+
+const checkLogAnalytics = "Log Analytics sink"
+
+func (d *Doctor) logAnalytics(ctx context.Context) Check {
+	la := d.o.LogAnalytics
+	c := Check{Name: checkLogAnalytics}
+	if la.Endpoint == "" || la.RuleID == "" {
+		c.Status = StatusSkip
+		c.Detail = "not configured: findings and incidents go to Teams and the reports only (TENANTWATCH_SENTINEL_ENDPOINT, TENANTWATCH_SENTINEL_RULE_ID; azd: TENANTWATCH_SENTINEL_WORKSPACE)"
+		return c
+	}
+	host := la.Endpoint
+	if u, err := url.Parse(la.Endpoint); err == nil {
+		host = u.Host
+	}
+	c.Status = StatusOK
+	c.Detail = fmt.Sprintf("configured: rule %s at %s; no rows sent by doctor", oneLine(la.RuleID), oneLine(host))
+	if la.Pending != nil {
+		n, err := la.Pending(ctx)
+		switch {
+		case err != nil:
+			c.Status, c.Detail = StatusWarn, c.Detail+"; its outbox could not be read: "+oneLine(err.Error())
+		case n > 0:
+			c.Detail += fmt.Sprintf("; %d uploads waiting (DeliverAlerts retries them; the app's log says why)", n)
+		default:
+			c.Detail += "; nothing waiting"
+		}
+	}
+	return c
+}
 
 func (d *Doctor) teams(ctx context.Context) Check {
 	c := Check{Name: checkTeams}

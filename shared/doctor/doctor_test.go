@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -628,5 +629,42 @@ func TestActivityFeed(t *testing.T) {
 			}
 			readsOnly(t, rec.since(before))
 		})
+	}
+}
+
+// TestLogAnalytics: the line says whether the sink is configured and what
+// waits, and is absent when the caller knows nothing of the sink.
+func TestLogAnalytics(t *testing.T) {
+	t.Parallel()
+	c, _ := sim(t, graphsim.Options{})
+	cases := []struct {
+		name   string
+		la     *doctor.LogAnalytics
+		want   doctor.Status
+		detail string
+	}{
+		{"off", &doctor.LogAnalytics{}, doctor.StatusSkip, "not configured"},
+		{"on", &doctor.LogAnalytics{Endpoint: "https://dce-x.westeurope-1.ingest.monitor.azure.com", RuleID: "dcr-0123",
+			Pending: func(context.Context) (int, error) { return 0, nil }}, doctor.StatusOK, "rule dcr-0123 at dce-x.westeurope-1.ingest.monitor.azure.com; no rows sent by doctor; nothing waiting"},
+		{"waiting", &doctor.LogAnalytics{Endpoint: "https://dce-x.ingest.monitor.azure.com", RuleID: "dcr-0123",
+			Pending: func(context.Context) (int, error) { return 3, nil }}, doctor.StatusOK, "3 uploads waiting"},
+		{"outbox unreadable", &doctor.LogAnalytics{Endpoint: "https://dce-x.ingest.monitor.azure.com", RuleID: "dcr-0123",
+			Pending: func(context.Context) (int, error) { return 0, errors.New("table down") }}, doctor.StatusWarn, "table down"},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := newDoctor(t, c, &doctor.Options{LogAnalytics: tt.la}).Run(t.Context())
+			got := check(t, r, "Log Analytics sink")
+			if got.Status != tt.want || !strings.Contains(got.Detail, tt.detail) {
+				t.Errorf("%+v; want %s with %q", got, tt.want, tt.detail)
+			}
+		})
+	}
+	r := newDoctor(t, c, nil).Run(t.Context())
+	for _, ch := range r.Checks {
+		if ch.Name == "Log Analytics sink" {
+			t.Errorf("a line without LogAnalytics: %+v", ch)
+		}
 	}
 }

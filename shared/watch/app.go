@@ -15,8 +15,10 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/azureip"
 	"github.com/tenantwatch/tenantwatch/shared/config"
 	"github.com/tenantwatch/tenantwatch/shared/detect"
+	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/notify"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
+	"github.com/tenantwatch/tenantwatch/shared/sentinel"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
 
@@ -47,6 +49,18 @@ type Options struct {
 	// ProcessActivity, PollActivity); nil leaves the Exchange rules to the
 	// scan.
 	Exchange *Exchange
+	// Sentinel is the optional Log Analytics sink (shared/sentinel): new
+	// findings and the daily sweep's incidents are queued in its outbox,
+	// DeliverAlerts uploads them. Nil: off.
+	Sentinel LogSink
+}
+
+// LogSink queues rows for Log Analytics and delivers them;
+// *sentinel.Sink satisfies it.
+type LogSink interface {
+	AddFindings(ctx context.Context, fs []tenant.Finding, change string) error
+	AddIncidents(ctx context.Context, incs []incident.Incident) error
+	Deliver(ctx context.Context) (sentinel.Stats, error)
 }
 
 // Cursor names.

@@ -42,6 +42,9 @@ func (a *App) detectAndRecordWith(ctx context.Context, s *tenant.Snapshot, basel
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("watch: record findings: %w", err), detErr)
 	}
+	if err := a.toSentinel(ctx, fresh, baseline); err != nil {
+		return fresh, errors.Join(err, detErr)
+	}
 	if len(fresh) > 0 && !baseline {
 		if _, err := a.outbox.Add(ctx, fresh); err != nil {
 			// The findings are recorded as queued: DeliverAlerts'
@@ -59,6 +62,38 @@ func (a *App) detectAndRecordWith(ctx context.Context, s *tenant.Snapshot, basel
 		return fresh, &detectorsFailed{detErr}
 	}
 	return fresh, nil
+}
+
+// toSentinel queues the new findings fs for Log Analytics when the sink is
+// configured ("baseline" rows for an installation's silent first rounds).
+// The rows are queued after the findings are recorded: a failure here
+// fails the round, but dedupe will not offer the same findings again, so
+// their rows are missing from the table (the daily report has them).
+func (a *App) toSentinel(ctx context.Context, fs []tenant.Finding, baseline bool) error {
+	if a.o.Sentinel == nil || len(fs) == 0 {
+		return nil
+	}
+	change := "new"
+	if baseline {
+		change = "baseline"
+	}
+	if err := a.o.Sentinel.AddFindings(ctx, fs, change); err != nil {
+		return fmt.Errorf("watch: queue findings for log analytics: %w", err)
+	}
+	return nil
+}
+
+// deliverSentinel uploads the Log Analytics rows that are due.
+func (a *App) deliverSentinel(ctx context.Context) error {
+	if a.o.Sentinel == nil {
+		return nil
+	}
+	st, err := a.o.Sentinel.Deliver(ctx)
+	a.log.Info("log analytics delivery", "delivered", st.Delivered, "retried", st.Retried, "failed", st.Failed)
+	if err != nil {
+		return fmt.Errorf("watch: deliver to log analytics: %w", err)
+	}
+	return nil
 }
 
 // detectorsFailed is detectAndRecord's error when only detectors failed:
@@ -111,6 +146,7 @@ func (a *App) DeliverAlerts(ctx context.Context) error {
 	if err := a.reconcile(ctx); err != nil {
 		a.log.Warn("reconciling findings with the outbox failed", "err", err)
 	}
+	sentErr := a.deliverSentinel(ctx)
 	if a.o.Sender == nil {
 		n := 0
 		_ = a.d.Outbox.Outbox(ctx, func(it state.OutboxItem) error {
@@ -120,14 +156,14 @@ func (a *App) DeliverAlerts(ctx context.Context) error {
 			return nil
 		})
 		a.log.Warn("no Teams webhook is configured (TENANTWATCH_TEAMS_WEBHOOK_URL): alerts wait in the outbox", "pending", n)
-		return nil
+		return sentErr
 	}
 	st, err := notify.Deliver(ctx, a.d.Outbox, a.o.Sender, a.deliverOptions())
 	a.log.Info("delivery", "delivered", st.Delivered, "retried", st.Retried, "failed", st.Failed)
 	if err != nil {
-		return fmt.Errorf("watch: deliver alerts: %w", err)
+		return errors.Join(fmt.Errorf("watch: deliver alerts: %w", err), sentErr)
 	}
-	return nil
+	return sentErr
 }
 
 // reconcileAfter is how old a queued finding must be before reconciliation

@@ -100,6 +100,14 @@ func (a *App) DailySweep(ctx context.Context) error {
 	// The day's report groups the findings one attack ties together, as
 	// the scan's does (accepted findings included: a chain stays visible).
 	doc.Incidents = incident.Correlate(res.Findings, nil)
+	if err := a.toSentinel(ctx, fresh, false); err != nil {
+		return errors.Join(err, scanErr)
+	}
+	if a.o.Sentinel != nil && len(doc.Incidents) > 0 {
+		if err := a.o.Sentinel.AddIncidents(ctx, doc.Incidents); err != nil {
+			return errors.Join(fmt.Errorf("watch: sweep: queue incidents for log analytics: %w", err), scanErr)
+		}
+	}
 	written, err := a.d.Reports.WriteReports(ctx, doc, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: write reports: %w", err), scanErr)
