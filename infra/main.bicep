@@ -101,6 +101,9 @@ param serviceTagsSource string = 'discovery'
 @description('Grant the identity its Microsoft Graph application permissions here (needs a privileged Entra role); false: an administrator runs modules/graph-permissions.bicep.')
 param grantGraphPermissions bool = true
 
+@description('Log Analytics / Microsoft Sentinel sink (TENANTWATCH_SENTINEL_WORKSPACE): empty (default) off; new: the deployment\'s own workspace; else the resource id of an existing workspace (/subscriptions/…/resourceGroups/…/providers/Microsoft.OperationalInsights/workspaces/…), which gets the tables, the data collection endpoint and rule.')
+param sentinelWorkspace string = ''
+
 @secure()
 @description('Teams Workflows webhook URL ("When a Teams webhook request is received"), kept in Key Vault; empty: alerts wait in the outbox.')
 param teamsWebhookUrl string = ''
@@ -164,6 +167,9 @@ var queueNames = [
 ]
 var armUrl = endsWith(environment().resourceManager, '/') ? substring(environment().resourceManager, 0, length(environment().resourceManager) - 1) : environment().resourceManager
 var hasTeamsWebhook = !empty(teamsWebhookUrl)
+var hasSentinel = !empty(sentinelWorkspace)
+var sentinelNewWorkspace = sentinelWorkspace == 'new'
+var sentinelWorkspaceParts = split(sentinelWorkspace, '/')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
@@ -257,6 +263,20 @@ module graphPermissions './modules/graph-permissions.bicep' = if (grantGraphPerm
   }
 }
 
+// The Log Analytics sink: in the deployment's resource group with 'new',
+// else in the existing workspace's resource group.
+module sentinel './modules/sentinel.bicep' = if (hasSentinel) {
+  name: 'sentinel-${resourceToken}'
+  scope: sentinelNewWorkspace ? rg : resourceGroup(sentinelWorkspaceParts[2], sentinelWorkspaceParts[4])
+  params: {
+    workspaceName: sentinelNewWorkspace ? monitoring.outputs.logAnalyticsName : last(sentinelWorkspaceParts)
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    uamiPrincipalId: identity.outputs.principalId
+  }
+}
+
 var vaultUri = keyVault.outputs.vaultUri
 
 // Every setting the code reads (shared/config, the %Name% schedules of
@@ -326,13 +346,18 @@ var teamsAppSettings = hasTeamsWebhook ? {
   TENANTWATCH_TEAMS_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${vaultUri}secrets/teams-webhook/)'
 } : {}
 
+var sentinelAppSettings = hasSentinel ? {
+  TENANTWATCH_SENTINEL_ENDPOINT: sentinel.outputs.logsIngestionEndpoint
+  TENANTWATCH_SENTINEL_RULE_ID: sentinel.outputs.ruleImmutableId
+} : {}
+
 module appConfig './modules/app-config.bicep' = {
   name: 'app-config'
   scope: rg
   params: {
     functionAppName: functionApp.outputs.name
     keyVaultName: keyVault.outputs.name
-    appSettings: union(baseAppSettings, serviceTagAppSettings[serviceTagsSource], teamsAppSettings)
+    appSettings: union(baseAppSettings, serviceTagAppSettings[serviceTagsSource], teamsAppSettings, sentinelAppSettings)
     notificationKeySeed: notificationKeySeed
   }
 }

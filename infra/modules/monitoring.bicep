@@ -56,4 +56,5 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }
 
 output applicationInsightsName string = appInsights.name
+output logAnalyticsName string = workspace.name
 output connectionString string = appInsights.properties.ConnectionString

@@ -513,6 +513,23 @@ func bound(p *int) string {
 	return strconv.Itoa(*p)
 }
 
+// extensibleValues are the strings infra/ sets outside an extensible
+// enum's known values, by property path suffix, each with its reason.
+var extensibleValues = map[string]struct{ prefix, reason string }{
+	"streams[]": {"Custom-", "a data collection rule's custom streams are named Custom-<name> (Logs Ingestion API); the enum lists only Microsoft's own streams"},
+}
+
+// extensibleAllowed reports whether v may stand at path by extensibleValues.
+func extensibleAllowed(path, v string) bool {
+	generic := regexp.MustCompile(`\[\d+\]`).ReplaceAllString(path, "[]")
+	for suffix, e := range extensibleValues {
+		if strings.HasSuffix(generic, suffix) && strings.HasPrefix(v, e.prefix) && len(v) > len(e.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // enum checks a string against a string literal or a union of them
 // (strictly: an extensible enum's other strings need an explicit reason).
 func (w *typeWalk) enum(path, expr, kind string, n typeNode) {
@@ -549,6 +566,9 @@ func (w *typeWalk) enum(path, expr, kind string, n typeNode) {
 	}
 	for _, v := range vals {
 		if slices.Contains(allowed, v) {
+			continue
+		}
+		if open && extensibleAllowed(path, v) {
 			continue
 		}
 		how := fmt.Sprintf("%s = %q", path, v)

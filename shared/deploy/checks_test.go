@@ -28,6 +28,8 @@ var notSet = map[string]string{
 	"FUNCTIONS_CUSTOMHANDLER_PORT":     "set by the Functions host when it starts the handler",
 	"TENANTWATCH_ALLOW_HTTP_LOOPBACK":  "local runs only: allows http:// loopback webhook and notification URLs",
 	"TENANTWATCH_SERVICE_TAGS_FILE":    "local runs only: a Service Tags file on the local disk",
+	"TENANTWATCH_SENTINEL_ENDPOINT":    "set only when TENANTWATCH_SENTINEL_WORKSPACE is given (sentinelAppSettings in main.bicep, from modules/sentinel.bicep's outputs); unset, the Log Analytics sink is off",
+	"TENANTWATCH_SENTINEL_RULE_ID":     "set only when TENANTWATCH_SENTINEL_WORKSPACE is given (sentinelAppSettings in main.bicep, from modules/sentinel.bicep's outputs); unset, the Log Analytics sink is off",
 	"TENANTWATCH_ACCEPT":               "the accepted risks (an accept file's JSON) are the security team's decision after deployment, set in the Function App's settings (README \"Accepted risks\"); unset means none is accepted",
 }
 
@@ -166,7 +168,7 @@ func readAppSettings(in *infra) (*appSettingsSet, errs) {
 		e.add("main.bicep: no module app-config.bicep")
 	} else if p, err := call.moduleParams(); err != nil {
 		e.add("main.bicep: app-config params: %v", err)
-	} else if got, want := squash(p.Vals["appSettings"]), "union(baseAppSettings, serviceTagAppSettings[serviceTagsSource], teamsAppSettings)"; got != want {
+	} else if got, want := squash(p.Vals["appSettings"]), "union(baseAppSettings, serviceTagAppSettings[serviceTagsSource], teamsAppSettings, sentinelAppSettings)"; got != want {
 		e.add("main.bicep: app-config appSettings = %q, want %q", got, want)
 	}
 	// app-config.bicep sets them, as the only app settings of the app.
@@ -876,6 +878,7 @@ var wantRoles = []roleGrant{
 	{"Storage Table Data Contributor", "uami"}, // the app's state
 	{"Key Vault Secrets User", "uami"},         // Key Vault references
 	{"Monitoring Metrics Publisher", "uami"},   // telemetry with local auth off
+	{"Monitoring Metrics Publisher", "uami"},   // the Logs Ingestion API, on the data collection rule (TENANTWATCH_SENTINEL_WORKSPACE)
 	{"the custom service tags role", "uami"},   // serviceTagsSource discovery
 	// azd reads notification-key-seed back on the next provision
 	// (secretOrRandomPassword), with the deployer's own token.

@@ -117,7 +117,11 @@ var mutations = []mutation{
 	{"Teams reference without a webhook", mainBicep, "var teamsAppSettings = hasTeamsWebhook ?", "var teamsAppSettings = true ?", checkAppSettings, "teamsAppSettings must be"},
 	{"Graph URL from environment().graph", mainBicep, "  TENANTWATCH_GRAPH_URL: graphUrl\n", "  TENANTWATCH_GRAPH_URL: environment().graph\n", checkAppSettings, "Azure AD Graph"},
 	{"settings in siteConfig too", functionModule, "      minTlsVersion: '1.2'\n", "      minTlsVersion: '1.2'\n      appSettings: []\n", checkAppSettings, "siteConfig.appSettings"},
-	{"settings not wired", mainBicep, "union(baseAppSettings, serviceTagAppSettings[serviceTagsSource], teamsAppSettings)", "baseAppSettings", checkAppSettings, "app-config appSettings"},
+	{"settings not wired", mainBicep, "union(baseAppSettings, serviceTagAppSettings[serviceTagsSource], teamsAppSettings, sentinelAppSettings)", "baseAppSettings", checkAppSettings, "app-config appSettings"},
+	{"sentinel rule publisher dropped", "infra/modules/sentinel.bicep", "var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'", "var monitoringMetricsPublisherRoleId = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'", checkRoleAssignments, "Monitoring Metrics Publisher"},
+	{"sentinel rule api version unknown", "infra/modules/sentinel.bicep", "'Microsoft.Insights/dataCollectionRules@2023-03-11'", "'Microsoft.Insights/dataCollectionRules@2021-09-01-preview'", checkAzureTypes, "dataCollectionRules@2021-09-01-preview"},
+	{"sentinel table property unknown", "infra/modules/sentinel.bicep", "    plan: 'Analytics'\n    schema: {\n      name: 'TenantWatchFindings_CL'", "    plan: 'Analytics'\n    retentionDays: 30\n    schema: {\n      name: 'TenantWatchFindings_CL'", checkAzureTypes, "retentionDays"},
+	{"sentinel custom stream misnamed", "infra/modules/sentinel.bicep", "        streams: [\n          'Custom-TenantWatchFindings_CL'", "        streams: [\n          'TenantWatchFindings_CL'", checkAzureTypes, "TenantWatchFindings_CL"},
 	// values
 	{"duration config refuses", mainBicep, "TENANTWATCH_AUDIT_OVERLAP: '15m'", "TENANTWATCH_AUDIT_OVERLAP: '15 minutes'", checkConfigLoad, "TENANTWATCH_AUDIT_OVERLAP"},
 	{"renewal longer than the lifetime", mainBicep, "TENANTWATCH_RENEW_BEFORE: '72h'", "TENANTWATCH_RENEW_BEFORE: '800h'", checkConfigLoad, "TENANTWATCH_RENEW_BEFORE"},
