@@ -115,6 +115,7 @@ func TestAnalyticsRuleTemplates(t *testing.T) {
 					QueryFrequency, QueryPeriod  string
 					TriggerOperator              string
 					Enabled                      bool
+					SuppressionDuration          string `json:"suppressionDuration"`
 					EntityMappings               []struct {
 						EntityType    string `json:"entityType"`
 						FieldMappings []struct {
@@ -141,7 +142,7 @@ func TestAnalyticsRuleTemplates(t *testing.T) {
 			t.Errorf("%s: %s kind %s named %s: want a Scheduled Microsoft.SecurityInsights alert rule", name, r.Type, r.Kind, r.Name)
 		}
 		if p.DisplayName == "" || !slices.Contains([]string{"High", "Medium", "Low", "Informational"}, p.Severity) || !p.Enabled ||
-			p.QueryFrequency == "" || p.QueryPeriod == "" || p.TriggerOperator == "" {
+			p.QueryFrequency == "" || p.QueryPeriod == "" || p.TriggerOperator == "" || p.SuppressionDuration == "" {
 			t.Errorf("%s: incomplete scheduled rule properties: %+v", name, p)
 		}
 		if !strings.HasPrefix(p.Query, sentinel.IncidentsTable+"\n") {
@@ -179,6 +180,11 @@ func TestAnalyticsRuleTemplates(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: entity mappings (-want +got):\n%s", name, diff)
+		}
+		for _, m := range regexp.MustCompile(`\{\{(\w+)\}\}`).FindAllStringSubmatch(string(b), -1) {
+			if cols[m[1]] != "string" {
+				t.Errorf("%s: alert details name {{%s}}, no string column", name, m[1])
+			}
 		}
 		for k, c := range p.CustomDetails {
 			if _, ok := cols[c]; !ok {

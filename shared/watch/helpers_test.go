@@ -205,6 +205,7 @@ type env struct {
 	exchange  *watch.Exchange
 	detectors []detect.Detector
 	tenant    func(watch.TenantReader) watch.TenantReader
+	sentinel  watch.LogSink // the Log Analytics sink newApp wires, if set
 	logs      *lockedBuffer
 }
 
@@ -338,6 +339,7 @@ func (e *env) newApp(cfg config.Config) *watch.App {
 		ServiceTags: func(context.Context) ([]byte, error) { return os.ReadFile(tags) },
 		Exchange:    e.exchange,
 		Detectors:   e.detectors,
+		Sentinel:    e.sentinel,
 	})
 	if err != nil {
 		t.Fatal(err)
