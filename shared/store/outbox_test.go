@@ -311,3 +311,68 @@ func TestClaimOutboxConcurrent(t *testing.T) {
 	}
 	t.Logf("claimer A took %d items in %d calls, B %d in %d", len(got[0]), rounds[0], len(got[1]), rounds[1])
 }
+
+// TestSinkOutbox: a sink's outbox has the Teams outbox's lifecycle in the
+// same table, and neither sees, claims or prunes the other's items.
+func TestSinkOutbox(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	clk := newClock(t0)
+	st := open(t, nil, clk)
+	sink, err := st.SinkOutbox("sentinel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "a/b", "x y", strings.Repeat("n", 65)} {
+		if _, err := st.SinkOutbox(bad); err == nil {
+			t.Errorf("SinkOutbox(%q) accepted", bad)
+		}
+	}
+	teams, err := st.EnqueueOutbox(ctx, []state.OutboxItem{card(0, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := sink.EnqueueOutbox(ctx, []state.OutboxItem{{Kind: "sentinel-findings", FindingKeys: []string{"k1", "k2"}, Payload: []byte(`[{"a":1}]`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	e := sink.Outbox(ctx, func(it state.OutboxItem) error { listed = append(listed, it.ID); return nil })
+	if e != nil || !slices.Equal(listed, []string{rows[0].ID}) {
+		t.Fatalf("sink lists %v, %v; want only its item", listed, e)
+	}
+	if got := all(t, st); len(got) != 1 || got[0].ID != teams[0].ID {
+		t.Fatalf("the Teams outbox lists %v; want only its card", ids(got))
+	}
+	claimed, err := st.ClaimOutbox(ctx, t0, time.Minute, 10)
+	if err != nil || len(claimed) != 1 || claimed[0].ID != teams[0].ID {
+		t.Fatalf("Teams claim %v, %v; want its card only", ids(claimed), err)
+	}
+	got, err := sink.ClaimOutbox(ctx, t0, time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].ID != rows[0].ID || string(got[0].Payload) != `[{"a":1}]` || !slices.Equal(got[0].FindingKeys, []string{"k1", "k2"}) {
+		t.Fatalf("sink claim %+v, %v", got, err)
+	}
+	got[0].Attempts = 1
+	if err := sink.RetryOutbox(ctx, got[0], t0.Add(time.Hour), "429"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := sink.ClaimOutbox(ctx, t0.Add(time.Minute), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("claimed before its next attempt: %v", ids(again))
+	}
+	again, err := sink.ClaimOutbox(ctx, t0.Add(time.Hour), time.Minute, 10)
+	if err != nil || len(again) != 1 || again[0].Attempts != 1 || again[0].LastError != "429" {
+		t.Fatalf("reclaim %+v, %v", again, err)
+	}
+	if err := sink.CompleteOutbox(ctx, again[0], t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CompleteOutbox(ctx, claimed[0], t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sink.PruneOutbox(ctx, t0.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("sink prune = %d, %v; want its one item", n, err)
+	}
+	if got := all(t, st); len(got) != 1 {
+		t.Fatalf("the sink's prune touched the Teams outbox: %v", ids(got))
+	}
+}
