@@ -169,7 +169,11 @@ var armUrl = endsWith(environment().resourceManager, '/') ? substring(environmen
 var hasTeamsWebhook = !empty(teamsWebhookUrl)
 var hasSentinel = !empty(sentinelWorkspace)
 var sentinelNewWorkspace = sentinelWorkspace == 'new'
-var sentinelWorkspaceParts = split(sentinelWorkspace, '/')
+// An existing workspace's id split at '/': [2] subscription, [4] resource
+// group, last the name. A stand-in id when there is none, so that the
+// indexes stay valid where ARM evaluates the module's scope anyway.
+var sentinelWorkspaceId = hasSentinel && !sentinelNewWorkspace ? sentinelWorkspace : '/subscriptions/${subscription().subscriptionId}/resourceGroups/rg-${environmentName}/providers/Microsoft.OperationalInsights/workspaces/none'
+var sentinelWorkspaceParts = split(sentinelWorkspaceId, '/')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'
