@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -23,11 +22,6 @@ func mailScopes(ss []string) []string {
 		}
 	}
 	return out
-}
-
-// hasScope reports whether ss holds scope (case-insensitive).
-func hasScope(ss []string, scope string) bool {
-	return slices.ContainsFunc(ss, func(s string) bool { return strings.EqualFold(strings.TrimSpace(s), scope) })
 }
 
 // Permission grant policies a tenant assigns to users
