@@ -261,3 +261,30 @@ func (o Object) MarshalJSON() ([]byte, error) { return appendJSON(nil, o), nil }
 
 // Clone returns a deep copy of o: changing one never reaches the other.
 func (o Object) Clone() Object { return copyObj(o) }
+
+// Objects returns the objects of a JSON array value (as Get or Path
+// return it), skipping elements that are not objects; nil for anything
+// else. Scenario stories read collections of the data with it.
+func Objects(v any) []Object {
+	arr, _ := v.([]any)
+	var out []Object
+	for _, e := range arr {
+		if o, ok := e.(Object); ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Strings returns the strings of a JSON array value, skipping elements
+// that are not strings; nil for anything else.
+func Strings(v any) []string {
+	arr, _ := v.([]any)
+	var out []string
+	for _, e := range arr {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

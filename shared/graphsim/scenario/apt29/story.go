@@ -341,28 +341,6 @@ func included(props string) graphsim.Object {
 
 const browserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
 
-func objs(v any) []graphsim.Object {
-	arr, _ := v.([]any)
-	var out []graphsim.Object
-	for _, e := range arr {
-		if o, ok := e.(graphsim.Object); ok {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-func strs(v any) []string {
-	arr, _ := v.([]any)
-	var out []string
-	for _, e := range arr {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func anys(ss []string) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
@@ -404,7 +382,7 @@ func (a *attackCtx) disableAudit() error {
 	skus := map[string]sku{}
 	for _, o := range a.tx.Objects("subscribedSkus") {
 		has := false
-		for _, p := range objs(pick(o, "servicePlans", nil)) {
+		for _, p := range graphsim.Objects(pick(o, "servicePlans", nil)) {
 			if strings.EqualFold(p.Str("servicePlanId"), planAdvancedAuditing) {
 				has = true
 			}
@@ -417,10 +395,10 @@ func (a *attackCtx) disableAudit() error {
 		if !activeMember(u) || a.excluded(uid, rule) {
 			continue
 		}
-		lics := objs(pick(u, "assignedLicenses", nil))
+		lics := graphsim.Objects(pick(u, "assignedLicenses", nil))
 		enabled := false
 		for _, l := range lics {
-			if skus[strings.ToLower(l.Str("skuId"))].hasPlan && !containsFold(strs(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
+			if skus[strings.ToLower(l.Str("skuId"))].hasPlan && !containsFold(graphsim.Strings(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
 				enabled = true
 			}
 		}
@@ -429,15 +407,15 @@ func (a *attackCtx) disableAudit() error {
 		}
 		text := func(l graphsim.Object) string {
 			return fmt.Sprintf("[SkuName=%s, AccountId=%s, SkuId=%s, DisabledPlans=[%s]]", skus[strings.ToLower(l.Str("skuId"))].part,
-				a.s.TenantID(), l.Str("skuId"), strings.Join(strs(pick(l, "disabledPlans", nil)), ","))
+				a.s.TenantID(), l.Str("skuId"), strings.Join(graphsim.Strings(pick(l, "disabledPlans", nil)), ","))
 		}
 		var oldAll, newAll, oldChanged, newChanged []any
 		var next []any
 		for _, l := range lics {
 			nl := l.Clone()
 			oldAll = append(oldAll, text(l))
-			if skus[strings.ToLower(l.Str("skuId"))].hasPlan && !containsFold(strs(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
-				nl.Set("disabledPlans", append(anys(strs(pick(l, "disabledPlans", nil))), planAdvancedAuditing))
+			if skus[strings.ToLower(l.Str("skuId"))].hasPlan && !containsFold(graphsim.Strings(pick(l, "disabledPlans", nil)), planAdvancedAuditing) {
+				nl.Set("disabledPlans", append(anys(graphsim.Strings(pick(l, "disabledPlans", nil))), planAdvancedAuditing))
 				oldChanged = append(oldChanged, text(l))
 				newChanged = append(newChanged, text(nl))
 			}
@@ -608,7 +586,7 @@ func (a *attackCtx) trustedRanges() []netip.Prefix {
 		if loc.Str("@odata.type") != "#microsoft.graph.ipNamedLocation" || pick(loc, "isTrusted", false) != true {
 			continue
 		}
-		for _, rg := range objs(pick(loc, "ipRanges", nil)) {
+		for _, rg := range graphsim.Objects(pick(loc, "ipRanges", nil)) {
 			if p, err := netip.ParsePrefix(rg.Str("cidrAddress")); err == nil {
 				out = append(out, p)
 			}
@@ -642,7 +620,7 @@ func (a *attackCtx) mailHolders() map[string][]string {
 			roles[res] = map[string]string{}
 			rsp, ok := a.tx.Lookup(graphsim.KindServicePrincipal, res)
 			if ok && (rsp.Str("appId") == appGraph || rsp.Str("appId") == appExchangeOnline) {
-				for _, r := range objs(pick(rsp, "appRoles", nil)) {
+				for _, r := range graphsim.Objects(pick(rsp, "appRoles", nil)) {
 					roles[res][strings.ToLower(r.Str("id"))] = r.Str("value")
 				}
 			}
@@ -673,7 +651,7 @@ func (a *attackCtx) backdoorTarget(fresh bool) (graphsim.Object, []string, bool)
 		if len(roles) == 0 || sp.Str("servicePrincipalType") == "ManagedIdentity" || a.excluded(id, credentialRules()...) {
 			continue
 		}
-		if fresh && len(objs(pick(sp, "keyCredentials", nil)))+len(objs(pick(sp, "passwordCredentials", nil))) > 0 {
+		if fresh && len(graphsim.Objects(pick(sp, "keyCredentials", nil)))+len(graphsim.Objects(pick(sp, "passwordCredentials", nil))) > 0 {
 			continue
 		}
 		return sp, roles, true
@@ -703,8 +681,8 @@ func (a *attackCtx) spBackdoor() error {
 		return fmt.Errorf("%w: %s: no service principal with a mail-reading role and no credential", graphsim.ErrNoCandidate, StepSPBackdoor)
 	}
 	id, name, appID := sp.Str("id"), sp.Str("displayName"), sp.Str("appId")
-	keys := objs(pick(sp, "keyCredentials", nil))
-	passwords := objs(pick(sp, "passwordCredentials", nil))
+	keys := graphsim.Objects(pick(sp, "keyCredentials", nil))
+	passwords := graphsim.Objects(pick(sp, "passwordCredentials", nil))
 	start := a.t.Add(-attackBackdate).Truncate(time.Second)
 	keyID := a.id()
 	thumb := binary.BigEndian.AppendUint64(nil, splitmix64(hash64(keyID)))
@@ -771,7 +749,7 @@ func (a *attackCtx) credentialNearby(id string, o graphsim.Object) bool {
 		d := t.Sub(a.t)
 		return !t.IsZero() && d <= credentialNear && d >= -credentialNear
 	}
-	for _, c := range append(objs(pick(o, "keyCredentials", nil)), objs(pick(o, "passwordCredentials", nil))...) {
+	for _, c := range append(graphsim.Objects(pick(o, "keyCredentials", nil)), graphsim.Objects(pick(o, "passwordCredentials", nil))...) {
 		if near(parseTime(pick(c, "startDateTime", nil))) {
 			return true
 		}
@@ -785,7 +763,7 @@ func (a *attackCtx) credentialNearby(id string, o graphsim.Object) bool {
 		if r.o.Str("result") != "success" || !near(r.t) {
 			return
 		}
-		for _, tr := range objs(pick(r.o, "targetResources", nil)) {
+		for _, tr := range graphsim.Objects(pick(r.o, "targetResources", nil)) {
 			if strings.EqualFold(tr.Str("id"), id) {
 				found = true
 			}
@@ -806,7 +784,7 @@ func (a *attackCtx) replyURL() error {
 	id, name, appID := sp.Str("id"), sp.Str("displayName"), sp.Str("appId")
 	u := fmt.Sprintf("https://login-%010x.azurewebsites.net/signin", splitmix64(a.story.seed^a.n^0x75726c^uint64(a.t.UnixNano()))>>24)
 	by := a.attacker()
-	old := strs(pick(sp, "replyUrls", nil))
+	old := graphsim.Strings(pick(sp, "replyUrls", nil))
 	if err := a.update(graphsim.KindServicePrincipal, id, graphsim.Object{{"replyUrls", append(anys(old), u)}}); err != nil {
 		return err
 	}
@@ -831,7 +809,7 @@ func (a *attackCtx) replyURL() error {
 		aid, aname := app.Str("id"), app.Str("displayName")
 		web, _ := pick(app, "web", graphsim.Object{}).(graphsim.Object)
 		web = web.Clone()
-		oldApp := strs(pick(web, "redirectUris", nil))
+		oldApp := graphsim.Strings(pick(web, "redirectUris", nil))
 		web.Set("redirectUris", append(anys(oldApp), u))
 		if err := a.update(graphsim.KindApplication, aid, graphsim.Object{{"web", web}}); err != nil {
 			return err

@@ -347,7 +347,7 @@ func (a *attackCtx) federatedCredential() error {
 	}
 	name := app.Str("displayName")
 	v, _ := app.Get(graphsim.FederatedCredentials)
-	old := objs(v)
+	old := graphsim.Objects(v)
 	repo := fmt.Sprintf("repo:%s-ops/%s:pull_request", strings.ToLower(strings.Fields(name)[0]), fmt.Sprintf("sync-%04x", uint64(a.t.UnixNano())&0xffff))
 	fic := graphsim.Object{{"id", a.id()}, {"name", "ci-runner"}, {"issuer", issuerGitHub}, {"subject", repo},
 		{"audiences", []any{"api://AzureADTokenExchange"}}, {"description", nil}}
@@ -387,7 +387,7 @@ func (a *attackCtx) mailCapableApp(rule string) string {
 		if sp.Str("appId") != appExchangeOnline && sp.Str("appId") != appGraph {
 			continue
 		}
-		for _, r := range objs(func() any { v, _ := sp.Get("appRoles"); return v }()) {
+		for _, r := range graphsim.Objects(func() any { v, _ := sp.Get("appRoles"); return v }()) {
 			if v := r.Str("value"); strings.HasPrefix(v, "Mail.Read") || v == "full_access_as_app" {
 				mail[strings.ToLower(r.Str("id"))] = true
 			}

@@ -342,28 +342,6 @@ func parseTime(s string) time.Time {
 	return t.UTC()
 }
 
-func objs(v any) []graphsim.Object {
-	arr, _ := v.([]any)
-	var out []graphsim.Object
-	for _, e := range arr {
-		if o, ok := e.(graphsim.Object); ok {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-func strs(v any) []string {
-	arr, _ := v.([]any)
-	var out []string
-	for _, e := range arr {
-		if s, ok := e.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func containsFold(ss []string, s string) bool {
 	return slices.ContainsFunc(ss, func(x string) bool { return strings.EqualFold(x, s) })
 }
@@ -398,7 +376,7 @@ func (a *attackCtx) members(id string) map[string]bool {
 			continue
 		}
 		v, _ := o.Get(graphsim.MemberIDs)
-		for _, m := range strs(v) {
+		for _, m := range graphsim.Strings(v) {
 			if _, isUser := a.tx.Lookup(graphsim.KindUser, m); isUser {
 				out[strings.ToLower(m)] = true
 			} else {
@@ -417,10 +395,10 @@ func (a *attackCtx) caApplies(p graphsim.Object, uid string) (applies, excluded 
 		return false, false
 	}
 	apps, _ := p.Path("conditions/applications/includeApplications")
-	if !containsFold(strs(apps), "All") {
+	if !containsFold(graphsim.Strings(apps), "All") {
 		return false, false
 	}
-	get := func(k string) []string { v, _ := p.Path("conditions/users/" + k); return strs(v) }
+	get := func(k string) []string { v, _ := p.Path("conditions/users/" + k); return graphsim.Strings(v) }
 	in := containsFold(get("includeUsers"), "All") || containsFold(get("includeUsers"), uid)
 	for _, g := range get("includeGroups") {
 		in = in || a.members(g)[strings.ToLower(uid)]
@@ -434,7 +412,7 @@ func (a *attackCtx) caApplies(p graphsim.Object, uid string) (applies, excluded 
 
 func grants(p graphsim.Object, control string) bool {
 	v, _ := p.Path("grantControls/builtInControls")
-	return containsFold(strs(v), control)
+	return containsFold(graphsim.Strings(v), control)
 }
 
 // mfaRegistered reports the registration report's isMfaRegistered.
