@@ -2,7 +2,9 @@
 // a Workflows webhook ("When a Teams webhook request is received"; Office
 // 365 connectors are retired). It has three parts.
 //
-// Cards: FindingCard renders one finding and DigestCard a digest as a Teams
+// Cards: FindingCard renders one finding, IncidentCard a new incident (its
+// chain, severity, timeline and entities), FollowUpCard a later step of an
+// incident already carded, and DigestCard a digest as a Teams
 // message carrying one Adaptive Card 1.4. The body is RichTextBlocks of
 // TextRuns only, whose text clients show literally (no Markdown), and every
 // string is neutralised first (control, bidi and invisible characters
@@ -17,7 +19,9 @@
 // Outbox (NewOutbox): the pipeline's notification sink. Add turns new findings into
 // outbox items (state.OutboxItem): a card for each finding at or above a
 // threshold (default high), one digest for the rest; AddDigest enqueues a
-// digest. Items are stored through OutboxStore.
+// digest; AddIncident enqueues an incident's card under an ID made of the
+// incident id and the card's revision (IncidentItemID), so that it is
+// never queued twice. Items are stored through OutboxStore.
 //
 // Delivery: a Sender (NewSender) posts a message to the webhook, at most 4 requests a
 // second, and classifies failures as a *DeliveryError (429 with its

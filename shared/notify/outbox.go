@@ -149,6 +149,39 @@ func (o *Outbox) AddDigest(ctx context.Context, d Digest) ([]state.OutboxItem, e
 	return o.enqueue(ctx, []state.OutboxItem{newItem(now, 0, state.OutboxDigest, keys, b)})
 }
 
+// IncidentItemID is the outbox item ID of revision rev of incident id's
+// cards: "inc-37fdf08463667eb7-r0002". It is the same every time it is
+// computed, so a card queued again (a retried round, two rounds racing to
+// the same revision) collides with the first instead of posting twice.
+func IncidentItemID(id string, rev int) string { return fmt.Sprintf("%s-r%04d", id, rev) }
+
+// AddIncident enqueues the card of revision n.Revision of n.Incident — its
+// first card (IncidentCard) for revision 1, a follow-up (FollowUpCard)
+// after — as one OutboxIncident item with ID IncidentItemID and
+// FindingKeys n.New, the findings it announces. The store refuses an ID it
+// holds already: the error then wraps the store's conflict error
+// (tenant.ErrConflict for shared/store).
+func (o *Outbox) AddIncident(ctx context.Context, n IncidentNote) (state.OutboxItem, error) {
+	if n.Incident.ID == "" || n.Revision < 1 {
+		return state.OutboxItem{}, fmt.Errorf("notify: incident card: want an incident id and a revision from 1, got %q r%d", n.Incident.ID, n.Revision)
+	}
+	build := IncidentCard
+	if n.Revision > 1 {
+		build = FollowUpCard
+	}
+	b, err := build(n, &o.card)
+	if err != nil {
+		return state.OutboxItem{}, fmt.Errorf("notify: card for incident %s: %w", n.Incident.ID, err)
+	}
+	it := newItem(o.now().UTC(), 0, state.OutboxIncident, n.New, b)
+	it.ID = IncidentItemID(n.Incident.ID, n.Revision)
+	stored, err := o.enqueue(ctx, []state.OutboxItem{it})
+	if err != nil {
+		return state.OutboxItem{}, err
+	}
+	return stored[0], nil
+}
+
 func (o *Outbox) enqueue(ctx context.Context, items []state.OutboxItem) ([]state.OutboxItem, error) {
 	stored, err := o.st.EnqueueOutbox(ctx, items)
 	if err != nil {

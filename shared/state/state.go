@@ -123,6 +123,11 @@ type OutboxKind string
 const (
 	OutboxCard   OutboxKind = "card"   // one finding's card
 	OutboxDigest OutboxKind = "digest" // one digest card
+	// OutboxIncident is one card of an incident: its first card
+	// (revision 1) or a follow-up. Its ID is the incident id and the
+	// revision (notify.IncidentItemID), so that the same card is never
+	// queued twice.
+	OutboxIncident OutboxKind = "incident"
 )
 
 // OutboxItem is one pending delivery to Teams. Payload is the complete JSON

@@ -1,0 +1,158 @@
+package notify_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantwatch/tenantwatch/shared/golden"
+	"github.com/tenantwatch/tenantwatch/shared/incident"
+	"github.com/tenantwatch/tenantwatch/shared/notify"
+	"github.com/tenantwatch/tenantwatch/shared/tenant"
+)
+
+// sampleIncident is a takeover chain of three findings with hostile names.
+func sampleIncident() notify.IncidentNote {
+	step := func(min int, key, rule, title string, typ tenant.SubjectType, id, name string, posture bool) incident.Step {
+		return incident.Step{Time: observed.Add(time.Duration(min) * time.Minute), Key: key, Rule: rule, Title: title,
+			Subject: tenant.Subject{Type: typ, ID: id, Name: name}, Posture: posture}
+	}
+	inc := incident.Incident{
+		ID:         "inc-37fdf08463667eb7",
+		Title:      "MFA registered on a dormant account → Sign-in from Azure address space " + hBold + " → Credential added to a service principal or application",
+		Severity:   tenant.SeverityCritical,
+		Raised:     true,
+		Techniques: []string{"T1078.004", "T1098.001", "T1556.006"},
+		FirstSeen:  observed,
+		LastSeen:   observed.Add(90 * time.Minute),
+		Timeline: []incident.Step{
+			step(0, "mfa.dormant-registration:u1", "mfa.dormant-registration", "MFA registered on a dormant account", tenant.SubjectUser, "11111111-0000-0000-0000-000000000001", "dormant@contoso.com", false),
+			step(30, "signin.azure-ip:u1:203.0.113.9", "signin.azure-ip", "Sign-in from Azure address space "+hBold, tenant.SubjectUser, "11111111-0000-0000-0000-000000000001", "dormant@contoso.com", false),
+			step(90, "sp.credential-added:s1:k1", "sp.credential-added", "Credential added to a service principal or application", tenant.SubjectServicePrincipal, "22222222-0000-0000-0000-000000000002", hLink+" "+hScript+" "+hRTL, false),
+			step(90, "sp.mail-access:s1", "sp.mail-access", "Service principal can read mail", tenant.SubjectServicePrincipal, "22222222-0000-0000-0000-000000000002", hDate, true),
+		},
+		Entities: []string{"id:11111111-0000-0000-0000-000000000001", "id:22222222-0000-0000-0000-000000000002", "ip:203.0.113.9", "upn:dormant@contoso.com"},
+		Findings: []string{"mfa.dormant-registration:u1", "signin.azure-ip:u1:203.0.113.9", "sp.credential-added:s1:k1", "sp.mail-access:s1"},
+	}
+	return notify.IncidentNote{
+		Incident: inc,
+		Severities: map[string]tenant.Severity{
+			"mfa.dormant-registration:u1": tenant.SeverityHigh, "signin.azure-ip:u1:203.0.113.9": tenant.SeverityMedium,
+			"sp.credential-added:s1:k1": tenant.SeverityHigh, "sp.mail-access:s1": tenant.SeverityMedium,
+		},
+		New:      []string{"signin.azure-ip:u1:203.0.113.9"},
+		Revision: 1,
+	}
+}
+
+func TestIncidentCardGoldens(t *testing.T) {
+	followUp := sampleIncident()
+	followUp.New = []string{"sp.credential-added:s1:k1", "sp.mail-access:s1"}
+	followUp.Revision = 2
+	for _, tc := range []struct {
+		name  string
+		build func() ([]byte, error)
+	}{
+		{"incident", func() ([]byte, error) { return notify.IncidentCard(sampleIncident(), hostileOptions()) }},
+		{"incident-followup", func() ([]byte, error) { return notify.FollowUpCard(followUp, hostileOptions()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > notify.MaxPayloadBytes {
+				t.Errorf("payload is %d bytes, over %d", len(b), notify.MaxPayloadBytes)
+			}
+			for _, p := range cardProblems(b, reportURL) {
+				t.Error(p)
+			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden.json"), indent(t, b))
+		})
+	}
+}
+
+// TestIncidentCardLarge: an incident of 500 findings with long hostile
+// names still fits, shows at most 30 steps and says how many more.
+func TestIncidentCardLarge(t *testing.T) {
+	n := sampleIncident()
+	base := n.Incident.Timeline[2]
+	n.Incident.Timeline = nil
+	n.Incident.Findings = nil
+	n.Incident.Entities = nil
+	for i := range 500 {
+		s := base
+		s.Key = fmt.Sprint("k", i)
+		s.Subject.Name = strings.Repeat("😈"+hLink, 40)
+		s.Title = strings.Repeat("Credential "+hBold, 20)
+		n.Incident.Timeline = append(n.Incident.Timeline, s)
+		n.Incident.Findings = append(n.Incident.Findings, s.Key)
+		n.Incident.Entities = append(n.Incident.Entities, "upn:"+strings.Repeat("x", 300)+fmt.Sprint(i)+"@contoso.com")
+		n.New = append(n.New, s.Key)
+	}
+	for name, build := range map[string]func(notify.IncidentNote, *notify.CardOptions) ([]byte, error){
+		"incident": notify.IncidentCard, "follow-up": notify.FollowUpCard,
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := build(n, hostileOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > notify.MaxPayloadBytes {
+				t.Fatalf("payload is %d bytes", len(b))
+			}
+			for _, p := range cardProblems(b, reportURL) {
+				t.Error(p)
+			}
+			steps, more := 0, ""
+			for _, l := range bodyLines(t, b) {
+				if strings.HasPrefix(l.ID, "step-") {
+					steps++
+				}
+				if strings.HasPrefix(l.Text, "and ") {
+					more = l.Text
+				}
+			}
+			if steps == 0 || steps > 30 {
+				t.Errorf("%d steps shown, want 1 to 30", steps)
+			}
+			if want := fmt.Sprintf("and %d more steps — see the report", 500-steps); more != want {
+				t.Errorf("more line = %q, want %q", more, want)
+			}
+		})
+	}
+}
+
+// TestFollowUpCardListsOnlyNewSteps: a follow-up names the incident and
+// lists the steps it announces, not the ones the incident's earlier cards
+// showed.
+func TestFollowUpCardListsOnlyNewSteps(t *testing.T) {
+	n := sampleIncident()
+	n.New = []string{"sp.credential-added:s1:k1"}
+	n.Revision = 3
+	b, err := notify.FollowUpCard(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, refs []string
+	for _, l := range bodyLines(t, b) {
+		switch {
+		case l.ID == "title":
+			if !strings.HasPrefix(l.Text, "Incident update: MFA registered on a dormant account →") {
+				t.Errorf("title = %q", l.Text)
+			}
+		case l.ID == "incident":
+			ids = append(ids, l.Text)
+		case strings.HasPrefix(l.ID, "stepref-"):
+			refs = append(refs, l.Text)
+		}
+	}
+	if len(ids) != 1 || ids[0] != "Incident: inc-37fdf08463667eb7" {
+		t.Errorf("incident lines = %q", ids)
+	}
+	if want := "Rule: sp.credential-added · Object ID: 22222222-0000-0000-0000-000000000002"; len(refs) != 1 || refs[0] != want {
+		t.Errorf("step refs = %q, want [%q]", refs, want)
+	}
+}
