@@ -155,6 +155,7 @@ var tableNames = [
   '${tablePrefix}signins'
   '${tablePrefix}exchange'
   '${tablePrefix}failures'
+  '${tablePrefix}incidents'
 ]
 // The queue of functions/*/function.json and the host's poison queue.
 var changesQueueName = 'graph-changes'

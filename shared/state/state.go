@@ -147,3 +147,23 @@ type OutboxItem struct {
 	LastError   string     `json:"lastError,omitempty"`
 	ETag        string     `json:"-"`
 }
+
+// IncidentRecord is an incident as the deployed app remembers it, keyed by
+// the id of its first card: which findings its cards have covered, how
+// many cards it has had, when it was first seen and when its last card
+// was queued. A later correlation that yields a different id for the same
+// findings (an earlier finding joined) keeps the stored record: an
+// incident is matched by the findings it shares, not by its id alone.
+type IncidentRecord struct {
+	ID string `json:"id"`
+	// Revision counts the incident's cards queued so far: 1 after its
+	// first card, 2 after its first follow-up.
+	Revision int `json:"revision"`
+	// Members are the keys of the findings the incident's cards covered
+	// (accepted findings included, so that they do not count as new
+	// steps again), in the order they joined.
+	Members   []string  `json:"members"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastCard  time.Time `json:"lastCard"`
+	ETag      string    `json:"-"`
+}

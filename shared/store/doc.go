@@ -24,6 +24,7 @@
 //	               PK "chain.<user>"  RK sign-in id          a device chain's first sign-in as JSON, kept 25 h
 //	exchange       PK "blob"/"admin"  RK content or record id the Exchange path's claims and admin records
 //	failures       PK 10-min bucket   RK kind|key            failed sign-in tallies (password spray), kept 2 h
+//	incidents      PK "incident"      RK incident id         revision, member finding keys, first seen, last card
 //
 // Keys made only of ASCII letters, digits, '-', '_' and '.' are stored as
 // they are. Any other key (finding keys hold ':' '/' IP addresses and any

@@ -65,10 +65,11 @@ const (
 	tableSignIns       = "signins"
 	tableExchange      = "exchange"
 	tableFailures      = "failures"
+	tableIncidents     = "incidents"
 )
 
 func allTables() []string {
-	return []string{tableCursors, tableBaselines, tableFindings, tableOutbox, tableSubscriptions, tableSignIns, tableExchange, tableFailures}
+	return []string{tableCursors, tableBaselines, tableFindings, tableOutbox, tableSubscriptions, tableSignIns, tableExchange, tableFailures, tableIncidents}
 }
 
 var validPrefix = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,49}$`)

@@ -66,7 +66,7 @@ func TestTableNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "twcursors twbaselines twfindings twoutbox twsubscriptions twsignins twexchange twfailures"
+	want := "twcursors twbaselines twfindings twoutbox twsubscriptions twsignins twexchange twfailures twincidents"
 	if got := strings.Join(st.TableNames(), " "); got != want {
 		t.Errorf("TableNames = %q, want %q", got, want)
 	}
