@@ -155,7 +155,7 @@ func newService(ctx context.Context, cfg config.Config, version string, log *slo
 		Tenant:     rounds,
 		Subscriber: gc,
 		Cursors:    tables, Baselines: tables, Findings: tables, Outbox: tables, Subscriptions: tables, SignIns: tables,
-		Reports: reports,
+		Reports: reports, Incidents: tables,
 	}, opts)
 	if err != nil {
 		return nil, err

@@ -126,7 +126,8 @@ type Reports interface {
 	WriteReports(ctx context.Context, d *report.Document, day time.Time) (report.Written, error)
 }
 
-// Deps are an App's collaborators, one per role. Every one is required.
+// Deps are an App's collaborators, one per role. Every one is required
+// but Incidents.
 type Deps struct {
 	Tenant        TenantReader
 	Subscriber    Subscriber
@@ -137,6 +138,10 @@ type Deps struct {
 	Subscriptions SubscriptionStore
 	SignIns       SignInStore
 	Reports       Reports
+	// Incidents keeps the carded incidents and reads the findings
+	// correlation joins. Optional: without it every new finding gets its
+	// own card, as before incidents.
+	Incidents IncidentStore
 }
 
 // check names the roles d lacks.

@@ -37,7 +37,7 @@ func (a *App) detectAndRecordWith(ctx context.Context, s *tenant.Snapshot, basel
 	if baseline {
 		status = state.FindingBaseline
 	}
-	found, _ := a.unaccepted(res.Findings, s.CollectedAt)
+	found, acceptance := a.unaccepted(res.Findings, s.CollectedAt)
 	fresh, err := a.d.Findings.RecordFindings(ctx, found, status, a.now())
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("watch: record findings: %w", err), detErr)
@@ -45,14 +45,12 @@ func (a *App) detectAndRecordWith(ctx context.Context, s *tenant.Snapshot, basel
 	if err := a.toSentinel(ctx, fresh, baseline); err != nil {
 		return fresh, errors.Join(err, detErr)
 	}
-	if len(fresh) > 0 && !baseline {
-		if _, err := a.outbox.Add(ctx, fresh); err != nil {
-			// The findings are recorded as queued: DeliverAlerts'
-			// reconciliation re-queues them, so none is lost.
-			return fresh, errors.Join(fmt.Errorf("watch: queue alerts: %w", err), detErr)
-		}
-		for _, f := range fresh {
-			a.log.Info("new finding", "rule", f.Rule, "severity", f.Severity.String(), "subject_id", f.Subject.ID, "key", f.Key)
+	if !baseline {
+		// Correlate, then queue: own cards, incident cards, follow-ups.
+		// The findings are recorded as queued: on a failure DeliverAlerts'
+		// reconciliation re-queues them, so none is lost.
+		if err := a.queueAlerts(ctx, fresh, a.acceptedOf(res.Findings, acceptance), false); err != nil {
+			return fresh, errors.Join(err, detErr)
 		}
 	}
 	if baseline && len(fresh) > 0 {
@@ -223,7 +221,7 @@ func (a *App) reconcile(ctx context.Context) error {
 		}
 		if len(lost) > 0 {
 			a.log.Warn("re-queuing alerts whose outbox write was lost", "count", len(lost))
-			if _, err := a.outbox.Add(ctx, lost); err != nil {
+			if err := a.queueAlerts(ctx, lost, nil, false); err != nil {
 				return err
 			}
 		}

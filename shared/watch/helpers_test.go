@@ -185,6 +185,9 @@ type envOptions struct {
 	Detectors []detect.Detector
 	// Tenant, when set, wraps the app's reader (collect.Rounds).
 	Tenant func(watch.TenantReader) watch.TenantReader
+	// Incidents, when set, wraps the incident store (a store that fails
+	// at times).
+	Incidents func(watch.IncidentStore) watch.IncidentStore
 }
 
 // env is one app under test: the simulated tenant served over HTTP, the
@@ -207,6 +210,7 @@ type env struct {
 	tenant    func(watch.TenantReader) watch.TenantReader
 	sentinel  watch.LogSink // the Log Analytics sink newApp wires, if set
 	logs      *lockedBuffer
+	wrapInc   func(watch.IncidentStore) watch.IncidentStore
 }
 
 // unique returns a name no other test uses: letters and digits, lower
@@ -223,7 +227,7 @@ func unique(t *testing.T, first string) string {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := t.Context()
-	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}, exchange: o.Exchange, detectors: o.Detectors, tenant: o.Tenant}
+	e := &env{t: t, clk: &clock{t: t0}, logs: &lockedBuffer{}, exchange: o.Exchange, detectors: o.Detectors, tenant: o.Tenant, wrapInc: o.Incidents}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -324,11 +328,15 @@ func (e *env) newApp(cfg config.Config) *watch.App {
 	if e.tenant != nil {
 		reader = e.tenant(reader)
 	}
+	var incidents watch.IncidentStore = e.st
+	if e.wrapInc != nil {
+		incidents = e.wrapInc(incidents)
+	}
 	app, err := watch.New(watch.Deps{
 		Tenant:     reader,
 		Subscriber: e.gc,
 		Cursors:    e.st, Baselines: e.st, Findings: e.st, Outbox: e.st, Subscriptions: e.st, SignIns: e.st,
-		Reports: e.rep,
+		Reports: e.rep, Incidents: incidents,
 	}, &watch.Options{
 		Config:      cfg,
 		Sender:      sender,

@@ -138,17 +138,11 @@ func (a *App) DailySweep(ctx context.Context) error {
 	// After installation, a finding at or above the alert severity that
 	// the sweep is first to see (a lost notification, a late log entry)
 	// also gets its own card; the first sweep only posts the digest.
+	// Correlated first: a fresh finding that joins an incident is
+	// announced by the incident's card or follow-up instead.
 	if cur.Exists() {
-		var urgent []tenant.Finding
-		for _, f := range fresh {
-			if f.Severity >= a.o.Config.AlertSeverity {
-				urgent = append(urgent, f)
-			}
-		}
-		if len(urgent) > 0 {
-			if _, err := a.outbox.Add(ctx, urgent); err != nil {
-				return errors.Join(fmt.Errorf("watch: sweep: queue alerts: %w", err), scanErr)
-			}
+		if err := a.queueAlerts(ctx, fresh, a.acceptedOf(res.Findings, acceptance), true); err != nil {
+			return errors.Join(fmt.Errorf("watch: sweep: %w", err), scanErr)
 		}
 	}
 	a.log.Info("daily sweep", "findings", len(res.Findings), "new", len(fresh), "skipped", len(res.Skipped), "report", written.Prefix)
