@@ -1,6 +1,7 @@
 package blobstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -126,10 +127,11 @@ func (b *Container) Init(ctx context.Context) error {
 	return nil
 }
 
-// WriteReports renders d as findings.json, findings.csv and report.html
-// and uploads them to YYYY/MM/DD/ of day (in UTC) in the container,
-// replacing the day's earlier reports. Each blob has its content type
-// (application/json; text/csv and text/html with charset=utf-8) and
+// WriteReports renders d as findings.json, findings.csv, report.html and
+// findings.ocsf.jsonl and uploads them to YYYY/MM/DD/ of day (in UTC) in
+// the container, replacing the day's earlier reports. Each blob has its
+// content type (application/json; text/csv and text/html with
+// charset=utf-8; application/jsonl) and
 // Cache-Control no-store. Nothing is uploaded when a file cannot be
 // rendered; an upload failure can leave the day with a mix of old and new
 // files, which the next write replaces.
@@ -154,6 +156,34 @@ func (b *Container) WriteReports(ctx context.Context, d *report.Document, day ti
 		b.log.Debug("report uploaded", "blob", b.container+"/"+name, "bytes", len(f.Data))
 	}
 	return w, nil
+}
+
+// previousDays is how many days before a report ReadPreviousReport looks
+// for an earlier one.
+const previousDays = 7
+
+// ReadPreviousReport reads the most recent findings.json dated before day
+// (UTC), looking back at most 7 days, one read per day: the report a day's
+// report is compared with (report.Compare). found is false when none of
+// those days has one. A report that is not a tenantwatch findings.json is
+// an error wrapping report.ErrPrevious; reads are bounded by MaxGet.
+func (b *Container) ReadPreviousReport(ctx context.Context, day time.Time) (d *report.Document, found bool, err error) {
+	for i := 1; i <= previousDays; i++ {
+		name := day.UTC().AddDate(0, 0, -i).Format("2006/01/02") + "/" + report.JSONFile
+		data, err := b.Get(ctx, name)
+		if errors.Is(err, tenant.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		d, err := report.ReadPrevious(bytes.NewReader(data))
+		if err != nil {
+			return nil, false, fmt.Errorf("blobstore: read %s/%s: %w", b.container, name, err)
+		}
+		return d, true, nil
+	}
+	return nil, false, nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tenantwatch/tenantwatch/shared/azuritetest"
 	"github.com/tenantwatch/tenantwatch/shared/blobstore"
@@ -140,6 +141,7 @@ func TestWriteReports(t *testing.T) {
 			report.JSONFile: {"application/json", "no-store", rendered(t, tc.doc, report.WriteJSON)},
 			report.CSVFile:  {"text/csv; charset=utf-8", "no-store", rendered(t, tc.doc, report.WriteCSV)},
 			report.HTMLFile: {"text/html; charset=utf-8", "no-store", rendered(t, tc.doc, report.WriteHTML)},
+			report.OCSFFile: {"application/jsonl", "no-store", rendered(t, tc.doc, report.WriteOCSF)},
 		}
 		got := make(map[string]blobProps)
 		for name := range want {
@@ -150,11 +152,11 @@ func TestWriteReports(t *testing.T) {
 				t.Errorf("%s: URL of %s = %q, want %q", tc.name, name, w.URLs[name], wantURL)
 			}
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" { // an empty findings.ocsf.jsonl
 			t.Errorf("%s: blobs (-want +got):\n%.3000s", tc.name, diff)
 		}
-		if len(w.URLs) != 3 {
-			t.Errorf("%s: %d URLs, want 3", tc.name, len(w.URLs))
+		if len(w.URLs) != 4 {
+			t.Errorf("%s: %d URLs, want 4", tc.name, len(w.URLs))
 		}
 	}
 	// A nil document uploads nothing.
@@ -170,8 +172,63 @@ func TestWriteReports(t *testing.T) {
 		}
 		n += len(page.Segment.BlobItems)
 	}
-	if n != 3 {
-		t.Errorf("%d blobs in the container, want 3", n)
+	if n != 4 {
+		t.Errorf("%d blobs in the container, want 4", n)
+	}
+}
+
+// TestReadPreviousReport: the report a day's report is compared with is
+// the latest one dated before that day, within 7 days; none is not an
+// error; a blob that is not a findings.json is.
+func TestReadPreviousReport(t *testing.T) {
+	t.Parallel()
+	a := azuritetest.Start(t)
+	ctx := t.Context()
+	b, err := blobstore.NewContainerFromConnectionString(a.ConnectionString(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	may := func(d int) time.Time { return time.Date(2024, 5, d, 2, 30, 0, 0, time.UTC) }
+	if _, found, err := b.ReadPreviousReport(ctx, may(10)); found || err != nil {
+		t.Fatalf("empty container: found %v, err %v", found, err)
+	}
+	older, newer := hostileDoc(), skippedDoc()
+	older.GeneratedAt, newer.GeneratedAt = may(1), may(4)
+	for _, d := range []*report.Document{older, newer} {
+		if _, err := b.WriteReports(ctx, d, d.GeneratedAt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		day  time.Time
+		want time.Time // zero: none found
+	}{
+		{may(5), may(4)},       // the day before
+		{may(9), may(4)},       // days without a report are skipped
+		{may(4), may(1)},       // never the day's own report
+		{may(12), time.Time{}}, // more than 7 days back
+		{may(1), time.Time{}},
+	} {
+		d, found, err := b.ReadPreviousReport(ctx, tc.day)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.day, err)
+		}
+		if found != !tc.want.IsZero() || found && !d.GeneratedAt.Equal(tc.want) {
+			t.Errorf("ReadPreviousReport(%v): found %v (%+v), want the report of %v", tc.day, found, d, tc.want)
+		}
+	}
+	raw, err := azblob.NewClientFromConnectionString(a.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.UploadBuffer(ctx, blobstore.DefaultContainer, "2024/05/19/findings.json", []byte(`{"not":"a report"}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.ReadPreviousReport(ctx, may(20)); !errors.Is(err, report.ErrPrevious) {
+		t.Errorf("a blob that is not a report: err %v, want report.ErrPrevious", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tenantwatch/tenantwatch/shared/incident"
 	"github.com/tenantwatch/tenantwatch/shared/redact"
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
 )
@@ -92,6 +93,11 @@ type Digest struct {
 	// ReportURL overrides CardOptions.ReportURL; the same rules apply.
 	ReportURL string
 	Note      string // one paragraph under the counts; cleaned
+	// Incidents group the digest's findings: each incident that holds
+	// one of Findings is one line (severity, chain title, id, how many of
+	// its findings the digest holds), at most 10, and its findings are
+	// not listed one by one.
+	Incidents []incident.Incident
 }
 
 // The Teams message and the Adaptive Card elements tenantwatch uses: the
@@ -562,14 +568,21 @@ func DigestCard(d Digest, opts *CardOptions) ([]byte, error) {
 	}
 	total = max(total, len(d.Findings))
 
+	// Findings an incident groups are shown as its line.
+	groups, grouped := digestIncidents(d)
+	fs := make([]tenant.Finding, 0, len(d.Findings))
+	for _, f := range d.Findings {
+		if !grouped[f.Key] {
+			fs = append(fs, f)
+		}
+	}
 	// Most severe first; a stable sort keeps the caller's order otherwise.
 	// Only the findings that can be shown are sorted in full.
-	fs := slices.Clone(d.Findings)
 	slices.SortStableFunc(fs, func(a, b tenant.Finding) int { return rank(b.Severity) - rank(a.Severity) })
 	fs = fs[:min(len(fs), maxDigestFindings)]
 
 	build := func(nf, ns int) ([]byte, error) {
-		return encode(digestBody(d, &o, counts, total, fs[:nf], ns), reportURL)
+		return encode(digestBody(d, &o, counts, total, groups, len(grouped), fs[:nf], ns), reportURL)
 	}
 	ns := min(len(d.Skipped), maxDigestSkipped)
 	for _, skipped := range []int{ns, 0} {
@@ -608,7 +621,45 @@ func rank(s tenant.Severity) int {
 	return int(s)
 }
 
-func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total int, fs []tenant.Finding, nskipped int) []element {
+// maxDigestIncidents bounds the incident lines of a digest.
+const maxDigestIncidents = 10
+
+// digestGroup is one incident line of a digest: the incident and how many
+// of the digest's findings it holds.
+type digestGroup struct {
+	inc incident.Incident
+	n   int
+}
+
+// digestIncidents returns the incidents of d that hold one of its
+// findings (at most maxDigestIncidents, in d's order) and the keys of the
+// findings they group.
+func digestIncidents(d Digest) ([]digestGroup, map[string]bool) {
+	in := make(map[string]bool, len(d.Findings))
+	for _, f := range d.Findings {
+		in[f.Key] = true
+	}
+	var groups []digestGroup
+	grouped := make(map[string]bool)
+	for _, inc := range d.Incidents {
+		if len(groups) == maxDigestIncidents {
+			break
+		}
+		n := 0
+		for _, k := range inc.Findings {
+			if in[k] && !grouped[k] {
+				grouped[k] = true
+				n++
+			}
+		}
+		if n > 0 {
+			groups = append(groups, digestGroup{inc, n})
+		}
+	}
+	return groups, grouped
+}
+
+func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total int, groups []digestGroup, ngrouped int, fs []tenant.Finding, nskipped int) []element {
 	title := d.Title
 	if strings.TrimSpace(title) == "" {
 		title = "tenantwatch digest"
@@ -639,6 +690,28 @@ func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total 
 	if total == 0 {
 		body = append(body, richText(run("No new findings.", 40)))
 	}
+	if len(groups) > 0 {
+		hdr := bold(fmt.Sprintf("Incidents (%d): findings one attack ties together", len(groups)), 80)
+		hdr.Spacing = "Medium"
+		body = append(body, hdr)
+		for i, g := range groups {
+			sev := textRun{Type: "TextRun", Text: severityLabel(g.inc.Severity) + " ", Weight: "Bolder", Color: severityColor(g.inc.Severity)}
+			title := run(g.inc.Title, 2*digestTitleRunes)
+			if title.Text == "" {
+				title.Text = "(untitled chain)"
+			}
+			detail := run(fmt.Sprintf("%s, %d findings, %d of them here", g.inc.ID, len(g.inc.Findings), g.n), 120)
+			detail.Text, detail.IsSubtle = " — "+detail.Text, true
+			line := richText(sev, title, detail)
+			line.ID, line.Spacing = "incident-"+strconv.Itoa(i+1), "Small"
+			body = append(body, line)
+		}
+		if len(fs) > 0 || total > ngrouped {
+			other := bold("Other findings", 40)
+			other.Spacing = "Medium"
+			body = append(body, other)
+		}
+	}
 	for _, f := range fs {
 		sev := textRun{Type: "TextRun", Text: severityLabel(f.Severity), Weight: "Bolder", Color: severityColor(f.Severity)}
 		t := f.Title
@@ -660,7 +733,7 @@ func digestBody(d Digest, o *CardOptions, counts map[tenant.Severity]int, total 
 		line.Spacing = "Small"
 		body = append(body, line)
 	}
-	if n := total - len(fs); n > 0 && total > 0 {
+	if n := total - ngrouped - len(fs); n > 0 && total > 0 {
 		body = append(body, richText(run(fmt.Sprintf("and %d more — see the report", n), 60)))
 	}
 

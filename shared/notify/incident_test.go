@@ -57,6 +57,7 @@ func TestIncidentCardGoldens(t *testing.T) {
 	}{
 		{"incident", func() ([]byte, error) { return notify.IncidentCard(sampleIncident(), hostileOptions()) }},
 		{"incident-followup", func() ([]byte, error) { return notify.FollowUpCard(followUp, hostileOptions()) }},
+		{"digest-incidents", func() ([]byte, error) { return notify.DigestCard(incidentDigest(), hostileOptions()) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := tc.build()
@@ -154,5 +155,49 @@ func TestFollowUpCardListsOnlyNewSteps(t *testing.T) {
 	}
 	if want := "Rule: sp.credential-added · Object ID: 22222222-0000-0000-0000-000000000002"; len(refs) != 1 || refs[0] != want {
 		t.Errorf("step refs = %q, want [%q]", refs, want)
+	}
+}
+
+// incidentDigest is sampleDigest with an incident that holds two of its
+// findings (and two others the digest does not list).
+func incidentDigest() notify.Digest {
+	d := sampleDigest()
+	d.Skipped = nil
+	inc := sampleIncident().Incident
+	inc.Findings = append(inc.Findings, d.Findings[2].Key, d.Findings[3].Key)
+	d.Incidents = []incident.Incident{inc}
+	return d
+}
+
+// TestDigestGroupsByIncident: the findings an incident holds are one line
+// of it, not lines of their own; the others are listed as before and the
+// counts still count every finding.
+func TestDigestGroupsByIncident(t *testing.T) {
+	b, err := notify.DigestCard(incidentDigest(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, texts := digestLines(t, b)
+	var lines []string // finding lines, the incident's left out
+	for _, l := range all {
+		if !strings.Contains(l, " — inc-") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 4 {
+		t.Errorf("%d finding lines, want the 4 the incident does not hold: %q", len(lines), lines)
+	}
+	var incidents []string
+	for _, l := range bodyLines(t, b) {
+		if strings.HasPrefix(l.ID, "incident-") {
+			incidents = append(incidents, l.Text)
+		}
+	}
+	want := "Critical MFA registered on a dormant account → Sign-in from Azure address space **bold** → Credential added to a service principal or application — inc-37fdf08463667eb7, 6 findings, 2 of them here"
+	if len(incidents) != 1 || incidents[0] != want {
+		t.Errorf("incident lines %q, want [%q]", incidents, want)
+	}
+	if !contains(texts, "Findings: 6 (1 critical, 1 high, 2 medium, 1 low, 1 info)") {
+		t.Errorf("texts %q: the counts changed", texts)
 	}
 }

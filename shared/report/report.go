@@ -94,29 +94,29 @@ func formats() []format {
 	}
 }
 
-// dirFormats lists the files WriteDir writes: formats, then
-// findings.ocsf.jsonl. Render leaves the OCSF file out: the deployed app's
-// daily blob reports do not carry it yet.
+// dirFormats lists the files WriteDir and Render write: formats, then
+// findings.ocsf.jsonl.
 func dirFormats() []format {
 	return append(formats(), format{OCSFFile, OCSFType, WriteOCSF})
 }
 
 // File is one rendered report file.
 type File struct {
-	Name        string // JSONFile, CSVFile or HTMLFile
-	ContentType string // JSONType, CSVType or HTMLType
+	Name        string // JSONFile, CSVFile, HTMLFile or OCSFFile
+	ContentType string // JSONType, CSVType, HTMLType or OCSFType
 	Data        []byte
 }
 
-// Render renders d in memory as findings.json, findings.csv and
-// report.html, in that order, byte for byte as WriteJSON, WriteCSV and
-// WriteHTML write them. It returns no file when one cannot be rendered, so
-// a caller that stores them (shared/blobstore) stores all three or none.
+// Render renders d in memory as findings.json, findings.csv, report.html
+// and findings.ocsf.jsonl, in that order, byte for byte as WriteJSON,
+// WriteCSV, WriteHTML and WriteOCSF write them (the files WriteDir
+// writes). It returns no file when one cannot be rendered, so a caller
+// that stores them (shared/blobstore) stores all four or none.
 func Render(d *Document) ([]File, error) {
 	if err := checkDocument(d); err != nil {
 		return nil, err
 	}
-	fs := formats()
+	fs := dirFormats()
 	out := make([]File, len(fs))
 	for i, f := range fs {
 		var b bytes.Buffer

@@ -266,7 +266,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestRender: Render gives the three files in order, each with its media
+// TestRender: Render gives the four files in order, each with its media
 // type and the golden bytes of its writer; a nil document gives none.
 func TestRender(t *testing.T) {
 	t.Parallel()
@@ -275,6 +275,7 @@ func TestRender(t *testing.T) {
 		{report.JSONFile, "application/json", "json"},
 		{report.CSVFile, "text/csv; charset=utf-8", "csv"},
 		{report.HTMLFile, "text/html; charset=utf-8", "html"},
+		{report.OCSFFile, "application/jsonl", "ocsf.jsonl"},
 	}
 	for _, d := range docs() {
 		t.Run(d.name, func(t *testing.T) {

@@ -120,10 +120,13 @@ type SignInStore interface {
 	PruneChainSignIns(ctx context.Context, before time.Time) (int, error)
 }
 
-// Reports writes the daily sweep's dated reports. *blobstore.Container
-// satisfies it.
+// Reports writes the daily sweep's dated reports and reads back the one
+// a day's report is compared with. *blobstore.Container satisfies it.
 type Reports interface {
 	WriteReports(ctx context.Context, d *report.Document, day time.Time) (report.Written, error)
+	// ReadPreviousReport reads the latest report dated before day (found
+	// false when there is none).
+	ReadPreviousReport(ctx context.Context, day time.Time) (d *report.Document, found bool, err error)
 }
 
 // Deps are an App's collaborators, one per role. Every one is required

@@ -252,3 +252,7 @@ func (r *roles) PruneChainSignIns(_ context.Context, before time.Time) (int, err
 func (r *roles) WriteReports(context.Context, *report.Document, time.Time) (report.Written, error) {
 	return report.Written{}, r.call(false, "WriteReports")
 }
+
+func (r *roles) ReadPreviousReport(context.Context, time.Time) (*report.Document, bool, error) {
+	return nil, false, r.call(false, "ReadPreviousReport")
+}

@@ -108,6 +108,13 @@ func (a *App) DailySweep(ctx context.Context) error {
 			return errors.Join(fmt.Errorf("watch: sweep: queue incidents for log analytics: %w", err), scanErr)
 		}
 	}
+	// What changed since the previous day's report, as scan --compare
+	// says it: the report, its OCSF lines and the digest lead with it.
+	if prev, found, err := a.d.Reports.ReadPreviousReport(ctx, now); err != nil {
+		a.log.Warn("the previous report could not be read: today's is not compared", "err", err)
+	} else if found {
+		doc.Changes = report.Compare(prev, res.Findings)
+	}
 	written, err := a.d.Reports.WriteReports(ctx, doc, now)
 	if err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: write reports: %w", err), scanErr)
@@ -125,12 +132,17 @@ func (a *App) DailySweep(ctx context.Context) error {
 		// new findings get a card of their own.
 		note = fmt.Sprintf("First sweep after installation: %d findings. %s", len(res.Findings), notify.AlertPolicy(a.o.Config.AlertSeverity))
 	}
+	if c := doc.Changes; c != nil {
+		n, open, resolved := c.Count()
+		note = fmt.Sprintf("Since the report of %s: %d new, %d still open, %d resolved. ", c.ComparedWith.UTC().Format("2006-01-02 15:04 UTC"), n, open, resolved) + note
+	}
 	if n := acceptance.Accepted(); n > 0 || acceptance != nil && len(acceptance.Expired) > 0 {
 		note += fmt.Sprintf(" %d accepted (not alerted); %d expired accept entries (see the report).", n, len(acceptance.Expired))
 	}
 	d := notify.Digest{
 		Title: title, Generated: now, Counts: counts, Findings: fresh, Skipped: res.Skipped,
 		ReportURL: written.URLs[report.HTMLFile], Note: note,
+		Incidents: doc.Incidents, // the digest groups its findings by incident
 	}
 	if _, err := a.outbox.AddDigest(ctx, d); err != nil {
 		return errors.Join(fmt.Errorf("watch: sweep: queue digest: %w", err), scanErr)

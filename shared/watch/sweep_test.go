@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -18,9 +19,13 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/watch"
 )
 
-// TestDailySweep runs the sweep on three days: each writes the day's three
-// reports and queues one digest. A state finding that stops holding is
-// resolved by the next sweep, and alerts as new when it holds again.
+// TestDailySweep runs the sweep on four days: each writes the day's four
+// reports (findings.ocsf.jsonl with the scan's three) and queues one
+// digest. A state finding that stops holding is resolved by the next
+// sweep, and alerts as new when it holds again. From the second day on,
+// each report is compared with the previous day's, as scan --compare does:
+// the finding is resolved on day 2, new on day 3 and open on day 4, in
+// findings.json, in its OCSF line and in the digest's counts.
 func TestDailySweep(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{NoWebhooks: true})
@@ -35,19 +40,20 @@ func TestDailySweep(t *testing.T) {
 		before  func()
 		status  state.FindingStatus // of the subject's finding after the sweep
 		inFresh bool                // listed as new in the day's digest
+		change  report.Change       // against the previous day's report ("": not compared)
 	}{
 		{name: "day 1, first sweep", status: state.FindingQueued, inFresh: true},
-		{name: "day 2, account disabled", status: state.FindingResolved, before: func() {
+		{name: "day 2, account disabled", status: state.FindingResolved, change: report.ChangeResolved, before: func() {
 			_, err := e.sim.Update(graphsim.KindUser, subject, map[string]any{"accountEnabled": false})
 			e.must("disable", err)
 		}},
-		{name: "day 3, account enabled again", status: state.FindingQueued, inFresh: true, before: func() {
+		{name: "day 3, account enabled again", status: state.FindingQueued, inFresh: true, change: report.ChangeNew, before: func() {
 			_, err := e.sim.Update(graphsim.KindUser, subject, map[string]any{"accountEnabled": true})
 			e.must("enable", err)
 		}},
-		{name: "day 4, still holds", status: state.FindingDelivered},
+		{name: "day 4, still holds", status: state.FindingDelivered, change: report.ChangeOpen},
 	}
-	var firstSeen time.Time
+	var firstSeen, prevDay time.Time
 	for i, d := range days {
 		if i > 0 {
 			e.clk.Advance(24 * time.Hour)
@@ -64,7 +70,7 @@ func TestDailySweep(t *testing.T) {
 		folder := day.Format("2006/01/02") + "/"
 		names, err := e.rep.List(ctx, folder)
 		e.must("list reports", err)
-		want := []string{folder + report.CSVFile, folder + report.JSONFile, folder + report.HTMLFile}
+		want := []string{folder + report.CSVFile, folder + report.JSONFile, folder + report.HTMLFile, folder + report.OCSFFile}
 		sort.Strings(want)
 		if diff := cmp.Diff(want, names); diff != "" {
 			t.Errorf("%s: reports in Blob Storage (-want +got):\n%s", d.name, diff)
@@ -121,6 +127,8 @@ func TestDailySweep(t *testing.T) {
 		if got := slices.Contains(digest.FindingKeys, rec.Finding.Key); got != d.inFresh {
 			t.Errorf("%s: the digest lists the finding as new: %v, want %v", d.name, got, d.inFresh)
 		}
+		checkCompared(t, e, d.name, folder, rec.Finding.Key, d.change, prevDay, string(digest.Payload))
+		prevDay = day
 		// DeliverAlerts reconciles: the digest carrying the new findings
 		// was delivered, so they are delivered; nothing is queued again.
 		e.clk.Advance(3 * time.Minute)
@@ -224,5 +232,63 @@ func TestInstallDigestSaysWhatIsConfigured(t *testing.T) {
 				t.Errorf("installation digest lacks the policy of the configured severity %s", e.cfg.AlertSeverity)
 			}
 		})
+	}
+}
+
+// checkCompared checks the day's report in folder against the previous
+// day's (taken at prevAt): where the finding key stands (change; "" means
+// the report is not compared), in findings.json, findings.ocsf.jsonl and
+// the digest's note.
+func checkCompared(t *testing.T, e *env, day, folder, key string, change report.Change, prevAt time.Time, digest string) {
+	t.Helper()
+	ctx := t.Context()
+	data, err := e.rep.Get(ctx, folder+report.JSONFile)
+	e.must("read report", err)
+	doc, err := report.ReadPrevious(bytes.NewReader(data))
+	e.must("parse report", err)
+	ocsf, err := e.rep.Get(ctx, folder+report.OCSFFile)
+	e.must("read ocsf", err)
+	if change == "" {
+		if doc.Changes != nil || strings.Contains(digest, "Since the report of") {
+			t.Errorf("%s: the first report is compared with something", day)
+		}
+		if !bytes.Contains(ocsf, []byte(`"uid":"`+key+`"`)) {
+			t.Errorf("%s: findings.ocsf.jsonl has no line for %s", day, key)
+		}
+		return
+	}
+	if doc.Changes == nil {
+		t.Fatalf("%s: findings.json has no changes: not compared with the previous day", day)
+	}
+	if !doc.Changes.ComparedWith.Equal(prevAt) {
+		t.Errorf("%s: compared with the report of %v, want %v", day, doc.Changes.ComparedWith, prevAt)
+	}
+	got := report.Change("")
+	for _, fc := range doc.Changes.Findings {
+		if fc.Key == key {
+			got = fc.Change
+		}
+	}
+	for _, f := range doc.Changes.Resolved {
+		if f.Key == key {
+			got = report.ChangeResolved
+		}
+	}
+	if got != change {
+		t.Errorf("%s: %s is %q against the previous day, want %q", day, key, got, change)
+	}
+	n, open, resolved := doc.Changes.Count()
+	if note := fmt.Sprintf("Since the report of %s: %d new, %d still open, %d resolved.", prevAt.Format("2006-01-02 15:04 UTC"), n, open, resolved); !strings.Contains(digest, note) {
+		t.Errorf("%s: the digest does not lead with %q", day, note)
+	}
+	// The finding's OCSF line says the same.
+	found := false
+	for _, line := range bytes.Split(bytes.TrimSpace(ocsf), []byte("\n")) {
+		if bytes.Contains(line, []byte(`"uid":"`+key+`"`)) && bytes.Contains(line, []byte(`"change":"`+string(change)+`"`)) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("%s: findings.ocsf.jsonl has no line for %s with change %q", day, key, change)
 	}
 }
