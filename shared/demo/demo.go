@@ -314,7 +314,7 @@ func (e *Env) WaitSubscriptions(ctx context.Context) error {
 type StepResult struct {
 	Step     string
 	Attack   graphsim.AttackResult
-	Cards    []StepCard                 // one per expected finding at or above the alert threshold
+	Cards    []StepCard                 // one per expected finding at or above the alert threshold (an incident card may serve several)
 	Digested []graphsim.ExpectedFinding // expected findings below the threshold (they go to a digest)
 }
 
@@ -326,7 +326,8 @@ type StepCard struct {
 }
 
 // Play runs an attack step and waits for a card for each expected finding
-// at or above threshold.
+// at or above threshold: its own card, or the card of the incident it
+// makes or joins (Card.Announces).
 func (e *Env) Play(ctx context.Context, step string, threshold tenant.Severity) (StepResult, error) {
 	from := len(e.Receiver.Cards())
 	start := time.Now()
@@ -344,9 +345,7 @@ func (e *Env) Play(ctx context.Context, step string, threshold tenant.Severity) 
 			out.Digested = append(out.Digested, x)
 			continue
 		}
-		c, err := e.WaitCard(ctx, from, func(c Card) bool {
-			return c.Rule == x.Rule && strings.EqualFold(c.ObjectID, x.SubjectID)
-		})
+		c, err := e.WaitCard(ctx, from, func(c Card) bool { return c.Announces(x.Rule, x.SubjectID) })
 		if err != nil {
 			return out, fmt.Errorf("demo: %s: no card for %s on %s: %w", step, x.Rule, x.SubjectName, err)
 		}

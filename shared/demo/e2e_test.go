@@ -171,6 +171,10 @@ func settle(t *testing.T, e *demo.Env, n int) {
 func titles(cs []demo.Card) []string {
 	var out []string
 	for _, c := range cs {
+		if c.Incident != "" {
+			out = append(out, fmt.Sprintf("%s [%s %+v]", c.Title, c.Incident, c.Steps))
+			continue
+		}
 		out = append(out, fmt.Sprintf("%s [%s %s]", c.Title, c.Rule, c.ObjectID))
 	}
 	return out
@@ -193,14 +197,35 @@ func play(t *testing.T, e *demo.Env, steps ...string) []demo.StepResult {
 	return out
 }
 
-// exactlyOnce checks that every card for an expected finding arrived once.
+// exactlyOnce checks that every expected finding was alerted once: by its
+// own card or as a new step of an incident card, never both, never twice;
+// and that each incident had one first card, its follow-ups after it.
 func exactlyOnce(t *testing.T, e *demo.Env, results []demo.StepResult) {
 	t.Helper()
 	settle(t, e, 2)
 	count := make(map[string]int)
+	firsts := make(map[string]int)
 	for _, c := range e.Receiver.Cards() {
-		if !c.Digest {
+		switch {
+		case c.Digest:
+		case c.Incident != "":
+			if !c.FollowUp {
+				firsts[c.Incident]++
+			} else if firsts[c.Incident] == 0 {
+				t.Errorf("a follow-up of %s came before the incident's first card: %s", c.Incident, c.Title)
+			}
+			for _, s := range c.Steps {
+				if s.New {
+					count[s.Rule+" "+strings.ToLower(s.ObjectID)]++
+				}
+			}
+		default:
 			count[c.Rule+" "+strings.ToLower(c.ObjectID)]++
+		}
+	}
+	for id, n := range firsts {
+		if n != 1 {
+			t.Errorf("incident %s: %d first cards, want 1 (then follow-ups)", id, n)
 		}
 	}
 	for _, r := range results {
@@ -228,11 +253,12 @@ func TestStory(t *testing.T) {
 			t.Errorf("%s produced no card", r.Step)
 		}
 	}
+	takeoverIsOneIncident(t, e, res)
 	if st := e.Host.Stats().Functions["ProcessChanges"]; st.Invocations < 2 {
 		t.Errorf("ProcessChanges ran %d times: the duplicated notification did not reach the queue", st.Invocations)
 	}
 	names, err := e.Reports(context.Background())
-	if err != nil || len(names) != 3 {
+	if err != nil || len(names) != 4 {
 		t.Errorf("reports in Azurite: %v, %v", names, err)
 	}
 }
@@ -381,7 +407,7 @@ func TestAzuriteRestart(t *testing.T) {
 		if x.Severity == "low" {
 			continue
 		}
-		if _, err := e.WaitCard(ctx, from, func(c demo.Card) bool { return c.Rule == x.Rule && strings.EqualFold(c.ObjectID, x.SubjectID) }); err != nil {
+		if _, err := e.WaitCard(ctx, from, func(c demo.Card) bool { return c.Announces(x.Rule, x.SubjectID) }); err != nil {
 			t.Fatalf("after the restart, no card for %s: %v", x.Rule, err)
 		}
 	}
@@ -417,5 +443,51 @@ func TestGraphThrottleStorm(t *testing.T) {
 	exactlyOnce(t, e, res)
 	if e.Sim.Stats().Throttled == 0 {
 		t.Error("nothing was throttled")
+	}
+}
+
+// takeoverIsOneIncident checks the story's takeover chain — the dormant
+// account taken over, the backdoored app, its reply URL, the mail it read
+// — in the cards: every expected finding of those steps that an incident
+// card announces is announced by cards of one incident, which had exactly
+// one first card and follow-ups; the steps after the first are announced
+// by follow-ups, not fresh alarms.
+func takeoverIsOneIncident(t *testing.T, e *demo.Env, res []demo.StepResult) {
+	t.Helper()
+	chain := map[string]bool{apt29.StepDormantTakeover: true, apt29.StepSPBackdoor: true, apt29.StepReplyURL: true, apt29.StepMailCollection: true}
+	ids := make(map[string]bool)
+	followUps := 0
+	for _, r := range res {
+		if !chain[r.Step] {
+			continue
+		}
+		for _, c := range r.Cards {
+			if c.Card.Incident == "" {
+				if r.Step != apt29.StepDormantTakeover {
+					t.Errorf("%s: %s on %s got a card of its own, not its incident's", r.Step, c.Expected.Rule, c.Expected.SubjectName)
+				}
+				continue
+			}
+			ids[c.Card.Incident] = true
+			if c.Card.FollowUp {
+				followUps++
+			}
+		}
+	}
+	var all []string
+	for id := range ids {
+		all = append(all, id)
+	}
+	if len(ids) != 1 {
+		t.Fatalf("the takeover's findings are announced by the cards of %d incidents %v, want one", len(ids), all)
+	}
+	firsts := 0
+	for _, c := range e.Receiver.Cards() {
+		if c.Incident == all[0] && !c.FollowUp {
+			firsts++
+		}
+	}
+	if firsts != 1 || followUps == 0 {
+		t.Errorf("incident %s: %d first cards and %d follow-ups for the takeover, want 1 and some", all[0], firsts, followUps)
 	}
 }

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// Card is one message the webhook receiver accepted: a finding card or a
-// digest, as Teams would show it.
+// Card is one message the webhook receiver accepted: a finding card, an
+// incident card (an incident's first card or a follow-up) or a digest, as
+// Teams would show it.
 type Card struct {
 	At       time.Time
 	Title    string
@@ -19,8 +20,38 @@ type Card struct {
 	ObjectID string // finding cards
 	Subject  string // finding cards: the subject's name
 	Digest   bool
-	Lines    []string // the paragraphs after the title, as Teams shows them
-	Body     []byte
+	// Incident is the incident id of an incident card; FollowUp says it
+	// is a follow-up ("Incident update"), not the incident's first card.
+	Incident string
+	FollowUp bool
+	// Steps are an incident card's timeline steps (a follow-up's: its new
+	// steps).
+	Steps []CardStep
+	Lines []string // the paragraphs after the title, as Teams shows them
+	Body  []byte
+}
+
+// CardStep is one step of an incident card: the rule and object id of a
+// finding, and whether the card announces it (marked new, or listed by a
+// follow-up).
+type CardStep struct {
+	Rule, ObjectID string
+	New            bool
+}
+
+// Announces reports whether c alerts the finding of rule on objectID: a
+// finding card for it, or an incident card that announces it as a new
+// step.
+func (c Card) Announces(rule, objectID string) bool {
+	if c.Rule != "" {
+		return c.Rule == rule && strings.EqualFold(c.ObjectID, objectID)
+	}
+	for _, s := range c.Steps {
+		if s.New && s.Rule == rule && strings.EqualFold(s.ObjectID, objectID) {
+			return true
+		}
+	}
+	return false
 }
 
 // Receiver is a local stand-in for a Teams Workflows webhook: it accepts
@@ -179,7 +210,19 @@ func parseCard(b []byte) (Card, error) {
 		switch {
 		case i == 0:
 			c.Title = text
+			c.FollowUp = strings.HasPrefix(text, "Incident update: ")
 			continue
+		case e.ID == "incident":
+			c.Incident = value
+		case strings.HasPrefix(e.ID, "step-"):
+			isNew := c.FollowUp
+			for _, in := range e.Inlines {
+				isNew = isNew || in.Text == "new "
+			}
+			c.Steps = append(c.Steps, CardStep{New: isNew})
+		case strings.HasPrefix(e.ID, "stepref-") && len(c.Steps) > 0 && len(e.Inlines) == 4:
+			c.Steps[len(c.Steps)-1].Rule = e.Inlines[1].Text
+			c.Steps[len(c.Steps)-1].ObjectID = e.Inlines[3].Text
 		case e.ID == "subject":
 			c.Subject = value
 		case e.ID == "rule":
@@ -189,7 +232,7 @@ func parseCard(b []byte) (Card, error) {
 		}
 		c.Lines = append(c.Lines, text)
 	}
-	c.Digest = c.Rule == ""
+	c.Digest = c.Rule == "" && c.Incident == ""
 	return c, nil
 }
 

@@ -94,9 +94,13 @@ func Run(ctx context.Context, o Options, out io.Writer) error {
 		if step == apt29.StepMailCollection {
 			how = "feed"
 		}
+		printed := make(map[string]bool) // an incident card may announce several findings
 		for _, c := range res.Cards {
-			fmt.Fprintf(out, "  card after %s (%s): ", c.Latency.Round(100*time.Millisecond), how)
-			printCard(out, c.Card)
+			if k := string(c.Card.Body); !printed[k] {
+				printed[k] = true
+				fmt.Fprintf(out, "  card after %s (%s): ", c.Latency.Round(100*time.Millisecond), how)
+				printCard(out, c.Card)
+			}
 			rows = append(rows, row{step, c.Expected.Rule, c.Expected.SubjectName, how, c.Latency})
 		}
 		for _, x := range res.Digested {
@@ -141,7 +145,14 @@ func printCard(out io.Writer, c Card) {
 		}
 		return
 	}
-	fmt.Fprintf(out, "[card] %s — %s (%s)\n", c.Title, c.Subject, c.Rule)
+	switch {
+	case c.FollowUp:
+		fmt.Fprintf(out, "[follow-up of %s] %s\n", c.Incident, c.Title)
+	case c.Incident != "":
+		fmt.Fprintf(out, "[incident %s] %s\n", c.Incident, c.Title)
+	default:
+		fmt.Fprintf(out, "[card] %s — %s (%s)\n", c.Title, c.Subject, c.Rule)
+	}
 }
 
 // WaitInstalled waits until the users, service principal and application

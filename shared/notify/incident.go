@@ -43,8 +43,8 @@ type IncidentNote struct {
 // first and last seen, the tenant, then its timeline — one line per finding
 // (time, severity, title, subject name and type; "new" on the steps
 // n.New names) followed by a line with its rule id and object id — for as
-// many steps as fit (at most 30, then "and N more steps"), and its
-// entities. TextRuns only, every string cleaned as in FindingCard. It
+// many steps as fit (at most 30, the new ones first, then "and N more
+// steps"), and its entities. TextRuns only, every string cleaned as in FindingCard. It
 // returns ErrCardTooLarge only if even the card without steps and entities
 // does not fit.
 func IncidentCard(n IncidentNote, opts *CardOptions) ([]byte, error) {
@@ -81,11 +81,42 @@ func incidentMessage(n IncidentNote, opts *CardOptions, followUp bool) ([]byte, 
 		}
 	}
 	total := len(steps)
-	steps = steps[:min(len(steps), maxIncidentSteps)]
-	build := func(ns, ne int) ([]byte, error) {
-		return encode(incidentBody(n, &o, followUp, isNew, steps[:ns], total, ne), reportURL)
+	// When not every step fits, the new ones are kept first (a card must
+	// show what it announces), then the earliest others; the chosen steps
+	// are shown in time order.
+	order := make([]int, 0, len(steps))
+	for i, st := range steps {
+		if isNew[st.Key] {
+			order = append(order, i)
+		}
 	}
-	ne := min(len(n.Incident.Entities), maxIncidentEntities)
+	for i, st := range steps {
+		if !isNew[st.Key] {
+			order = append(order, i)
+		}
+	}
+	order = order[:min(len(order), maxIncidentSteps)]
+	chosen := func(ns int) []incident.Step {
+		idx := slices.Clone(order[:ns])
+		slices.Sort(idx)
+		out := make([]incident.Step, len(idx))
+		for j, i := range idx {
+			out[j] = steps[i]
+		}
+		return out
+	}
+	build := func(ns, ne int) ([]byte, error) {
+		return encode(incidentBody(n, &o, followUp, isNew, chosen(ns), total, ne), reportURL)
+	}
+	// Entities that clean to nothing are left out (no empty item).
+	var ents []string
+	for _, e := range n.Incident.Entities {
+		if c := limit(e, maxEntityRunes); c != "" {
+			ents = append(ents, c)
+		}
+	}
+	n.Incident.Entities = ents
+	ne := min(len(ents), maxIncidentEntities)
 	for _, entities := range []int{ne, 0} {
 		b, err := build(0, entities)
 		if err != nil {
@@ -95,7 +126,7 @@ func incidentMessage(n IncidentNote, opts *CardOptions, followUp bool) ([]byte, 
 			continue
 		}
 		// The most steps that fit: fitting is monotone in their number.
-		lo, hi, best := 0, len(steps), b
+		lo, hi, best := 0, len(order), b
 		for lo < hi {
 			mid := (lo + hi + 1) / 2
 			b, err := build(mid, entities)
@@ -175,11 +206,7 @@ func incidentBody(n IncidentNote, o *CardOptions, followUp bool, isNew map[strin
 		h := bold(fmt.Sprintf("Entities (%d)", len(inc.Entities)), 40)
 		h.Spacing = "Medium"
 		body = append(body, h)
-		shown := slices.Clone(inc.Entities[:nentities])
-		for i, e := range shown {
-			shown[i] = limit(e, maxEntityRunes)
-		}
-		text := strings.Join(shown, ", ")
+		text := strings.Join(inc.Entities[:nentities], ", ") // cleaned and bounded by incidentMessage
 		if rest := len(inc.Entities) - nentities; rest > 0 {
 			text += fmt.Sprintf(" … +%d more", rest)
 		}

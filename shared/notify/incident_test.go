@@ -201,3 +201,62 @@ func TestDigestGroupsByIncident(t *testing.T) {
 		t.Errorf("texts %q: the counts changed", texts)
 	}
 }
+
+// TestIncidentCardKeepsNewSteps: when not every step fits, the steps the
+// card announces are shown, in time order with the earliest others.
+func TestIncidentCardKeepsNewSteps(t *testing.T) {
+	n := sampleIncident()
+	base := n.Incident.Timeline[2]
+	n.Incident.Timeline = nil
+	for i := range 100 {
+		s := base
+		s.Key = fmt.Sprint("k", i)
+		s.Time = observed.Add(time.Duration(i) * time.Minute)
+		s.Rule = fmt.Sprintf("rule.%03d", i)
+		s.Subject.Name = strings.Repeat("x", 150)
+		n.Incident.Timeline = append(n.Incident.Timeline, s)
+	}
+	n.New = []string{"k99", "k50"}
+	b, err := notify.IncidentCard(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, l := range bodyLines(t, b) {
+		if strings.HasPrefix(l.ID, "stepref-") {
+			refs = append(refs, strings.Fields(l.Text)[1])
+		}
+	}
+	if len(refs) < 3 || len(refs) >= 100 {
+		t.Fatalf("%d steps shown, want some but not all: %q", len(refs), refs)
+	}
+	want := []string{"rule.000"}
+	for i := 1; i < len(refs)-2; i++ {
+		want = append(want, fmt.Sprintf("rule.%03d", i))
+	}
+	want = append(want, "rule.050", "rule.099")
+	if strings.Join(refs, " ") != strings.Join(want, " ") {
+		t.Errorf("steps shown %q, want %q: the new ones kept, the earliest others, in time order", refs, want)
+	}
+}
+
+// TestIncidentCardEntities: entities are cleaned like every tenant string;
+// one that cleans to nothing is left out, not shown as an empty item.
+func TestIncidentCardEntities(t *testing.T) {
+	n := sampleIncident()
+	n.Incident.Entities = []string{"\u200b\u202e", "id:11111111-0000-0000-0000-000000000001", "upn:" + hRTL + "@contoso.com"}
+	b, err := notify.IncidentCard(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range bodyLines(t, b) {
+		if l.ID == "entities" || strings.HasPrefix(l.Text, "Entities (") {
+			got = append(got, l.Text)
+		}
+	}
+	want := []string{"Entities (2)", "id:11111111-0000-0000-0000-000000000001, upn:invoicegpj.exe@contoso.com"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("entities %q, want %q", got, want)
+	}
+}
