@@ -5,7 +5,7 @@
 // the records of shared/state and the domain types of shared/tenant; no
 // aztables type crosses its API. *Tables plays every storage role its users
 // declare, each a small interface: watch's CursorStore, BaselineStore,
-// FindingStore, OutboxStore, SubscriptionStore and SignInStore,
+// FindingStore, OutboxStore, SubscriptionStore, SignInStore and IncidentStore,
 // collect.StateReader, notify's OutboxStore and DeliveryStore. The
 // package's tests, on Azurite, are their contract suite (contract_test.go
 // lists which test holds which role). What recording a finding does is the

@@ -2,14 +2,17 @@
 // Functions function, each turning a trigger into work in one direction —
 // read (collect: Graph delta rounds against stored baselines, audit and
 // sign-in windows since stored watermarks) → the scan's detectors → dedupe
-// in the finding record → sinks (the Teams outbox, dated reports).
+// in the finding record → correlation (shared/incident, over the findings
+// recorded in the join window and the incidents already carded) → sinks
+// (the Teams outbox: a card per finding, one per new incident and a
+// follow-up per step that joins one; dated reports).
 //
 // watch reads nothing itself and stores nothing itself: it orders the
 // rounds and moves the cursors. New takes its collaborators as Deps, one
 // small interface per role, declared here: TenantReader (every read,
 // *collect.Rounds), Subscriber (Graph subscriptions, *graph.Client),
-// CursorStore, BaselineStore, FindingStore, OutboxStore, SubscriptionStore
-// and SignInStore (all *store.Tables in production), and Reports
+// CursorStore, BaselineStore, FindingStore, OutboxStore, SubscriptionStore,
+// SignInStore and IncidentStore (all *store.Tables in production), and Reports
 // (*blobstore.Container). A test fakes the roles it is about; the package
 // builds without msgraph-sdk-go and the storage SDKs (a test of its
 // dependencies in shared/blobstore keeps it so).
