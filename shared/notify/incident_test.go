@@ -260,3 +260,37 @@ func TestIncidentCardEntities(t *testing.T) {
 		t.Errorf("entities %q, want %q", got, want)
 	}
 }
+
+// FuzzIncidentCard: whatever the tenant strings and the number of steps,
+// an incident card and a follow-up are valid JSON under the size limit,
+// TextRuns only, with no link but the report's.
+func FuzzIncidentCard(f *testing.F) {
+	f.Add("Credential added", "Mail Archiver", "id:1", uint16(3), uint16(1))
+	f.Add(hLink+hBold, hScript+hRTL+hLong, hDate, uint16(400), uint16(399))
+	f.Add("", "", "", uint16(0), uint16(0))
+	f.Fuzz(func(t *testing.T, title, name, entity string, steps, newAt uint16) {
+		n := notify.IncidentNote{Incident: incident.Incident{ID: "inc-" + entity, Title: title + " → " + name, Severity: tenant.Severity(int(steps)%7 - 1),
+			Techniques: []string{title, entity}, FirstSeen: observed, LastSeen: observed, Entities: []string{entity, name, title}}, Revision: int(newAt)%3 + 1}
+		for i := range int(steps) % 600 {
+			k := fmt.Sprint(i)
+			n.Incident.Timeline = append(n.Incident.Timeline, incident.Step{Time: observed, Key: k, Rule: title, Title: title,
+				Subject: tenant.Subject{Type: tenant.SubjectUser, ID: entity, Name: name}, Posture: i%2 == 0})
+			n.Incident.Findings = append(n.Incident.Findings, k)
+			if i == int(newAt)%600 {
+				n.New = append(n.New, k)
+			}
+		}
+		for _, build := range []func(notify.IncidentNote, *notify.CardOptions) ([]byte, error){notify.IncidentCard, notify.FollowUpCard} {
+			b, err := build(n, &notify.CardOptions{ReportURL: reportURL, TenantName: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) > notify.MaxPayloadBytes {
+				t.Fatalf("payload is %d bytes", len(b))
+			}
+			for _, p := range cardProblems(b, reportURL) {
+				t.Error(p)
+			}
+		}
+	})
+}
