@@ -121,6 +121,7 @@ func planAlerts(fresh []tenant.Finding, accepted []acceptedFinding, window []ten
 
 	// The stored incident of each member key (the earliest first seen
 	// when a key is in several).
+	stored = slices.Clone(stored)
 	slices.SortFunc(stored, func(a, b state.IncidentRecord) int {
 		return cmp.Or(a.FirstSeen.Compare(b.FirstSeen), cmp.Compare(a.ID, b.ID))
 	})
