@@ -27,6 +27,7 @@ import (
 //	watch.SignInStore        TestSignIns, TestSignInsBatchAndConcurrency, TestSignInFailuresMerge,
 //	                         TestSignInFailuresBatchAndCap, TestSignInFailuresConcurrent, TestPruneSignInFailures,
 //	                         TestChainSignIns
+//	watch.IncidentStore      TestIncidentLifecycle, TestOpenFindingsSince
 var (
 	_ watch.CursorStore       = (*store.Tables)(nil)
 	_ watch.BaselineStore     = (*store.Tables)(nil)
@@ -37,6 +38,7 @@ var (
 	_ notify.DeliveryStore    = (*store.Tables)(nil)
 	_ watch.SubscriptionStore = (*store.Tables)(nil)
 	_ watch.SignInStore       = (*store.Tables)(nil)
+	_ watch.IncidentStore     = (*store.Tables)(nil)
 )
 
 // TestFindingStoreAppliesDedupe: the store applies the pure dedupe
