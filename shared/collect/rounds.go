@@ -572,6 +572,16 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 	if start := w.Now.Add(-FailureKeep); start.Before(s.Since) {
 		s.Since = start
 	}
+	if agg.Len() > 0 {
+		// A spray from an address or network is a finding about the
+		// tenant: the rule names it by the organization (cached, as in
+		// the directory round), not "unknown-tenant".
+		org, err := c.cachedOrganization(ctx)
+		if err := c.settle(s, tenant.SourceOrganization, err); err != nil {
+			return nil, err
+		}
+		s.Organization = org
+	}
 	if err := c.signInPrior(ctx, s, w); err != nil {
 		return nil, err
 	}

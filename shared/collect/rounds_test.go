@@ -556,6 +556,13 @@ func TestSignInsRoundFailures(t *testing.T) {
 	if want := now.Add(-collect.FailureKeep); !u.Snapshot.Since.Equal(want) {
 		t.Errorf("snapshot since %v, want %v: the spray window reaches back as far as the aggregate", u.Snapshot.Since, want)
 	}
+	// A spray from a network is a finding about the tenant: with failures
+	// in the aggregate the round reads the organization (TestSignInsRound:
+	// not without), so the rule names the tenant.
+	if u.Snapshot.Organization.ID != "tid" || !u.Snapshot.Available(tenant.SourceOrganization) {
+		t.Errorf("organization %+v (available %v), want the tenant's: a spray's finding about the tenant would name none",
+			u.Snapshot.Organization, u.Snapshot.Available(tenant.SourceOrganization))
+	}
 }
 
 // TestRoundsPrior: the sign-in round joins the earlier findings on the
