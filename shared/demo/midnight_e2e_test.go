@@ -46,6 +46,50 @@ func TestMidnightStory(t *testing.T) {
 	sweep(t, e)
 	exactlyOnce(t, e, res)
 	noDecoys(t, e)
+	sweptState(t, e, res)
+}
+
+// sweptState checks what the story leaves to the daily sweep: the
+// findings below medium (the spray's mfa.not-registered, which only the
+// sweep judges, and the new app's sp.mail-access) are recorded as new, for
+// a digest; the findings a step cleared (the sprayed account is no longer
+// dormant: its posture.dormant-excluded-from-mfa and
+// mfa.dormant-unregistered, rules only the sweep runs) are resolved.
+func sweptState(t *testing.T, e *demo.Env, res []demo.StepResult) {
+	t.Helper()
+	tables, err := store.NewTablesFromConnectionString(e.Azurite.ConnectionString(), &store.TablesOptions{Prefix: "tw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string][]state.FindingStatus{}
+	err = tables.Findings(context.Background(), func(r state.FindingRecord) error {
+		k := r.Finding.Rule + " " + strings.ToLower(r.Finding.Subject.ID)
+		status[k] = append(status[k], r.Status)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digested, cleared := 0, 0
+	for _, r := range res {
+		for _, x := range r.Digested {
+			digested++
+			got := status[x.Rule+" "+strings.ToLower(x.SubjectID)]
+			if len(got) != 1 || got[0] != state.FindingQueued && got[0] != state.FindingDelivered {
+				t.Errorf("%s: %s on %s (%s) stored as %v, want one new finding for a digest", r.Step, x.Rule, x.SubjectName, x.Severity, got)
+			}
+		}
+		for _, x := range r.Attack.Cleared {
+			cleared++
+			got := status[x.Rule+" "+strings.ToLower(x.SubjectID)]
+			if len(got) != 1 || got[0] != state.FindingResolved {
+				t.Errorf("%s cleared %s on %s: stored as %v after the sweep, want resolved", r.Step, x.Rule, x.SubjectName, got)
+			}
+		}
+	}
+	if digested == 0 || cleared == 0 {
+		t.Errorf("the story left %d findings below medium and cleared %d: nothing for the sweep to show", digested, cleared)
+	}
 }
 
 // sprayAboutTenant waits for the password spray's finding about the tenant
