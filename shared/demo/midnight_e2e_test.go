@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,13 +110,29 @@ func sprayAboutTenant(t *testing.T, e *demo.Env, spray demo.StepResult) demo.Ste
 	defer cancel()
 	const rule = "signin.password-spray"
 	tenantID := e.Sim.TenantID()
-	c, err := e.WaitCard(ctx, 1, func(c demo.Card) bool { return c.Rule == rule && strings.EqualFold(c.ObjectID, tenantID) })
+	// Its own card, or a new step of an incident's card (the spray joins
+	// the incident of the data's earlier spray on the tenant).
+	c, err := e.WaitCard(ctx, 1, func(c demo.Card) bool {
+		return (c.Rule == rule && strings.EqualFold(c.ObjectID, tenantID)) ||
+			slices.ContainsFunc(c.Steps, func(s demo.CardStep) bool {
+				return s.New && s.Rule == rule && strings.EqualFold(s.ObjectID, tenantID)
+			})
+	})
 	if err != nil {
 		t.Errorf("no %s card about the tenant %s: %v\ncards: %v", rule, tenantID, err, titles(e.Receiver.Cards()))
 	}
 	for _, c := range e.Receiver.Cards() {
-		if !c.Digest && (c.ObjectID == "" || strings.Contains(c.ObjectID, "unknown")) {
-			t.Errorf("a card names no subject: %s [%s %q]", c.Title, c.Rule, c.ObjectID)
+		ids := []string{c.ObjectID}
+		if c.Incident != "" {
+			ids = ids[:0]
+			for _, s := range c.Steps {
+				ids = append(ids, s.ObjectID)
+			}
+		}
+		for _, id := range ids {
+			if !c.Digest && (id == "" || strings.Contains(id, "unknown")) {
+				t.Errorf("a card names no subject: %s [%s %q]", c.Title, c.Rule, id)
+			}
 		}
 	}
 	return demo.StepCard{Card: c, Expected: graphsim.ExpectedFinding{Rule: rule, SubjectType: "tenant", SubjectID: tenantID,
@@ -172,6 +189,11 @@ func noDecoys(t *testing.T, e *demo.Env) {
 	for _, c := range e.Receiver.Cards() {
 		if why, ok := isDecoy[c.Rule+" "+strings.ToLower(c.ObjectID)]; ok && !c.Digest {
 			t.Errorf("decoy card: %s on %s (%s): %s", c.Rule, c.Subject, c.ObjectID, why)
+		}
+		for _, st := range c.Steps { // an incident card's steps, old and new
+			if why, ok := isDecoy[st.Rule+" "+strings.ToLower(st.ObjectID)]; ok {
+				t.Errorf("decoy on an incident card %s: %s on %s: %s", c.Incident, st.Rule, st.ObjectID, why)
+			}
 		}
 	}
 	tables, err := store.NewTablesFromConnectionString(e.Azurite.ConnectionString(), &store.TablesOptions{Prefix: "tw"})
