@@ -584,33 +584,44 @@ func DigestCard(d Digest, opts *CardOptions) ([]byte, error) {
 	build := func(nf, ns int) ([]byte, error) {
 		return encode(digestBody(d, &o, counts, total, groups, len(grouped), fs[:nf], ns), reportURL)
 	}
-	ns := min(len(d.Skipped), maxDigestSkipped)
-	for _, skipped := range []int{ns, 0} {
-		b, err := build(0, skipped)
+	// With the skipped rules listed, else without them; then the largest
+	// finding count that fits.
+	return fitCard([]int{min(len(d.Skipped), maxDigestSkipped), 0}, len(fs), build)
+}
+
+// fitCard returns the fullest card under MaxPayloadBytes: for the first
+// alternative alt (in order) whose card fits with k = 0, build(k, alt) for
+// the largest k in [0, n] that fits, found by bisection (fitting is
+// monotone in k). ErrCardTooLarge when no alternative fits.
+func fitCard(alts []int, n int, build func(k, alt int) ([]byte, error)) ([]byte, error) {
+	for _, alt := range alts {
+		b, err := build(0, alt)
 		if err != nil {
 			return nil, err
 		}
 		if len(b) > MaxPayloadBytes {
 			continue
 		}
-		// Largest finding count that fits: fitting is monotone in it.
-		lo, hi := 0, len(fs)
-		best := b
-		for lo < hi {
-			mid := (lo + hi + 1) / 2
-			b, err := build(mid, skipped)
-			if err != nil {
-				return nil, err
-			}
-			if len(b) <= MaxPayloadBytes {
-				lo, best = mid, b
-			} else {
-				hi = mid - 1
-			}
-		}
-		return best, nil
+		return mostThatFit(n, b, func(k int) ([]byte, error) { return build(k, alt) })
 	}
 	return nil, ErrCardTooLarge
+}
+
+func mostThatFit(n int, none0 []byte, build func(k int) ([]byte, error)) ([]byte, error) {
+	lo, hi, best := 0, n, none0
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		b, err := build(mid)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) <= MaxPayloadBytes {
+			lo, best = mid, b
+		} else {
+			hi = mid - 1
+		}
+	}
+	return best, nil
 }
 
 // rank orders severities for sorting; an invalid severity ranks with info.

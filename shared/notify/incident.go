@@ -116,32 +116,9 @@ func incidentMessage(n IncidentNote, opts *CardOptions, followUp bool) ([]byte, 
 		}
 	}
 	n.Incident.Entities = ents
-	ne := min(len(ents), maxIncidentEntities)
-	for _, entities := range []int{ne, 0} {
-		b, err := build(0, entities)
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > MaxPayloadBytes {
-			continue
-		}
-		// The most steps that fit: fitting is monotone in their number.
-		lo, hi, best := 0, len(order), b
-		for lo < hi {
-			mid := (lo + hi + 1) / 2
-			b, err := build(mid, entities)
-			if err != nil {
-				return nil, err
-			}
-			if len(b) <= MaxPayloadBytes {
-				lo, best = mid, b
-			} else {
-				hi = mid - 1
-			}
-		}
-		return best, nil
-	}
-	return nil, ErrCardTooLarge
+	// With the entities listed, else without them; then the most steps
+	// that fit.
+	return fitCard([]int{min(len(ents), maxIncidentEntities), 0}, len(order), build)
 }
 
 func incidentBody(n IncidentNote, o *CardOptions, followUp bool, isNew map[string]bool, steps []incident.Step, total, nentities int) []element {
