@@ -25,11 +25,11 @@
 // entity and lie at most Window apart (default 7 days); joins chain (single
 // linkage: A–B and B–C within the window put A and C in one incident even
 // when A and C are further apart). A posture finding (a state of the tenant:
-// an unregistered user, an app that holds mail permissions, a credential
-// named like its app) never joins anything by itself: it is attached to the
-// incident that already holds its subject (object id, app id or UPN), with
-// no window (a state has no event time), and never through its actors or
-// addresses. A posture finding whose subject is in several incidents goes to
+// an unregistered user, a dormant account excluded from MFA, an app that
+// holds mail permissions, a credential named like its app) never joins
+// anything by itself: it is attached to the incident that already holds its
+// subject (object id, app id or UPN), with no window (a state has no event
+// time), and never through its actors or addresses. A posture finding whose subject is in several incidents goes to
 // the one with the earliest first finding.
 //
 // # Guard against giant incidents

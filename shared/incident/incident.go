@@ -82,14 +82,21 @@ type Step struct {
 // so that the table says so. exo.org-audit-disabled is an event rule: its
 // subject is the tenant too, but the cmdlet's actor and address join it to
 // the attack (the Management Activity API's "not enabled for auditing"
-// answer carries neither and joins nothing).
+// answer carries neither and joins nothing). The posture.* rules are states
+// by name: a dormant account excluded from MFA (a user subject: it attaches
+// to the attack on that account, and with the account's other states makes
+// no incident), and two about the tenant (unrestricted device-code flow,
+// user consent allowed), listed like policy.registration-unrestricted.
 var postureRules = map[string]bool{
-	"mfa.not-registered":               true,
-	"mfa.dormant-unregistered":         true,
-	"policy.registration-unrestricted": true,
-	"sp.mail-access":                   true,
-	"sp.first-party-credential":        true,
-	"sp.credential-name-mimicry":       true,
+	"mfa.not-registered":                true,
+	"mfa.dormant-unregistered":          true,
+	"policy.registration-unrestricted":  true,
+	"posture.device-code-unrestricted":  true,
+	"posture.dormant-excluded-from-mfa": true,
+	"posture.user-consent-allowed":      true,
+	"sp.mail-access":                    true,
+	"sp.first-party-credential":         true,
+	"sp.credential-name-mimicry":        true,
 }
 
 // IsPosture reports whether rule's findings are posture (a state) rather
