@@ -13,15 +13,30 @@ import (
 	"github.com/tenantwatch/tenantwatch/shared/cli"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim"
 	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/apt29"
+	"github.com/tenantwatch/tenantwatch/shared/graphsim/scenario/midnight"
 )
 
-// TestScanIncidents scans the APT29 tenant and asserts exactly the
-// scenario's expected incidents (data/incidents-expected.json): each attack
-// chain one incident with exactly its findings, at its severity; no decoy
-// in any incident; incidents name only findings of the file, each at most
-// once; the summary and report.html lead with them.
+// TestScanIncidents scans each scenario's tenant and asserts exactly its
+// expected incidents (data/incidents-expected.json): each attack chain one
+// incident with exactly its findings, at its severity; no decoy in any
+// incident; incidents name only findings of the file, each at most once;
+// the summary and report.html lead with them.
 func TestScanIncidents(t *testing.T) {
-	url, _ := startSim(t, &graphsim.Options{Seed: 1})
+	for _, sc := range []struct {
+		scenario *graphsim.Scenario
+		seed     int64
+	}{
+		{apt29.Scenario(), 1},
+		{midnight.Scenario(), 5},
+	} {
+		t.Run(sc.scenario.Name, func(t *testing.T) {
+			testScanIncidents(t, sc.scenario, sc.seed)
+		})
+	}
+}
+
+func testScanIncidents(t *testing.T, sc *graphsim.Scenario, seed int64) {
+	url, _ := startSim(t, &graphsim.Options{Scenario: sc, Seed: seed})
 	out := t.TempDir()
 	r := runCLI(t, "scan", "--graph-url", url, "--auth", "none", "--since", "720h",
 		"--azure-ip-ranges", serviceTags, "--out", out)
@@ -52,7 +67,7 @@ func TestScanIncidents(t *testing.T) {
 		slices.Sort(members)
 		got = append(got, inc.Severity+": "+strings.Join(members, ", "))
 	}
-	exp, err := apt29.IncidentsExpected()
+	exp, err := sc.IncidentsExpected()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +89,7 @@ func TestScanIncidents(t *testing.T) {
 		t.Errorf("incidents (-expected +got), one line per incident:\n%s", diff)
 	}
 
-	decoys, err := apt29.Decoys()
+	decoys, err := sc.Decoys()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,3 +49,8 @@ func Expected() ([]graphsim.ExpectedFinding, error) { return Scenario().Expected
 // Decoys returns the scenario's look-alikes. It fails only if the embedded
 // data is malformed.
 func Decoys() ([]graphsim.Decoy, error) { return Scenario().Decoys() }
+
+// IncidentsExpected returns the incidents a scan of the scenario must
+// report (data/incidents-expected.json): each attack chain one incident,
+// no decoy in any. It fails only if the embedded data is malformed.
+func IncidentsExpected() ([]graphsim.ExpectedIncident, error) { return Scenario().IncidentsExpected() }
