@@ -251,7 +251,10 @@ func buildNodes(findings []tenant.Finding) []*node {
 		}
 		n := &node{f: f, posture: IsPosture(f.Rule)}
 		n.subject = subjectEntities(f)
-		n.entities = n.subject
+		// A copy: uniq sorts and compacts in place, and a shared array
+		// would leave an empty entity behind (a user's UPN is both its
+		// name and its evidence userPrincipalName).
+		n.entities = slices.Clone(n.subject)
 		if !n.posture {
 			n.entities = append(slices.Clone(n.subject), evidenceEntities(f.Evidence)...)
 		}

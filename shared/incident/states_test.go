@@ -48,6 +48,12 @@ func TestStatesJoinNothing(t *testing.T) {
 			var got [][]string
 			for _, inc := range incident.Correlate(tt.findings, nil) {
 				got = append(got, inc.Findings)
+				// A user's UPN is both its subject name and evidence
+				// userPrincipalName: one entity, never an empty one.
+				if !slices.IsSorted(inc.Entities) || len(slices.Compact(slices.Clone(inc.Entities))) != len(inc.Entities) ||
+					slices.Contains(inc.Entities, "") {
+					t.Errorf("entities %q: want them sorted, unique and none empty", inc.Entities)
+				}
 			}
 			if !slices.EqualFunc(got, tt.want, slices.Equal) {
 				t.Errorf("incidents %q, want %q", got, tt.want)
