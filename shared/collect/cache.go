@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,7 +14,8 @@ import (
 // What the detectors need beside a round's own changes and that rarely
 // changes — the organization, the subscribed SKUs, the Microsoft Graph and
 // Exchange Online resource service principals with the app roles granted
-// on them, and the named locations — is kept between rounds by Rounds (in
+// on them, the named locations, and the Conditional Access policies with
+// the transitive user members of the groups they name — is kept between rounds by Rounds (in
 // the process: an instance of the app) and read again:
 //
 //   - when it changed: a service principal delta round that returned a
@@ -74,6 +76,16 @@ type resourceGrants struct {
 	denied error // access denied on one of the resources
 }
 
+// caMembers are the transitive user members of the groups the enabled
+// Conditional Access policies name (Snapshot.GroupMembers), read for the
+// groups listed, or why they could not be read.
+type caMembers struct {
+	groups  []string            // caGroups of the policies they were read for
+	members map[string][]string // lower-case group id → lower-case user ids
+	denied  error               // access denied on one of the groups
+	tooMany bool                // more groups than maxCAGroups: not read
+}
+
 type directoryCache struct {
 	mu        sync.Mutex
 	org       cacheEntry[tenant.Organization]
@@ -81,6 +93,8 @@ type directoryCache struct {
 	resources cacheEntry[[]tenant.ServicePrincipal]
 	grants    cacheEntry[resourceGrants]
 	locations cacheEntry[[]tenant.NamedLocation]
+	policies  cacheEntry[[]tenant.CAPolicy]
+	members   cacheEntry[caMembers]
 	triggered map[string]bool // audit event ids that made an entry stale
 }
 
@@ -111,6 +125,57 @@ func (c *Rounds) cachedOrganization(ctx context.Context) (tenant.Organization, e
 
 func (c *Rounds) cachedNamedLocations(ctx context.Context) ([]tenant.NamedLocation, error) {
 	return cached(c, &c.cache.locations, func() ([]tenant.NamedLocation, error) { return c.r.NamedLocations(ctx) })
+}
+
+// maxCAGroups bounds the groups whose members a round reads for the
+// Conditional Access policies (one request each, and one per further page
+// of 999 members): beyond it, the members are left to the daily sweep.
+const maxCAGroups = 100
+
+// cachedConditionalAccess returns the Conditional Access policies and the
+// transitive user members of the groups the enabled ones name: one request
+// for the policies and one for each such group (and one per further page),
+// at most hourly, and again when the policies name other groups.
+func (c *Rounds) cachedConditionalAccess(ctx context.Context) ([]tenant.CAPolicy, caMembers, error) {
+	ps, err := cached(c, &c.cache.policies, func() ([]tenant.CAPolicy, error) { return c.r.CAPolicies(ctx) })
+	if err != nil {
+		return nil, caMembers{}, err
+	}
+	groups := caGroups(ps)
+	c.cache.mu.Lock()
+	if !slices.Equal(groups, c.cache.members.v.groups) {
+		c.cache.members.stale = true
+	}
+	c.cache.mu.Unlock()
+	m, err := cached(c, &c.cache.members, func() (caMembers, error) {
+		out := caMembers{groups: groups, members: make(map[string][]string, len(groups))}
+		if len(groups) > maxCAGroups {
+			out.tooMany = true
+			return out, nil
+		}
+		for _, g := range groups {
+			ids := []string{}
+			err := c.r.GroupUserMembers(ctx, g, func(id string) error {
+				ids = append(ids, strings.ToLower(strings.TrimSpace(id)))
+				return nil
+			})
+			switch {
+			case errors.Is(err, tenant.ErrNotFound):
+				// A policy may name a group deleted since: it has no
+				// members.
+				c.log.Info("conditional access group not found", "group", g)
+				continue
+			case errors.Is(err, tenant.ErrAccessDenied):
+				out.denied = err
+				return out, nil
+			case err != nil:
+				return out, err
+			}
+			out.members[g] = ids
+		}
+		return out, nil
+	})
+	return ps, m, err
 }
 
 // cachedResources returns the Microsoft Graph and Exchange Online resource
@@ -223,6 +288,16 @@ func (c *Rounds) noteAudits(events []tenant.AuditEvent) {
 		}
 		if strings.Contains(act, "named location") && cc.locations.mayMiss(e.Time) {
 			cc.locations.stale, hit = true, true
+		}
+		if strings.Contains(act, "conditional access policy") && cc.policies.mayMiss(e.Time) {
+			cc.policies.stale, hit = true, true
+		}
+		if (act == "add member to group" || act == "remove member from group") && cc.members.mayMiss(e.Time) {
+			for _, t := range e.Targets {
+				if slices.Contains(cc.members.v.groups, strings.ToLower(strings.TrimSpace(t.ID))) {
+					cc.members.stale, hit = true, true
+				}
+			}
 		}
 		if hit && e.ID != "" {
 			if cc.triggered == nil || len(cc.triggered) >= maxTriggers {

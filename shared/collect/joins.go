@@ -101,7 +101,7 @@ func (c *Rounds) sprayedUsers(ctx context.Context, s *tenant.Snapshot) error {
 // originalTransferMethod), or the broker's to the Device Registration
 // Service.
 func startsDeviceChain(si tenant.SignIn) bool {
-	return strings.EqualFold(si.AuthProtocol, "deviceCode") || strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow") ||
+	return isDeviceCodeSignIn(si) ||
 		strings.EqualFold(si.AppID, brokerAppID) && strings.EqualFold(si.ResourceID, deviceRegResource)
 }
 
@@ -322,7 +322,7 @@ func (c *Rounds) deviceCodeContext(ctx context.Context, s *tenant.Snapshot) erro
 	devices := make(map[string]bool)
 	has := false
 	for _, si := range s.SignIns {
-		if strings.EqualFold(si.AuthProtocol, "deviceCode") || strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow") {
+		if isDeviceCodeSignIn(si) {
 			has = true
 			addID(devices, si.DeviceID)
 		}
@@ -339,4 +339,52 @@ func (c *Rounds) deviceCodeContext(ctx context.Context, s *tenant.Snapshot) erro
 		return nil
 	}
 	return c.listDevices(ctx, s, nil, devices)
+}
+
+// isDeviceCodeSignIn reports whether a sign-in is by device code (beta's
+// authenticationProtocol or originalTransferMethod).
+func isDeviceCodeSignIn(si tenant.SignIn) bool {
+	return strings.EqualFold(si.AuthProtocol, "deviceCode") || strings.EqualFold(si.OriginalTransferMethod, "deviceCodeFlow")
+}
+
+// postureContext adds the Conditional Access policies and the transitive
+// user members of the groups the enabled ones name (cached: at most
+// hourly) when the round holds a sign-in whose rule the posture raises: a
+// device-code sign-in (signin.device-code is a step higher for a user no
+// enabled policy blocking the device-code flow applies to) or a success of
+// an account the failed-sign-in aggregate holds (signin.password-spray is
+// critical on an account no MFA policy applies to). Access denied (no
+// Policy.Read.All, or no Entra ID P1) marks the sources unavailable and
+// the rules leave the raise off, saying what they did not check.
+func (c *Rounds) postureContext(ctx context.Context, s *tenant.Snapshot) error {
+	sprayed := sprayedAccounts(s)
+	need := false
+	for _, si := range s.SignIns {
+		need = need || isDeviceCodeSignIn(si) ||
+			sprayed[strings.ToLower(strings.TrimSpace(si.UserID))] || sprayed[strings.ToLower(strings.TrimSpace(si.UPN))]
+	}
+	if !need {
+		return nil
+	}
+	ps, m, err := c.cachedConditionalAccess(ctx)
+	if err := c.settle(s, tenant.SourceCAPolicies, err); err != nil {
+		return err
+	}
+	if !s.Available(tenant.SourceCAPolicies) {
+		s.MarkUnavailable(tenant.SourceCAGroupMembers, "needs the Conditional Access policies, which were unavailable")
+		return nil
+	}
+	s.Policies = ps
+	if m.tooMany {
+		s.MarkUnavailable(tenant.SourceCAGroupMembers, fmt.Sprintf("the Conditional Access policies name %d groups, more than a sign-in poll reads (%d): the daily sweep reads them", len(m.groups), maxCAGroups))
+		c.log.Warn("source unavailable", "source", tenant.SourceCAGroupMembers, "groups", len(m.groups), "read", maxCAGroups)
+		return nil
+	}
+	if err := c.settle(s, tenant.SourceCAGroupMembers, m.denied); err != nil {
+		return err
+	}
+	if s.Available(tenant.SourceCAGroupMembers) {
+		s.GroupMembers = m.members
+	}
+	return nil
 }

@@ -72,7 +72,8 @@ type RoundsOptions struct {
 // Every read follows the package's one rule: access denied marks the
 // source unavailable with the reason, any other error fails the round.
 // What rarely changes (the organization, the SKUs, the resource service
-// principals and the grants on them, the named locations) is read once
+// principals and the grants on them, the named locations, the Conditional
+// Access policies and the members of the groups they name) is read once
 // and kept until a round shows it changed, or for an hour (cache.go).
 //
 // A Rounds is safe for concurrent use; the app keeps one per process.
@@ -586,6 +587,9 @@ func (c *Rounds) SignIns(ctx context.Context, w Window) (*SignInsUpdate, error) 
 		return nil, err
 	}
 	if err := c.sprayedUsers(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := c.postureContext(ctx, s); err != nil {
 		return nil, err
 	}
 	if err := c.deviceCodeContext(ctx, s); err != nil {

@@ -100,6 +100,32 @@ func (f *roundReader) NamedLocations(context.Context) ([]tenant.NamedLocation, e
 	return []tenant.NamedLocation{{ID: "nl", Kind: "ip", Trusted: true}}, f.gate("namedLocations")
 }
 
+// The groups roundReader's Conditional Access policies name.
+const (
+	gExcl   = "0000000a-0000-0000-0000-000000000001"
+	gMFA    = "0000000a-0000-0000-0000-000000000002"
+	gReport = "0000000a-0000-0000-0000-000000000003"
+)
+
+// CAPolicies serves two enabled policies: one blocking the device-code
+// flow for all users but group gExcl, one requiring MFA of group gMFA;
+// and a report-only one naming gReport, whose members are not read.
+func (f *roundReader) CAPolicies(context.Context) ([]tenant.CAPolicy, error) {
+	return []tenant.CAPolicy{
+		{ID: "p-code", State: "enabled", IncludeUsers: []string{"All"}, ExcludeGroups: []string{strings.ToUpper(gExcl)}, BuiltInControls: []string{"block"}, TransferMethods: "deviceCodeFlow"},
+		{ID: "p-mfa", State: "enabled", IncludeGroups: []string{gMFA}, BuiltInControls: []string{"mfa"}},
+		{ID: "p-report", State: "enabledForReportingButNotEnforced", IncludeGroups: []string{gReport}},
+	}, f.gate("caPolicies")
+}
+
+// GroupUserMembers serves u3 as the one member of every group.
+func (f *roundReader) GroupUserMembers(_ context.Context, groupID string, fn func(string) error) error {
+	if err := f.gate("groupUserMembers " + groupID); err != nil {
+		return err
+	}
+	return fn("U3")
+}
+
 func (f *roundReader) Organization(context.Context) (tenant.Organization, error) {
 	return tenant.Organization{ID: "tid"}, f.gate("organization")
 }
@@ -279,6 +305,8 @@ func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
 	directorySources := []tenant.Source{tenant.SourceServicePrincipals, tenant.SourceApplications, tenant.SourceDirectoryAudits,
 		tenant.SourceResourceGrants, tenant.SourceSubscribedSkus, tenant.SourceNamedLocations, tenant.SourceOrganization,
 		tenant.SourceUsers, tenant.SourceSignInActivity, tenant.SourceSignIns}
+	signInSources := []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta, tenant.SourceNamedLocations,
+		tenant.SourceCAPolicies, tenant.SourceCAGroupMembers}
 	tests := []struct {
 		name  string
 		round round
@@ -320,8 +348,10 @@ func TestRoundsOneRuleForUnavailableSources(t *testing.T) {
 			sources: directorySources, unavailable: []tenant.Source{tenant.SourceSignInActivity, tenant.SourceUsers}},
 
 		// Beta's log holds a device-code sign-in: the named locations
-		// are read to judge it.
-		{name: "sign-ins", round: signInsRound, sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta, tenant.SourceNamedLocations}},
+		// and the Conditional Access posture are read to judge it.
+		{name: "sign-ins", round: signInsRound, sources: signInSources},
+		{name: "sign-ins: conditional access members", round: signInsRound, reads: []string{"groupUserMembers " + gExcl},
+			sources: signInSources, unavailable: []tenant.Source{tenant.SourceCAGroupMembers}},
 		{name: "sign-ins: beta log", round: signInsRound, reads: []string{"signInsBeta"}, fallback: true,
 			sources: []tenant.Source{tenant.SourceSignIns, tenant.SourceSignInsBeta}, unavailable: []tenant.Source{tenant.SourceSignInsBeta}},
 		{name: "sign-ins: both logs", round: signInsRound, reads: []string{"signInsBeta", "signIns"}, fallback: true,
@@ -445,8 +475,10 @@ func TestSignInsRound(t *testing.T) {
 		reason  string   // why signInsBeta is unavailable; "" = read
 		fails   bool     // the round fails
 	}{
-		// s3 is by device code: the named locations are read to judge it.
-		{name: "beta", calls: []string{"signInsBeta", "namedLocations"}, ids: []string{"s1", "s3"}},
+		// s3 is by device code: the Conditional Access policies, the
+		// members of the groups they name and the named locations are
+		// read to judge it.
+		{name: "beta", calls: []string{"signInsBeta", "caPolicies", "groupUserMembers " + gExcl, "groupUserMembers " + gMFA, "namedLocations"}, ids: []string{"s1", "s3"}},
 		{name: "beta switched off", failing: []string{"signInsBeta"}, calls: []string{"signInsBeta", "signIns"}, ids: []string{"s1"},
 			reason: tenant.BetaDisabledReason},
 		{name: "beta denied", denied: []string{"signInsBeta"}, calls: []string{"signInsBeta", "signIns"}, ids: []string{"s1"},
@@ -824,5 +856,120 @@ func TestSignInsRoundDeviceCodeContext(t *testing.T) {
 	}
 	if u.Snapshot.Available(tenant.SourceDevices) || u.Snapshot.Available(tenant.SourceNamedLocations) {
 		t.Error("a round without device-code sign-ins read devices or named locations")
+	}
+}
+
+// TestSignInsRoundPosture: a round holding a sign-in whose rule the
+// Conditional Access posture raises — by device code, or a success of an
+// account the failure aggregate holds — reads the policies and the
+// transitive user members of the groups the enabled ones name (once an
+// hour: the next round reads none), so that signin.device-code and
+// signin.password-spray judge the user as the scan does; a round without
+// one reads neither. Access denied (no Policy.Read.All, no P1) leaves the
+// sources unavailable with the reason and the round goes on; any other
+// failure fails it.
+func TestSignInsRoundPosture(t *testing.T) {
+	t.Parallel()
+	code := tenant.SignIn{ID: "c", UserID: "u3", Time: now.Add(-time.Minute), AuthProtocol: "deviceCode"}
+	plain := tenant.SignIn{ID: "p", UserID: "u4", Time: now.Add(-time.Minute), AuthProtocol: "none"}
+	sprayWin := tenant.SignIn{ID: "w", UserID: "u5", UPN: "victim@contoso.example", Time: now.Add(-time.Minute)}
+	sprayed := []tenant.FailureTally{{Kind: tenant.FailureByAccount, Key: "victim@contoso.example", Bucket: now.Add(-30 * time.Minute).Truncate(tenant.FailureBucketWidth), Count: 12}}
+	members := []string{"groupUserMembers " + gExcl, "groupUserMembers " + gMFA}
+	denied := "GET /caPolicies: 403 Authorization_RequestDenied: Insufficient privileges: access denied"
+	tests := []struct {
+		name     string
+		signIns  []tenant.SignIn
+		failures []tenant.FailureTally
+		denied   []string
+		failing  []string
+		calls    []string // the first round's reads; a second round an hour later (fresh cache) makes none of the posture reads
+		read     bool     // the policies and members are in the snapshot
+		reasons  map[tenant.Source]string
+		fails    bool
+	}{
+		{name: "no such sign-in", signIns: []tenant.SignIn{plain}, calls: []string{},
+			reasons: map[tenant.Source]string{tenant.SourceCAPolicies: "not read by TestRound", tenant.SourceCAGroupMembers: "not read by TestRound"}},
+		{name: "failures without a success", signIns: []tenant.SignIn{plain}, failures: sprayed, calls: []string{"organization"},
+			reasons: map[tenant.Source]string{tenant.SourceCAPolicies: "not read by TestRound", tenant.SourceCAGroupMembers: "not read by TestRound"}},
+		{name: "device code", signIns: []tenant.SignIn{plain, code}, calls: append(append([]string{"caPolicies"}, members...), "namedLocations"), read: true},
+		{name: "spray success", signIns: []tenant.SignIn{sprayWin}, failures: sprayed,
+			calls: append([]string{"organization", "usersById+signInActivity", "caPolicies"}, members...), read: true},
+		{name: "policies denied", signIns: []tenant.SignIn{code}, denied: []string{"caPolicies"}, calls: []string{"caPolicies", "namedLocations"},
+			reasons: map[tenant.Source]string{tenant.SourceCAPolicies: denied, tenant.SourceCAGroupMembers: "needs the Conditional Access policies, which were unavailable"}},
+		{name: "members denied", signIns: []tenant.SignIn{code}, denied: []string{"groupUserMembers " + gExcl}, calls: []string{"caPolicies", "groupUserMembers " + gExcl, "namedLocations"},
+			reasons: map[tenant.Source]string{tenant.SourceCAGroupMembers: "GET /groupUserMembers " + gExcl + ": 403 Authorization_RequestDenied: Insufficient privileges: access denied"}},
+		{name: "policies failing", signIns: []tenant.SignIn{code}, failing: []string{"caPolicies"}, calls: []string{"caPolicies"}, fails: true},
+		{name: "members failing", signIns: []tenant.SignIn{code}, failing: []string{"groupUserMembers " + gMFA}, calls: append([]string{"caPolicies"}, members...), fails: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := &sprayReader{signIns: tc.signIns, roundReader: roundReader{denied: make(map[string]bool), failing: make(map[string]error)}}
+			for _, d := range tc.denied {
+				f.denied[d] = true
+			}
+			for _, d := range tc.failing {
+				f.failing[d] = errBroken
+			}
+			clock := now
+			r := collect.NewRounds(f, stored{failures: tc.failures}, &collect.RoundsOptions{Now: func() time.Time { return clock }})
+			u, err := r.SignIns(t.Context(), window)
+			if diff := cmp.Diff(tc.calls, f.calls, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("reads (-want +got):\n%s", diff)
+			}
+			if tc.fails {
+				if !errors.Is(err, errBroken) {
+					t.Errorf("round error %v, want the read's failure", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := u.Snapshot
+			got := map[tenant.Source]string{}
+			for _, src := range []tenant.Source{tenant.SourceCAPolicies, tenant.SourceCAGroupMembers} {
+				if r, ok := s.Unavailable[src]; ok {
+					got[src] = r
+				}
+			}
+			if diff := cmp.Diff(tc.reasons, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("unavailable (-want +got):\n%s", diff)
+			}
+			if tc.read {
+				if len(s.Policies) != 3 {
+					t.Errorf("policies %+v, want the tenant's three", s.Policies)
+				}
+				want := map[string][]string{gExcl: {"u3"}, gMFA: {"u3"}}
+				if diff := cmp.Diff(want, s.GroupMembers); diff != "" {
+					t.Errorf("group members (-want +got):\n%s", diff)
+				}
+			} else if len(s.GroupMembers) > 0 {
+				t.Errorf("group members %v kept, want none", s.GroupMembers)
+			}
+			// Within the hour the cached reads (and cached denials) serve
+			// the next round.
+			f.calls = nil
+			clock = now.Add(59 * time.Minute)
+			if _, err := r.SignIns(t.Context(), window); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range f.calls {
+				if c == "caPolicies" || strings.HasPrefix(c, "groupUserMembers") {
+					t.Errorf("second round within the hour read %s again (reads %v)", c, f.calls)
+				}
+			}
+			// An hour on, they are read again.
+			if tc.read {
+				f.calls = nil
+				clock = now.Add(time.Hour)
+				if _, err := r.SignIns(t.Context(), window); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Contains(f.calls, "caPolicies") || !slices.Contains(f.calls, "groupUserMembers "+gMFA) {
+					t.Errorf("round an hour on read %v, want the policies and members again", f.calls)
+				}
+			}
+		})
 	}
 }
