@@ -22,7 +22,11 @@ var sweepOnly = map[string]bool{
 // PollSignIns and PollDirectory run, and every finding the step expects of
 // a polled rule is recorded as new by then (the password spray over the
 // failure aggregate, the new app's chain, the device-code chain across the
-// two polls, the federated credential, the domain federation); the
+// two polls, the federated credential, the domain federation), at the
+// severity the story expects — the spray's success on an account no MFA
+// policy applies to critical and the device-code sign-in of a user no
+// device-code block covers one step higher, as in the scan, since the
+// sign-in poll reads the Conditional Access posture for them; the
 // expected findings of the rules only the daily sweep judges are recorded
 // by the next sweep; no look-alike makes a finding.
 func TestMidnightThroughTheDeployedApp(t *testing.T) {
@@ -51,6 +55,9 @@ func TestMidnightThroughTheDeployedApp(t *testing.T) {
 			}
 			if rec.Status != state.FindingQueued && rec.Status != state.FindingDelivered {
 				t.Errorf("%s: %s on %s is %s, want new", step, x.Rule, x.SubjectName, rec.Status)
+			}
+			if got := rec.Finding.Severity.String(); got != x.Severity {
+				t.Errorf("%s: %s on %s is %s from the polls, want %s (%s)", step, x.Rule, x.SubjectName, got, x.Severity, x.Why)
 			}
 			if len(e.carrying(rec.Finding.Key)) == 0 {
 				t.Errorf("%s: no outbox item carries %s on %s", step, x.Rule, x.SubjectName)
