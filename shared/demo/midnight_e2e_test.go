@@ -20,7 +20,8 @@ import (
 // or above medium arrive as cards (the spray over the failure aggregate,
 // the new app's chain, the device-code chain across the sign-in and
 // directory polls, the federated credential, the domain federation), each
-// exactly once — also after a daily sweep, run through the host as its
+// exactly once and stored at the severity the story expects (severities) —
+// also after a daily sweep, run through the host as its
 // timer would, re-reads everything in its 30-day window and compares the
 // domains' federation with its baseline; and no card, digest or stored
 // finding names a look-alike of decoys.json.
@@ -40,6 +41,7 @@ func TestMidnightStory(t *testing.T) {
 			t.Errorf("%s produced no card", r.Step)
 		}
 	}
+	severities(t, e, res)
 	res[0].Cards = append(res[0].Cards, sprayAboutTenant(t, e, res[0]))
 	exactlyOnce(t, e, res)
 	noDecoys(t, e)
@@ -48,6 +50,37 @@ func TestMidnightStory(t *testing.T) {
 	exactlyOnce(t, e, res)
 	noDecoys(t, e)
 	sweptState(t, e, res)
+}
+
+// severities checks that each carded finding of the story is stored at the
+// severity the story expects, before any sweep: the polls judge as the
+// scan does — the spray's success on an account no MFA policy applies to
+// critical, the device-code sign-in of a user no device-code block covers
+// one step higher — since the sign-in poll reads the Conditional Access
+// posture for such sign-ins.
+func severities(t *testing.T, e *demo.Env, res []demo.StepResult) {
+	t.Helper()
+	tables, err := store.NewTablesFromConnectionString(e.Azurite.ConnectionString(), &store.TablesOptions{Prefix: "tw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	err = tables.Findings(context.Background(), func(r state.FindingRecord) error {
+		k := r.Finding.Rule + " " + strings.ToLower(r.Finding.Subject.ID)
+		got[k] = append(got[k], r.Finding.Severity.String())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		for _, c := range r.Cards {
+			x := c.Expected
+			if sev := got[x.Rule+" "+strings.ToLower(x.SubjectID)]; len(sev) != 1 || sev[0] != x.Severity {
+				t.Errorf("%s: %s on %s stored as %v, want %s (%s)", r.Step, x.Rule, x.SubjectName, sev, x.Severity, x.Why)
+			}
+		}
+	}
 }
 
 // sweptState checks what the story leaves to the daily sweep: the
