@@ -973,3 +973,68 @@ func TestSignInsRoundPosture(t *testing.T) {
 		})
 	}
 }
+
+// auditReader serves a directory round's audit events (and the reads of
+// the sign-in round of sprayReader).
+type auditReader struct {
+	sprayReader
+	events []tenant.AuditEvent
+}
+
+func (f *auditReader) DirectoryAudits(_ context.Context, _ time.Time, fn func(tenant.AuditEvent) error) error {
+	return each(f.events, fn)
+}
+
+// TestSignInsRoundPostureChanged: within the hour, the cached Conditional
+// Access posture is read again when a directory round's audit log shows it
+// changed: a policy added, updated or deleted (the policies; the members
+// too only when the policies name other groups), or a member added to or
+// removed from a group the policies name (the members). A membership
+// change of another group reads nothing.
+func TestSignInsRoundPostureChanged(t *testing.T) {
+	t.Parallel()
+	code := tenant.SignIn{ID: "c", UserID: "u3", Time: now.Add(-time.Minute), AuthProtocol: "deviceCode"}
+	other := "0000000b-0000-0000-0000-000000000009"
+	tests := []struct {
+		name  string
+		event tenant.AuditEvent
+		calls []string // the posture reads of the next sign-in round
+	}{
+		{name: "policy updated", event: tenant.AuditEvent{ID: "e-p", Activity: "Update conditional access policy", Targets: []tenant.Target{{ID: "p-code", Type: "Policy"}}},
+			calls: []string{"caPolicies"}},
+		{name: "member added to a named group", event: tenant.AuditEvent{ID: "e-m", Activity: "Add member to group", Targets: []tenant.Target{{ID: "u9", Type: "User"}, {ID: strings.ToUpper(gMFA), Type: "Group"}}},
+			calls: []string{"groupUserMembers " + gExcl, "groupUserMembers " + gMFA}},
+		{name: "member removed from another group", event: tenant.AuditEvent{ID: "e-o", Activity: "Remove member from group", Targets: []tenant.Target{{ID: "u9", Type: "User"}, {ID: other, Type: "Group"}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := now
+			f := &auditReader{sprayReader: sprayReader{signIns: []tenant.SignIn{code}, roundReader: roundReader{denied: map[string]bool{}, failing: map[string]error{}}}}
+			r := collect.NewRounds(f, stored{}, &collect.RoundsOptions{Now: func() time.Time { return clock }})
+			if _, err := r.SignIns(t.Context(), window); err != nil {
+				t.Fatal(err)
+			}
+			clock = now.Add(10 * time.Minute)
+			tc.event.Time, tc.event.Result = clock, "success"
+			f.events = []tenant.AuditEvent{tc.event}
+			if _, err := r.Directory(t.Context(), collect.DirectoryFrom{ServicePrincipals: "sp", Applications: "app"}, window); err != nil {
+				t.Fatal(err)
+			}
+			f.calls = nil
+			clock = now.Add(20 * time.Minute)
+			if _, err := r.SignIns(t.Context(), window); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range f.calls {
+				if c == "caPolicies" || strings.HasPrefix(c, "groupUserMembers") {
+					got = append(got, c)
+				}
+			}
+			if diff := cmp.Diff(tc.calls, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("posture reads of the next sign-in round (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
