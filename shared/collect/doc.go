@@ -11,7 +11,10 @@
 //     against the stored baselines, the audit window, and what judging
 //     them needs, kept between rounds when it rarely changes) and the
 //     sign-in round (the beta log when the reader has it, the stored
-//     failed-sign-in aggregate merged with the round's failures), plus the
+//     failed-sign-in aggregate merged with the round's failures, and — for
+//     a device-code sign-in or a spray's success — the cached Conditional
+//     Access policies and their groups' members, by which the posture
+//     raises those rules' severity as in the scan), plus the
 //     daily sweep's federation baseline (Rounds.Federation). Each returns a
 //     partial snapshot, in which the sources it did not read are
 //     unavailable, with the earlier findings its chains join (joins.go), and
