@@ -17,7 +17,9 @@ import (
 type DeliveryStore interface {
 	// ClaimOutbox leases up to max undelivered items whose NextAttempt is
 	// not after now and whose lease has expired, oldest ID first, setting
-	// LeaseUntil to now+lease.
+	// LeaseUntil to now+lease. An incident's card (state.IncidentItemID)
+	// is not claimed while an earlier card of the same incident is
+	// undelivered, so follow-ups never reach Teams before their incident.
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, max int) ([]state.OutboxItem, error)
 	// CompleteOutbox marks a claimed item delivered at delivered.
 	CompleteOutbox(ctx context.Context, it state.OutboxItem, delivered time.Time) error

@@ -149,11 +149,9 @@ func (o *Outbox) AddDigest(ctx context.Context, d Digest) ([]state.OutboxItem, e
 	return o.enqueue(ctx, []state.OutboxItem{newItem(now, 0, state.OutboxDigest, keys, b)})
 }
 
-// IncidentItemID is the outbox item ID of revision rev of incident id's
-// cards: "inc-37fdf08463667eb7-r0002". It is the same every time it is
-// computed, so a card queued again (a retried round, two rounds racing to
-// the same revision) collides with the first instead of posting twice.
-func IncidentItemID(id string, rev int) string { return fmt.Sprintf("%s-r%04d", id, rev) }
+// IncidentItemID is state.IncidentItemID: the outbox item ID of revision
+// rev of incident id's cards.
+func IncidentItemID(id string, rev int) string { return state.IncidentItemID(id, rev) }
 
 // AddIncident enqueues the card of revision n.Revision of n.Incident — its
 // first card (IncidentCard) for revision 1, a follow-up (FollowUpCard)

@@ -18,6 +18,9 @@
 package state
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/tenant"
@@ -125,10 +128,32 @@ const (
 	OutboxDigest OutboxKind = "digest" // one digest card
 	// OutboxIncident is one card of an incident: its first card
 	// (revision 1) or a follow-up. Its ID is the incident id and the
-	// revision (notify.IncidentItemID), so that the same card is never
-	// queued twice.
+	// revision (IncidentItemID), so that the same card is never queued
+	// twice, and a follow-up is never delivered before the incident's
+	// earlier cards (the outbox holds it back while one is pending).
 	OutboxIncident OutboxKind = "incident"
 )
+
+// IncidentItemID is the outbox item ID of revision rev of incident id's
+// cards: "inc-37fdf08463667eb7-r0002". It is the same every time it is
+// computed, so a card queued again (a retried round, two rounds racing to
+// the same revision) collides with the first instead of posting twice; and
+// the revisions of one incident sort in order.
+func IncidentItemID(id string, rev int) string { return fmt.Sprintf("%s-r%04d", id, rev) }
+
+// ParseIncidentItemID returns the incident id and revision of an
+// IncidentItemID; ok is false for any other outbox ID.
+func ParseIncidentItemID(itemID string) (incident string, rev int, ok bool) {
+	i := strings.LastIndex(itemID, "-r")
+	if !strings.HasPrefix(itemID, "inc-") || i < 0 || len(itemID)-i-2 < 4 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(itemID[i+2:])
+	if err != nil || n < 1 {
+		return "", 0, false
+	}
+	return itemID[:i], n, true
+}
 
 // OutboxItem is one pending delivery to Teams. Payload is the complete JSON
 // body to POST (a Teams message with one Adaptive Card). Items are delivered

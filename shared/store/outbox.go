@@ -165,11 +165,22 @@ func (t *Tables) claimOutbox(ctx context.Context, pk string, now time.Time, leas
 	type candidate struct{ rk, etag string }
 	var cands []candidate
 	limit := 3*max + 10 // room for items lost to a concurrent claimer
+	// An incident's cards go out in revision order: a follow-up is held
+	// back while an earlier card of its incident is undelivered (waiting
+	// for a retry, leased, or due now: the rows come in RowKey order, so
+	// the earlier revision is seen first and claimed alone).
+	held := make(map[string]bool)
 	err := t.list(ctx, tableOutbox, pendingFilter(pk), "RowKey,NextAttempt,LeaseUntil", func(r row) error {
 		next, err1 := r.time("NextAttempt")
 		leased, err2 := r.time("LeaseUntil")
 		if err := errors.Join(err1, err2); err != nil {
 			return &opError{op: what, err: err}
+		}
+		if inc, _, ok := state.ParseIncidentItemID(r.str("RowKey")); ok {
+			if held[inc] {
+				return nil
+			}
+			held[inc] = true
 		}
 		if !next.After(now) && !leased.After(now) {
 			cands = append(cands, candidate{r.str("RowKey"), r.etag})

@@ -376,3 +376,71 @@ func TestSinkOutbox(t *testing.T) {
 		t.Fatalf("the sink's prune touched the Teams outbox: %v", ids(got))
 	}
 }
+
+// TestClaimOutboxIncidentOrder: an incident's cards go out in revision
+// order. A follow-up is not claimed while an earlier card of its incident
+// is undelivered — due in the same claim, waiting for a retry, or leased
+// — and is claimed once that card is delivered; other incidents and
+// finding cards are not held back.
+func TestClaimOutboxIncidentOrder(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st := open(t, nil, newClock(t0))
+	item := func(id string) state.OutboxItem {
+		return state.OutboxItem{ID: id, Kind: state.OutboxIncident, Payload: []byte(`{"type":"message"}`)}
+	}
+	a1, a2, a3 := state.IncidentItemID("inc-00000000000000aa", 1), state.IncidentItemID("inc-00000000000000aa", 2), state.IncidentItemID("inc-00000000000000aa", 3)
+	b1 := state.IncidentItemID("inc-00000000000000bb", 1)
+	if _, err := st.EnqueueOutbox(ctx, []state.OutboxItem{card(0, 10), item(a1), item(a2), item(a3), item(b1)}); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(at time.Time) []state.OutboxItem {
+		t.Helper()
+		got, err := st.ClaimOutbox(ctx, at, time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	byID := func(items []state.OutboxItem, id string) state.OutboxItem {
+		t.Helper()
+		for _, it := range items {
+			if it.ID == id {
+				return it
+			}
+		}
+		t.Fatalf("%s not claimed: %v", id, ids(items))
+		return state.OutboxItem{}
+	}
+
+	first := claim(t0)
+	if got := ids(first); len(got) != 3 || !slices.Contains(got, a1) || !slices.Contains(got, b1) || slices.Contains(got, a2) || slices.Contains(got, a3) {
+		t.Fatalf("first claim = %v, want the finding card, %s and %s only", got, a1, b1)
+	}
+	// a1 fails: retried in ten minutes. Its follow-ups wait for it.
+	failed := byID(first, a1)
+	failed.Attempts++
+	if err := st.RetryOutbox(ctx, failed, t0.Add(10*time.Minute), "503"); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range first {
+		if it.ID != a1 {
+			if err := st.CompleteOutbox(ctx, it, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := claim(t0.Add(2 * time.Minute)); len(got) != 0 {
+		t.Fatalf("while %s waits for its retry: claimed %v, want nothing", a1, ids(got))
+	}
+	// a1 due again: claimed alone; delivered, then a2 (not a3); then a3.
+	for i, want := range []string{a1, a2, a3} {
+		got := claim(t0.Add(time.Duration(10+i) * time.Minute))
+		if len(got) != 1 || got[0].ID != want {
+			t.Fatalf("claim %d = %v, want [%s]", i, ids(got), want)
+		}
+		if err := st.CompleteOutbox(ctx, got[0], t0.Add(time.Duration(10+i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
