@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/state"
@@ -244,17 +243,9 @@ func (d *deliverer) batch(ctx context.Context, items []state.OutboxItem) (time.D
 	return 0, fresh
 }
 
-// backoff is BaseBackoff doubled for each attempt after the first, capped
-// at MaxBackoff, with equal jitter: a random delay between half and all of
-// it.
+// backoff is state.RetryDelay with the run's options.
 func (d *deliverer) backoff(attempts int) time.Duration {
-	b := d.o.BaseBackoff
-	for i := 1; i < attempts && b < d.o.MaxBackoff; i++ {
-		b *= 2
-	}
-	b = min(b, d.o.MaxBackoff)
-	half := b / 2
-	return half + rand.N(b-half+1)
+	return state.RetryDelay(d.o.BaseBackoff, d.o.MaxBackoff, attempts)
 }
 
 func (d *deliverer) complete(ctx context.Context, log *slog.Logger, it state.OutboxItem, at time.Time) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/incident"
@@ -266,15 +265,9 @@ func (s *Sink) one(ctx context.Context, st *Stats, it state.OutboxItem, rest []s
 	}
 }
 
-// backoff is BaseBackoff doubled per attempt after the first, at most
-// MaxBackoff, with jitter (between half and all of it).
+// backoff is state.RetryDelay with the sink's options.
 func (s *Sink) backoff(attempts int) time.Duration {
-	d := s.o.BaseBackoff
-	for i := 1; i < attempts && d < s.o.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, s.o.MaxBackoff)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return state.RetryDelay(s.o.BaseBackoff, s.o.MaxBackoff, attempts)
 }
 
 // Pending counts the undelivered items (doctor, logs).

@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tenantwatch/tenantwatch/shared/state"
 )
@@ -31,6 +32,21 @@ func TestParseIncidentItemID(t *testing.T) {
 		inc, rev, ok := state.ParseIncidentItemID(tc.in)
 		if inc != tc.inc || rev != tc.rev || ok != tc.ok {
 			t.Errorf("ParseIncidentItemID(%q) = %q, %d, %v; want %q, %d, %v", tc.in, inc, rev, ok, tc.inc, tc.rev, tc.ok)
+		}
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	t.Parallel()
+	const base, max = 5 * time.Second, time.Minute
+	for _, tc := range []struct {
+		attempts int
+		full     time.Duration
+	}{{1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second}, {4, 40 * time.Second}, {5, time.Minute}, {50, time.Minute}} {
+		for range 50 {
+			if d := state.RetryDelay(base, max, tc.attempts); d < tc.full/2 || d > tc.full {
+				t.Fatalf("RetryDelay(attempt %d) = %v, want within [%v, %v]", tc.attempts, d, tc.full/2, tc.full)
+			}
 		}
 	}
 }

@@ -19,6 +19,7 @@ package state
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -140,6 +141,21 @@ const (
 // the same revision) collides with the first instead of posting twice; and
 // the revisions of one incident sort in order.
 func IncidentItemID(id string, rev int) string { return fmt.Sprintf("%s-r%04d", id, rev) }
+
+// RetryDelay is how long an outbox item waits after its attempts-th
+// failed delivery: base doubled for each attempt after the first, capped
+// at max, with equal jitter (a random delay between half and all of it),
+// so that items failed together do not retry together. Every outbox's
+// delivery (Teams, the Log Analytics sink) uses it.
+func RetryDelay(base, max time.Duration, attempts int) time.Duration {
+	d := base
+	for i := 1; i < attempts && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
 
 // ParseIncidentItemID returns the incident id and revision of an
 // IncidentItemID; ok is false for any other outbox ID.
