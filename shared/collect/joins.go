@@ -85,15 +85,8 @@ func (c *Rounds) sprayedUsers(ctx context.Context, s *tenant.Snapshot) error {
 			ids = append(ids, si.UserID)
 		}
 	}
-	ids = lowerAll(ids)
-	if len(ids) == 0 {
-		return nil
-	}
-	if len(ids) > maxAuditUsers {
-		c.log.Warn("too many sprayed accounts signed in in one round; the rest wait for the daily sweep", "users", len(ids), "read", maxAuditUsers)
-		ids = ids[:maxAuditUsers]
-	}
-	return c.usersByID(ctx, s, ids)
+	_, err := c.readUsers(ctx, s, ids, "sprayed accounts that signed in")
+	return err
 }
 
 // startsDeviceChain reports whether a sign-in is the first step of a

@@ -400,8 +400,24 @@ func (c *Rounds) capList(what string, l []string) []string {
 	return l
 }
 
-// maxAuditUsers bounds the users one directory round looks up.
+// maxAuditUsers bounds the users one round looks up.
 const maxAuditUsers = 600
+
+// readUsers reads the users ids names (any case, repeats and empties
+// allowed) in bulk into s (usersByID), at most maxAuditUsers of them: the
+// rest wait for the daily sweep, logged with what they are. It returns
+// the ids it read, lower case; none read nothing.
+func (c *Rounds) readUsers(ctx context.Context, s *tenant.Snapshot, ids []string, what string) ([]string, error) {
+	ids = lowerAll(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if len(ids) > maxAuditUsers {
+		c.log.Warn("too many users to read in one round; the rest wait for the daily sweep", "what", what, "users", len(ids), "read", maxAuditUsers)
+		ids = ids[:maxAuditUsers]
+	}
+	return ids, c.usersByID(ctx, s, ids)
+}
 
 // auditUsers reads the users the audit events name (targets and
 // initiators), in bulk, with their sign-in activity, and their sign-in
@@ -419,15 +435,8 @@ func (c *Rounds) auditUsers(ctx context.Context, s *tenant.Snapshot, historyFrom
 			}
 		}
 	}
-	ids = lowerAll(ids)
-	if len(ids) == 0 {
-		return nil
-	}
-	if len(ids) > maxAuditUsers {
-		c.log.Warn("too many users in one audit window; the rest wait for the daily sweep", "users", len(ids), "read", maxAuditUsers)
-		ids = ids[:maxAuditUsers]
-	}
-	if err := c.usersByID(ctx, s, ids); err != nil {
+	ids, err := c.readUsers(ctx, s, ids, "users the audit events name")
+	if err != nil || len(ids) == 0 {
 		return err
 	}
 	if historyFrom.IsZero() {
