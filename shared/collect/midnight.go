@@ -206,13 +206,7 @@ func mailCapableApps(s *tenant.Snapshot) map[string]bool {
 // Snapshot.GroupMembers. It needs the policies.
 func (c *collector) readCAGroupMembers(ctx context.Context) error {
 	s := c.snap
-	c.mu.Lock()
-	policiesMissing := !s.Available(tenant.SourceCAPolicies)
-	if policiesMissing {
-		s.MarkUnavailable(tenant.SourceCAGroupMembers, "needs the Conditional Access policies, which were unavailable")
-	}
-	c.mu.Unlock()
-	if policiesMissing {
+	if !c.needs(tenant.SourceCAGroupMembers, tenant.SourceCAPolicies, "the Conditional Access policies, which were unavailable") {
 		c.progress(tenant.SourceCAGroupMembers, 0, true)
 		return nil
 	}

@@ -287,6 +287,18 @@ func keepResourceRolesOnly(sp *tenant.ServicePrincipal) bool {
 // usersRead tells the report lane that s.Users is complete.
 func (c *collector) usersRead() { c.usersOnce.Do(func() { close(c.usersDone) }) }
 
+// needs reports whether dep was read; when it was not, it marks src, whose
+// read needs it, unavailable ("needs " + what).
+func (c *collector) needs(src, dep tenant.Source, what string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snap.Available(dep) {
+		return true
+	}
+	c.snap.MarkUnavailable(src, "needs "+what)
+	return false
+}
+
 // policiesRead tells the report lane that s.Policies and s.GroupMembers
 // are complete.
 func (c *collector) policiesRead() { c.policiesOnce.Do(func() { close(c.policiesDone) }) }
@@ -296,13 +308,7 @@ func (c *collector) policiesRead() { c.policiesOnce.Do(func() { close(c.policies
 // collections, whatever the size of the tenant.
 func (c *collector) readResourceGrants(ctx context.Context) error {
 	s := c.snap
-	c.mu.Lock()
-	spsMissing := !s.Available(tenant.SourceServicePrincipals)
-	if spsMissing {
-		s.MarkUnavailable(tenant.SourceResourceGrants, "needs the service principal list, which was unavailable")
-	}
-	c.mu.Unlock()
-	if spsMissing {
+	if !c.needs(tenant.SourceResourceGrants, tenant.SourceServicePrincipals, "the service principal list, which was unavailable") {
 		return nil
 	}
 	var n int
