@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -111,6 +110,7 @@ type Env struct {
 	ownAzurite bool
 	simSrv     *http.Server
 	inproc     *httptest.Server
+	hostLn     net.Listener // the host's HTTP listener, open before the host serves it
 	log        *slog.Logger
 }
 
@@ -169,11 +169,14 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		return nil, err
 	}
 
-	hostPort, err := freePort()
-	if err != nil {
+	// The host's listener is opened now and handed to it: its URL goes in
+	// the settings, and the port stays reserved until the host serves it
+	// (a port found free and closed again could be taken meanwhile — the
+	// handler's own listener took it once).
+	if e.hostLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, err
 	}
-	hostURL := "http://127.0.0.1:" + strconv.Itoa(hostPort)
+	hostURL := "http://" + e.hostLn.Addr().String()
 	key := cmp.Or(o.FunctionKey, "demo-function-key")
 	e.Settings = DefaultSettings()
 	for k, v := range map[string]string{
@@ -216,13 +219,13 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		hostStorage = e.Azurite.ConnectionString()
 	}
 	hopts := &funchost.Options{
-		Settings: e.Settings,
-		Storage:  hostStorage,
-		HTTPAddr: "127.0.0.1:" + strconv.Itoa(hostPort),
-		Command:  o.Command,
-		Logger:   e.log.With("component", "host"),
-		Stdout:   logw,
-		Stderr:   logw,
+		Settings:     e.Settings,
+		Storage:      hostStorage,
+		HTTPListener: e.hostLn,
+		Command:      o.Command,
+		Logger:       e.log.With("component", "host"),
+		Stdout:       logw,
+		Stderr:       logw,
 	}
 	if o.InProcess {
 		cfg, err := config.Load(func(k string) string { return e.Settings[k] })
@@ -250,6 +253,9 @@ func (e *Env) Close() {
 	if e.Host != nil {
 		_ = e.Host.Close()
 	}
+	if e.hostLn != nil {
+		_ = e.hostLn.Close() // the host closed it, unless it never served it
+	}
 	if e.inproc != nil {
 		e.inproc.Close()
 	}
@@ -262,15 +268,6 @@ func (e *Env) Close() {
 	if e.ownAzurite && e.Azurite != nil {
 		e.Azurite.Stop()
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // WaitCard waits until a card satisfying match has arrived (looking at

@@ -73,6 +73,12 @@ type Options struct {
 	// HTTPAddr is where HTTP triggers are served, at /api/<Name> (default
 	// 127.0.0.1:7071; port 0 picks a free port).
 	HTTPAddr string
+	// HTTPListener, when set, serves the HTTP triggers instead of a new
+	// listener on HTTPAddr: a caller that must know the URL before the
+	// host starts (to put it in the settings) keeps the port reserved, so
+	// that no other listener — the handler's own, for one — takes it
+	// meanwhile. The host closes it when it stops.
+	HTTPListener net.Listener
 	// Command starts the handler. Default: host.json
 	// customHandler.description (defaultExecutablePath resolved against the
 	// app root, then PATH; arguments %SETTING% expanded).
@@ -374,10 +380,13 @@ func (h *Host) Start(ctx context.Context) error {
 		h.stopHandler()
 		return err
 	}
-	ln, err := net.Listen("tcp", h.opts.HTTPAddr)
-	if err != nil {
-		h.stopHandler()
-		return fmt.Errorf("funchost: listen for HTTP triggers: %w", err)
+	ln := h.opts.HTTPListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", h.opts.HTTPAddr); err != nil {
+			h.stopHandler()
+			return fmt.Errorf("funchost: listen for HTTP triggers: %w", err)
+		}
 	}
 	h.ln = ln
 	h.srv = &http.Server{Handler: http.HandlerFunc(h.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
